@@ -1,0 +1,121 @@
+//! Connection layer: how commands and files reach a host.
+//!
+//! Every transport (local, ssh) implements [`Connection`]. Modules never build transport-specific
+//! code: they describe a command as argv or a shell script and the connection runs it, applying
+//! `become` by wrapping the command (sudo/su) with proper quoting.
+
+pub mod local;
+
+use std::path::Path;
+use std::time::Duration;
+
+/// Privilege escalation for one command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Become {
+    pub enabled: bool,
+    /// `sudo` or `su`.
+    pub method: String,
+    pub user: String,
+    pub flags: String,
+    pub password: Option<String>,
+}
+
+/// A command to run on the host.
+#[derive(Clone, Debug, Default)]
+pub struct Command {
+    /// A POSIX shell script run by `/bin/sh -c` (already quoted by the caller), or
+    /// `executable` if set.
+    pub script: String,
+    pub executable: Option<String>,
+    pub stdin: Option<Vec<u8>>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<String>,
+    pub become_: Become,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    pub rc: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Why a connection-level operation failed. `Unreachable` marks the host unreachable;
+/// `Failed` fails only the task.
+#[derive(Clone, Debug)]
+pub enum ConnError {
+    Unreachable(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnError::Unreachable(m) | ConnError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+pub trait Connection: Send {
+    /// Runs one command and waits for it.
+    fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError>;
+    /// Writes `data` to `dest` on the host atomically (temp file + rename), with an optional mode.
+    fn put(&mut self, data: &[u8], dest: &str, mode: Option<u32>, become_: &Become)
+        -> Result<(), ConnError>;
+    /// Copies a local file to the host (streams; large files are fine).
+    fn put_file(&mut self, src: &Path, dest: &str, mode: Option<u32>, become_: &Become)
+        -> Result<(), ConnError>;
+    /// Reads a whole remote file.
+    fn get(&mut self, path: &str, become_: &Become) -> Result<Vec<u8>, ConnError>;
+    /// A short name for messages (`local`, `ssh`).
+    fn transport(&self) -> &'static str;
+}
+
+/// Quotes one word for a POSIX shell.
+pub fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+%".contains(&b))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Joins argv into one shell command line with every word quoted.
+pub fn join_argv<S: AsRef<str>>(argv: &[S]) -> String {
+    argv.iter()
+        .map(|w| quote(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Wraps a script with sudo or su as `become_` asks.
+pub fn wrap_become(script: &str, become_: &Become) -> String {
+    if !become_.enabled {
+        return script.to_string();
+    }
+    let user = if become_.user.is_empty() { "root" } else { &become_.user };
+    match become_.method.as_str() {
+        "su" => format!("su {} -c {}", quote(user), quote(script)),
+        _ => {
+            let flags = if become_.flags.is_empty() { "-H -S -n" } else { &become_.flags };
+            format!("sudo {flags} -u {} /bin/sh -c {}", quote(user), quote(script))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_hostile_words() {
+        assert_eq!(quote("plain"), "plain");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+        assert_eq!(join_argv(&["echo", "a b", "$(rm -rf /)"]), "echo 'a b' '$(rm -rf /)'");
+    }
+}

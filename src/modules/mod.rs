@@ -1,0 +1,86 @@
+//! Modules: what a task does. One file per module; `registry` maps names to them.
+//!
+//! Every module has one shape:
+//! 1. its [`ArgSpec`] list is checked by [`validate`] before it runs (unknown keys are an error,
+//!    types are coerced the way Ansible does, e.g. `yes` is a bool);
+//! 2. `run` queries the current state on the host through `ctx.conn`;
+//! 3. in check mode it returns what would change, without changing it;
+//! 4. otherwise it changes only what differs, and in diff mode returns `diff: {before, after}`.
+//!
+//! Results are Ansible's return values as a JSON map. Special keys the executor acts upon, as in
+//! Ansible: `ansible_facts` (merged into host facts), `add_host`, `add_group`, `failed`, `changed`,
+//! `skipped`.
+
+pub mod args;
+pub mod registry;
+
+pub use args::{validate, ArgKind, ArgSpec, Args};
+
+use crate::connection::{Become, Connection};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+
+/// What a module returns: its result map, or a failure with its result map.
+pub type ModuleResult = Result<Map<String, Value>, ModuleError>;
+
+#[derive(Debug, Clone)]
+pub enum ModuleError {
+    /// The task failed on this host; the map holds `msg` and anything else to report.
+    Failed(Map<String, Value>),
+    /// The host could not be reached.
+    Unreachable(String),
+}
+
+impl ModuleError {
+    pub fn msg(msg: impl Into<String>) -> ModuleError {
+        let mut m = Map::new();
+        m.insert("msg".into(), Value::String(msg.into()));
+        ModuleError::Failed(m)
+    }
+}
+
+/// Templating hooks for modules that evaluate their own arguments (debug `var`, assert `that`).
+pub trait Evaluator {
+    /// Renders `{{ expr }}` and returns the native value.
+    fn eval_expr(&self, expr: &str) -> Result<Value, String>;
+    /// Evaluates a bare conditional (`when:` syntax).
+    fn eval_condition(&self, expr: &str) -> Result<bool, String>;
+    /// Renders a template file's text with the task's variables.
+    fn render_template(&self, text: &str, name: &str) -> Result<String, String>;
+}
+
+/// Everything a module may use while it runs on one host.
+pub struct ModuleContext<'a> {
+    pub host: &'a str,
+    pub conn: &'a mut dyn Connection,
+    pub check_mode: bool,
+    pub diff_mode: bool,
+    pub verbosity: u8,
+    pub become_: Become,
+    /// The task's `environment:`.
+    pub env: Vec<(String, String)>,
+    /// Where relative `src:` paths are looked up, most specific first (role files/ or
+    /// templates/, the role dir, the playbook dir).
+    pub search_paths: Vec<PathBuf>,
+    pub eval: &'a dyn Evaluator,
+}
+
+pub trait Module: Send + Sync {
+    /// The short name (`command`); `ansible.builtin.command` resolves to it.
+    fn name(&self) -> &'static str;
+    /// The accepted arguments.
+    fn spec(&self) -> &'static [ArgSpec];
+    /// Whether a free-form string (`command: ls -l`) is accepted, stored as `_raw_params`.
+    fn free_form(&self) -> bool {
+        false
+    }
+    /// Argument names whose values the executor must not template (they are expressions).
+    fn raw_args(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Runs on the controller only (no connection use); executor may skip opening one.
+    fn controller_only(&self) -> bool {
+        false
+    }
+    fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult;
+}

@@ -1,0 +1,44 @@
+//! Maps module names (short or `ansible.builtin.`/`ansible.legacy.` qualified) to modules.
+
+use super::Module;
+
+/// All modules, in one list: add a new module here.
+fn all() -> &'static [&'static dyn Module] {
+    &[]
+}
+
+/// The canonical short name for a module reference (`ansible.builtin.copy` -> `copy`).
+pub fn short_name(name: &str) -> &str {
+    for prefix in ["ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general."] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    name
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Module> {
+    let short = short_name(name);
+    let short = match short {
+        "service" => "systemd",
+        "systemd_service" => "systemd",
+        other => other,
+    };
+    all().iter().copied().find(|m| m.name() == short)
+}
+
+/// Whether `name` names a module (used to tell a module key from a misspelled keyword).
+pub fn is_module(name: &str) -> bool {
+    find(name).is_some()
+}
+
+/// The closest known module name, for "did you mean" messages.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    let short = short_name(name);
+    all()
+        .iter()
+        .map(|m| (strsim::jaro_winkler(m.name(), short), m.name()))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
+}

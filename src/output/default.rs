@@ -1,0 +1,1 @@
+//! Ansible's default stdout callback.

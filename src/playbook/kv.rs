@@ -1,0 +1,142 @@
+//! Ansible's `k=v` argument strings (`copy: src=a dest=b mode=0644`, `-e 'x=1 y=2'`).
+//!
+//! Words are split on whitespace outside quotes and outside `{{ }}`/`{% %}`; quotes around a
+//! value are removed; words that are not `k=v` form the free-form `_raw_params`.
+
+use serde_json::{Map, Value};
+
+/// Splits a string the way Ansible's `split_args` does: whitespace outside quotes and Jinja blocks.
+pub fn split_args(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0usize; // inside {{ }} / {% %} / {# #}
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if quote.is_none() && c == '{' && matches!(next, Some('{' | '%' | '#')) {
+            depth += 1;
+            cur.push(c);
+            cur.push(next.unwrap_or('{'));
+            i += 2;
+            continue;
+        }
+        if depth > 0 && matches!(c, '}' | '%' | '#') && next == Some('}') {
+            depth -= 1;
+            cur.push(c);
+            cur.push('}');
+            i += 2;
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                if c == '\\' && next == Some(q) {
+                    cur.push(c);
+                    cur.push(q);
+                    i += 2;
+                    continue;
+                }
+                if c == q {
+                    quote = None;
+                }
+                cur.push(c);
+            }
+            None if depth == 0 && c.is_whitespace() => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            None => {
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+                cur.push(c);
+            }
+        }
+        i += 1;
+    }
+    if quote.is_some() {
+        return Err(format!("unbalanced quotes in: {text}"));
+    }
+    if depth > 0 {
+        return Err(format!("unbalanced jinja2 block in: {text}"));
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+fn unquote(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        let inner = &s[1..s.len() - 1];
+        let q = b[0] as char;
+        return inner.replace(&format!("\\{q}"), &q.to_string());
+    }
+    s.to_string()
+}
+
+/// Parses `k=v` words; other words are joined into `_raw_params` (kept as written).
+pub fn parse_kv(text: &str) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    let mut raw: Vec<String> = Vec::new();
+    for word in split_args(text)? {
+        let key_end = word.find('=');
+        let is_kv = key_end.is_some_and(|i| {
+            i > 0
+                && word[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if is_kv && raw.is_empty() {
+            let i = key_end.unwrap_or(0);
+            out.insert(word[..i].to_string(), Value::String(unquote(&word[i + 1..])));
+        } else if is_kv {
+            // Ansible keeps k=v words after a free-form command as options (chdir=, creates=).
+            let i = key_end.unwrap_or(0);
+            let key = &word[..i];
+            if matches!(
+                key,
+                "chdir" | "creates" | "removes" | "executable" | "warn" | "stdin" | "_uses_shell"
+            ) {
+                out.insert(key.to_string(), Value::String(unquote(&word[i + 1..])));
+            } else {
+                raw.push(word);
+            }
+        } else {
+            raw.push(word);
+        }
+    }
+    if !raw.is_empty() {
+        out.insert("_raw_params".into(), Value::String(raw.join(" ")));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_with_quotes_and_jinja() {
+        let m = parse_kv(r#"src=a.txt dest="/tmp/my file" msg='{{ x | default("a b") }}'"#).unwrap();
+        assert_eq!(m["src"], "a.txt");
+        assert_eq!(m["dest"], "/tmp/my file");
+        assert_eq!(m["msg"], r#"{{ x | default("a b") }}"#);
+    }
+
+    #[test]
+    fn free_form_with_options() {
+        let m = parse_kv("echo a=b hello chdir=/tmp").unwrap();
+        assert_eq!(m["_raw_params"], "echo a=b hello");
+        assert_eq!(m["chdir"], "/tmp");
+    }
+
+    #[test]
+    fn unbalanced_quote_is_an_error() {
+        assert!(parse_kv("msg='oops").is_err());
+    }
+}

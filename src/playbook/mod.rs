@@ -1,0 +1,2 @@
+//! Playbook layer: YAML to plays, blocks, tasks and roles.
+pub mod kv;

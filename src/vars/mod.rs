@@ -1,0 +1,1 @@
+//! Variables: precedence and lazy templating.

@@ -1,0 +1,332 @@
+//! YAML as Ansible reads it (PyYAML's YAML 1.1), with a source position on every node.
+//!
+//! saphyr-parser gives us spanned events; this module builds the tree itself so that
+//! YAML 1.1 scalars (`yes`/`no`/`on`/`off` booleans, `0755` octal), anchors, aliases and
+//! `<<` merge keys behave as in PyYAML while every play, task and argument keeps its origin.
+
+mod scalar;
+
+use crate::error::{Error, Origin, Result};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use scalar::resolve_plain;
+
+/// One YAML node and where it starts.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub value: NodeValue,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Keys keep their order and their own positions.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            NodeValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            NodeValue::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            NodeValue::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, NodeValue::Null)
+    }
+    /// Looks up a mapping key by its string form.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k.key_string() == key)
+            .map(|(_, v)| v)
+    }
+    /// The string a key node stands for (`yes:` as a key is the string "True" in PyYAML,
+    /// but keys in playbooks are plain words, so we keep what is written).
+    pub fn key_string(&self) -> String {
+        match &self.value {
+            NodeValue::Str(s) => s.clone(),
+            NodeValue::Null => "null".into(),
+            NodeValue::Bool(b) => if *b { "true" } else { "false" }.into(),
+            NodeValue::Int(i) => i.to_string(),
+            NodeValue::Float(f) => f.to_string(),
+            NodeValue::Seq(_) | NodeValue::Map(_) => self.to_json().to_string(),
+        }
+    }
+    /// A short name of the node's type for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            NodeValue::Null => "null",
+            NodeValue::Bool(_) => "bool",
+            NodeValue::Int(_) => "int",
+            NodeValue::Float(_) => "float",
+            NodeValue::Str(_) => "str",
+            NodeValue::Seq(_) => "list",
+            NodeValue::Map(_) => "dict",
+        }
+    }
+    /// Converts to plain data; positions are dropped.
+    pub fn to_json(&self) -> Value {
+        match &self.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(b) => Value::Bool(*b),
+            NodeValue::Int(i) => Value::from(*i),
+            NodeValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            NodeValue::Str(s) => Value::String(s.clone()),
+            NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeValue::Map(pairs) => {
+                let mut map = Map::new();
+                for (k, v) in pairs {
+                    map.insert(k.key_string(), v.to_json());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+/// Reads and parses a YAML file; the first document is returned (null when empty).
+pub fn load_file(path: &Path) -> Result<Node> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    load_str(&text, &path.display().to_string())
+}
+
+/// Parses YAML text; `file` names the source in positions and errors.
+pub fn load_str(text: &str, file: &str) -> Result<Node> {
+    let file: Arc<str> = Arc::from(file);
+    let mut builder = Builder {
+        file: file.clone(),
+        anchors: HashMap::new(),
+        parser: Parser::new_from_str(text),
+    };
+    builder.document()
+}
+
+struct Builder<'a> {
+    file: Arc<str>,
+    anchors: HashMap<usize, Node>,
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    fn origin(&self, line: usize, col0: usize) -> Origin {
+        Origin::new(self.file.clone(), line, col0 + 1)
+    }
+
+    fn next(&mut self) -> Result<(Event<'a>, Origin)> {
+        match self.parser.next_event() {
+            Some(Ok((ev, span))) => {
+                let o = self.origin(span.start.line(), span.start.col());
+                Ok((ev, o))
+            }
+            Some(Err(e)) => {
+                let m = e.marker();
+                Err(Error::parse(
+                    format!("YAML parsing failed: {}", e.info()),
+                    Some(self.origin(m.line(), m.col())),
+                )
+                .with_help(
+                    "Check the indentation and quoting near the marked position: a value that starts \
+                     with '{{' must be quoted.",
+                ))
+            }
+            None => Err(Error::parse(
+                "YAML parsing failed: unexpected end of input",
+                Some(self.origin(1, 0)),
+            )),
+        }
+    }
+
+    fn document(&mut self) -> Result<Node> {
+        let empty = Node {
+            value: NodeValue::Null,
+            origin: self.origin(1, 0),
+        };
+        loop {
+            let (ev, origin) = self.next()?;
+            match ev {
+                Event::StreamStart | Event::Nothing => continue,
+                Event::StreamEnd => return Ok(empty),
+                Event::DocumentStart(_) => {
+                    let (ev, origin) = self.next()?;
+                    if let Event::DocumentEnd = ev {
+                        return Ok(empty);
+                    }
+                    return self.node(ev, origin);
+                }
+                other => return self.node(other, origin),
+            }
+        }
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+
+    fn node(&mut self, ev: Event<'a>, origin: Origin) -> Result<Node> {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| t.suffix.clone());
+                let value = if let Some(tag) = tag.as_deref() {
+                    scalar::resolve_tagged(&text, tag).map_err(|m| Error::parse(m, Some(origin.clone())))?
+                } else if style == ScalarStyle::Plain {
+                    resolve_plain(&text)
+                } else {
+                    NodeValue::Str(text.into_owned())
+                };
+                let node = Node { value, origin };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::Alias(id) => {
+                let mut node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                    Error::parse("YAML alias refers to an unknown anchor", Some(origin.clone()))
+                })?;
+                node.origin = origin;
+                Ok(node)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (ev, o) = self.next()?;
+                    if let Event::SequenceEnd = ev {
+                        break;
+                    }
+                    items.push(self.node(ev, o)?);
+                }
+                let node = Node {
+                    value: NodeValue::Seq(items),
+                    origin,
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut pairs: Vec<(Node, Node)> = Vec::new();
+                let mut merged: Vec<(Node, Node)> = Vec::new();
+                loop {
+                    let (ev, o) = self.next()?;
+                    if let Event::MappingEnd = ev {
+                        break;
+                    }
+                    let key = self.node(ev, o)?;
+                    let (ev, o) = self.next()?;
+                    let value = self.node(ev, o)?;
+                    if key.as_str() == Some("<<") {
+                        merge_into(&mut merged, &value)?;
+                        continue;
+                    }
+                    let k = key.key_string();
+                    pairs.retain(|(existing, _)| existing.key_string() != k);
+                    pairs.push((key, value));
+                }
+                // Explicit keys win over merged ones (PyYAML's rule).
+                for (k, v) in merged {
+                    let ks = k.key_string();
+                    if !pairs.iter().any(|(e, _)| e.key_string() == ks) {
+                        pairs.push((k, v));
+                    }
+                }
+                let node = Node {
+                    value: NodeValue::Map(pairs),
+                    origin,
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            _ => Err(Error::parse("YAML parsing failed: unexpected event", Some(origin))),
+        }
+    }
+}
+
+fn merge_into(merged: &mut Vec<(Node, Node)>, value: &Node) -> Result<()> {
+    match &value.value {
+        NodeValue::Map(m) => {
+            for (k, v) in m {
+                let ks = k.key_string();
+                if !merged.iter().any(|(e, _)| e.key_string() == ks) {
+                    merged.push((k.clone(), v.clone()));
+                }
+            }
+            Ok(())
+        }
+        NodeValue::Seq(items) => items.iter().try_for_each(|i| merge_into(merged, i)),
+        _ => Err(Error::parse(
+            "YAML merge key '<<' needs a mapping or a list of mappings",
+            Some(value.origin.clone()),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn j(text: &str) -> Value {
+        load_str(text, "t.yml").expect("parses").to_json()
+    }
+
+    #[test]
+    fn yaml11_booleans_and_numbers() {
+        let v = j("a: yes\nb: Off\nc: 0755\nd: 1_000\ne: '0755'\nf: 1.5\ng: ~\nh: 0x1f\ni: 1e3\n");
+        assert_eq!(v["a"], Value::Bool(true));
+        assert_eq!(v["b"], Value::Bool(false));
+        assert_eq!(v["c"], Value::from(493));
+        assert_eq!(v["d"], Value::from(1000));
+        assert_eq!(v["e"], Value::from("0755"));
+        assert_eq!(v["f"], Value::from(1.5));
+        assert_eq!(v["g"], Value::Null);
+        assert_eq!(v["h"], Value::from(31));
+        assert_eq!(v["i"], Value::from("1e3"));
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let v = j("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nlist: [*b]\n");
+        assert_eq!(v["other"]["x"], Value::from(1));
+        assert_eq!(v["other"]["y"], Value::from(3));
+        assert_eq!(v["list"][0]["y"], Value::from(2));
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let n = load_str("- hosts: all\n  tasks:\n    - debug: msg=hi\n", "p.yml").unwrap();
+        let task = &n.as_seq().unwrap()[0].get("tasks").unwrap().as_seq().unwrap()[0];
+        assert_eq!((task.origin.line, task.origin.col), (3, 7));
+    }
+
+    #[test]
+    fn syntax_error_has_origin() {
+        let e = load_str("a: [1, 2\nb: c\n", "bad.yml").unwrap_err();
+        let o = e.origin.expect("origin");
+        assert_eq!(&*o.file, "bad.yml");
+        assert_eq!(e.exit_code(), 4);
+    }
+}
