@@ -325,7 +325,7 @@ mod tests {
     #[test]
     fn syntax_error_has_origin() {
         let e = load_str("a: [1, 2\nb: c\n", "bad.yml").unwrap_err();
-        let o = e.origin.expect("origin");
+        let o = e.origin.clone().expect("origin");
         assert_eq!(&*o.file, "bad.yml");
         assert_eq!(e.exit_code(), 4);
     }
