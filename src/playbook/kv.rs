@@ -81,6 +81,16 @@ fn unquote(s: &str) -> String {
 
 /// Parses `k=v` words; other words are joined into `_raw_params` (kept as written).
 pub fn parse_kv(text: &str) -> Result<Map<String, Value>, String> {
+    parse(text, false)
+}
+
+/// For free-form modules (Ansible's `check_raw`): only the modules' own option words
+/// (`chdir=`, `creates=`, ...) are split off; any other `k=v` word is part of the command.
+pub fn parse_kv_free_form(text: &str) -> Result<Map<String, Value>, String> {
+    parse(text, true)
+}
+
+fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for word in split_args(text)? {
@@ -91,21 +101,10 @@ pub fn parse_kv(text: &str) -> Result<Map<String, Value>, String> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
-        if is_kv && raw.is_empty() {
+        let option_word = key_end.is_some_and(|i| is_raw_option(&word[..i]));
+        if is_kv && (option_word || (!check_raw && raw.is_empty())) {
             let i = key_end.unwrap_or(0);
             out.insert(word[..i].to_string(), Value::String(unquote(&word[i + 1..])));
-        } else if is_kv {
-            // Ansible keeps k=v words after a free-form command as options (chdir=, creates=).
-            let i = key_end.unwrap_or(0);
-            let key = &word[..i];
-            if matches!(
-                key,
-                "chdir" | "creates" | "removes" | "executable" | "warn" | "stdin" | "_uses_shell"
-            ) {
-                out.insert(key.to_string(), Value::String(unquote(&word[i + 1..])));
-            } else {
-                raw.push(word);
-            }
         } else {
             raw.push(word);
         }
@@ -114,6 +113,15 @@ pub fn parse_kv(text: &str) -> Result<Map<String, Value>, String> {
         out.insert("_raw_params".into(), Value::String(raw.join(" ")));
     }
     Ok(out)
+}
+
+/// The options free-form modules accept inline (`chdir=/tmp ls`).
+fn is_raw_option(key: &str) -> bool {
+    matches!(
+        key,
+        "chdir" | "creates" | "removes" | "executable" | "warn" | "stdin" | "stdin_add_newline"
+            | "strip_empty_ends" | "_uses_shell"
+    )
 }
 
 #[cfg(test)]
@@ -130,8 +138,8 @@ mod tests {
 
     #[test]
     fn free_form_with_options() {
-        let m = parse_kv("echo a=b hello chdir=/tmp").unwrap();
-        assert_eq!(m["_raw_params"], "echo a=b hello");
+        let m = parse_kv_free_form("FOO=1 echo a=b hello chdir=/tmp").unwrap();
+        assert_eq!(m["_raw_params"], "FOO=1 echo a=b hello");
         assert_eq!(m["chdir"], "/tmp");
     }
 

@@ -1,1 +1,5 @@
-//! Variables: precedence and lazy templating.
+//! Variables: Ansible's precedence, host stores (facts, set_fact, register) and lazy templating.
+
+pub mod scope;
+
+pub use scope::Scope;

@@ -1,0 +1,735 @@
+//! Turns YAML nodes into plays, blocks and tasks.
+//!
+//! Static imports (`import_playbook`, `import_tasks`, `import_role`, `roles:`) are expanded
+//! here, with the import's keywords pushed down onto every imported task. Dynamic includes stay
+//! tasks; the executor calls back into [`Loader`] when it runs them.
+
+use super::keywords::{self, closest};
+use super::kv::{parse_kv, parse_kv_free_form};
+use super::model::{Block, Item, Keywords, LoopSpec, Play, Playbook, RoleInstance, Task};
+use super::role::{self, RoleSpec};
+use crate::error::{Error, Origin, Result};
+use crate::modules::registry;
+use crate::yaml::{self, Node, NodeValue};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Loads playbooks, task files and roles; caches parsed files.
+#[derive(Debug, Default)]
+pub struct Loader {
+    pub roles_path: Vec<PathBuf>,
+    files: Mutex<HashMap<PathBuf, Arc<Node>>>,
+}
+
+/// Where a task list is being loaded from: what imported tasks inherit and where paths resolve.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub keywords: Keywords,
+    pub role: Option<Arc<RoleInstance>>,
+    pub file_dir: PathBuf,
+    pub playbook_dir: PathBuf,
+    pub is_handler: bool,
+    /// Files being imported, to report include cycles.
+    pub stack: Vec<PathBuf>,
+}
+
+fn err(msg: impl Into<String>, node: &Node) -> Error {
+    Error::parse(msg, Some(node.origin.clone()))
+}
+
+fn scalar_string(node: &Node) -> Option<String> {
+    match &node.value {
+        NodeValue::Str(s) => Some(s.clone()),
+        NodeValue::Int(i) => Some(i.to_string()),
+        NodeValue::Float(f) => Some(f.to_string()),
+        NodeValue::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+        _ => None,
+    }
+}
+
+fn string_list(node: &Node, what: &str) -> Result<Vec<String>> {
+    match &node.value {
+        NodeValue::Null => Ok(Vec::new()),
+        NodeValue::Seq(items) => items
+            .iter()
+            .map(|i| scalar_string(i).ok_or_else(|| err(format!("{what} must be a list of strings"), i)))
+            .collect(),
+        _ => Ok(scalar_string(node)
+            .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default()),
+    }
+}
+
+fn map_of(node: &Node, what: &str) -> Result<Map<String, Value>> {
+    match node.to_json() {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(err(format!("{what} must be a dictionary, got a {}", node.type_name()), node)),
+    }
+}
+
+/// Applies one keyword to `kw`, returning false if `key` is not an inheritable keyword.
+fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
+    let v = node.to_json();
+    match key {
+        "when" => match v {
+            Value::Array(items) => kw.when.extend(items),
+            Value::Null => {}
+            other => kw.when.push(other),
+        },
+        "tags" => {
+            for t in string_list(node, "tags")? {
+                if !kw.tags.contains(&t) {
+                    kw.tags.push(t);
+                }
+            }
+        }
+        "vars" => {
+            for (k, val) in map_of(node, "vars")? {
+                kw.vars.insert(k, val);
+            }
+        }
+        "become" => kw.become_ = Some(v),
+        "become_user" => kw.become_user = Some(v),
+        "become_method" => kw.become_method = Some(v),
+        "become_flags" => kw.become_flags = Some(v),
+        "remote_user" => kw.remote_user = Some(v),
+        "connection" => kw.connection = Some(v),
+        "environment" => {
+            if !v.is_null() {
+                kw.environment.push(v)
+            }
+        }
+        "ignore_errors" => kw.ignore_errors = Some(v),
+        "ignore_unreachable" => kw.ignore_unreachable = Some(v),
+        "delegate_to" => kw.delegate_to = Some(v),
+        "delegate_facts" => kw.delegate_facts = Some(v),
+        "run_once" => kw.run_once = Some(v),
+        "no_log" => kw.no_log = Some(v),
+        "check_mode" => kw.check_mode = Some(v),
+        "diff" => kw.diff = Some(v),
+        "any_errors_fatal" => kw.any_errors_fatal = Some(v),
+        "timeout" => kw.timeout = Some(v),
+        "port" => kw.port = Some(v),
+        // Accepted and ignored: they change nothing in how we run.
+        "collections" | "module_defaults" | "debugger" | "throttle" | "become_exe" | "async"
+        | "poll" => {}
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+impl Loader {
+    pub fn new(roles_path: Vec<PathBuf>) -> Loader {
+        Loader {
+            roles_path,
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn load_yaml(&self, path: &Path) -> Result<Arc<Node>> {
+        let key = path.to_path_buf();
+        if let Some(n) = self.files.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(n.clone());
+        }
+        let node = Arc::new(yaml::load_file(path)?);
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, node.clone());
+        Ok(node)
+    }
+
+    /// Loads a playbook file and everything it imports statically.
+    pub fn load_playbook(&self, path: &Path) -> Result<Playbook> {
+        let mut plays = Vec::new();
+        self.load_plays(path, &mut plays, &mut Vec::new())?;
+        Ok(Playbook {
+            path: path.to_path_buf(),
+            plays,
+        })
+    }
+
+    fn load_plays(&self, path: &Path, plays: &mut Vec<Arc<Play>>, stack: &mut Vec<PathBuf>) -> Result<()> {
+        let abs = std::fs::canonicalize(path).map_err(|e| {
+            Error::io(path, e).with_help("Check the playbook path; it is relative to the current directory.")
+        })?;
+        if stack.contains(&abs) {
+            return Err(Error::parse(
+                format!("import_playbook cycle: {} imports itself", abs.display()),
+                None,
+            ));
+        }
+        stack.push(abs.clone());
+        let root = self.load_yaml(&abs)?;
+        let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+        let entries = match &root.value {
+            NodeValue::Seq(items) => items.clone(),
+            NodeValue::Null => Vec::new(),
+            _ => {
+                return Err(err(
+                    "A playbook must be a list of plays, got a ".to_string() + root.type_name(),
+                    &root,
+                )
+                .with_help("Start each play with '- hosts: ...'."))
+            }
+        };
+        for entry in &entries {
+            if entry.as_map().is_none() {
+                return Err(err(
+                    format!("A play must be a dictionary, got a {}", entry.type_name()),
+                    entry,
+                ));
+            }
+            let import = entry
+                .get("import_playbook")
+                .or_else(|| entry.get("ansible.builtin.import_playbook"));
+            if let Some(target) = import {
+                let name = scalar_string(target)
+                    .ok_or_else(|| err("import_playbook needs a file name", target))?;
+                if name.contains("{{") {
+                    return Err(err("import_playbook does not accept templated paths here", target));
+                }
+                self.load_plays(&dir.join(name), plays, stack)?;
+                continue;
+            }
+            plays.push(Arc::new(self.load_play(entry, &dir)?));
+        }
+        stack.pop();
+        Ok(())
+    }
+
+    fn load_play(&self, node: &Node, dir: &Path) -> Result<Play> {
+        let mut play = Play {
+            origin: node.origin.clone(),
+            playbook_dir: dir.to_path_buf(),
+            strategy: "linear".into(),
+            order: "inventory".into(),
+            ..Play::default()
+        };
+        let pairs = node.as_map().unwrap_or_default();
+        let mut has_hosts = false;
+        for (k, v) in pairs {
+            let key = k.key_string();
+            match key.as_str() {
+                "name" => play.name = scalar_string(v),
+                "hosts" => {
+                    has_hosts = true;
+                    play.hosts = match &v.value {
+                        NodeValue::Seq(_) => string_list(v, "hosts")?.join(","),
+                        _ => scalar_string(v).unwrap_or_default(),
+                    };
+                }
+                "vars" => play.vars = map_of(v, "vars")?,
+                "vars_files" => {
+                    play.vars_files = match v.to_json() {
+                        Value::Array(items) => items,
+                        Value::Null => Vec::new(),
+                        other => vec![other],
+                    }
+                }
+                "gather_facts" => play.gather_facts = Some(v.to_json()),
+                "serial" => {
+                    play.serial = match v.to_json() {
+                        Value::Array(items) => items,
+                        Value::Null => Vec::new(),
+                        other => vec![other],
+                    }
+                }
+                "strategy" => play.strategy = scalar_string(v).unwrap_or_else(|| "linear".into()),
+                "any_errors_fatal" => {
+                    play.any_errors_fatal = crate::modules::args::to_bool(&v.to_json()).unwrap_or(false);
+                    set_keyword(&mut play.keywords, &key, v)?;
+                }
+                "max_fail_percentage" => {
+                    play.max_fail_percentage = match v.to_json() {
+                        Value::Number(n) => n.as_f64(),
+                        Value::String(s) => s.trim_end_matches('%').parse().ok(),
+                        _ => None,
+                    }
+                }
+                "force_handlers" => {
+                    play.force_handlers = crate::modules::args::to_bool(&v.to_json()).unwrap_or(false)
+                }
+                "order" => play.order = scalar_string(v).unwrap_or_else(|| "inventory".into()),
+                "pre_tasks" | "tasks" | "post_tasks" | "handlers" | "roles" => {}
+                "vars_prompt" | "gather_subset" | "gather_timeout" | "fact_path" => {}
+                other => {
+                    if other == "when" {
+                        return Err(err("'when' is not a valid attribute for a Play", k)
+                            .with_help("Put the condition on the tasks, or use a block."));
+                    }
+                    if !set_keyword(&mut play.keywords, other, v)? {
+                        let hint = closest(other, keywords::PLAY)
+                            .map(|c| format!(" Did you mean '{c}'?"))
+                            .unwrap_or_default();
+                        return Err(err(format!("'{other}' is not a valid attribute for a Play.{hint}"), k));
+                    }
+                }
+            }
+        }
+        if !has_hosts {
+            return Err(err("the field 'hosts' is required but was not set", node)
+                .with_help("Every play needs 'hosts:', e.g. 'hosts: all'."));
+        }
+        let ctx = Context {
+            keywords: Keywords::default(),
+            role: None,
+            file_dir: dir.to_path_buf(),
+            playbook_dir: dir.to_path_buf(),
+            is_handler: false,
+            stack: Vec::new(),
+        };
+        let mut seen_roles = HashSet::new();
+        let mut role_handlers = Vec::new();
+        if let Some(n) = node.get("pre_tasks") {
+            play.pre_tasks = self.load_items(n, &ctx, &mut role_handlers)?;
+        }
+        if let Some(n) = node.get("roles") {
+            for entry in n.as_seq().unwrap_or_default() {
+                let spec = RoleSpec::from_node(entry)?;
+                let mut items =
+                    self.expand_role(&spec, &ctx, &mut seen_roles, &mut role_handlers, entry)?;
+                play.roles.append(&mut items);
+            }
+        }
+        if let Some(n) = node.get("tasks") {
+            play.tasks = self.load_items(n, &ctx, &mut role_handlers)?;
+        }
+        if let Some(n) = node.get("post_tasks") {
+            play.post_tasks = self.load_items(n, &ctx, &mut role_handlers)?;
+        }
+        if let Some(n) = node.get("handlers") {
+            let hctx = Context {
+                is_handler: true,
+                ..ctx.clone()
+            };
+            play.handlers = self.load_items(n, &hctx, &mut Vec::new())?;
+        }
+        play.handlers.append(&mut role_handlers);
+        Ok(play)
+    }
+
+    /// Expands a role (dependencies first) into blocks, collecting its handlers.
+    pub fn expand_role(
+        &self,
+        spec: &RoleSpec,
+        ctx: &Context,
+        seen: &mut HashSet<String>,
+        handlers: &mut Vec<Item>,
+        at: &Node,
+    ) -> Result<Vec<Item>> {
+        let path = role::find_role(&spec.name, &ctx.playbook_dir, ctx.role.as_deref(), &self.roles_path)
+            .ok_or_else(|| {
+                err(format!("the role '{}' was not found", spec.name), at).with_help(format!(
+                    "Looked in {}/roles, {} and the roles_path ({}).",
+                    ctx.playbook_dir.display(),
+                    ctx.playbook_dir.display(),
+                    self.roles_path
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(":")
+                ))
+            })?;
+        let meta = role::load_meta(self, &path)?;
+        let key = format!("{}|{}", path.display(), serde_json::Value::Object(spec.params.clone()));
+        if !meta.allow_duplicates && spec.tasks_from.is_none() && !seen.insert(key) {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        // Dependencies run first, with the using role's keywords applied.
+        let mut dep_defaults = Map::new();
+        for dep in &meta.dependencies {
+            let dep_spec = RoleSpec::from_node(dep)?;
+            let mut dep_ctx = ctx.clone();
+            dep_ctx.keywords = merge_keywords(&ctx.keywords, &spec.keywords);
+            let mut items = self.expand_role(&dep_spec, &dep_ctx, seen, handlers, dep)?;
+            out.append(&mut items);
+            if let Some(dpath) =
+                role::find_role(&dep_spec.name, &ctx.playbook_dir, None, &self.roles_path)
+            {
+                for (k, v) in role::load_vars_file(self, &dpath, "defaults", None)? {
+                    dep_defaults.insert(k, v);
+                }
+            }
+        }
+        let mut defaults = dep_defaults;
+        for (k, v) in role::load_vars_file(self, &path, "defaults", spec.defaults_from.as_deref())? {
+            defaults.insert(k, v);
+        }
+        let instance = Arc::new(RoleInstance {
+            name: spec.display_name(&path),
+            path: path.clone(),
+            defaults,
+            vars: role::load_vars_file(self, &path, "vars", spec.vars_from.as_deref())?,
+            params: spec.params.clone(),
+        });
+        let role_ctx = Context {
+            keywords: merge_keywords(&ctx.keywords, &spec.keywords),
+            role: Some(instance.clone()),
+            file_dir: path.join("tasks"),
+            playbook_dir: ctx.playbook_dir.clone(),
+            is_handler: false,
+            stack: ctx.stack.clone(),
+        };
+        let tasks_file = role::main_file(&path.join("tasks"), spec.tasks_from.as_deref().unwrap_or("main"));
+        if let Some(f) = tasks_file {
+            let node = self.load_yaml(&f)?;
+            let mut items = self.load_items(&node, &role_ctx, handlers)?;
+            out.append(&mut items);
+        } else if let Some(t) = &spec.tasks_from {
+            return Err(err(
+                format!("the tasks file '{t}' was not found in role '{}'", spec.name),
+                at,
+            ));
+        }
+        let handlers_file = role::main_file(
+            &path.join("handlers"),
+            spec.handlers_from.as_deref().unwrap_or("main"),
+        );
+        if let Some(f) = handlers_file {
+            let node = self.load_yaml(&f)?;
+            let hctx = Context {
+                is_handler: true,
+                file_dir: path.join("handlers"),
+                ..role_ctx.clone()
+            };
+            let mut items = self.load_items(&node, &hctx, &mut Vec::new())?;
+            handlers.append(&mut items);
+        }
+        Ok(out)
+    }
+
+    /// Loads a task list (a YAML sequence of tasks and blocks).
+    pub fn load_items(&self, node: &Node, ctx: &Context, handlers: &mut Vec<Item>) -> Result<Vec<Item>> {
+        let entries = match &node.value {
+            NodeValue::Seq(items) => items,
+            NodeValue::Null => return Ok(Vec::new()),
+            _ => {
+                return Err(err(
+                    format!("A task list must be a list, got a {}", node.type_name()),
+                    node,
+                ))
+            }
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            if entry.as_map().is_none() {
+                return Err(err(
+                    format!("A task must be a dictionary, got a {}: {}", entry.type_name(), entry.key_string()),
+                    entry,
+                )
+                .with_help("Each task is a mapping like '- name: ...\\n  debug: msg=hi'."));
+            }
+            if entry.get("block").is_some() {
+                out.push(self.load_block(entry, ctx, handlers)?);
+            } else {
+                out.append(&mut self.load_task(entry, ctx, handlers)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_block(&self, node: &Node, ctx: &Context, handlers: &mut Vec<Item>) -> Result<Item> {
+        let mut inner = ctx.clone();
+        let mut name = None;
+        for (k, v) in node.as_map().unwrap_or_default() {
+            let key = k.key_string();
+            match key.as_str() {
+                "block" | "rescue" | "always" => {}
+                "name" => name = scalar_string(v),
+                "notify" => {}
+                other => {
+                    if !set_keyword(&mut inner.keywords, other, v)? {
+                        let hint = closest(other, keywords::BLOCK)
+                            .map(|c| format!(" Did you mean '{c}'?"))
+                            .unwrap_or_default();
+                        return Err(err(format!("'{other}' is not a valid attribute for a Block.{hint}"), k));
+                    }
+                }
+            }
+        }
+        let section = |key: &str, handlers: &mut Vec<Item>| -> Result<Vec<Item>> {
+            match node.get(key) {
+                Some(n) => self.load_items(n, &inner, handlers),
+                None => Ok(Vec::new()),
+            }
+        };
+        Ok(Item::Block(Arc::new(Block {
+            name,
+            origin: node.origin.clone(),
+            block: section("block", handlers)?,
+            rescue: section("rescue", handlers)?,
+            always: section("always", handlers)?,
+        })))
+    }
+
+    /// Loads one task; a static import expands to the imported items.
+    fn load_task(&self, node: &Node, ctx: &Context, handlers: &mut Vec<Item>) -> Result<Vec<Item>> {
+        let mut task = Task {
+            origin: node.origin.clone(),
+            role: ctx.role.clone(),
+            file_dir: ctx.file_dir.clone(),
+            is_handler: ctx.is_handler,
+            ..Task::default()
+        };
+        let mut kw = Keywords::default();
+        let mut action: Option<(String, &Node, &Node)> = None;
+        let mut extra_args: Option<&Node> = None;
+        for (k, v) in node.as_map().unwrap_or_default() {
+            let key = k.key_string();
+            if let Some(lookup) = key.strip_prefix("with_") {
+                task.loop_ = Some(LoopSpec {
+                    kind: lookup.to_string(),
+                    value: v.to_json(),
+                });
+                continue;
+            }
+            match key.as_str() {
+                "name" => task.name = scalar_string(v),
+                "loop" => {
+                    task.loop_ = Some(LoopSpec {
+                        kind: "loop".into(),
+                        value: v.to_json(),
+                    })
+                }
+                "loop_control" => task.loop_control = map_of(v, "loop_control")?,
+                "register" => task.register = scalar_string(v),
+                "until" => task.until = Some(v.to_json()),
+                "retries" => task.retries = Some(v.to_json()),
+                "delay" => task.delay = Some(v.to_json()),
+                "failed_when" => task.failed_when = Some(v.to_json()),
+                "changed_when" => task.changed_when = Some(v.to_json()),
+                "notify" => task.notify = string_list(v, "notify")?,
+                "listen" => task.listen = string_list(v, "listen")?,
+                "args" => extra_args = Some(v),
+                "local_action" | "action" => {
+                    let (module, args) = split_action_string(v)?;
+                    if key == "local_action" {
+                        kw.delegate_to = Some(Value::String("localhost".into()));
+                    }
+                    if let Some((prev, _, _)) = &action {
+                        return Err(err(format!("conflicting action statements: {prev}, {module}"), k));
+                    }
+                    task.action = module.clone();
+                    task.args = args;
+                    action = Some((module, k, v));
+                }
+                other => {
+                    if set_keyword(&mut kw, other, v)? {
+                        continue;
+                    }
+                    if let Some((prev, _, _)) = &action {
+                        let hint = closest(other, keywords::TASK)
+                            .map(|c| format!(" Did you mean '{c}'?"))
+                            .unwrap_or_default();
+                        return Err(err(
+                            format!("conflicting action statements: {prev}, {other}.{hint}"),
+                            k,
+                        )
+                        .with_help("A task runs exactly one module; the other key is neither a module nor a task keyword."));
+                    }
+                    action = Some((other.to_string(), k, v));
+                }
+            }
+        }
+        let Some((action_name, key_node, args_node)) = action else {
+            return Err(err("no module/action detected in task", node)
+                .with_help("Add a module such as 'debug: msg=hello' to the task."));
+        };
+        let short = registry::short_name(&action_name).to_string();
+        // Keyword args of the action, from a mapping or a k=v / free-form string.
+        let from_action = node.get("action").is_some() || node.get("local_action").is_some();
+        if !from_action {
+            task.args = match &args_node.value {
+                NodeValue::Map(_) => map_of(args_node, "module arguments")?,
+                NodeValue::Str(s) => parse_args(s, &short).map_err(|m| err(m, args_node))?,
+                NodeValue::Null => Map::new(),
+                _ => {
+                    let mut m = Map::new();
+                    m.insert("_raw_params".into(), args_node.to_json());
+                    m
+                }
+            };
+        }
+        if let Some(extra) = extra_args {
+            for (k, v) in map_of(extra, "args")? {
+                task.args.insert(k, v);
+            }
+        }
+        task.action = short.clone();
+        task.keywords = merge_keywords(&ctx.keywords, &kw);
+
+        match short.as_str() {
+            "import_tasks" => return self.import_tasks(&task, ctx, handlers, args_node),
+            "import_role" => {
+                let spec = RoleSpec::from_args(&task.args, args_node)?;
+                let mut ictx = ctx.clone();
+                ictx.keywords = task.keywords.clone();
+                let mut seen = HashSet::new();
+                return self.expand_role(&spec, &ictx, &mut seen, handlers, args_node);
+            }
+            "include" => {
+                return Err(err("'include' was removed from Ansible; use include_tasks or import_tasks", key_node))
+            }
+            "include_tasks" | "include_role" | "meta" => {}
+            "import_playbook" => {
+                return Err(err("import_playbook is only allowed at the play level", key_node))
+            }
+            _ => {
+                if !registry::is_module(&short) {
+                    let hint = registry::suggest(&short)
+                        .map(|s| format!(" Did you mean '{s}'?"))
+                        .unwrap_or_default();
+                    return Err(err(
+                        format!("couldn't resolve module/action '{action_name}'. This often indicates a misspelling, missing collection, or incorrect module path.{hint}"),
+                        key_node,
+                    ));
+                }
+            }
+        }
+        Ok(vec![Item::Task(Arc::new(task))])
+    }
+
+    fn import_tasks(
+        &self,
+        task: &Task,
+        ctx: &Context,
+        handlers: &mut Vec<Item>,
+        at: &Node,
+    ) -> Result<Vec<Item>> {
+        let file = task
+            .args
+            .get("_raw_params")
+            .or_else(|| task.args.get("file"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("import_tasks needs a file name", at))?;
+        if file.contains("{{") {
+            return Err(err(
+                "import_tasks is static: its file name cannot use variables known only at run time",
+                at,
+            )
+            .with_help("Use include_tasks for a dynamic file name."));
+        }
+        let path = self
+            .resolve_task_file(file, ctx)
+            .ok_or_else(|| err(format!("Could not find or access '{file}'"), at))?;
+        if ctx.stack.contains(&path) {
+            return Err(err(format!("import cycle: '{}' imports itself", path.display()), at));
+        }
+        let node = self.load_yaml(&path)?;
+        let mut ictx = ctx.clone();
+        ictx.keywords = task.keywords.clone();
+        // Import params are vars for the imported tasks.
+        for (k, v) in &task.args {
+            if k != "_raw_params" && k != "file" {
+                ictx.keywords.vars.insert(k.clone(), v.clone());
+            }
+        }
+        ictx.file_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        ictx.stack.push(path);
+        self.load_items(&node, &ictx, handlers)
+    }
+
+    /// Finds a task file named by an include or import: beside the including file, in the
+    /// role's tasks/ dir, or beside the playbook.
+    pub fn resolve_task_file(&self, file: &str, ctx: &Context) -> Option<PathBuf> {
+        let p = Path::new(file);
+        if p.is_absolute() {
+            return p.is_file().then(|| p.to_path_buf());
+        }
+        let mut candidates = vec![ctx.file_dir.join(p)];
+        if let Some(role) = &ctx.role {
+            candidates.push(role.path.join("tasks").join(p));
+            candidates.push(role.path.join(p));
+        }
+        candidates.push(ctx.playbook_dir.join(p));
+        candidates.push(ctx.playbook_dir.join("tasks").join(p));
+        candidates.into_iter().find(|c| c.is_file())
+    }
+
+    /// Loads the items of a dynamic `include_tasks` at run time.
+    pub fn include_tasks(&self, path: &Path, ctx: &Context) -> Result<Vec<Item>> {
+        if ctx.stack.iter().filter(|p| p.as_path() == path).count() > 20 {
+            return Err(Error::parse(
+                format!("include cycle: '{}' includes itself", path.display()),
+                None,
+            ));
+        }
+        let node = self.load_yaml(path)?;
+        let mut handlers = Vec::new();
+        self.load_items(&node, ctx, &mut handlers)
+    }
+}
+
+/// Combines outer and inner keywords: conditions and environments accumulate, tags unite,
+/// vars merge, and the inner value of a single keyword wins.
+pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
+    let mut out = outer.clone();
+    out.when.extend(inner.when.iter().cloned());
+    for t in &inner.tags {
+        if !out.tags.contains(t) {
+            out.tags.push(t.clone());
+        }
+    }
+    for (k, v) in &inner.vars {
+        out.vars.insert(k.clone(), v.clone());
+    }
+    out.environment.extend(inner.environment.iter().cloned());
+    macro_rules! over {
+        ($($f:ident),*) => { $( if inner.$f.is_some() { out.$f = inner.$f.clone(); } )* };
+    }
+    over!(
+        become_, become_user, become_method, become_flags, remote_user, connection, ignore_errors,
+        ignore_unreachable, delegate_to, delegate_facts, run_once, no_log, check_mode, diff,
+        any_errors_fatal, timeout, port
+    );
+    out
+}
+
+/// `action: copy src=a dest=b` or `local_action: {module: copy, src: a}`.
+fn split_action_string(node: &Node) -> Result<(String, Map<String, Value>)> {
+    match &node.value {
+        NodeValue::Str(s) => {
+            let s = s.trim();
+            let (module, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            let args = parse_args(rest, registry::short_name(module)).map_err(|m| err(m, node))?;
+            Ok((module.to_string(), args))
+        }
+        NodeValue::Map(_) => {
+            let mut m = map_of(node, "action")?;
+            let module = m
+                .remove("module")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .ok_or_else(|| err("action needs a 'module' key", node))?;
+            Ok((module, m))
+        }
+        _ => Err(err("action must be a string or a dictionary", node)),
+    }
+}
+
+/// Actions whose string form is a free-form command: only their own option words are
+/// split off as `k=v` (Ansible's `check_raw`), so `shell: FOO=1 make` keeps `FOO=1`.
+pub fn takes_free_form(action: &str) -> bool {
+    matches!(
+        action,
+        "command" | "shell" | "raw" | "script" | "include_tasks" | "import_tasks" | "include_vars"
+            | "meta" | "import_role" | "include_role"
+    )
+}
+
+fn parse_args(text: &str, action: &str) -> std::result::Result<Map<String, Value>, String> {
+    if takes_free_form(action) {
+        parse_kv_free_form(text)
+    } else {
+        parse_kv(text)
+    }
+}
+
+/// Origin of a node, for callers outside this module.
+pub fn origin_of(node: &Node) -> Origin {
+    node.origin.clone()
+}
