@@ -72,6 +72,16 @@ pub trait Connection: Send {
     fn transport(&self) -> &'static str;
 }
 
+/// Opens a connection of the named transport to `host`.
+pub fn open(transport: &str, host: &str) -> Result<Box<dyn Connection>, ConnError> {
+    match transport {
+        "local" => Ok(Box::new(local::LocalConnection)),
+        other => Err(ConnError::Unreachable(format!(
+            "Failed to connect to the host via {other}: the '{other}' connection is not available in this build (host {host})"
+        ))),
+    }
+}
+
 /// Quotes one word for a POSIX shell.
 pub fn quote(word: &str) -> String {
     if !word.is_empty()

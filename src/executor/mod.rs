@@ -1,1 +1,129 @@
+//! Executor layer: runs loaded playbooks against the inventory.
+//!
+//! `run_playbooks` walks plays in order; `play::PlayRun` runs one play (batches, sections,
+//! blocks, handlers); `task` runs one task on one host; `loops` expands loop items.
+
+pub mod listing;
+pub mod loops;
+pub mod play;
 pub mod result;
+pub mod state;
+pub mod task;
+
+use crate::error::{Error, Result};
+use crate::inventory::Inventory;
+use crate::output::Callback;
+use crate::playbook::tags::TagFilter;
+use crate::playbook::{Loader, Playbook};
+use crate::template::templar;
+use play::{PlayEnd, PlayRun, RunShared};
+use serde_json::Value;
+use state::{RunOptions, RunState};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// Exit codes of ansible-playbook.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const HOST_FAILED: i32 = 2;
+    pub const HOST_UNREACHABLE: i32 = 4;
+}
+
+/// Loads every playbook before anything runs, so a bad file changes nothing.
+pub fn load_playbooks(loader: &Loader, paths: &[PathBuf]) -> Result<Vec<Playbook>> {
+    paths
+        .iter()
+        .map(|p| {
+            if !p.exists() {
+                return Err(Error::new(
+                    crate::error::ErrorKind::FileNotFound,
+                    format!("the playbook: {} could not be found", p.display()),
+                ));
+            }
+            loader.load_playbook(p)
+        })
+        .collect()
+}
+
+/// The hosts a play targets: its pattern, narrowed by `--limit`.
+pub fn play_hosts(inv: &Inventory, pattern: &str, limit: Option<&str>) -> Result<Vec<String>> {
+    let hosts = inv.select(pattern)?;
+    match limit {
+        Some(l) if !l.is_empty() => inv.restrict(hosts, l),
+        _ => Ok(hosts),
+    }
+}
+
+/// Renders a play's `hosts:` with the extra vars (the only vars known before the play).
+pub fn render_pattern(pattern: &str, extra: &serde_json::Map<String, Value>) -> Result<String> {
+    if !crate::template::is_template(pattern) {
+        return Ok(pattern.to_string());
+    }
+    let ctx = crate::vars::scope::to_mj(&Value::Object(extra.clone()));
+    templar()
+        .render_string(pattern, &ctx)
+        .map_err(|e| Error::parse(format!("hosts: {}", e.message), None))
+}
+
+/// Runs playbooks; returns ansible-playbook's exit code.
+pub fn run_playbooks(
+    options: RunOptions,
+    inventory: Inventory,
+    playbooks: &[Playbook],
+    loader: &Loader,
+    callback: &dyn Callback,
+) -> Result<i32> {
+    let forks = options.forks.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(forks)
+        .build()
+        .map_err(|e| Error::other(format!("could not start {forks} workers: {e}")))?;
+    let tags = TagFilter::new(options.tags.clone(), options.skip_tags.clone());
+    let start_at = options.start_at_task.clone();
+    let limit = options.limit.clone();
+    let state = RunState::new(options, inventory);
+    let shared = RunShared {
+        state: state.clone(),
+        loader,
+        callback,
+        stats: Mutex::new(Default::default()),
+        pool,
+        tags,
+        start_at: Mutex::new(start_at),
+        dead_hosts: Mutex::new(HashSet::new()),
+        unreachable_any: AtomicBool::new(false),
+        failed_any: AtomicBool::new(false),
+        connections: Mutex::new(HashMap::new()),
+    };
+    'playbooks: for pb in playbooks {
+        callback.playbook_start(&pb.path.display().to_string());
+        for play in &pb.plays {
+            let pattern = render_pattern(&play.hosts, &state.extra_vars)?;
+            let hosts = {
+                let inv = state.inventory();
+                play_hosts(&inv, &pattern, limit.as_deref())?
+            };
+            let dead = shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let hosts: Vec<String> = hosts.into_iter().filter(|h| !dead.contains(h)).collect();
+            let mut run = PlayRun::new(&shared, play, hosts);
+            if run.run()? == PlayEnd::AllFailed {
+                break 'playbooks;
+            }
+        }
+    }
+    let mut stats = shared.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    stats.sort_keys();
+    callback.recap(&stats);
+    callback.playbook_end();
+    let code = if shared.unreachable_any.load(Ordering::SeqCst) {
+        exit::HOST_UNREACHABLE
+    } else if stats.values().any(|s| s.failed > 0) {
+        exit::HOST_FAILED
+    } else {
+        exit::OK
+    };
+    Ok(code)
+}

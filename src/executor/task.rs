@@ -1,0 +1,987 @@
+//! One task on one host: conditions, loops, the module call, retries, `failed_when` /
+//! `changed_when`, `register`, facts, notifications, stats and output.
+
+use super::play::PlayRun;
+use super::result::{Status, TaskResult};
+use crate::connection::{Become, ConnError, Connection};
+use crate::modules::{registry, validate, Evaluator, ModuleContext, ModuleError};
+use crate::playbook::model::{Keywords, RoleInstance, Task};
+use crate::playbook::role::RoleSpec;
+use crate::template::{templar, TemplateError, OMIT};
+use crate::vars::scope::{clear_nested_error, take_nested_error, Scope};
+use minijinja::Value as MjValue;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A dynamic include one host asked for.
+#[derive(Clone, Debug)]
+pub struct IncludeRequest {
+    pub path: PathBuf,
+    pub display_path: String,
+    pub keywords: Keywords,
+    pub role: Option<Arc<RoleInstance>>,
+    pub role_spec: Option<RoleSpec>,
+    pub file_dir: PathBuf,
+    pub origin: crate::error::Origin,
+    /// Identity for grouping hosts: file + vars.
+    pub key: String,
+}
+
+impl IncludeRequest {
+    pub fn same_as(&self, other: &IncludeRequest) -> bool {
+        self.key == other.key
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct HostOutcome {
+    pub failed: bool,
+    pub unreachable: bool,
+    pub includes: Vec<IncludeRequest>,
+    pub meta: Option<String>,
+    pub registered: Option<Map<String, Value>>,
+}
+
+/// Templating for modules that evaluate their own arguments.
+struct TaskEvaluator {
+    ctx: MjValue,
+}
+
+impl Evaluator for TaskEvaluator {
+    fn eval_expr(&self, expr: &str) -> Result<Value, String> {
+        templar().render_native(&format!("{{{{ {expr} }}}}"), &self.ctx).map_err(|e| with_nested(e))
+    }
+    fn eval_condition(&self, expr: &str) -> Result<bool, String> {
+        templar()
+            .eval_condition(&Value::String(expr.to_string()), &self.ctx)
+            .map_err(|e| with_nested(e))
+    }
+    fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
+        templar().render_string(text, &self.ctx).map_err(|e| with_nested(e))
+    }
+}
+
+/// Prefers the error met inside a nested variable over the outer "is undefined".
+fn with_nested(e: TemplateError) -> String {
+    take_nested_error().unwrap_or(e.message)
+}
+
+fn fail_map(msg: impl Into<String>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("failed".into(), Value::Bool(true));
+    m.insert("msg".into(), Value::String(msg.into()));
+    m
+}
+
+fn truthy(v: &Option<Value>, ctx: &MjValue) -> Result<Option<bool>, String> {
+    match v {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => templar().eval_condition(other, ctx).map(Some).map_err(with_nested),
+    }
+}
+
+fn render_opt_string(v: &Option<Value>, ctx: &MjValue) -> Result<Option<String>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => templar()
+            .render_string(s, ctx)
+            .map(Some)
+            .map_err(with_nested),
+        Some(other) => Ok(Some(other.to_string())),
+    }
+}
+
+/// Drops arguments that rendered to `omit`.
+fn strip_omit(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| v.as_str() != Some(OMIT))
+                .map(|(k, v)| (k, strip_omit(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .filter(|v| v.as_str() != Some(OMIT))
+                .map(strip_omit)
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn value_label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => crate::output::python_repr(other),
+    }
+}
+
+/// Per-host settings that come from keywords and variables.
+struct Settings {
+    become_: Become,
+    delegate_to: Option<String>,
+    ignore_errors: bool,
+    check_mode: bool,
+    diff: bool,
+    no_log: bool,
+    env: Vec<(String, String)>,
+}
+
+impl PlayRun<'_> {
+    fn settings(&self, task: &Task, scope: &Arc<Scope>) -> Result<Settings, String> {
+        let ctx = scope.context();
+        let kw = &task.keywords;
+        let opts = &self.shared.state.options;
+        let var = |name: &str| scope.get_json(name).ok().flatten();
+        let become_on = match truthy(&kw.become_, &ctx)? {
+            Some(b) => b,
+            None => var("ansible_become")
+                .and_then(|v| crate::modules::args::to_bool(&v))
+                .unwrap_or(opts.become_),
+        };
+        let as_string = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_string));
+        let become_ = Become {
+            enabled: become_on,
+            method: render_opt_string(&kw.become_method, &ctx)?
+                .or_else(|| as_string(var("ansible_become_method")))
+                .or_else(|| opts.become_method.clone())
+                .unwrap_or_else(|| "sudo".into()),
+            user: render_opt_string(&kw.become_user, &ctx)?
+                .or_else(|| as_string(var("ansible_become_user")))
+                .or_else(|| opts.become_user.clone())
+                .unwrap_or_else(|| "root".into()),
+            flags: render_opt_string(&kw.become_flags, &ctx)?
+                .or_else(|| as_string(var("ansible_become_flags")))
+                .unwrap_or_default(),
+            password: as_string(var("ansible_become_password"))
+                .or_else(|| as_string(var("ansible_become_pass")))
+                .or_else(|| opts.become_password.clone()),
+        };
+        let mut env = Vec::new();
+        for e in &kw.environment {
+            let rendered = templar().render_value(e, &ctx).map_err(with_nested)?;
+            match rendered {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        let v = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        env.retain(|(ek, _): &(String, String)| *ek != k);
+                        env.push((k, v));
+                    }
+                }
+                Value::Null => {}
+                other => return Err(format!("environment must be a dictionary, got {other}")),
+            }
+        }
+        Ok(Settings {
+            become_,
+            delegate_to: render_opt_string(&kw.delegate_to, &ctx)?,
+            ignore_errors: truthy(&kw.ignore_errors, &ctx)?.unwrap_or(false),
+            check_mode: truthy(&kw.check_mode, &ctx)?.unwrap_or(opts.check),
+            diff: truthy(&kw.diff, &ctx)?.unwrap_or(opts.diff),
+            no_log: truthy(&kw.no_log, &ctx)?.unwrap_or(false),
+            env,
+        })
+    }
+
+    /// Runs `task` on `host` and reports the result.
+    pub fn run_task_on_host(&self, task: &Arc<Task>, host: &str, rescuable: bool) -> HostOutcome {
+        clear_nested_error();
+        let scope = self.scope(Some(task), host, Map::new());
+        let settings = match self.settings(task, &scope) {
+            Ok(s) => s,
+            Err(msg) => {
+                let data = fail_map(format!("{msg}\nOrigin: {}", task.origin));
+                return self.finish(task, host, data, None, false, rescuable, Vec::new());
+            }
+        };
+        let mut outcome_includes = Vec::new();
+        let mut meta = None;
+        let data = match &task.loop_ {
+            None => {
+                let ctx = scope.context();
+                match self.check_when(task, &ctx) {
+                    Err(msg) => fail_map(msg),
+                    Ok(false) => skipped_map(task),
+                    Ok(true) => {
+                        let (d, inc) = self.run_with_retries(task, host, &scope, &settings);
+                        outcome_includes.extend(inc);
+                        if task.action == "meta" {
+                            meta = d.get("_meta").and_then(Value::as_str).map(str::to_string);
+                        }
+                        d
+                    }
+                }
+            }
+            Some(spec) => match super::loops::expand(&spec.kind, &spec.value, &scope.context()) {
+                Err(e) => {
+                    let msg = with_nested(e);
+                    fail_map(format!(
+                        "Error while resolving loop items: {msg}\nOrigin: {}",
+                        task.origin
+                    ))
+                }
+                Ok(items) => {
+                    let (d, inc) = self.run_loop(task, host, items, &settings);
+                    outcome_includes.extend(inc);
+                    d
+                }
+            },
+        };
+        let mut outcome = self.finish(
+            task,
+            host,
+            data,
+            settings.delegate_to.clone(),
+            settings.ignore_errors,
+            rescuable,
+            outcome_includes,
+        );
+        outcome.meta = meta;
+        if settings.no_log {
+            // Nothing more: finish already censored what was printed.
+        }
+        outcome
+    }
+
+    fn check_when(&self, task: &Task, ctx: &MjValue) -> Result<bool, String> {
+        if task.keywords.when.is_empty() {
+            return Ok(true);
+        }
+        for cond in &task.keywords.when {
+            let ok = templar().eval_condition(cond, ctx).map_err(|e| {
+                format!(
+                    "The conditional check '{}' failed. The error was: {}\nOrigin: {}",
+                    cond_text(cond),
+                    with_nested(e),
+                    task.origin
+                )
+            })?;
+            if !ok {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn run_loop(
+        &self,
+        task: &Arc<Task>,
+        host: &str,
+        items: Vec<Value>,
+        settings: &Settings,
+    ) -> (Map<String, Value>, Vec<IncludeRequest>) {
+        let lc = &task.loop_control;
+        let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
+        let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_string);
+        let label = lc.get("label").cloned();
+        let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
+        let extended = lc.get("extended").and_then(crate::modules::args::to_bool).unwrap_or(false);
+        let break_when = lc.get("break_when").cloned();
+        let n = items.len();
+        let mut results = Vec::new();
+        let mut includes = Vec::new();
+        let mut any_changed = false;
+        let mut any_failed = false;
+        let mut all_skipped = n > 0;
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 && pause > 0.0 {
+                std::thread::sleep(Duration::from_secs_f64(pause));
+            }
+            let mut top = Map::new();
+            top.insert(loop_var.clone(), item.clone());
+            top.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
+            if let Some(iv) = &index_var {
+                top.insert(iv.clone(), Value::from(i));
+                top.insert("ansible_index_var".into(), Value::String(iv.clone()));
+            }
+            if extended {
+                top.insert(
+                    "ansible_loop".into(),
+                    serde_json::json!({
+                        "allitems": items, "index": i + 1, "index0": i,
+                        "revindex": n - i, "revindex0": n - i - 1,
+                        "first": i == 0, "last": i + 1 == n, "length": n,
+                        "previtem": if i > 0 { items[i - 1].clone() } else { Value::Null },
+                        "nextitem": items.get(i + 1).cloned().unwrap_or(Value::Null),
+                    }),
+                );
+            }
+            let scope = self.scope(Some(task), host, top);
+            let ctx = scope.context();
+            let label_text = match &label {
+                Some(l) => templar()
+                    .render_value(l, &ctx)
+                    .map(|v| value_label(&v))
+                    .unwrap_or_else(|_| value_label(l)),
+                None => value_label(item),
+            };
+            let mut data = match self.check_when(task, &ctx) {
+                Err(msg) => fail_map(msg),
+                Ok(false) => skipped_map(task),
+                Ok(true) => {
+                    let (d, inc) = self.run_with_retries(task, host, &scope, settings);
+                    includes.extend(inc);
+                    d
+                }
+            };
+            data.insert(loop_var.clone(), item.clone());
+            data.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
+            if let Some(iv) = &index_var {
+                data.insert(iv.clone(), Value::from(i));
+                data.insert("ansible_index_var".into(), Value::String(iv.clone()));
+            }
+            if let Some(l) = &label {
+                let _ = l;
+                data.insert(
+                    "_ansible_item_label".into(),
+                    Value::String(label_text.clone()),
+                );
+            }
+            let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
+            let changed = data.get("changed").and_then(Value::as_bool).unwrap_or(false);
+            let skipped = data.get("skipped").and_then(Value::as_bool).unwrap_or(false);
+            any_failed |= failed;
+            any_changed |= changed;
+            all_skipped &= skipped;
+            let status = if failed {
+                Status::Failed
+            } else if skipped {
+                Status::Skipped
+            } else if changed {
+                Status::Changed
+            } else {
+                Status::Ok
+            };
+            if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
+                let mut shown = data.clone();
+                if settings.no_log {
+                    shown = censored(&shown);
+                }
+                let mut r = TaskResult::new(host, status, shown);
+                r.item_label = Some(if settings.no_log {
+                    "None".to_string()
+                } else {
+                    label_text
+                });
+                r.delegated_to = settings.delegate_to.clone();
+                r.ignored = failed && settings.ignore_errors;
+                self.shared.callback.item_result(&r, self.shared.state.options.verbosity);
+            }
+            results.push(Value::Object(data));
+            if let Some(bw) = &break_when {
+                let mut top = Map::new();
+                if let Some(reg) = &task.register {
+                    top.insert(reg.clone(), results.last().cloned().unwrap_or(Value::Null));
+                }
+                let scope = self.scope(Some(task), host, top);
+                if templar().eval_condition(bw, &scope.context()).unwrap_or(false) {
+                    break;
+                }
+            }
+        }
+        let mut out = Map::new();
+        out.insert("changed".into(), Value::Bool(any_changed));
+        if any_failed {
+            out.insert("failed".into(), Value::Bool(true));
+            out.insert("msg".into(), Value::String("One or more items failed".into()));
+        } else if all_skipped {
+            out.insert("skipped".into(), Value::Bool(true));
+            out.insert("msg".into(), Value::String("All items skipped".into()));
+        } else {
+            out.insert("msg".into(), Value::String("All items completed".into()));
+        }
+        if n == 0 {
+            out.insert("skipped".into(), Value::Bool(true));
+            out.insert("skipped_reason".into(), Value::String("No items in the list".into()));
+            out.insert("msg".into(), Value::String("All items skipped".into()));
+        }
+        out.insert("results".into(), Value::Array(results));
+        (out, includes)
+    }
+
+    /// Runs the action, retrying while `until` is false.
+    fn run_with_retries(
+        &self,
+        task: &Arc<Task>,
+        host: &str,
+        scope: &Arc<Scope>,
+        settings: &Settings,
+    ) -> (Map<String, Value>, Vec<IncludeRequest>) {
+        let ctx = scope.context();
+        let Some(until) = &task.until else {
+            let (mut d, inc) = self.run_action(task, host, scope, settings);
+            self.apply_when_overrides(task, host, scope, &mut d);
+            return (d, inc);
+        };
+        let num = |v: &Option<Value>, default: f64| -> f64 {
+            match v {
+                Some(Value::Number(n)) => n.as_f64().unwrap_or(default),
+                Some(Value::String(s)) => templar()
+                    .render_native(s, &ctx)
+                    .ok()
+                    .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                    .unwrap_or(default),
+                _ => default,
+            }
+        };
+        let retries = num(&task.retries, 3.0).max(0.0) as u32;
+        let delay = num(&task.delay, 5.0).max(0.0);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut d, inc) = self.run_action(task, host, scope, settings);
+            self.apply_when_overrides(task, host, scope, &mut d);
+            d.insert("attempts".into(), Value::from(attempt));
+            let mut top = Map::new();
+            if let Some(reg) = &task.register {
+                top.insert(reg.clone(), Value::Object(d.clone()));
+            }
+            for (k, v) in &d {
+                top.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            let s = self.scope(Some(task), host, top);
+            let done = templar().eval_condition(until, &s.context()).unwrap_or(false);
+            if done {
+                d.remove("failed");
+                return (d, inc);
+            }
+            if attempt > retries {
+                d.insert("failed".into(), Value::Bool(true));
+                return (d, inc);
+            }
+            self.shared
+                .callback
+                .retry(host, &task.display_name(), retries + 1 - attempt);
+            if delay > 0.0 {
+                std::thread::sleep(Duration::from_secs_f64(delay));
+            }
+        }
+    }
+
+    /// `changed_when` and `failed_when`, which see the result under the register name.
+    fn apply_when_overrides(&self, task: &Task, host: &str, _scope: &Arc<Scope>, d: &mut Map<String, Value>) {
+        if task.changed_when.is_none() && task.failed_when.is_none() {
+            return;
+        }
+        if d.get("skipped").and_then(Value::as_bool).unwrap_or(false) {
+            return;
+        }
+        let mut top = Map::new();
+        if let Some(reg) = &task.register {
+            top.insert(reg.clone(), Value::Object(d.clone()));
+        }
+        let s = self.scope(Some(task), host, top);
+        let ctx = s.context();
+        if let Some(cw) = &task.changed_when {
+            match templar().eval_condition(cw, &ctx) {
+                Ok(b) => {
+                    d.insert("changed".into(), Value::Bool(b));
+                }
+                Err(e) => {
+                    d.insert("failed".into(), Value::Bool(true));
+                    d.insert(
+                        "msg".into(),
+                        Value::String(format!(
+                            "The conditional check '{}' failed. The error was: {}",
+                            cond_text(cw),
+                            with_nested(e)
+                        )),
+                    );
+                    return;
+                }
+            }
+        }
+        if let Some(fw) = &task.failed_when {
+            match templar().eval_condition(fw, &ctx) {
+                Ok(b) => {
+                    d.insert("failed_when_result".into(), Value::Bool(b));
+                    if b {
+                        d.insert("failed".into(), Value::Bool(true));
+                    } else {
+                        d.remove("failed");
+                        d.insert("failed".into(), Value::Bool(false));
+                    }
+                }
+                Err(e) => {
+                    d.insert("failed".into(), Value::Bool(true));
+                    d.insert(
+                        "msg".into(),
+                        Value::String(format!(
+                            "The conditional check '{}' failed. The error was: {}",
+                            cond_text(fw),
+                            with_nested(e)
+                        )),
+                    );
+                }
+            }
+        }
+    }
+
+    /// One run of the task's action: a module, or an include.
+    fn run_action(
+        &self,
+        task: &Arc<Task>,
+        host: &str,
+        scope: &Arc<Scope>,
+        settings: &Settings,
+    ) -> (Map<String, Value>, Vec<IncludeRequest>) {
+        let ctx = scope.context();
+        match task.action.as_str() {
+            "include_tasks" | "include_role" => match self.include_request(task, &ctx) {
+                Ok(inc) => {
+                    let mut d = Map::new();
+                    d.insert("changed".into(), Value::Bool(false));
+                    d.insert("include".into(), Value::String(inc.display_path.clone()));
+                    (d, vec![inc])
+                }
+                Err(msg) => (fail_map(msg), Vec::new()),
+            },
+            "meta" => {
+                let mut d = Map::new();
+                d.insert("changed".into(), Value::Bool(false));
+                if let Some(a) = task.args.get("_raw_params") {
+                    d.insert("_meta".into(), a.clone());
+                }
+                (d, Vec::new())
+            }
+            _ => (self.run_module(task, host, scope, settings), Vec::new()),
+        }
+    }
+
+    fn include_request(&self, task: &Task, ctx: &MjValue) -> Result<IncludeRequest, String> {
+        let rendered = templar()
+            .render_value(&Value::Object(task.args.clone()), ctx)
+            .map_err(with_nested)?;
+        let args = rendered.as_object().cloned().unwrap_or_default();
+        let mut keywords = task.keywords.clone();
+        keywords.when.clear();
+        if let Some(apply) = args.get("apply").and_then(Value::as_object) {
+            let node = crate::yaml::load_str(
+                &serde_json::to_string(apply).unwrap_or_default(),
+                "apply",
+            )
+            .map_err(|e| e.message)?;
+            let mut applied = Keywords::default();
+            for (k, v) in node.as_map().unwrap_or_default() {
+                crate::playbook::loader::set_keyword(&mut applied, &k.key_string(), v)
+                    .map_err(|e| e.message)?;
+            }
+            keywords = crate::playbook::loader::merge_keywords(&keywords, &applied);
+        }
+        // Loop variables and include params become vars of the included tasks.
+        for name in ["item", "ansible_loop", "ansible_loop_var", "ansible_index_var"] {
+            let var = task
+                .loop_control
+                .get("loop_var")
+                .and_then(Value::as_str)
+                .unwrap_or("item");
+            let key = if name == "item" { var } else { name };
+            if let Ok(v) = templar().eval(key, ctx) {
+                if !v.is_undefined() {
+                    if let Ok(j) = crate::template::to_json(&v) {
+                        keywords.vars.insert(key.to_string(), j);
+                    }
+                }
+            }
+        }
+        if task.action == "include_role" {
+            let at = crate::yaml::Node {
+                value: crate::yaml::NodeValue::Null,
+                origin: task.origin.clone(),
+            };
+            let spec = RoleSpec::from_args(&args, &at).map_err(|e| e.message)?;
+            let key = format!("role:{}:{:?}:{}", spec.name, spec.tasks_from, Value::Object(keywords.vars.clone()));
+            return Ok(IncludeRequest {
+                path: PathBuf::new(),
+                display_path: spec.name.clone(),
+                keywords,
+                role: None,
+                role_spec: Some(spec),
+                file_dir: task.file_dir.clone(),
+                origin: task.origin.clone(),
+                key,
+            });
+        }
+        let file = args
+            .get("_raw_params")
+            .or_else(|| args.get("file"))
+            .and_then(Value::as_str)
+            .ok_or("include_tasks needs a file name")?
+            .to_string();
+        for (k, v) in &args {
+            if !matches!(k.as_str(), "_raw_params" | "file" | "apply") {
+                keywords.vars.insert(k.clone(), v.clone());
+            }
+        }
+        let lctx = crate::playbook::loader::Context {
+            keywords: Keywords::default(),
+            role: task.role.clone(),
+            file_dir: task.file_dir.clone(),
+            playbook_dir: self.play.playbook_dir.clone(),
+            is_handler: false,
+            stack: Vec::new(),
+        };
+        let path = self
+            .shared
+            .loader
+            .resolve_task_file(&file, &lctx)
+            .ok_or_else(|| format!("Could not find or access '{file}'\nOrigin: {}", task.origin))?;
+        let key = format!("{}:{}", path.display(), Value::Object(keywords.vars.clone()));
+        Ok(IncludeRequest {
+            display_path: path.display().to_string(),
+            file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
+            path,
+            keywords,
+            role: task.role.clone(),
+            role_spec: None,
+            origin: task.origin.clone(),
+            key,
+        })
+    }
+
+    fn search_paths(&self, task: &Task) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Some(r) = &task.role {
+            out.push(r.path.join("files"));
+            out.push(r.path.join("templates"));
+            out.push(r.path.join("vars"));
+            out.push(r.path.clone());
+        }
+        out.push(task.file_dir.clone());
+        out.push(self.play.playbook_dir.join("files"));
+        out.push(self.play.playbook_dir.join("templates"));
+        out.push(self.play.playbook_dir.join("vars"));
+        out.push(self.play.playbook_dir.clone());
+        out
+    }
+
+    fn run_module(
+        &self,
+        task: &Arc<Task>,
+        host: &str,
+        scope: &Arc<Scope>,
+        settings: &Settings,
+    ) -> Map<String, Value> {
+        let Some(module) = registry::find(&task.action) else {
+            return fail_map(format!("The module '{}' was not found", task.action));
+        };
+        let ctx = scope.context();
+        let raw_keys = module.raw_args();
+        let mut args = Map::new();
+        for (k, v) in &task.args {
+            if raw_keys.contains(&k.as_str()) {
+                args.insert(k.clone(), v.clone());
+                continue;
+            }
+            match templar().render_value(v, &ctx) {
+                Ok(r) => {
+                    if r.as_str() != Some(OMIT) {
+                        args.insert(k.clone(), strip_omit(r));
+                    }
+                }
+                Err(e) => {
+                    return fail_map(format!(
+                        "Finalization of task args for '{}' failed: Error while resolving value for '{k}': {}\nOrigin: {}",
+                        task.action,
+                        with_nested(e),
+                        task.origin
+                    ))
+                }
+            }
+        }
+        let args = match validate(module.name(), module.spec(), args) {
+            Ok(a) => a,
+            Err(msg) => return fail_map(format!("{msg}\nOrigin: {}", task.origin)),
+        };
+        let target = settings.delegate_to.clone().unwrap_or_else(|| host.to_string());
+        let conn = match self.connection(&target) {
+            Ok(c) => c,
+            Err(ConnError::Unreachable(msg)) => return unreachable_map(msg),
+            Err(ConnError::Failed(msg)) => return fail_map(msg),
+        };
+        let evaluator = TaskEvaluator { ctx: ctx.clone() };
+        let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut mctx = ModuleContext {
+            host,
+            conn: &mut **guard,
+            check_mode: settings.check_mode,
+            diff_mode: settings.diff,
+            verbosity: self.shared.state.options.verbosity,
+            become_: settings.become_.clone(),
+            env: settings.env.clone(),
+            search_paths: self.search_paths(task),
+            eval: &evaluator,
+        };
+        let result = module.run(&args, &mut mctx);
+        drop(guard);
+        match result {
+            Ok(mut d) => {
+                d.entry("changed").or_insert(Value::Bool(false));
+                d
+            }
+            Err(ModuleError::Failed(mut d)) => {
+                d.insert("failed".into(), Value::Bool(true));
+                d.entry("changed").or_insert(Value::Bool(false));
+                d
+            }
+            Err(ModuleError::Unreachable(msg)) => unreachable_map(msg),
+        }
+    }
+
+    /// The connection to a host, opened on first use and kept for the run.
+    pub fn connection(&self, target: &str) -> Result<Arc<Mutex<Box<dyn Connection>>>, ConnError> {
+        if let Some(c) = self
+            .shared
+            .connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(target)
+        {
+            return Ok(c.clone());
+        }
+        let scope = self.shared.state.host_scope(target, &self.play.playbook_dir);
+        let var = |n: &str| {
+            scope
+                .get_json(n)
+                .ok()
+                .flatten()
+                .and_then(|v| v.as_str().map(str::to_string))
+        };
+        let implicit_local = matches!(target, "localhost" | "127.0.0.1" | "::1")
+            && !self.shared.state.inventory().hosts.contains_key(target);
+        let transport = var("ansible_connection")
+            .or_else(|| self.play.keywords.connection.as_ref().and_then(|v| v.as_str().map(str::to_string)))
+            .or_else(|| self.shared.state.options.connection.clone())
+            .unwrap_or_else(|| if implicit_local { "local".into() } else { "ssh".into() });
+        let conn = crate::connection::open(&transport, target)?;
+        let conn = Arc::new(Mutex::new(conn));
+        self.shared
+            .connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(target.to_string(), conn.clone());
+        Ok(conn)
+    }
+
+    /// Registers, applies facts and inventory changes, counts, prints and notifies.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        task: &Arc<Task>,
+        host: &str,
+        mut data: Map<String, Value>,
+        delegated_to: Option<String>,
+        ignore_errors: bool,
+        rescuable: bool,
+        includes: Vec<IncludeRequest>,
+    ) -> HostOutcome {
+        let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
+        let unreachable = data.get("unreachable").and_then(Value::as_bool).unwrap_or(false);
+        let skipped = data.get("skipped").and_then(Value::as_bool).unwrap_or(false);
+        let changed = data.get("changed").and_then(Value::as_bool).unwrap_or(false);
+        let state = &self.shared.state;
+        // Facts and inventory changes from the module.
+        if !failed && !unreachable {
+            if let Some(Value::Object(facts)) = data.get("ansible_facts").cloned() {
+                let delegate_facts = task
+                    .keywords
+                    .delegate_facts
+                    .as_ref()
+                    .and_then(crate::modules::args::to_bool)
+                    .unwrap_or(false);
+                let owner = match (&delegated_to, delegate_facts) {
+                    (Some(d), true) => d.clone(),
+                    _ => host.to_string(),
+                };
+                let action = task.action.as_str();
+                state.update_store(&owner, |s| {
+                    let target = match action {
+                        "set_fact" => &mut s.set_facts,
+                        "include_vars" => &mut s.include_vars,
+                        _ => &mut s.facts,
+                    };
+                    for (k, v) in facts {
+                        target.insert(k, v);
+                    }
+                });
+            }
+            if let Some(Value::Object(add)) = data.get("add_host").cloned() {
+                let name = add.get("host_name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let groups: Vec<String> = add
+                    .get("groups")
+                    .and_then(Value::as_array)
+                    .map(|g| g.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                let vars = add.get("host_vars").and_then(Value::as_object).cloned().unwrap_or_default();
+                if !name.is_empty() {
+                    state.inventory_mut().add_host(&name, &groups, vars);
+                    self.refresh_magic();
+                }
+            }
+            if let Some(group) = data.get("add_group").and_then(Value::as_str).map(str::to_string) {
+                let parents: Vec<String> = data
+                    .get("parent_groups")
+                    .and_then(Value::as_array)
+                    .map(|g| g.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                {
+                    let mut inv = state.inventory_mut();
+                    inv.add_to_group(host, &group);
+                    for p in &parents {
+                        inv.add_child_group(p, &group);
+                    }
+                }
+                self.refresh_magic();
+            }
+        }
+        // Notify handlers on change.
+        if changed && !failed && !unreachable && !task.notify.is_empty() {
+            if let Err(msg) = self.notify(task, host, &task.notify) {
+                data = fail_map(msg);
+            }
+        }
+        let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
+        let mut registered = None;
+        let internal = |d: &Map<String, Value>| -> Map<String, Value> {
+            d.iter()
+                .filter(|(k, _)| !k.starts_with("_ansible") && k.as_str() != "_meta")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        if let Some(reg) = &task.register {
+            let r = internal(&data);
+            state.update_store(host, |s| {
+                s.set_facts.insert(reg.clone(), Value::Object(r.clone()));
+            });
+            registered = Some(r);
+        }
+        let status = if unreachable {
+            Status::Unreachable
+        } else if failed {
+            Status::Failed
+        } else if skipped {
+            Status::Skipped
+        } else if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let ignored = failed && ignore_errors;
+        self.shared.stat(host, |s| match status {
+            Status::Unreachable => s.unreachable += 1,
+            Status::Failed if ignored => {
+                s.ok += 1;
+                s.ignored += 1;
+            }
+            Status::Failed if rescuable => s.rescued += 1,
+            Status::Failed => s.failed += 1,
+            Status::Skipped => s.skipped += 1,
+            Status::Changed => {
+                s.ok += 1;
+                s.changed += 1;
+            }
+            Status::Ok => s.ok += 1,
+        });
+        if status == Status::Failed && !ignored {
+            self.shared.failed_any.store(true, std::sync::atomic::Ordering::SeqCst);
+            if rescuable {
+                let mut failed_task = Map::new();
+                failed_task.insert("name".into(), Value::String(task.name.clone().unwrap_or_default()));
+                failed_task.insert("action".into(), Value::String(task.action.clone()));
+                let r = internal(&data);
+                state.update_store(host, |s| {
+                    s.set_facts.insert("ansible_failed_task".into(), Value::Object(failed_task));
+                    s.set_facts.insert("ansible_failed_result".into(), Value::Object(r));
+                });
+            }
+        }
+        if status == Status::Unreachable {
+            self.shared.unreachable_any.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
+        if !(is_include && !failed && !skipped) {
+            let no_log = task
+                .keywords
+                .no_log
+                .as_ref()
+                .and_then(crate::modules::args::to_bool)
+                .unwrap_or(false);
+            let mut shown = data.clone();
+            shown.remove("_meta");
+            if no_log {
+                shown = censored(&shown);
+            }
+            if task.action == "debug" {
+                shown.remove("changed");
+            }
+            let mut r = TaskResult::new(host, status, shown);
+            r.ignored = ignored;
+            r.delegated_to = delegated_to;
+            self.shared
+                .callback
+                .host_result(&r, self.shared.state.options.verbosity);
+        }
+        HostOutcome {
+            failed: failed && !ignored && !unreachable,
+            unreachable,
+            includes: if failed { Vec::new() } else { includes },
+            meta: None,
+            registered,
+        }
+    }
+}
+
+fn censored(d: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "censored".into(),
+        Value::String(
+            "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+                .into(),
+        ),
+    );
+    for k in ["changed", "failed", "skipped", "unreachable"] {
+        if let Some(v) = d.get(k) {
+            m.insert(k.into(), v.clone());
+        }
+    }
+    m
+}
+
+fn skipped_map(task: &Task) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("changed".into(), Value::Bool(false));
+    m.insert("skipped".into(), Value::Bool(true));
+    m.insert(
+        "skip_reason".into(),
+        Value::String("Conditional result was False".into()),
+    );
+    if let Some(cond) = task.keywords.when.last() {
+        m.insert("false_condition".into(), Value::String(cond_text(cond)));
+    }
+    m
+}
+
+fn unreachable_map(msg: String) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("changed".into(), Value::Bool(false));
+    m.insert("msg".into(), Value::String(msg));
+    m.insert("unreachable".into(), Value::Bool(true));
+    m
+}
+
+fn cond_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        other => other.to_string(),
+    }
+}
