@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 #[command(
     name = "yiqiu-play adhoc",
     about = "Define and run a single task 'playbook' against a set of hosts",
-    disable_version_flag = true
+    disable_version_flag = true,
+    args_override_self = true
 )]
 pub struct AdhocArgs {
     /// Host pattern
@@ -22,10 +23,7 @@ pub struct AdhocArgs {
     )]
     pub pattern: String,
 
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    /// Name of the action to execute (default=command)
+    /// Name of the action to execute
     #[arg(
         short = 'm',
         long = "module-name",
@@ -66,6 +64,10 @@ pub struct AdhocArgs {
     /// Task timeout limit in seconds
     #[arg(long = "task-timeout", value_name = "TASK_TIMEOUT")]
     pub task_timeout: Option<u64>,
+
+    /// Flags shared with ad-hoc mode (listed last so help headings stay grouped).
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Turns `-a` into module arguments the way `ansible` does: a string starting with `{` is

@@ -194,15 +194,14 @@ pub struct BecomeArgs {
     name = "yiqiu-play",
     about = "Runs Ansible playbooks, executing the defined tasks on the targeted hosts.",
     disable_version_flag = true,
+    // argparse lets `store` options repeat (last wins); so do we.
+    args_override_self = true,
     after_help = "Ad-hoc mode: yiqiu-play adhoc PATTERN -m MODULE -a ARGS (see `yiqiu-play adhoc --help`)."
 )]
 pub struct PlaybookArgs {
     /// Playbook(s)
     #[arg(value_name = "PLAYBOOK", required_unless_present = "version")]
     pub playbooks: Vec<PathBuf>,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
 
     /// Only run plays and tasks tagged with these values; may be given several times
     #[arg(short = 't', long = "tags", value_name = "TAGS", action = ArgAction::Append)]
@@ -239,6 +238,10 @@ pub struct PlaybookArgs {
     /// Show per-task timings at the end of the run (like the profile_tasks callback)
     #[arg(long = "profile")]
     pub profile: bool,
+
+    /// Flags shared with ad-hoc mode (listed last so help headings stay grouped).
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// What the command line asks for.
@@ -418,6 +421,21 @@ mod tests {
         let p = pb(&["--key-file", "k2", "--verbose", "-vv", "p.yml"]);
         assert_eq!(p.common.connection.private_key, Some(PathBuf::from("k2")));
         assert_eq!(p.common.verbose, 3);
+    }
+
+    #[test]
+    fn repeated_single_value_options_last_wins() {
+        let p = pb(&[
+            "-l", "a", "-l", "b", "-u", "x", "-u", "y", "-C", "-C", "-vv", "-v", "p.yml",
+        ]);
+        assert_eq!(p.common.limit.as_deref(), Some("b"));
+        assert_eq!(p.common.connection.user.as_deref(), Some("y"));
+        assert!(p.common.check);
+        assert_eq!(p.common.verbose, 3);
+        assert_eq!(
+            pb(&["-i", "a", "-i", "b", "p.yml"]).common.inventory,
+            ["a", "b"]
+        );
     }
 
     #[test]

@@ -55,6 +55,27 @@ pub struct Options {
     pub config: Config,
 }
 
+impl Options {
+    /// `[WARNING]:` lines for flags that are accepted but do nothing here, plus the
+    /// config's own warnings (e.g. an ignored world-writable `./ansible.cfg`).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.config.warnings.clone();
+        if self.step {
+            out.push(
+                "--step is not supported by yiqiu-play; running all tasks without confirmation"
+                    .into(),
+            );
+        }
+        if !self.module_path.is_empty() {
+            out.push("--module-path is ignored: yiqiu-play only runs its built-in modules".into());
+        }
+        if self.flush_cache {
+            out.push("--flush-cache has no effect: yiqiu-play keeps no fact cache".into());
+        }
+        out
+    }
+}
+
 /// Splits `-t a,b -t c` into `[a, b, c]`: trimmed, empty entries and repeats dropped.
 pub fn split_list(values: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -280,6 +301,21 @@ mod tests {
         c.callbacks_enabled = vec!["ansible.posix.profile_tasks".into()];
         let o = resolve_in(&pb(&["p.yml"]), &c, Path::new("/w"), None);
         assert!(o.become_enabled && o.force_handlers && o.profile_tasks);
+    }
+
+    #[test]
+    fn unsupported_flags_warn() {
+        let o = resolve_in(&pb(&["p.yml"]), &cfg(), Path::new("/w"), None);
+        assert!(o.warnings().is_empty());
+        let o = resolve_in(
+            &pb(&["--step", "-M", "lib", "--flush-cache", "p.yml"]),
+            &cfg(),
+            Path::new("/w"),
+            None,
+        );
+        let w = o.warnings();
+        assert_eq!(w.len(), 3);
+        assert!(w[0].contains("--step"));
     }
 
     #[test]
