@@ -69,6 +69,12 @@ pub struct Config {
     pub ssh_args: Option<String>,
     /// Base verbosity (`ANSIBLE_VERBOSITY`); each `-v` adds one.
     pub verbosity: u8,
+    /// `[tags] run` / `ANSIBLE_RUN_TAGS`: `-t` values are added to these (argparse `append`).
+    pub run_tags: Vec<String>,
+    /// `[tags] skip` / `ANSIBLE_SKIP_TAGS`: `--skip-tags` values are added to these.
+    pub skip_tags: Vec<String>,
+    /// `[diff] always` / `ANSIBLE_DIFF_ALWAYS`: as if `-D` were always given.
+    pub diff_always: bool,
     /// Problems worth a `[WARNING]:` that did not stop loading (e.g. a world-writable cwd).
     pub warnings: Vec<String>,
 }
@@ -111,6 +117,9 @@ impl Config {
             retry_files_enabled: false,
             ssh_args: None,
             verbosity: 0,
+            run_tags: Vec::new(),
+            skip_tags: Vec::new(),
+            diff_always: false,
             warnings: Vec::new(),
         }
     }
@@ -650,6 +659,24 @@ fn build(
     if let Some(v) = l.int(&verbosity)? {
         c.verbosity = v.clamp(0, u8::MAX as i64) as u8;
     }
+    if let Some(v) = l.list(&setting!(
+        "TAGS_RUN",
+        [("tags", "run")],
+        ["ANSIBLE_RUN_TAGS"]
+    )) {
+        c.run_tags = v;
+    }
+    if let Some(v) = l.list(&setting!(
+        "TAGS_SKIP",
+        [("tags", "skip")],
+        ["ANSIBLE_SKIP_TAGS"]
+    )) {
+        c.skip_tags = v;
+    }
+    c.diff_always = l.bool(
+        &setting!("DIFF_ALWAYS", [("diff", "always")], ["ANSIBLE_DIFF_ALWAYS"]),
+        false,
+    );
     Ok(c)
 }
 
@@ -778,7 +805,11 @@ mod tests {
              become_user = admin\n\
              [ssh_connection]\n\
              pipelining = true\n\
-             ssh_args = -o ControlMaster=auto\n",
+             ssh_args = -o ControlMaster=auto\n\
+             [tags]\n\
+             run = a,b\n\
+             [diff]\n\
+             always = yes\n",
         )
         .unwrap();
         let env = env_of(&[]);
@@ -803,6 +834,8 @@ mod tests {
         assert!(c.become_enabled && c.pipelining);
         assert_eq!(c.become_user, "admin");
         assert_eq!(c.ssh_args.as_deref(), Some("-o ControlMaster=auto"));
+        assert_eq!(c.run_tags, ["a", "b"]);
+        assert!(c.diff_always);
     }
 
     #[test]

@@ -100,13 +100,14 @@ pub fn resolve(args: &PlaybookArgs, cfg: &Config) -> Options {
 pub fn resolve_in(args: &PlaybookArgs, cfg: &Config, cwd: &Path, home: Option<&Path>) -> Options {
     let mut o = resolve_common(&args.common, cfg, cwd, home);
     o.playbooks = args.playbooks.clone();
-    let tags = split_list(&args.tags);
+    // argparse appends -t values to the configured default list.
+    let tags = split_list(&[cfg.run_tags.clone(), args.tags.clone()].concat());
     o.tags = if tags.is_empty() {
         vec!["all".to_string()]
     } else {
         tags
     };
-    o.skip_tags = split_list(&args.skip_tags);
+    o.skip_tags = split_list(&[cfg.skip_tags.clone(), args.skip_tags.clone()].concat());
     o.list_tasks = args.list_tasks;
     o.list_tags = args.list_tags;
     o.syntax_check = args.syntax_check;
@@ -152,7 +153,7 @@ fn resolve_common(c: &CommonArgs, cfg: &Config, cwd: &Path, home: Option<&Path>)
         limit: c.limit.clone(),
         forks: c.forks.unwrap_or(cfg.forks),
         check: c.check,
-        diff: c.diff,
+        diff: c.diff || cfg.diff_always,
         verbosity: cfg.verbosity.saturating_add(c.verbose),
         list_hosts: c.list_hosts,
         list_tasks: false,
@@ -301,6 +302,18 @@ mod tests {
         c.callbacks_enabled = vec!["ansible.posix.profile_tasks".into()];
         let o = resolve_in(&pb(&["p.yml"]), &c, Path::new("/w"), None);
         assert!(o.become_enabled && o.force_handlers && o.profile_tasks);
+    }
+
+    #[test]
+    fn configured_tags_are_extended_by_cli() {
+        let mut c = cfg();
+        c.run_tags = vec!["a".into()];
+        c.skip_tags = vec!["s".into()];
+        c.diff_always = true;
+        let o = resolve_in(&pb(&["-t", "b", "p.yml"]), &c, Path::new("/w"), None);
+        assert_eq!(o.tags, ["a", "b"]);
+        assert_eq!(o.skip_tags, ["s"]);
+        assert!(o.diff);
     }
 
     #[test]
