@@ -18,3 +18,7 @@ pub use args::{parse_adhoc, parse_cli, version_text, Invocation, PlaybookArgs};
 pub use config::{load_config, parse_bool, Config, Gathering};
 pub use extra_vars::load_extra_vars;
 pub use options::{resolve, resolve_adhoc, split_list, Options};
+pub mod adhoc_run;
+pub mod run;
+
+pub use run::main_with_args;

@@ -1,0 +1,148 @@
+//! Ad-hoc mode (`yiqiu-play adhoc PATTERN -m MODULE -a ARGS`): one task as a one-task play,
+//! printed the way `ansible` prints it (`host | CHANGED | rc=0 >>`).
+
+use super::run::{load_inventory, run_options};
+use super::{parse_module_args, AdhocArgs, Options};
+use crate::error::{Error, Result};
+use crate::executor::result::{HostStats, Status, TaskResult};
+use crate::executor::run_playbooks;
+use crate::modules::registry;
+use crate::output::{Callback, TaskKind};
+use crate::playbook::model::{Item, Play, Playbook, Task};
+use crate::playbook::Loader;
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
+    let run = run_options(opts, cwd)?;
+    let module = registry::short_name(&args.module_name).to_string();
+    if !registry::is_module(&module) {
+        let hint = registry::suggest(&module)
+            .map(|s| format!(" Did you mean '{s}'?"))
+            .unwrap_or_default();
+        return Err(Error::parse(
+            format!("couldn't resolve module/action '{}'.{hint}", args.module_name),
+            None,
+        ));
+    }
+    let module_args = match &args.module_args {
+        Some(text) => parse_module_args(text)?,
+        None => Map::new(),
+    };
+    let playbook_dir = args
+        .playbook_dir
+        .clone()
+        .map(|p| cwd.join(p))
+        .unwrap_or_else(|| cwd.to_path_buf());
+    let task = Task {
+        name: Some(module.clone()),
+        action: module,
+        args: module_args,
+        file_dir: playbook_dir.clone(),
+        ..Task::default()
+    };
+    let play = Play {
+        name: Some("Ansible Ad-Hoc".into()),
+        hosts: args.pattern.clone(),
+        playbook_dir: playbook_dir.clone(),
+        gather_facts: Some(Value::Bool(false)),
+        strategy: "linear".into(),
+        order: "inventory".into(),
+        tasks: vec![Item::Task(Arc::new(task))],
+        ..Play::default()
+    };
+    let pb = Playbook {
+        path: playbook_dir.join("adhoc"),
+        plays: vec![Arc::new(play)],
+    };
+    let inventory = load_inventory(&run)?;
+    let loader = Loader::new(run.roles_path.clone());
+    let callback = AdhocCallback {
+        one_line: args.one_line,
+        out: Mutex::new(Box::new(std::io::stdout())),
+    };
+    run_playbooks(run, inventory, &[pb], &loader, &callback)
+}
+
+/// Ansible's `minimal` (and `oneline` with `-o`) ad-hoc output.
+pub struct AdhocCallback {
+    pub one_line: bool,
+    pub out: Mutex<Box<dyn Write + Send>>,
+}
+
+fn state_word(r: &TaskResult) -> &'static str {
+    match r.status {
+        Status::Changed => "CHANGED",
+        Status::Ok => "SUCCESS",
+        Status::Failed => "FAILED",
+        Status::Skipped => "SKIPPED",
+        Status::Unreachable => "UNREACHABLE!",
+    }
+}
+
+impl AdhocCallback {
+    fn render(&self, r: &TaskResult) -> String {
+        let data: Map<String, Value> = r
+            .data
+            .iter()
+            .filter(|(k, _)| !k.starts_with("_ansible"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let word = state_word(r);
+        if r.status == Status::Skipped {
+            return format!("{} | SKIPPED\n", r.host);
+        }
+        let is_command = data.contains_key("rc") && data.contains_key("stdout");
+        if is_command && r.status != Status::Unreachable {
+            let rc = data.get("rc").and_then(Value::as_i64).unwrap_or(0);
+            let text = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let mut body = text("stdout");
+            let err = text("stderr");
+            if !err.is_empty() {
+                if !body.is_empty() {
+                    body.push('\n');
+                }
+                body.push_str(&err);
+            }
+            if self.one_line {
+                return format!("{} | {word} | rc={rc} | (stdout) {}\n", r.host, body.replace('\n', "\\n"));
+            }
+            return format!("{} | {word} | rc={rc} >>\n{body}\n", r.host);
+        }
+        let mut sorted: Vec<(&String, &Value)> = data.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let obj: Map<String, Value> = sorted.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let word = if r.status == Status::Failed { "FAILED!" } else { word };
+        if self.one_line {
+            let json = serde_json::to_string(&Value::Object(obj)).unwrap_or_default();
+            format!("{} | {word} => {json}\n", r.host)
+        } else {
+            let json = crate::output::python_json_pretty(&Value::Object(obj));
+            format!("{} | {word} => {json}\n", r.host)
+        }
+    }
+}
+
+impl Callback for AdhocCallback {
+    fn play_start(&self, _name: &str, _check_mode: bool) {}
+    fn task_start(&self, _name: &str, _kind: TaskKind, _check_mode: bool) {}
+    fn host_result(&self, result: &TaskResult, _verbosity: u8) {
+        let text = self.render(result);
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+    fn item_result(&self, result: &TaskResult, verbosity: u8) {
+        self.host_result(result, verbosity);
+    }
+    fn retry(&self, _host: &str, _task_name: &str, _retries_left: u32) {}
+    fn included(&self, _path: &str, _hosts: &[String]) {}
+    fn warning(&self, msg: &str) {
+        eprintln!("[WARNING]: {msg}");
+    }
+    fn no_more_hosts(&self) {}
+    fn recap(&self, _stats: &IndexMap<String, HostStats>) {}
+}

@@ -1,0 +1,169 @@
+//! From argv to exit code: parse flags, read ansible.cfg, load inventory and playbooks (all of
+//! them before anything runs), then list or run.
+
+use super::{load_config, load_extra_vars, parse_cli, resolve, resolve_adhoc, version_text, Invocation, Options};
+use crate::error::{Error, Result};
+use crate::executor::listing::{self, ListMode};
+use crate::executor::state::RunOptions;
+use crate::executor::{load_playbooks, run_playbooks};
+use crate::inventory::Inventory;
+use crate::playbook::tags::TagFilter;
+use crate::playbook::Loader;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Runs the command line; returns the process exit code.
+pub fn main_with_args(argv: Vec<OsString>) -> i32 {
+    init_tracing();
+    let invocation = match parse_cli(argv) {
+        Ok(i) => i,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(invocation) {
+        Ok(code) => code,
+        Err(e) => {
+            eprint!("{}", e.report());
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing() {
+    // YIQIU_LOG=debug shows internals; -v levels are the callback's business.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YIQIU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn run(invocation: Invocation) -> Result<i32> {
+    let cwd = std::env::current_dir().map_err(|e| Error::other(format!("no current directory: {e}")))?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let (cfg, cfg_file) = load_config(&env_var, &cwd, home.as_deref())?;
+    match invocation {
+        Invocation::Playbook(args) => {
+            if args.common.version {
+                println!("{}", version_text(cfg_file.as_deref()));
+                return Ok(0);
+            }
+            let opts = resolve(&args, &cfg);
+            for w in opts.warnings() {
+                eprintln!("[WARNING]: {w}");
+            }
+            run_playbook_mode(&opts, &cwd)
+        }
+        Invocation::Adhoc(args) => {
+            let opts = resolve_adhoc(&args, &cfg);
+            for w in opts.warnings() {
+                eprintln!("[WARNING]: {w}");
+            }
+            super::adhoc_run::run_adhoc(&args, &opts, &cwd)
+        }
+    }
+}
+
+/// Turns the resolved CLI options into the executor's options.
+pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
+    let extra_vars = load_extra_vars(&opts.extra_vars, cwd)?;
+    let tags: Vec<String> = opts.tags.iter().filter(|t| t.as_str() != "all").cloned().collect();
+    let tags = if opts.tags.iter().any(|t| t == "all") && tags.is_empty() {
+        Vec::new()
+    } else if opts.tags.iter().any(|t| t == "all") {
+        opts.tags.clone()
+    } else {
+        tags
+    };
+    Ok(RunOptions {
+        inventory: opts.inventory.iter().map(PathBuf::from).collect(),
+        extra_vars,
+        tags,
+        skip_tags: opts.skip_tags.clone(),
+        limit: opts.limit.clone(),
+        forks: opts.forks as usize,
+        check: opts.check,
+        diff: opts.diff,
+        verbosity: opts.verbosity,
+        start_at_task: opts.start_at_task.clone(),
+        remote_user: opts.remote_user.clone(),
+        connection: Some(opts.connection.clone()).filter(|c| !c.is_empty() && c != "smart" && c != "ssh"),
+        become_: opts.become_enabled,
+        become_user: Some(opts.become_user.clone()),
+        become_method: Some(opts.become_method.clone()),
+        become_password: None,
+        timeout: opts.timeout,
+        gathering: format!("{:?}", opts.config.gathering).to_lowercase(),
+        force_handlers: opts.force_handlers || opts.config.force_handlers,
+        roles_path: opts.config.roles_path.clone(),
+        private_key_file: opts.private_key_file.as_ref().map(|p| p.display().to_string()),
+        host_key_checking: opts.config.host_key_checking,
+        display_skipped_hosts: opts.config.display_skipped_hosts,
+        display_ok_hosts: opts.config.display_ok_hosts,
+    })
+}
+
+/// Loads the inventory sources; warns like Ansible when only the implicit localhost is left.
+pub fn load_inventory(run: &RunOptions) -> Result<Inventory> {
+    let inv = Inventory::load(&run.inventory)?;
+    for w in inv.warnings() {
+        eprintln!("[WARNING]: {w}");
+    }
+    Ok(inv)
+}
+
+fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
+    let run = run_options(opts, cwd)?;
+    let loader = Loader::new(run.roles_path.clone());
+    let playbook_paths: Vec<PathBuf> = opts.playbooks.iter().map(|p| cwd.join(p)).collect();
+    let inventory = load_inventory(&run)?;
+    // Every playbook is parsed before anything runs: a bad file changes nothing.
+    let playbooks = load_playbooks(&loader, &playbook_paths)?;
+    let mode = if opts.syntax_check {
+        Some(ListMode::SyntaxCheck)
+    } else if opts.list_hosts {
+        Some(ListMode::Hosts)
+    } else if opts.list_tasks {
+        Some(ListMode::Tasks)
+    } else if opts.list_tags {
+        Some(ListMode::Tags)
+    } else {
+        None
+    };
+    if let Some(mode) = mode {
+        let filter = TagFilter::new(run.tags.clone(), run.skip_tags.clone());
+        for (pb, path) in playbooks.iter().zip(&opts.playbooks) {
+            let mut shown = pb.clone();
+            shown.path = path.clone();
+            print!(
+                "{}",
+                listing::list(mode, &shown, &inventory, run.limit.as_deref(), &filter, &run.extra_vars)?
+            );
+        }
+        return Ok(0);
+    }
+    let color = if opts.config.force_color {
+        Some(true)
+    } else if opts.config.nocolor {
+        Some(false)
+    } else {
+        None
+    };
+    let callback = crate::output::make_callback(
+        &opts.config.stdout_callback,
+        opts.profile_tasks,
+        color,
+        run.verbosity,
+    )
+    .map_err(Error::cli)?;
+    run_playbooks(run, inventory, &playbooks, &loader, callback.as_ref())
+}
