@@ -9,7 +9,12 @@ fn all() -> &'static [&'static dyn Module] {
 
 /// The canonical short name for a module reference (`ansible.builtin.copy` -> `copy`).
 pub fn short_name(name: &str) -> &str {
-    for prefix in ["ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general."] {
+    for prefix in [
+        "ansible.builtin.",
+        "ansible.legacy.",
+        "ansible.posix.",
+        "community.general.",
+    ] {
         if let Some(rest) = name.strip_prefix(prefix) {
             return rest;
         }

@@ -93,7 +93,10 @@ pub fn parse_kv(text: &str) -> Result<Map<String, Value>, String> {
         });
         if is_kv && raw.is_empty() {
             let i = key_end.unwrap_or(0);
-            out.insert(word[..i].to_string(), Value::String(unquote(&word[i + 1..])));
+            out.insert(
+                word[..i].to_string(),
+                Value::String(unquote(&word[i + 1..])),
+            );
         } else if is_kv {
             // Ansible keeps k=v words after a free-form command as options (chdir=, creates=).
             let i = key_end.unwrap_or(0);
@@ -122,7 +125,8 @@ mod tests {
 
     #[test]
     fn kv_with_quotes_and_jinja() {
-        let m = parse_kv(r#"src=a.txt dest="/tmp/my file" msg='{{ x | default("a b") }}'"#).unwrap();
+        let m =
+            parse_kv(r#"src=a.txt dest="/tmp/my file" msg='{{ x | default("a b") }}'"#).unwrap();
         assert_eq!(m["src"], "a.txt");
         assert_eq!(m["dest"], "/tmp/my file");
         assert_eq!(m["msg"], r#"{{ x | default("a b") }}"#);

@@ -107,7 +107,10 @@ impl Templar {
         &self.env
     }
 
-    fn expression(&'static self, expr: &str) -> Result<Arc<Expression<'static, 'static>>, TemplateError> {
+    fn expression(
+        &'static self,
+        expr: &str,
+    ) -> Result<Arc<Expression<'static, 'static>>, TemplateError> {
         let mut cache = self.expressions.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(e) = cache.get(expr) {
             return Ok(e.clone());
@@ -175,7 +178,11 @@ impl Templar {
     }
 
     /// Evaluates a conditional (`when:`, `failed_when:`): a bare expression, or a bool.
-    pub fn eval_condition(&'static self, cond: &Value, ctx: &MjValue) -> Result<bool, TemplateError> {
+    pub fn eval_condition(
+        &'static self,
+        cond: &Value,
+        ctx: &MjValue,
+    ) -> Result<bool, TemplateError> {
         match cond {
             Value::Bool(b) => Ok(*b),
             Value::Null => Ok(false),
