@@ -123,7 +123,7 @@ impl Parser {
     }
 
     /// Skips blanks and a `#` comment (Python allows one at the end of the expression).
-    fn skip_ws(&mut self, _in_brackets: bool) {
+    fn skip_ws(&mut self) {
         loop {
             match self.peek() {
                 Some(' ' | '\t' | '\x0c') => self.pos += 1,
@@ -153,7 +153,7 @@ impl Parser {
     }
 
     fn eat(&mut self, c: char) -> bool {
-        self.skip_ws(true);
+        self.skip_ws();
         if self.peek() == Some(c) {
             self.pos += 1;
             true
@@ -165,7 +165,7 @@ impl Parser {
     /// An expression: a unary-signed term, optionally `+`/`-` a complex term (`1+2j`).
     fn expr(&mut self) -> Option<Lit> {
         let left = self.unary()?;
-        self.skip_ws(true);
+        self.skip_ws();
         let op = match self.peek() {
             Some(c @ ('+' | '-')) => c,
             _ => return Some(left),
@@ -187,7 +187,7 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Option<Lit> {
-        self.skip_ws(true);
+        self.skip_ws();
         match self.peek() {
             Some('-') => {
                 self.pos += 1;
@@ -210,7 +210,7 @@ impl Parser {
     }
 
     fn atom(&mut self) -> Option<Lit> {
-        self.skip_ws(true);
+        self.skip_ws();
         let c = self.peek()?;
         if c.is_ascii_digit() || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit())) {
             return self.number();
@@ -335,7 +335,6 @@ impl Parser {
     }
 
     fn number(&mut self) -> Option<Lit> {
-        let start = self.pos;
         if self.peek() == Some('0')
             && matches!(self.peek_at(1), Some('x' | 'X' | 'o' | 'O' | 'b' | 'B'))
         {
@@ -396,7 +395,6 @@ impl Parser {
         if int_part.len() > 1 && int_part.starts_with('0') && int_part.chars().any(|c| c != '0') {
             return None;
         }
-        let _ = start;
         int_part.parse::<i128>().ok().map(Lit::Int)
     }
 
@@ -431,7 +429,7 @@ impl Parser {
         let mut out = String::new();
         let mut bytes_kind: Option<bool> = None;
         loop {
-            self.skip_ws(true);
+            self.skip_ws();
             let save = self.pos;
             let mut raw = false;
             let mut is_bytes = false;
@@ -455,9 +453,8 @@ impl Parser {
             bytes_kind = Some(is_bytes);
             out.push_str(&self.string_body(q, raw)?);
         }
-        if bytes_kind.is_none() {
-            return None;
-        }
+        // No string literal at all.
+        bytes_kind?;
         Some(Lit::Other(Value::String(out)))
     }
 

@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex};
 const EXTENSIONS: [&str; 3] = [".yml", ".yaml", ".json"];
 
 type Key = (PathBuf, String);
+type Vars = Arc<Map<String, Value>>;
 
 /// Shared cache of parsed vars files, keyed by (`<base>/group_vars`, entity name).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct VarsCache {
-    found: Arc<Mutex<HashMap<Key, Arc<Map<String, Value>>>>>,
+    found: Arc<Mutex<HashMap<Key, Vars>>>,
 }
 
 impl VarsCache {
@@ -43,7 +44,7 @@ impl VarsCache {
         Ok(out)
     }
 
-    fn lookup(&self, dir: &Path, name: &str) -> Result<Arc<Map<String, Value>>> {
+    fn lookup(&self, dir: &Path, name: &str) -> Result<Vars> {
         let key = (dir.to_path_buf(), name.to_string());
         if let Ok(cache) = self.found.lock() {
             if let Some(v) = cache.get(&key) {
