@@ -26,7 +26,7 @@ pub fn literal_eval(text: &str) -> Option<Value> {
         depth: 0,
     };
     let expr = p.expr()?;
-    p.skip_ws(false);
+    p.skip_ws();
     if p.pos != p.chars.len() {
         return None;
     }
