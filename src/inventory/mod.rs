@@ -1,92 +1,333 @@
 //! Inventory layer: hosts, groups and their variables, from INI or YAML sources,
 //! `group_vars/` and `host_vars/` directories, and host patterns.
+//!
+//! The model follows ansible-core 2.19's `InventoryData`: every group but `all` has a parent
+//! (top-level groups hang under `all`), hosts in no named group sit in `ungrouped`, and the
+//! implicit `localhost` exists only when a pattern names it.
 
-use crate::error::Result;
+mod graph;
+mod host_range;
+mod ini;
+mod literal;
+mod pattern;
+mod sources;
+mod vars_dirs;
+mod yaml_source;
+
+use crate::error::{Error, Result};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
+pub use host_range::{expand_hostname_range, expand_hostpattern, parse_address};
+pub use literal::{literal_eval, parse_value};
+pub use pattern::split_host_pattern;
+
+/// Names Ansible treats as the local machine (`C.LOCALHOST`).
+pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
+
+/// Printed when no source could be parsed.
+pub const WARN_NO_INVENTORY: &str = "No inventory was parsed, only implicit localhost is available";
+/// Printed by `ansible-playbook` when the inventory has no host at all.
+pub const WARN_EMPTY_HOSTS: &str = "provided hosts list is empty, only localhost is available. \
+     Note that the implicit localhost does not match 'all'";
+/// The error when `--limit` (or the pattern) leaves no host.
+pub const ERR_NO_HOSTS: &str =
+    "Specified inventory, host pattern and/or --limit leaves us with no hosts to target.";
+
 #[derive(Clone, Debug, Default)]
 pub struct Host {
     pub name: String,
-    /// Variables set on the host in the inventory source itself.
+    /// Variables set on the host in the inventory source itself (including `ansible_port`
+    /// from `host:port`, and `inventory_file`/`inventory_dir`, as Ansible sets them).
     pub vars: Map<String, Value>,
+    /// The implicit localhost: never part of `all` and never matched as an inventory host.
+    pub implicit: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Group {
     pub name: String,
     pub vars: Map<String, Value>,
     /// Hosts listed directly in this group, in inventory order.
     pub hosts: Vec<String>,
     pub children: Vec<String>,
+    pub parents: Vec<String>,
+    /// `ansible_group_priority` (default 1): orders groups of the same depth when merging vars.
+    pub priority: i64,
+}
+
+impl Default for Group {
+    fn default() -> Group {
+        Group {
+            name: String::new(),
+            vars: Map::new(),
+            hosts: Vec::new(),
+            children: Vec::new(),
+            parents: Vec::new(),
+            priority: 1,
+        }
+    }
+}
+
+impl Group {
+    pub fn new(name: &str) -> Group {
+        Group {
+            name: name.to_string(),
+            ..Group::default()
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     pub hosts: IndexMap<String, Host>,
     pub groups: IndexMap<String, Group>,
-    /// Directories of the inventory sources (for `inventory_dir` and `group_vars/`).
+    /// Directories of the inventory sources (for `group_vars/` and `host_vars/`).
     pub source_dirs: Vec<PathBuf>,
+    /// Warnings from loading, each to be printed as `[WARNING]: <text>`.
+    pub warnings: Vec<String>,
+    /// The parse failures behind the "Unable to parse" warnings, with file and line.
+    pub parse_errors: Vec<Error>,
+    vars_cache: vars_dirs::VarsCache,
 }
 
 impl Inventory {
-    /// Loads every source (file or directory); with no source, only the implicit localhost.
-    pub fn load(sources: &[PathBuf]) -> Result<Inventory> {
-        let _ = sources;
+    /// An inventory with only `all` and `ungrouped` (a child of `all`).
+    pub fn empty() -> Inventory {
         let mut inv = Inventory::default();
-        inv.groups.insert("all".into(), Group { name: "all".into(), ..Group::default() });
-        inv.groups.insert("ungrouped".into(), Group { name: "ungrouped".into(), ..Group::default() });
+        inv.groups.insert("all".into(), Group::new("all"));
+        inv.groups
+            .insert("ungrouped".into(), Group::new("ungrouped"));
+        // Cannot fail: two fresh groups.
+        let _ = inv.add_child("all", "ungrouped");
+        inv
+    }
+
+    /// Loads every source: a file (YAML or INI), a directory of such files, or a
+    /// comma-separated host list (`a,b,`). A source that cannot be parsed is skipped with a
+    /// warning, as Ansible does; with no usable source only the implicit localhost exists.
+    pub fn load(sources: &[PathBuf]) -> Result<Inventory> {
+        let mut inv = Inventory::empty();
+        sources::load_all(&mut inv, sources)?;
         Ok(inv)
     }
 
-    /// Hosts matching an Ansible host pattern, in inventory order.
+    /// The warnings collected while loading, to print as `[WARNING]: ...`.
+    pub fn load_warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Hosts matching an Ansible host pattern, in inventory order. Patterns that match
+    /// nothing are ignored (see [`Inventory::select_with_warnings`] for the warnings).
     pub fn select(&self, pattern: &str) -> Result<Vec<String>> {
-        let _ = pattern;
-        Ok(self.hosts.keys().cloned().collect())
+        Ok(self.select_with_warnings(pattern)?.0)
     }
 
-    /// Adds (or updates) a host at runtime (`add_host`).
+    /// Like `select`, also returning Ansible's
+    /// `Could not match supplied host pattern, ignoring: X` warnings.
+    pub fn select_with_warnings(&self, pattern: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let patterns = split_host_pattern(pattern);
+        pattern::evaluate(self, &patterns)
+    }
+
+    /// `list_hosts`: like `select`, but a localhost name that matches nothing is the
+    /// implicit localhost.
+    pub fn list_hosts(&self, pattern: &str) -> Result<Vec<String>> {
+        let hosts = self.select(pattern)?;
+        if hosts.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
+            return Ok(vec![pattern.to_string()]);
+        }
+        Ok(hosts)
+    }
+
+    /// Keeps the hosts (in their order) that the limit pattern (`--limit`) selects.
+    /// `@file` items read one pattern per line from the file.
+    pub fn apply_limit(&self, hosts: &[String], limit: &str) -> Result<Vec<String>> {
+        let patterns = pattern::limit_patterns(limit)?;
+        let (allowed, _) = pattern::evaluate(self, &patterns)?;
+        Ok(hosts
+            .iter()
+            .filter(|h| allowed.contains(h))
+            .cloned()
+            .collect())
+    }
+
+    /// `apply_limit`, failing with Ansible's message when no host is left.
+    pub fn restrict(&self, hosts: &[String], limit: &str) -> Result<Vec<String>> {
+        let left = self.apply_limit(hosts, limit)?;
+        if left.is_empty() {
+            return Err(Error::other(ERR_NO_HOSTS));
+        }
+        Ok(left)
+    }
+
+    /// What `ansible-playbook` checks before running (`CLI.get_host_list`): the hosts of
+    /// `pattern` within the limit, and the warnings to print. An inventory with no host
+    /// gives a warning rather than an error; a limit that leaves nothing is an error.
+    pub fn host_list(
+        &self,
+        pattern: &str,
+        limit: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let mut warnings = Vec::new();
+        let no_hosts = self.hosts.values().all(|h| h.implicit);
+        if no_hosts && !LOCALHOST_NAMES.contains(&pattern) {
+            warnings.push(WARN_EMPTY_HOSTS.to_string());
+        }
+        let (mut hosts, w) = self.select_with_warnings(pattern)?;
+        warnings.extend(w);
+        if let Some(limit) = limit {
+            let patterns = pattern::limit_patterns(limit)?;
+            let (allowed, w) = pattern::evaluate(self, &patterns)?;
+            warnings.extend(w);
+            hosts.retain(|h| allowed.contains(h));
+        }
+        if hosts.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
+            hosts.push(pattern.to_string());
+        }
+        if hosts.is_empty() && !no_hosts {
+            return Err(Error::other(ERR_NO_HOSTS));
+        }
+        Ok((hosts, warnings))
+    }
+
+    /// Adds (or updates) a host at runtime (`add_host`): it joins each group (created when
+    /// missing) and its variables are merged over the ones it has.
     pub fn add_host(&mut self, name: &str, groups: &[String], vars: Map<String, Value>) {
-        let _ = (name, groups, vars);
+        if !self.hosts.contains_key(name) || self.hosts.get(name).is_some_and(|h| h.implicit) {
+            let h = self.ensure_host(name, None, None);
+            h.implicit = false;
+        }
+        if let Some(h) = self.hosts.get_mut(name) {
+            for (k, v) in vars {
+                h.vars.insert(k, v);
+            }
+        }
+        for g in groups {
+            self.ensure_group(g);
+            self.put_host_in_group(name, g);
+        }
+        self.reconcile();
     }
 
-    /// Adds a host to a group, creating the group (`group_by`).
+    /// Adds a host to a group, creating the group (`group_by`). A localhost name not in the
+    /// inventory joins as the implicit localhost, as in Ansible.
     pub fn add_to_group(&mut self, host: &str, group: &str) {
-        let _ = (host, group);
+        if !self.hosts.contains_key(host) {
+            if !LOCALHOST_NAMES.contains(&host) {
+                return;
+            }
+            let h = self.ensure_host(host, None, None);
+            h.implicit = true;
+            h.vars
+                .insert("ansible_connection".into(), Value::String("local".into()));
+        }
+        self.ensure_group(group);
+        self.put_host_in_group(host, group);
+        self.reconcile();
     }
 
-    /// Inventory-level variables of a host (precedence levels 3-10 merged, lowest first):
-    /// inventory file group vars, group_vars/all (inventory then playbook dir), group_vars/* (same),
-    /// inventory file host vars, host_vars/* (inventory then playbook dir).
+    /// Adds `child` under `parent` (both created when missing), refusing loops.
+    pub fn add_child_group(&mut self, parent: &str, child: &str) -> Result<()> {
+        self.ensure_group(parent);
+        self.ensure_group(child);
+        self.add_child(parent, child).map_err(Error::other)?;
+        self.reconcile();
+        Ok(())
+    }
+
+    /// Inventory-level variables of a host, lowest precedence first:
+    /// inventory file group vars (`all`, then the other groups by depth, priority, name),
+    /// `group_vars/all` (inventory dirs then playbook dir), `group_vars/<group>` (same),
+    /// inventory file host vars, `host_vars/<host>` (inventory dirs then playbook dir).
     pub fn host_vars(&self, host: &str, playbook_dir: Option<&Path>) -> Result<Map<String, Value>> {
-        let _ = playbook_dir;
-        Ok(self.hosts.get(host).map(|h| h.vars.clone()).unwrap_or_default())
+        let implicit_local = !self.hosts.contains_key(host) && LOCALHOST_NAMES.contains(&host);
+        if !self.hosts.contains_key(host) && !implicit_local {
+            return Ok(Map::new());
+        }
+        let mut out = Map::new();
+        let merge = |out: &mut Map<String, Value>, m: &Map<String, Value>| {
+            for (k, v) in m {
+                out.insert(k.clone(), v.clone());
+            }
+        };
+        let groups = self.sorted_groups_of(host);
+        let play_dirs: Vec<PathBuf> = playbook_dir
+            .map(|p| vec![p.to_path_buf()])
+            .unwrap_or_default();
+        if let Some(all) = self.groups.get("all") {
+            merge(&mut out, &all.vars);
+        }
+        for g in &groups {
+            if let Some(group) = self.groups.get(g) {
+                merge(&mut out, &group.vars);
+            }
+        }
+        let all = ["all".to_string()];
+        for dirs in [&self.source_dirs, &play_dirs] {
+            merge(
+                &mut out,
+                &self.vars_cache.entity_vars(dirs, "group_vars", &all)?,
+            );
+        }
+        for dirs in [&self.source_dirs, &play_dirs] {
+            merge(
+                &mut out,
+                &self.vars_cache.entity_vars(dirs, "group_vars", &groups)?,
+            );
+        }
+        if let Some(h) = self.hosts.get(host) {
+            merge(&mut out, &h.vars);
+        } else {
+            // The implicit localhost only knows how to run locally.
+            out.insert("ansible_connection".into(), Value::String("local".into()));
+        }
+        let me = [host.to_string()];
+        for dirs in [&self.source_dirs, &play_dirs] {
+            merge(
+                &mut out,
+                &self.vars_cache.entity_vars(dirs, "host_vars", &me)?,
+            );
+        }
+        Ok(out)
     }
 
-    /// Groups the host belongs to, sorted, without `all` (`group_names`).
+    /// Groups the host belongs to (directly or through children), sorted, without `all`
+    /// (`group_names`; `ungrouped` is included for hosts in no other group).
     pub fn group_names(&self, host: &str) -> Vec<String> {
-        let _ = host;
-        Vec::new()
+        let mut names: Vec<String> = self
+            .groups_of(host)
+            .into_iter()
+            .filter(|g| g != "all")
+            .collect();
+        names.sort();
+        names
     }
 
-    /// Every group and its hosts (the `groups` magic variable), including `all` and `ungrouped`.
+    /// The host's groups other than `all`, in the order their variables apply
+    /// (Ansible's `sort_groups`: depth, then `ansible_group_priority`, then name).
+    pub fn host_groups_chain(&self, host: &str) -> Vec<String> {
+        self.sorted_groups_of(host)
+    }
+
+    /// Every group and its hosts (the `groups` magic variable), including `all` and
+    /// `ungrouped`, each in inventory order.
     pub fn groups_map(&self) -> Map<String, Value> {
-        Map::new()
+        self.groups
+            .keys()
+            .map(|g| {
+                let hosts = self.group_hosts(g).into_iter().map(Value::String).collect();
+                (g.clone(), Value::Array(hosts))
+            })
+            .collect()
+    }
+
+    /// All hosts of a group, its descendants' included, in Ansible's order.
+    pub fn group_hosts(&self, group: &str) -> Vec<String> {
+        graph::group_hosts(self, group)
     }
 }
 
-impl Inventory {
-    /// Makes `child` a child group of `parent`, creating both if needed (`group_by` parents).
-    pub fn add_child_group(&mut self, parent: &str, child: &str) {
-        let _ = (parent, child);
-    }
-}
-
-impl Inventory {
-    /// Narrows `hosts` to those matching `--limit`; matching nothing is an error.
-    pub fn restrict(&self, hosts: Vec<String>, limit: &str) -> Result<Vec<String>> {
-        let allowed = self.select(limit)?;
-        Ok(hosts.into_iter().filter(|h| allowed.contains(h)).collect())
-    }
-}
+#[cfg(test)]
+mod tests;
