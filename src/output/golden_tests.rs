@@ -463,25 +463,33 @@ fn failures_retries_rescue() {
     assert_eq!(r.out.text(), golden("fail.txt"));
 }
 
-#[test]
-fn all_skipped_loop_and_all_hosts_failing() {
-    let r = Run::new(0);
-    let cb = &r.cb;
+/// Results of the skipped loop as (host, item); `None` is the host's aggregated result.
+type SkipOrder<'a> = [(&'a str, Option<i64>); 6];
+
+/// The events of `allfail.yml`, in the order the hosts reported in that run.
+fn replay_allfail(cb: &DefaultCallback, skip_order: SkipOrder<'_>, fatal_order: [&str; 2]) {
     cb.play_start("first", false);
-    r.task("all skipped loop", "debug");
-    for h in ["localhost", "h2"] {
-        for i in [1, 2] {
-            let mut s = skip_data();
-            s["item"] = json!(i);
-            r.item(item(h, Status::Skipped, s));
+    cb.task_start("all skipped loop", TaskKind::Task, false);
+    cb.task_details(None, "debug");
+    for (h, i) in skip_order {
+        match i {
+            Some(i) => {
+                let mut s = skip_data();
+                s["item"] = json!(i);
+                cb.item_result(&item(h, Status::Skipped, s), 0);
+            }
+            None => cb.host_result(
+                &res(
+                    h,
+                    Status::Skipped,
+                    json!({"changed": false, "skipped": true, "msg": "All items skipped", "results": [{}, {}]}),
+                ),
+                0,
+            ),
         }
-        r.ok(res(
-            h,
-            Status::Skipped,
-            json!({"changed": false, "skipped": true, "msg": "All items skipped", "results": [{}, {}]}),
-        ));
     }
-    r.task("boom", "ansible.builtin.fail");
+    cb.task_start("boom", TaskKind::Task, false);
+    cb.task_details(None, "ansible.builtin.fail");
     let summary = format!(
         "Task failed: Action failed: nope\n{}",
         origin(
@@ -495,21 +503,55 @@ fn all_skipped_loop_and_all_hosts_failing() {
             ]
         )
     );
-    for h in ["h2", "localhost"] {
-        r.ok(with_error(
-            res(
-                h,
-                Status::Failed,
-                json!({"changed": false, "failed": true, "msg": "nope"}),
+    for h in fatal_order {
+        cb.host_result(
+            &with_error(
+                res(
+                    h,
+                    Status::Failed,
+                    json!({"changed": false, "failed": true, "msg": "nope"}),
+                ),
+                &summary,
             ),
-            &summary,
-        ));
+            0,
+        );
     }
     cb.recap(&stats(&[
         ("h2", [0, 0, 0, 1, 1, 0, 0]),
         ("localhost", [0, 0, 0, 1, 1, 0, 0]),
     ]));
+}
+
+#[test]
+fn all_skipped_loop_and_all_hosts_failing() {
+    let r = Run::new(0);
+    let skips = [
+        ("localhost", Some(1)),
+        ("localhost", Some(2)),
+        ("localhost", None),
+        ("h2", Some(1)),
+        ("h2", Some(2)),
+        ("h2", None),
+    ];
+    replay_allfail(&r.cb, skips, ["h2", "localhost"]);
     assert_eq!(r.out.text(), golden("allfail.txt"));
+}
+
+#[test]
+fn all_hosts_failing_in_color() {
+    let out = Capture::default();
+    let cb =
+        DefaultCallback::with_stderr(Box::new(out.clone()), Box::new(Capture::default()), true, 0);
+    let skips = [
+        ("localhost", Some(1)),
+        ("localhost", Some(2)),
+        ("h2", Some(1)),
+        ("h2", Some(2)),
+        ("h2", None),
+        ("localhost", None),
+    ];
+    replay_allfail(&cb, skips, ["localhost", "h2"]);
+    assert_eq!(out.text(), golden("allfail.color.txt"));
 }
 
 #[test]
