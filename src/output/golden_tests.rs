@@ -622,62 +622,99 @@ fn includes_and_ignored_module_errors() {
     assert_eq!(r.out.text(), golden("include.txt"));
 }
 
-#[test]
-fn verbose_one() {
-    let r = Run::new(1);
-    let cb = &r.cb;
-    let v = |res: TaskResult| cb.host_result(&res, 1);
+type Times<'a> = (&'a str, &'a str, &'a str);
+
+/// The events of `-v`/`-vv verbose.yml`, with that run's command timings.
+fn replay_verbose(
+    cb: &DefaultCallback,
+    verbosity: u8,
+    cmd_times: Times<'_>,
+    loop_times: Times<'_>,
+) {
+    let v = |res: TaskResult| cb.host_result(&res, verbosity);
+    let task = |name: &str, line: u32, action: &str| {
+        cb.task_start(name, TaskKind::Task, false);
+        cb.task_details(Some(&format!("/tmp/cap/verbose.yml:{line}")), action);
+    };
+    cb.playbook_start("/tmp/cap/verbose.yml");
     cb.play_start("Verbose", false);
-    r.task("cmd", "ansible.builtin.command");
+    task("cmd", 5, "ansible.builtin.command");
     v(res(
         "localhost",
         Status::Changed,
-        cmd(
-            &["echo", "hi"],
-            0,
-            "hi",
-            (
-                "0:00:00.003792",
-                "2026-11-23 05:29:37.084136",
-                "2026-11-23 05:29:37.080344",
-            ),
-        ),
+        cmd(&["echo", "hi"], 0, "hi", cmd_times),
     ));
-    r.task("loop", "ansible.builtin.command");
-    let mut d = cmd(
-        &["echo", "a"],
-        0,
-        "a",
-        (
-            "0:00:00.004221",
-            "2026-11-23 05:29:37.335144",
-            "2026-11-23 05:29:37.330923",
-        ),
-    );
+    task("loop", 7, "ansible.builtin.command");
+    let mut d = cmd(&["echo", "a"], 0, "a", loop_times);
     d["item"] = json!("a");
     d["ansible_loop_var"] = json!("item");
-    cb.item_result(&item("localhost", Status::Changed, d), 1);
+    cb.item_result(&item("localhost", Status::Changed, d), verbosity);
     v(res(
         "localhost",
         Status::Changed,
         json!({"changed": true, "msg": "All items completed", "results": [{}]}),
     ));
-    r.task("skip", "debug");
+    task("skip", 10, "debug");
     v(res("localhost", Status::Skipped, skip_data()));
-    r.task("dbg", "debug");
+    task("dbg", 13, "debug");
     v(res("localhost", Status::Ok, debug_msg(json!("hello"))));
-    r.task("set", "set_fact");
+    task("set", 15, "set_fact");
     v(res(
         "localhost",
         Status::Ok,
         json!({"ansible_facts": {"foo": "bar"}, "changed": false}),
     ));
     cb.recap(&stats(&[("localhost", [4, 2, 0, 0, 1, 0, 0])]));
+}
+
+#[test]
+fn verbose_one() {
+    let r = Run::new(1);
+    replay_verbose(
+        &r.cb,
+        1,
+        (
+            "0:00:00.003792",
+            "2026-11-23 05:29:37.084136",
+            "2026-11-23 05:29:37.080344",
+        ),
+        (
+            "0:00:00.004221",
+            "2026-11-23 05:29:37.335144",
+            "2026-11-23 05:29:37.330923",
+        ),
+    );
     // The first line comes from the CLI (config file lookup), not the callback.
     let expected = golden("verbose.txt");
     let expected = expected
         .strip_prefix("No config file found; using defaults\n")
         .unwrap();
+    assert_eq!(r.out.text(), expected);
+}
+
+#[test]
+fn verbose_two_shows_playbook_banner_and_task_paths() {
+    let r = Run::new(2);
+    replay_verbose(
+        &r.cb,
+        2,
+        (
+            "0:00:00.011621",
+            "2026-11-23 05:37:32.098511",
+            "2026-11-23 05:37:32.086890",
+        ),
+        (
+            "0:00:00.008783",
+            "2026-11-23 05:37:32.535008",
+            "2026-11-23 05:37:32.526225",
+        ),
+    );
+    // The version header and `1 plays in ...` come from the CLI, not the callback.
+    let full = golden("verbose2.txt");
+    let (_, rest) = full
+        .split_once("Skipping callback 'oneline', as we already have a stdout callback.\n")
+        .unwrap();
+    let expected = rest.replacen("1 plays in verbose.yml\n", "", 1);
     assert_eq!(r.out.text(), expected);
 }
 
