@@ -461,6 +461,20 @@ impl Callback for DefaultCallback {
         }
     }
 
+    fn file_diff(&self, result: &TaskResult) {
+        let Some(diff) = result.data.get("diff") else {
+            return;
+        };
+        if !truthy(Some(diff)) || !result.is_changed() {
+            return;
+        }
+        let text = super::diff::render_diff(diff, self.color);
+        if !text.is_empty() {
+            let mut st = self.lock();
+            self.display(&mut st, &text, None, false);
+        }
+    }
+
     fn retry(&self, host: &str, task_name: &str, retries_left: u32) {
         let mut st = self.lock();
         let msg =

@@ -896,3 +896,64 @@ fn no_log_censors_results_and_labels() {
     assert!(!text.contains("pw"), "{text}");
     assert!(text.contains("changed: [h] => (item=(censored due to no_log)) => {\"censored\": \"the output has been hidden due to the fact that 'no_log: true' was specified for this result\", \"changed\": true}"), "{text}");
 }
+
+#[test]
+fn diff_mode() {
+    let r = Run::new(0);
+    let cb = &r.cb;
+    let show = |res: TaskResult, is_item: bool| {
+        cb.file_diff(&res);
+        if is_item {
+            cb.item_result(&res, 0);
+        } else {
+            cb.host_result(&res, 0);
+        }
+    };
+    cb.play_start("localhost", false);
+    r.task("write file", "ansible.builtin.copy");
+    show(
+        res(
+            "localhost",
+            Status::Changed,
+            json!({"changed": true, "diff": [{
+                "before": "a\nb\nc\nd\ne\nf\ng\nh\n", "after": "a\nB\nc\nd\ne\nf\ng\nH\nextra",
+                "before_header": "/tmp/cap/dst.txt", "after_header": "/tmp/cap/dst.txt"}]}),
+        ),
+        false,
+    );
+    r.task("new file", "ansible.builtin.copy");
+    show(
+        res(
+            "localhost",
+            Status::Changed,
+            json!({"changed": true, "diff": [{"before": "", "after": "hello\n", "after_header": "/tmp/cap/new.txt"}]}),
+        ),
+        false,
+    );
+    r.task("loop lines", "ansible.builtin.lineinfile");
+    let hdr = "/tmp/cap/dst.txt (content)";
+    let before_x = "a\nB\nc\nd\ne\nf\ng\nH\nextra";
+    let after_x = "a\nB\nc\nd\ne\nf\ng\nH\nextra\nx\n";
+    let after_y = "a\nB\nc\nd\ne\nf\ng\nH\nextra\nx\ny\n";
+    for (it, before, after) in [("x", before_x, after_x), ("y", after_x, after_y)] {
+        show(
+            item(
+                "localhost",
+                Status::Changed,
+                json!({"changed": true, "item": it, "diff": [
+                    {"before": before, "after": after, "before_header": hdr, "after_header": hdr},
+                    {"before_header": "/tmp/cap/dst.txt (file attributes)", "after_header": "/tmp/cap/dst.txt (file attributes)"}]}),
+            ),
+            true,
+        );
+    }
+    // The aggregated loop result has no diff of its own to show.
+    let agg = res(
+        "localhost",
+        Status::Changed,
+        json!({"changed": true, "results": [{}, {}]}),
+    );
+    show(agg, false);
+    cb.recap(&stats(&[("localhost", [3, 3, 0, 0, 0, 0, 0])]));
+    assert_eq!(r.out.text(), golden("diff.txt"));
+}

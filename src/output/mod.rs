@@ -7,6 +7,7 @@
 pub mod banner;
 pub mod color;
 pub mod default;
+pub mod diff;
 pub mod json;
 pub mod profile;
 pub mod pyjson;
@@ -105,6 +106,9 @@ pub trait Callback: Send + Sync {
     fn task_details(&self, _path: Option<&str>, _action: &str) {}
     /// A host finished the task (for a loop: after all its items; `data.results` holds them).
     fn host_result(&self, result: &TaskResult, verbosity: u8);
+    /// `--diff`: called before `host_result`/`item_result` for a result (or loop item) whose
+    /// task runs in diff mode; shows `data.diff` when the result changed something.
+    fn file_diff(&self, _result: &TaskResult) {}
     /// One loop item finished.
     fn item_result(&self, result: &TaskResult, verbosity: u8);
     /// `FAILED - RETRYING: [host]: NAME (N retries left).`

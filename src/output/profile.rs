@@ -186,6 +186,9 @@ impl Callback for ProfileCallback {
     fn host_result(&self, result: &TaskResult, verbosity: u8) {
         self.inner.host_result(result, verbosity);
     }
+    fn file_diff(&self, result: &TaskResult) {
+        self.inner.file_diff(result);
+    }
     fn item_result(&self, result: &TaskResult, verbosity: u8) {
         self.inner.item_result(result, verbosity);
     }
