@@ -120,7 +120,14 @@ impl AdhocCallback {
             let json = serde_json::to_string(&Value::Object(obj)).unwrap_or_default();
             format!("{} | {word} => {json}\n", r.host)
         } else {
-            let json = crate::output::python_json_pretty(&Value::Object(obj));
+            let json = crate::output::pyjson::dumps(
+                &Value::Object(obj),
+                crate::output::pyjson::DumpOptions {
+                    indent: Some(4),
+                    sort_keys: true,
+                    ensure_ascii: false,
+                },
+            );
             format!("{} | {word} => {json}\n", r.host)
         }
     }

@@ -115,7 +115,7 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
 /// Loads the inventory sources; warns like Ansible when only the implicit localhost is left.
 pub fn load_inventory(run: &RunOptions) -> Result<Inventory> {
     let inv = Inventory::load(&run.inventory)?;
-    for w in inv.warnings() {
+    for w in inv.load_warnings() {
         eprintln!("[WARNING]: {w}");
     }
     Ok(inv)

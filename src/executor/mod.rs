@@ -48,11 +48,12 @@ pub fn load_playbooks(loader: &Loader, paths: &[PathBuf]) -> Result<Vec<Playbook
         .collect()
 }
 
-/// The hosts a play targets: its pattern, narrowed by `--limit`.
+/// The hosts a play targets: its pattern (the implicit localhost included), narrowed by
+/// `--limit`.
 pub fn play_hosts(inv: &Inventory, pattern: &str, limit: Option<&str>) -> Result<Vec<String>> {
-    let hosts = inv.select(pattern)?;
+    let hosts = inv.list_hosts(pattern)?;
     match limit {
-        Some(l) if !l.is_empty() => inv.restrict(hosts, l),
+        Some(l) if !l.is_empty() => inv.restrict(&hosts, l),
         _ => Ok(hosts),
     }
 }
@@ -104,6 +105,11 @@ pub fn run_playbooks(
             let pattern = render_pattern(&play.hosts, &state.extra_vars)?;
             let hosts = {
                 let inv = state.inventory();
+                if let Ok((_, warnings)) = inv.select_with_warnings(&pattern) {
+                    for w in warnings {
+                        callback.warning(&w);
+                    }
+                }
                 play_hosts(&inv, &pattern, limit.as_deref())?
             };
             let dead = shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();

@@ -114,11 +114,9 @@ fn strip_omit(v: Value) -> Value {
     }
 }
 
+/// The `(item=...)` label: Python's `str()` of the item.
 fn value_label(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => crate::output::python_repr(other),
-    }
+    crate::output::pyjson::py_str(v)
 }
 
 /// Per-host settings that come from keywords and variables.
@@ -836,7 +834,7 @@ impl PlayRun<'_> {
                     let mut inv = state.inventory_mut();
                     inv.add_to_group(host, &group);
                     for p in &parents {
-                        inv.add_child_group(p, &group);
+                        let _ = inv.add_child_group(p, &group);
                     }
                 }
                 self.refresh_magic();

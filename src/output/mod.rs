@@ -17,9 +17,6 @@ pub use default::DefaultCallback;
 pub use json::JsonCallback;
 pub use profile::ProfileCallback;
 
-pub mod pyrepr;
-
-pub use pyrepr::python_repr;
 
 use crate::executor::result::{HostStats, TaskResult};
 use indexmap::IndexMap;
