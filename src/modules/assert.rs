@@ -52,10 +52,7 @@ impl Module for Assert {
                     .get("fail_msg")
                     .cloned()
                     .unwrap_or_else(|| Value::String("Assertion failed".into()));
-                let assertion = match cond {
-                    Value::String(s) => Value::String(s),
-                    other => other,
-                };
+                let assertion = cond;
                 return Err(ModuleError::Failed(map([
                     ("assertion", assertion),
                     ("changed", Value::Bool(false)),

@@ -45,7 +45,7 @@ impl Loader {
         let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
         // An empty string in `extensions` admits files without an extension.
         match ext {
-            Some(e) => self.extensions.iter().any(|x| *x == e),
+            Some(e) => self.extensions.contains(&e),
             None => self.extensions.iter().any(String::is_empty),
         }
     }

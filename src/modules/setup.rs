@@ -73,8 +73,7 @@ fn sections(out: &str) -> BTreeMap<String, Vec<String>> {
             map.entry(current.clone()).or_default();
             continue;
         }
-        if !current.is_empty() && !(line.is_empty() && map.get(&current).is_some_and(Vec::is_empty))
-        {
+        if !current.is_empty() {
             map.entry(current.clone())
                 .or_default()
                 .push(line.to_string());
