@@ -218,17 +218,20 @@ pub fn run_prepared(p: Prepared, args: &Args, ctx: &mut ModuleContext) -> Module
     let stderr_raw = util::text(&out.stderr);
 
     if stderr_raw == MARK_CHDIR {
-        let dir = args.str("chdir").unwrap_or_default();
-        return Err(ModuleError::Failed(map([
+        let mut res = map([
             ("changed", Value::Bool(false)),
+            ("cmd", p.cmd),
+            ("delta", Value::Null),
+            ("end", Value::Null),
             (
                 "msg",
-                Value::String(format!(
-                    "Unable to change directory before execution: [Errno 2] No such file or directory: '{dir}'"
-                )),
+                Value::String("Unable to change directory before execution.".into()),
             ),
-            ("rc", Value::from(None::<i64>)),
-        ])));
+            ("rc", Value::Null),
+            ("start", Value::Null),
+        ]);
+        put_output(&mut res, "", "");
+        return Err(ModuleError::Failed(res));
     }
     let skip = match stderr_raw.as_str() {
         MARK_SKIP_CREATES => creates.map(|c| (format!("'{c}' exists"), format!("{c} exists"))),
@@ -322,9 +325,23 @@ pub fn run_prepared(p: Prepared, args: &Args, ctx: &mut ModuleContext) -> Module
     }
 }
 
-/// The free-form text, or `cmd`, as one string.
-pub fn command_text(args: &Args) -> Option<String> {
-    args.string("_raw_params").or_else(|| args.string("cmd"))
+/// The free-form text, or `cmd`, as one string; an error when more than one of free-form,
+/// `cmd` and `argv` is given (Ansible's mutually exclusive check).
+pub fn command_text(args: &Args) -> Result<Option<String>, ModuleError> {
+    let given = ["_raw_params", "cmd", "argv"]
+        .iter()
+        .filter(|k| match args.get(k) {
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(_) => true,
+            None => false,
+        })
+        .count();
+    if given > 1 {
+        return Err(ModuleError::msg(
+            "parameters are mutually exclusive: _raw_params|cmd|argv",
+        ));
+    }
+    Ok(args.string("_raw_params").or_else(|| args.string("cmd")))
 }
 
 fn no_command() -> ModuleError {
@@ -345,14 +362,9 @@ impl Module for CommandModule {
         true
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
-        let text = command_text(args).filter(|s| !s.trim().is_empty());
+        let text = command_text(args)?.filter(|s| !s.trim().is_empty());
         let argv: Vec<String> = match (text, args.list("argv")) {
-            (Some(_), Some(_)) => {
-                return Err(ModuleError::msg(
-                    "only command or argv can be given, not both",
-                ))
-            }
-            (Some(t), None) => py_shlex_split(&t).ok_or_else(|| {
+            (Some(t), _) => py_shlex_split(&t).ok_or_else(|| {
                 ModuleError::msg(format!("Error parsing command (No closing quotation): {t}"))
             })?,
             (None, Some(list)) => list
@@ -598,6 +610,9 @@ mod tests {
             &CommandModule,
             json!({"_raw_params": "ls", "argv": ["ls"]}),
         ));
-        assert!(m["msg"].as_str().unwrap().contains("not both"));
+        assert_eq!(
+            m["msg"],
+            json!("parameters are mutually exclusive: _raw_params|cmd|argv")
+        );
     }
 }

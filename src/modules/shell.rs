@@ -10,6 +10,9 @@ pub struct Shell;
 const SPEC: &[ArgSpec] = &[
     ArgSpec::new("_raw_params", ArgKind::Str),
     ArgSpec::new("cmd", ArgKind::Str),
+    // Ansible's shell is command with a shell, so it accepts argv too (joined, quoted).
+    ArgSpec::new("argv", ArgKind::List),
+    ArgSpec::new("expand_argument_vars", ArgKind::Bool),
     ArgSpec::new("chdir", ArgKind::Path),
     ArgSpec::new("creates", ArgKind::Path),
     ArgSpec::new("removes", ArgKind::Path),
@@ -30,7 +33,19 @@ impl Module for Shell {
         true
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
-        let Some(text) = command_text(args).filter(|s| !s.trim().is_empty()) else {
+        let argv_text = args.list("argv").map(|l| {
+            let words: Vec<String> = l
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect();
+            crate::connection::join_argv(&words)
+        });
+        let text = command_text(args)?.or(argv_text);
+        let Some(text) = text.filter(|s| !s.trim().is_empty()) else {
             let mut m = Map::new();
             m.insert("rc".into(), Value::from(256));
             m.insert("msg".into(), Value::String("no command given".into()));
@@ -114,10 +129,17 @@ mod tests {
         .unwrap();
         assert_eq!(r["msg"], json!("Would not run command since '/' exists"));
         assert_eq!(r["cmd"], json!("echo hi"));
-        let raw = json!({"_raw_params": "x", "argv": ["x"]})
+        let raw = json!({"_raw_params": "x", "creates2": "x"})
             .as_object()
             .cloned()
             .unwrap();
         assert!(super::super::validate("shell", SPEC, raw).is_err());
+        let m = failed(run(&Shell, json!({"_raw_params": "x", "argv": ["x"]})));
+        assert_eq!(
+            m["msg"],
+            json!("parameters are mutually exclusive: _raw_params|cmd|argv")
+        );
+        let r = run(&Shell, json!({"argv": ["echo", "a;b"]})).unwrap();
+        assert_eq!(r["stdout"], json!("a;b"));
     }
 }
