@@ -16,6 +16,14 @@ pub enum ArgKind {
     Raw,
 }
 
+/// The name of the wildcard spec entry made by [`ArgSpec::any`].
+pub const ANY_KEY: &str = "*";
+
+/// Whether `spec` accepts any key (has an [`ArgSpec::any`] entry).
+pub fn accepts_any_key(spec: &[ArgSpec]) -> bool {
+    spec.iter().any(|s| s.name == ANY_KEY)
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct ArgSpec {
     pub name: &'static str,
@@ -34,6 +42,12 @@ impl ArgSpec {
             aliases: &[],
             choices: &[],
         }
+    }
+    /// A wildcard entry: any key not named elsewhere in the spec is accepted and kept as
+    /// given (set_fact's variables, add_host's host variables). Only the executor's
+    /// `_ansible_*` keys stay hidden.
+    pub const fn any() -> ArgSpec {
+        ArgSpec::new(ANY_KEY, ArgKind::Raw)
     }
     pub const fn required(mut self) -> ArgSpec {
         self.required = true;
@@ -91,8 +105,8 @@ pub fn to_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.to_lowercase().as_str() {
@@ -195,18 +209,25 @@ fn type_name(v: &Value) -> &'static str {
 /// supported one), coerces types, checks required arguments and choices.
 pub fn validate(module: &str, spec: &[ArgSpec], raw: Map<String, Value>) -> Result<Args, String> {
     let mut out = Map::new();
+    let any_key = accepts_any_key(spec);
     for (key, value) in raw {
-        if key.starts_with('_') && key != "_raw_params" {
+        let user_key = any_key && !key.starts_with("_ansible") && key != "_raw_params";
+        if key.starts_with('_') && key != "_raw_params" && !user_key {
             continue; // internal keys such as _ansible_* are accepted silently, like Ansible
         }
         let found = spec
             .iter()
-            .find(|s| s.name == key || s.aliases.contains(&key.as_str()));
+            .find(|s| s.name != ANY_KEY && (s.name == key || s.aliases.contains(&key.as_str())));
+        if found.is_none() && user_key {
+            out.insert(key, value);
+            continue;
+        }
         let Some(s) = found else {
             if key == "_raw_params" {
                 return Err(format!("module '{module}' does not take a free-form argument; use key=value arguments"));
             }
-            let mut names: Vec<&str> = spec.iter().map(|s| s.name).collect();
+            let mut names: Vec<&str> =
+                spec.iter().map(|s| s.name).filter(|n| *n != ANY_KEY).collect();
             names.sort_unstable();
             let closest = names
                 .iter()
@@ -259,6 +280,22 @@ mod tests {
     fn unknown_key_suggests_closest() {
         let e = validate("file", SPEC, map(json!({"path": "/x", "forse": true}))).unwrap_err();
         assert!(e.contains("forse") && e.contains("Did you mean 'force'"), "{e}");
+    }
+
+    #[test]
+    fn wildcard_keeps_any_key_but_hides_internal_ones() {
+        const ANY: &[ArgSpec] = &[ArgSpec::new("cacheable", ArgKind::Bool), ArgSpec::any()];
+        let a = validate(
+            "set_fact",
+            ANY,
+            map(json!({"x": "1", "_y": 2, "_ansible_check_mode": true, "cacheable": "yes"})),
+        )
+        .unwrap();
+        assert_eq!(a.0.get("x"), Some(&json!("1")));
+        assert_eq!(a.0.get("_y"), Some(&json!(2)));
+        assert!(a.0.get("_ansible_check_mode").is_none());
+        assert_eq!(a.bool("cacheable"), Some(true));
+        assert!(validate("set_fact", ANY, map(json!({"_raw_params": "x"}))).is_err());
     }
 
     #[test]

@@ -11,8 +11,22 @@
 //! Ansible: `ansible_facts` (merged into host facts), `add_host`, `add_group`, `failed`, `changed`,
 //! `skipped`.
 
+pub mod add_host;
 pub mod args;
+pub mod assert;
+pub mod command;
+pub mod debug;
+pub mod fail;
+pub mod group_by;
+pub mod include_vars;
+pub mod pause;
+pub mod ping;
+pub mod raw;
 pub mod registry;
+pub mod set_fact;
+pub mod setup;
+pub mod shell;
+pub mod util;
 
 pub use args::{validate, ArgKind, ArgSpec, Args};
 

@@ -4,12 +4,31 @@ use super::Module;
 
 /// All modules, in one list: add a new module here.
 fn all() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        &super::add_host::AddHost,
+        &super::assert::Assert,
+        &super::command::CommandModule,
+        &super::debug::Debug,
+        &super::fail::Fail,
+        &super::group_by::GroupBy,
+        &super::include_vars::IncludeVars,
+        &super::pause::Pause,
+        &super::ping::Ping,
+        &super::raw::Raw,
+        &super::set_fact::SetFact,
+        &super::setup::Setup,
+        &super::shell::Shell,
+    ]
 }
 
 /// The canonical short name for a module reference (`ansible.builtin.copy` -> `copy`).
 pub fn short_name(name: &str) -> &str {
-    for prefix in ["ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general."] {
+    for prefix in [
+        "ansible.builtin.",
+        "ansible.legacy.",
+        "ansible.posix.",
+        "community.general.",
+    ] {
         if let Some(rest) = name.strip_prefix(prefix) {
             return rest;
         }
