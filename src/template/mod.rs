@@ -4,9 +4,12 @@
 //! cached. A string that is exactly one `{{ expr }}` yields the expression's native value
 //! (list, dict, int, bool), as Ansible does.
 
+mod errors;
 pub mod filters;
 pub mod lookups;
+pub mod pyfmt;
 pub mod tests;
+mod yaml_dump;
 
 use minijinja::{Environment, Expression, UndefinedBehavior, Value as MjValue};
 use serde_json::Value;
@@ -36,19 +39,7 @@ impl From<minijinja::Error> for TemplateError {
     }
 }
 
-/// Turns a minijinja error into Ansible-like words (`'foo' is undefined`).
-pub fn describe_error(e: &minijinja::Error) -> String {
-    let mut msg = match e.detail() {
-        Some(d) => format!("{}: {d}", e.kind()),
-        None => e.kind().to_string(),
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    msg
-}
+pub use errors::{describe_error, describe_error_in};
 
 pub struct Templar {
     env: Environment<'static>,
@@ -71,10 +62,43 @@ pub fn is_template(s: &str) -> bool {
 pub fn single_expression(s: &str) -> Option<&str> {
     let t = s.trim();
     let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+    if !is_one_expression(inner) {
         return None;
     }
     Some(inner.trim_start_matches('-').trim_end_matches('-').trim())
+}
+
+/// Whether `inner` (the text between an outer `{{` and `}}`) holds no other Jinja
+/// delimiters outside string literals and dict braces (`{{ {'a': {'b': 1}} }}` is one).
+fn is_one_expression(inner: &str) -> bool {
+    let b = inner.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                b'\'' | b'"' => quote = Some(c),
+                b'{' if depth == 0 && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')) => {
+                    return false
+                }
+                b'{' => depth += 1,
+                b'}' if depth == 0 => return false,
+                b'}' => depth -= 1,
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    true
 }
 
 impl Templar {
@@ -89,6 +113,10 @@ impl Templar {
             env.set_syntax(syntax);
         }
         env.set_recursion_limit(200);
+        // Debug mode makes minijinja record which expression produced an undefined value,
+        // so errors can name the variable; it costs nothing until something is undefined.
+        env.set_debug(true);
+        env.set_formatter(format_value);
         // Templates are cached under their own source text.
         env.set_loader(|name| Ok(Some(name.to_string())));
         minijinja_contrib::add_to_environment(&mut env);
@@ -107,7 +135,10 @@ impl Templar {
         &self.env
     }
 
-    fn expression(&'static self, expr: &str) -> Result<Arc<Expression<'static, 'static>>, TemplateError> {
+    fn expression(
+        &'static self,
+        expr: &str,
+    ) -> Result<Arc<Expression<'static, 'static>>, TemplateError> {
         let mut cache = self.expressions.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(e) = cache.get(expr) {
             return Ok(e.clone());
@@ -119,7 +150,10 @@ impl Templar {
 
     /// Evaluates a bare expression to a minijinja value.
     pub fn eval(&'static self, expr: &str, ctx: &MjValue) -> Result<MjValue, TemplateError> {
-        Ok(self.expression(expr)?.eval(ctx)?)
+        let compiled = self.expression(expr)?;
+        compiled
+            .eval(ctx)
+            .map_err(|e| describe_error_in(&e, ctx, || compiled.undeclared_variables(false)))
     }
 
     /// Renders a template string to text.
@@ -128,7 +162,8 @@ impl Templar {
             return Ok(s.to_string());
         }
         let tmpl = self.env.get_template(s)?;
-        Ok(tmpl.render(ctx)?)
+        tmpl.render(ctx)
+            .map_err(|e| describe_error_in(&e, ctx, || tmpl.undeclared_variables(false)))
     }
 
     /// Renders a string; one `{{ expr }}` gives the native value.
@@ -140,7 +175,7 @@ impl Templar {
             let v = self.eval(expr, ctx)?;
             if v.is_undefined() {
                 return Err(TemplateError {
-                    message: format!("'{expr}' is undefined"),
+                    message: errors::undefined_message(expr, ctx),
                 });
             }
             return to_json(&v);
@@ -175,7 +210,11 @@ impl Templar {
     }
 
     /// Evaluates a conditional (`when:`, `failed_when:`): a bare expression, or a bool.
-    pub fn eval_condition(&'static self, cond: &Value, ctx: &MjValue) -> Result<bool, TemplateError> {
+    pub fn eval_condition(
+        &'static self,
+        cond: &Value,
+        ctx: &MjValue,
+    ) -> Result<bool, TemplateError> {
         match cond {
             Value::Bool(b) => Ok(*b),
             Value::Null => Ok(false),
@@ -210,6 +249,42 @@ pub fn truthy(v: &MjValue) -> bool {
         );
     }
     v.is_true()
+}
+
+/// How a value prints inside a template: as Python's `str()` would (`None` prints nothing,
+/// as in ansible-core 2.19; lists and dicts use Python's repr).
+fn format_value(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &MjValue,
+) -> Result<(), minijinja::Error> {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::None => Ok(()),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => {
+            let data = serde_json::to_value(value).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
+            })?;
+            out.write_str(&pyfmt::repr(&data)).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            })
+        }
+        ValueKind::Number => match f64::try_from(value.clone()) {
+            Ok(f) if value.as_i64().is_none() && !value.is_integer() => {
+                out.write_str(&pyfmt::repr_float(f)).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+                })
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        },
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// Builds a template value from anything serializable (minijinja 3 spells this
+/// `Value::from(Serde(v))`; `Value::from_serialize` no longer exists).
+pub fn mj_value<T: serde::Serialize>(v: T) -> MjValue {
+    MjValue::from(minijinja::value::Serde(v))
 }
 
 /// Converts a minijinja value to plain data.

@@ -1,5 +1,516 @@
 //! Ansible's Jinja tests (`is defined`, `is version`, `is changed`, ...).
+//!
+//! minijinja's builtins cover `defined`, `undefined`, `none`, `string`, `number`, `mapping`,
+//! `boolean`, `in`; Ansible's own tests and Jinja2's `sequence` are here.
 
-use minijinja::Environment;
+use super::filters::{data, fail, python_regex, text};
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{Environment, Error, Value as MjValue};
+use serde_json::Value;
+use std::cmp::Ordering;
+use std::path::Path;
 
-pub fn register(_env: &mut Environment<'static>) {}
+pub fn register(env: &mut Environment<'static>) {
+    env.add_test("sequence", is_sequence);
+    env.add_test("truthy", truthy);
+    env.add_test("falsy", falsy);
+    env.add_test("match", is_match);
+    env.add_test("search", is_search);
+    env.add_test("regex", is_regex);
+    env.add_test("contains", contains);
+    env.add_test("subset", subset);
+    env.add_test("issubset", subset);
+    env.add_test("superset", superset);
+    env.add_test("issuperset", superset);
+    env.add_test("version", version);
+    env.add_test("version_compare", version);
+    env.add_test("failed", failed);
+    env.add_test("failure", failed);
+    env.add_test("succeeded", succeeded);
+    env.add_test("success", succeeded);
+    env.add_test("successful", succeeded);
+    env.add_test("changed", changed);
+    env.add_test("change", changed);
+    env.add_test("skipped", skipped);
+    env.add_test("skip", skipped);
+    env.add_test("unreachable", unreachable);
+    env.add_test("finished", finished);
+    env.add_test("file", is_file);
+    env.add_test("directory", is_dir);
+    env.add_test("link", is_link);
+    env.add_test("exists", exists);
+    env.add_test("abs", is_abs);
+    env.add_test("any", any);
+    env.add_test("all", all);
+}
+
+/// Jinja2's `sequence`: anything with a length and indexing (strings and dicts too).
+fn is_sequence(v: &MjValue) -> bool {
+    matches!(
+        v.kind(),
+        ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Iterable
+    )
+}
+
+fn truthy(v: &MjValue, kwargs: Kwargs) -> Result<bool, Error> {
+    let convert = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    if v.is_undefined() {
+        return Err(Error::from(minijinja::ErrorKind::UndefinedError));
+    }
+    if convert {
+        if let Some(s) = v.as_str() {
+            let l = s.to_lowercase();
+            if ["yes", "on", "true", "1", "no", "off", "false", "0"].contains(&l.as_str()) {
+                return Ok(matches!(l.as_str(), "yes" | "on" | "true" | "1"));
+            }
+        }
+    }
+    Ok(v.is_true())
+}
+
+fn falsy(v: &MjValue, kwargs: Kwargs) -> Result<bool, Error> {
+    truthy(v, kwargs).map(|t| !t)
+}
+
+fn regex_test(v: &MjValue, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
+    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let anchored = match kwargs.get::<Option<String>>("match_type")?.as_deref() {
+        None => anchored,
+        Some("match") => true,
+        Some("search") => false,
+        Some(other) => return Err(fail(format!("Invalid match_type '{other}'"))),
+    };
+    kwargs.assert_all_used()?;
+    let s = text(v)?;
+    // Python's re.match only matches at the very start of the text.
+    let pattern = if anchored {
+        format!("\\A(?:{pattern})")
+    } else {
+        pattern.to_string()
+    };
+    Ok(python_regex(&pattern, ignorecase, multiline)?.is_match(&s))
+}
+
+fn is_match(v: &MjValue, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
+    regex_test(v, &pattern, kwargs, true)
+}
+
+fn is_search(v: &MjValue, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
+    regex_test(v, &pattern, kwargs, false)
+}
+
+fn is_regex(v: &MjValue, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
+    regex_test(v, &pattern, kwargs, false)
+}
+
+fn items(v: &MjValue) -> Result<Vec<Value>, Error> {
+    Ok(match data(v)? {
+        Value::Array(a) => a,
+        Value::Object(m) => m.keys().map(|k| Value::String(k.clone())).collect(),
+        Value::String(s) => s.chars().map(|c| Value::String(c.to_string())).collect(),
+        other => vec![other],
+    })
+}
+
+fn contains(seq: &MjValue, item: &MjValue) -> Result<bool, Error> {
+    let needle = data(item)?;
+    Ok(items(seq)?.contains(&needle))
+}
+
+fn subset(a: &MjValue, b: &MjValue) -> Result<bool, Error> {
+    let b = items(b)?;
+    Ok(items(a)?.iter().all(|x| b.contains(x)))
+}
+
+fn superset(a: &MjValue, b: &MjValue) -> Result<bool, Error> {
+    subset(b, a)
+}
+
+/// A component of a `LooseVersion`: numbers compare as numbers, words as text.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Num(u64),
+    Word(String),
+}
+
+/// Python's `distutils.version.LooseVersion` split: digits, letters, and whatever lies
+/// between (the dots are dropped).
+fn loose_parts(v: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut kind = 0u8; // 1 digits, 2 lowercase letters, 3 other
+    let flush = |cur: &mut String, kind: u8, parts: &mut Vec<Part>| {
+        if !cur.is_empty() && cur != "." {
+            parts.push(match (kind, cur.parse::<u64>()) {
+                (1, Ok(n)) => Part::Num(n),
+                _ => Part::Word(cur.clone()),
+            });
+        }
+        cur.clear();
+    };
+    for c in v.chars() {
+        let k = if c.is_ascii_digit() {
+            1
+        } else if c.is_ascii_lowercase() {
+            2
+        } else if c == '.' {
+            4
+        } else {
+            3
+        };
+        if k != kind || k == 4 {
+            flush(&mut cur, kind, &mut parts);
+            kind = k;
+        }
+        cur.push(c);
+    }
+    flush(&mut cur, kind, &mut parts);
+    parts
+}
+
+fn loose_cmp(a: &str, b: &str) -> Result<Ordering, String> {
+    let (pa, pb) = (loose_parts(a), loose_parts(b));
+    for (x, y) in pa.iter().zip(pb.iter()) {
+        let o = match (x, y) {
+            (Part::Num(x), Part::Num(y)) => x.cmp(y),
+            (Part::Word(x), Part::Word(y)) => x.cmp(y),
+            (Part::Num(_), Part::Word(_)) => {
+                return Err("'<' not supported between instances of 'int' and 'str'".into())
+            }
+            (Part::Word(_), Part::Num(_)) => {
+                return Err("'<' not supported between instances of 'str' and 'int'".into())
+            }
+        };
+        if o != Ordering::Equal {
+            return Ok(o);
+        }
+    }
+    Ok(pa.len().cmp(&pb.len()))
+}
+
+/// `StrictVersion`: `N.N[.N][(a|b)N]`; a pre-release sorts before its release.
+fn strict_key(v: &str) -> Result<(u64, u64, u64, (u8, u64)), String> {
+    let re = regex::Regex::new(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:([ab])(\d+))?$")
+        .map_err(|e| e.to_string())?;
+    let c = re
+        .captures(v)
+        .ok_or_else(|| format!("invalid version number '{v}'"))?;
+    let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse().ok()).unwrap_or(0);
+    let pre = match c.get(4).map(|m| m.as_str()) {
+        Some("a") => (0, n(5)),
+        Some(_) => (1, n(5)),
+        None => (2, 0),
+    };
+    Ok((n(1), n(2), n(3), pre))
+}
+
+fn semver_cmp(a: &str, b: &str) -> Result<Ordering, String> {
+    let re =
+        regex::Regex::new(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+            .map_err(|e| e.to_string())?;
+    let parse = |v: &str| -> Result<((u64, u64, u64), Option<String>), String> {
+        let c = re
+            .captures(v)
+            .ok_or_else(|| format!("invalid semantic version '{v}'"))?;
+        let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse().ok()).unwrap_or(0);
+        Ok(((n(1), n(2), n(3)), c.get(4).map(|m| m.as_str().to_string())))
+    };
+    let (ka, pa) = parse(a)?;
+    let (kb, pb) = parse(b)?;
+    Ok(ka.cmp(&kb).then_with(|| match (pa, pb) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => {
+            let xs: Vec<&str> = x.split('.').collect();
+            let ys: Vec<&str> = y.split('.').collect();
+            for (p, q) in xs.iter().zip(ys.iter()) {
+                let o = match (p.parse::<u64>(), q.parse::<u64>()) {
+                    (Ok(p), Ok(q)) => p.cmp(&q),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    (Err(_), Err(_)) => p.cmp(q),
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            xs.len().cmp(&ys.len())
+        }
+    }))
+}
+
+/// Compares two versions like Ansible's `version` test.
+pub fn compare_versions(a: &str, b: &str, version_type: &str) -> Result<Ordering, String> {
+    match version_type {
+        "loose" => loose_cmp(a, b),
+        "strict" => Ok(strict_key(a)?.cmp(&strict_key(b)?)),
+        "semver" | "semantic" => semver_cmp(a, b),
+        other => Err(format!(
+            "Invalid version type ({other}). Must be one of loose, strict, semver, semantic"
+        )),
+    }
+}
+
+fn version(
+    value: &MjValue,
+    other: &MjValue,
+    operator: Option<String>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    let op = match operator {
+        Some(o) => o,
+        None => kwargs
+            .get::<Option<String>>("operator")?
+            .unwrap_or_else(|| "eq".into()),
+    };
+    let strict = kwargs.get::<Option<bool>>("strict")?.unwrap_or(false);
+    let vtype = kwargs.get::<Option<String>>("version_type")?;
+    kwargs.assert_all_used()?;
+    let vtype = vtype.unwrap_or_else(|| if strict { "strict" } else { "loose" }.into());
+    let (a, b) = (text(value)?, text(other)?);
+    if a.is_empty() {
+        return Err(fail("Input version value cannot be empty"));
+    }
+    if b.is_empty() {
+        return Err(fail("Version parameter to compare against cannot be empty"));
+    }
+    let ord = compare_versions(&a, &b, &vtype)
+        .map_err(|e| fail(format!("Version comparison failed: {e}")))?;
+    Ok(match op.as_str() {
+        "<" | "lt" => ord == Ordering::Less,
+        "<=" | "le" => ord != Ordering::Greater,
+        ">" | "gt" => ord == Ordering::Greater,
+        ">=" | "ge" => ord != Ordering::Less,
+        "==" | "=" | "eq" => ord == Ordering::Equal,
+        "!=" | "<>" | "ne" => ord != Ordering::Equal,
+        other => return Err(fail(format!("Invalid operator type ({other})"))),
+    })
+}
+
+fn result_dict(v: &MjValue, test: &str) -> Result<serde_json::Map<String, Value>, Error> {
+    match data(v)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(fail(format!("The '{test}' test expects a dictionary"))),
+    }
+}
+
+fn json_truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+    }
+}
+
+fn failed(v: &MjValue) -> Result<bool, Error> {
+    Ok(json_truthy(result_dict(v, "failed")?.get("failed")))
+}
+
+fn succeeded(v: &MjValue) -> Result<bool, Error> {
+    Ok(!json_truthy(result_dict(v, "succeeded")?.get("failed")))
+}
+
+fn changed(v: &MjValue) -> Result<bool, Error> {
+    let r = result_dict(v, "changed")?;
+    if r.contains_key("changed") {
+        return Ok(json_truthy(r.get("changed")));
+    }
+    // A looped result is changed when any item is.
+    Ok(match r.get("results") {
+        Some(Value::Array(items)) => items.iter().any(|i| json_truthy(i.get("changed"))),
+        _ => false,
+    })
+}
+
+fn skipped(v: &MjValue) -> Result<bool, Error> {
+    Ok(json_truthy(result_dict(v, "skipped")?.get("skipped")))
+}
+
+fn unreachable(v: &MjValue) -> Result<bool, Error> {
+    Ok(json_truthy(
+        result_dict(v, "unreachable")?.get("unreachable"),
+    ))
+}
+
+fn finished(v: &MjValue) -> Result<bool, Error> {
+    let r = result_dict(v, "finished")?;
+    Ok(r.get("finished").is_none_or(|f| json_truthy(Some(f))))
+}
+
+fn path_of(v: &MjValue) -> Result<String, Error> {
+    Ok(super::filters::expand_user(&text(v)?))
+}
+
+fn is_file(v: &MjValue) -> Result<bool, Error> {
+    Ok(Path::new(&path_of(v)?).is_file())
+}
+
+fn is_dir(v: &MjValue) -> Result<bool, Error> {
+    Ok(Path::new(&path_of(v)?).is_dir())
+}
+
+fn is_link(v: &MjValue) -> Result<bool, Error> {
+    Ok(Path::new(&path_of(v)?).is_symlink())
+}
+
+fn exists(v: &MjValue) -> Result<bool, Error> {
+    Ok(Path::new(&path_of(v)?).exists())
+}
+
+fn is_abs(v: &MjValue) -> Result<bool, Error> {
+    Ok(text(v)?.starts_with('/'))
+}
+
+fn any(v: &MjValue) -> Result<bool, Error> {
+    Ok(items(v)?.iter().any(|i| json_truthy(Some(i))))
+}
+
+fn all(v: &MjValue) -> Result<bool, Error> {
+    Ok(items(v)?.iter().all(|i| json_truthy(Some(i))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::templar;
+    use serde_json::json;
+
+    fn ctx() -> MjValue {
+        crate::template::mj_value(json!({
+            "ok": {"changed": false, "failed": false},
+            "bad": {"failed": true, "changed": false},
+            "chg": {"changed": true},
+            "skip": {"skipped": true, "changed": false},
+            "loop": {"results": [{"changed": false}, {"changed": true}]},
+            "s": "hello world",
+            "n": 3,
+            "l": [1, 2, 3],
+            "m": {"a": 1},
+            "nothing": null,
+        }))
+    }
+
+    fn t(expr: &str) -> bool {
+        templar().eval_condition(&json!(expr), &ctx()).unwrap()
+    }
+
+    #[test]
+    fn type_tests() {
+        assert!(t("s is defined"));
+        assert!(t("nope is undefined"));
+        assert!(!t("nope is defined"));
+        assert!(t("nothing is none"));
+        assert!(t("s is string"));
+        assert!(t("n is number"));
+        assert!(t("m is mapping"));
+        assert!(t("l is sequence"));
+        assert!(t("s is sequence"));
+        assert!(!t("n is sequence"));
+        assert!(t("true is boolean"));
+        assert!(t("'x' is truthy"));
+        assert!(t("'' is falsy"));
+        assert!(t("'no' is falsy(convert_bool=True)"));
+        assert!(t("2 in l"));
+    }
+
+    #[test]
+    fn regex_tests() {
+        assert!(t("s is match('hel')"));
+        assert!(!t("s is match('world')"));
+        assert!(t("s is search('world')"));
+        assert!(t("s is regex('W', ignorecase=True)"));
+        assert!(!t("s is regex('^world', match_type='match')"));
+        assert!(t("['ab', 'cd'] | select('match', 'c') | list == ['cd']"));
+    }
+
+    #[test]
+    fn collection_tests() {
+        assert!(t("l is contains(2)"));
+        assert!(!t("l is contains(5)"));
+        assert!(t("[1, 2] is subset(l)"));
+        assert!(t("l is superset([3])"));
+        assert!(!t("[4] is subset(l)"));
+        assert!(t("[true, 1] is all"));
+        assert!(t("[0, 1] is any"));
+    }
+
+    #[test]
+    fn result_tests() {
+        assert!(t("ok is succeeded"));
+        assert!(t("ok is success"));
+        assert!(!t("ok is failed"));
+        assert!(t("bad is failed"));
+        assert!(!t("bad is succeeded"));
+        assert!(t("chg is changed"));
+        assert!(!t("ok is changed"));
+        assert!(t("loop is changed"));
+        assert!(t("skip is skipped"));
+        assert!(!t("ok is skipped"));
+        let err = templar()
+            .eval_condition(&json!("s is failed"), &ctx())
+            .unwrap_err();
+        assert!(
+            err.message.contains("expects a dictionary"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn version_tests_match_ansible() {
+        // Outcomes checked with ansible-core 2.19.
+        assert!(t("'1.2.3' is version('1.10', '<')"));
+        assert!(t("'1.2a' is version('1.2', '>')"));
+        assert!(!t("'2.0' is version('2', '==')"));
+        assert!(!t("'1.0.0-rc1' is version('1.0.0', 'lt')"));
+        for op in ["<", "lt", "<=", "le", "!=", "<>", "ne"] {
+            assert!(t(&format!("'1.9' is version('1.10', '{op}')")), "{op}");
+        }
+        for op in [">", "gt", ">=", "ge", "==", "=", "eq"] {
+            assert!(!t(&format!("'1.9' is version('1.10', '{op}')")), "{op}");
+        }
+        assert!(t("'2.0' is version('2.0', 'eq')"));
+        assert!(t("'2.0' is version_compare('1.5', '>=')"));
+        assert!(t("'1.0a1' is version('1.0', '<', strict=True)"));
+        assert!(t(
+            "'1.0.0-alpha' is version('1.0.0', '<', version_type='semver')"
+        ));
+        assert!(t(
+            "'1.0.0-alpha.2' is version('1.0.0-alpha.10', '<', version_type='semver')"
+        ));
+        assert!(templar()
+            .eval_condition(&json!("'1.0' is version('1.0', 'bogus')"), &ctx())
+            .is_err());
+        assert!(templar()
+            .eval_condition(&json!("'1.a' is version('1.0', '<')"), &ctx())
+            .is_err());
+    }
+
+    #[test]
+    fn path_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        let l = dir.path().join("l");
+        std::os::unix::fs::symlink(&f, &l).unwrap();
+        let ctx = crate::template::mj_value(json!({
+            "d": dir.path(), "f": f, "l": l, "missing": dir.path().join("nope")
+        }));
+        let t = |e: &str| templar().eval_condition(&json!(e), &ctx).unwrap();
+        assert!(t("d is directory"));
+        assert!(!t("f is directory"));
+        assert!(t("f is file"));
+        assert!(t("l is link"));
+        assert!(!t("f is link"));
+        assert!(t("f is exists"));
+        assert!(!t("missing is exists"));
+        assert!(t("f is abs"));
+        assert!(!t("'rel/x' is abs"));
+    }
+}
