@@ -123,7 +123,7 @@ fn failed_when_changed_when_ignore_errors() {
       failed_when: res.rc != 1
     - fail: msg=boom
       ignore_errors: yes
-    - debug: msg=still here
+    - debug: msg="still here"
 "#,
         &[],
     );
