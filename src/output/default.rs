@@ -92,12 +92,16 @@ impl DefaultCallback {
         let mut cb = DefaultCallback::new(Box::new(std::io::stdout()), color, verbosity);
         cb.columns = display_columns();
         if stdout_is_terminal() {
-            let width = terminal_width().unwrap_or(80);
-            if let Ok(st) = cb.state.get_mut() {
-                st.status = Some(StatusLine::new(width));
-            }
+            cb.enable_status_line(terminal_width().unwrap_or(80));
         }
         cb
+    }
+
+    /// Draw the live status line on `out` (only sensible when it is a terminal of `width`).
+    pub fn enable_status_line(&mut self, width: usize) {
+        if let Ok(st) = self.state.get_mut() {
+            st.status = Some(StatusLine::new(width));
+        }
     }
 
     /// Banner width (Ansible's `Display.columns`); 79 unless set.
@@ -353,7 +357,7 @@ impl Callback for DefaultCallback {
         let label = host_label(result);
         match result.status {
             Status::Failed => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 Self::clean_results(&st, &mut data);
                 if !is_loop_result(&data) {
                     let msg = format!(
@@ -375,7 +379,7 @@ impl Callback for DefaultCallback {
                 } else {
                     ("ok", Color::Ok)
                 };
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 if is_loop_result(&data) {
                     return; // items were shown one by one
                 }
@@ -389,7 +393,7 @@ impl Callback for DefaultCallback {
             }
             Status::Skipped => {
                 Self::clean_results(&st, &mut data);
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 if is_loop_result(&data) {
                     data.shift_remove("results");
                 }
@@ -401,7 +405,7 @@ impl Callback for DefaultCallback {
                 self.display(&mut st, &msg, Some(Color::Skip), false);
             }
             Status::Unreachable => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 let msg = format!(
                     "fatal: [{label}]: UNREACHABLE! => {}",
                     Self::dump_results(&data, verbosity)
@@ -429,7 +433,7 @@ impl Callback for DefaultCallback {
                 } else {
                     ("ok", Color::Ok)
                 };
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 let mut msg = format!("{word}: [{label}] => (item={item})");
                 Self::clean_results(&st, &mut data);
                 if Self::run_is_verbose(&data, verbosity, 0) {
@@ -439,7 +443,7 @@ impl Callback for DefaultCallback {
                 self.display(&mut st, &msg, Some(color), false);
             }
             Status::Failed | Status::Unreachable => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 Self::clean_results(&st, &mut data);
                 let msg = format!(
                     "failed: [{label}] (item={item}) => {}",
@@ -448,7 +452,7 @@ impl Callback for DefaultCallback {
                 self.display(&mut st, &msg, Some(Color::Error), false);
             }
             Status::Skipped => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 Self::clean_results(&st, &mut data);
                 // The trailing space before a verbose dump is Ansible's.
                 let mut msg = format!("skipping: [{}] => (item={item}) ", result.host);
