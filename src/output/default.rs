@@ -262,10 +262,23 @@ impl DefaultCallback {
     }
 }
 
-/// `host_label`: `host -> delegate` when delegated elsewhere.
+/// `host_label`: `host -> delegate` when delegated elsewhere, plus `(address)` when the
+/// delegate's `ansible_host` (from `_ansible_delegated_vars`) differs from its name.
 fn host_label(result: &TaskResult) -> String {
     match &result.delegated_to {
-        Some(d) if d != &result.host => format!("{} -> {}", result.host, d),
+        Some(d) if d != &result.host => {
+            let mut label = format!("{} -> {}", result.host, d);
+            if let Some(Value::String(ahost)) = result
+                .data
+                .get("_ansible_delegated_vars")
+                .and_then(|v| v.get("ansible_host"))
+            {
+                if ahost != d {
+                    label.push_str(&format!("({ahost})"));
+                }
+            }
+            label
+        }
         _ => result.host.clone(),
     }
 }
@@ -580,5 +593,48 @@ fn pad_chars(s: &str, n: usize) -> String {
         s.to_string()
     } else {
         format!("{s}{}", " ".repeat(n - len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn delegated_label_shows_differing_address() {
+        let mut r = TaskResult::new(
+            "web1",
+            Status::Ok,
+            json!({"_ansible_delegated_vars": {"ansible_host": "10.0.0.5"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        r.delegated_to = Some("bastion".into());
+        assert_eq!(host_label(&r), "web1 -> bastion(10.0.0.5)");
+        r.data.clear();
+        assert_eq!(host_label(&r), "web1 -> bastion");
+        r.delegated_to = Some("web1".into());
+        assert_eq!(host_label(&r), "web1");
+    }
+
+    #[test]
+    fn debug_var_hides_bookkeeping_keys() {
+        let out = crate::output::golden_tests::Capture::default();
+        let cb = DefaultCallback::new(Box::new(out.clone()), false, 0);
+        cb.task_start("v", TaskKind::Task, false);
+        cb.task_details(None, "ansible.builtin.debug");
+        let data =
+            json!({"x": 1, "changed": false, "failed": false, "_ansible_verbose_always": true});
+        cb.host_result(
+            &TaskResult::new("h", Status::Ok, data.as_object().unwrap().clone()),
+            0,
+        );
+        assert!(
+            out.text().ends_with("ok: [h] => {\n    \"x\": 1\n}\n"),
+            "{:?}",
+            out.text()
+        );
     }
 }
