@@ -92,12 +92,16 @@ impl DefaultCallback {
         let mut cb = DefaultCallback::new(Box::new(std::io::stdout()), color, verbosity);
         cb.columns = display_columns();
         if stdout_is_terminal() {
-            let width = terminal_width().unwrap_or(80);
-            if let Ok(st) = cb.state.get_mut() {
-                st.status = Some(StatusLine::new(width));
-            }
+            cb.enable_status_line(terminal_width().unwrap_or(80));
         }
         cb
+    }
+
+    /// Draw the live status line on `out` (only sensible when it is a terminal of `width`).
+    pub fn enable_status_line(&mut self, width: usize) {
+        if let Ok(st) = self.state.get_mut() {
+            st.status = Some(StatusLine::new(width));
+        }
     }
 
     /// Banner width (Ansible's `Display.columns`); 79 unless set.
@@ -258,10 +262,23 @@ impl DefaultCallback {
     }
 }
 
-/// `host_label`: `host -> delegate` when delegated elsewhere.
+/// `host_label`: `host -> delegate` when delegated elsewhere, plus `(address)` when the
+/// delegate's `ansible_host` (from `_ansible_delegated_vars`) differs from its name.
 fn host_label(result: &TaskResult) -> String {
     match &result.delegated_to {
-        Some(d) if d != &result.host => format!("{} -> {}", result.host, d),
+        Some(d) if d != &result.host => {
+            let mut label = format!("{} -> {}", result.host, d);
+            if let Some(Value::String(ahost)) = result
+                .data
+                .get("_ansible_delegated_vars")
+                .and_then(|v| v.get("ansible_host"))
+            {
+                if ahost != d {
+                    label.push_str(&format!("({ahost})"));
+                }
+            }
+            label
+        }
         _ => result.host.clone(),
     }
 }
@@ -353,7 +370,7 @@ impl Callback for DefaultCallback {
         let label = host_label(result);
         match result.status {
             Status::Failed => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 Self::clean_results(&st, &mut data);
                 if !is_loop_result(&data) {
                     let msg = format!(
@@ -375,7 +392,7 @@ impl Callback for DefaultCallback {
                 } else {
                     ("ok", Color::Ok)
                 };
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 if is_loop_result(&data) {
                     return; // items were shown one by one
                 }
@@ -389,7 +406,7 @@ impl Callback for DefaultCallback {
             }
             Status::Skipped => {
                 Self::clean_results(&st, &mut data);
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 if is_loop_result(&data) {
                     data.shift_remove("results");
                 }
@@ -401,7 +418,7 @@ impl Callback for DefaultCallback {
                 self.display(&mut st, &msg, Some(Color::Skip), false);
             }
             Status::Unreachable => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 let msg = format!(
                     "fatal: [{label}]: UNREACHABLE! => {}",
                     Self::dump_results(&data, verbosity)
@@ -429,7 +446,7 @@ impl Callback for DefaultCallback {
                 } else {
                     ("ok", Color::Ok)
                 };
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 let mut msg = format!("{word}: [{label}] => (item={item})");
                 Self::clean_results(&st, &mut data);
                 if Self::run_is_verbose(&data, verbosity, 0) {
@@ -439,7 +456,7 @@ impl Callback for DefaultCallback {
                 self.display(&mut st, &msg, Some(color), false);
             }
             Status::Failed | Status::Unreachable => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 Self::clean_results(&st, &mut data);
                 let msg = format!(
                     "failed: [{label}] (item={item}) => {}",
@@ -448,7 +465,7 @@ impl Callback for DefaultCallback {
                 self.display(&mut st, &msg, Some(Color::Error), false);
             }
             Status::Skipped => {
-                self.handle_warnings_and_exception(&mut st, &data);
+                self.handle_warnings_and_exception(&mut st, &result.data);
                 Self::clean_results(&st, &mut data);
                 // The trailing space before a verbose dump is Ansible's.
                 let mut msg = format!("skipping: [{}] => (item={item}) ", result.host);
@@ -576,5 +593,48 @@ fn pad_chars(s: &str, n: usize) -> String {
         s.to_string()
     } else {
         format!("{s}{}", " ".repeat(n - len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn delegated_label_shows_differing_address() {
+        let mut r = TaskResult::new(
+            "web1",
+            Status::Ok,
+            json!({"_ansible_delegated_vars": {"ansible_host": "10.0.0.5"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        r.delegated_to = Some("bastion".into());
+        assert_eq!(host_label(&r), "web1 -> bastion(10.0.0.5)");
+        r.data.clear();
+        assert_eq!(host_label(&r), "web1 -> bastion");
+        r.delegated_to = Some("web1".into());
+        assert_eq!(host_label(&r), "web1");
+    }
+
+    #[test]
+    fn debug_var_hides_bookkeeping_keys() {
+        let out = crate::output::golden_tests::Capture::default();
+        let cb = DefaultCallback::new(Box::new(out.clone()), false, 0);
+        cb.task_start("v", TaskKind::Task, false);
+        cb.task_details(None, "ansible.builtin.debug");
+        let data =
+            json!({"x": 1, "changed": false, "failed": false, "_ansible_verbose_always": true});
+        cb.host_result(
+            &TaskResult::new("h", Status::Ok, data.as_object().unwrap().clone()),
+            0,
+        );
+        assert!(
+            out.text().ends_with("ok: [h] => {\n    \"x\": 1\n}\n"),
+            "{:?}",
+            out.text()
+        );
     }
 }

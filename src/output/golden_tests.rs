@@ -957,3 +957,38 @@ fn diff_mode() {
     cb.recap(&stats(&[("localhost", [3, 3, 0, 0, 0, 0, 0])]));
     assert_eq!(r.out.text(), golden("diff.txt"));
 }
+
+#[test]
+fn status_line_is_erased_before_output() {
+    let out = Capture::default();
+    let mut cb = DefaultCallback::new(Box::new(out.clone()), false, 0);
+    cb.enable_status_line(80);
+    cb.task_start("t", TaskKind::Task, false);
+    cb.progress(1, 3, &["web01".to_string(), "web02".to_string()]);
+    cb.host_result(&res("web01", Status::Ok, json!({"changed": false})), 0);
+    let text = out.text();
+    let drawn = "\r\x1b[K  [1/3 hosts done, ";
+    let at = text.find(drawn).expect("status line drawn");
+    assert!(
+        text[at..].contains("waiting on: web01, web02\r\x1b[Kok: [web01]\n"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn no_status_line_unless_enabled() {
+    let out = Capture::default();
+    let cb = DefaultCallback::new(Box::new(out.clone()), false, 0);
+    cb.progress(1, 3, &["web01".to_string()]);
+    assert_eq!(out.text(), "");
+}
+
+#[test]
+fn factory_picks_callbacks() {
+    assert!(super::make_callback("default", false, Some(false), 0).is_ok());
+    assert!(super::make_callback("ansible.posix.json", true, Some(false), 0).is_ok());
+    let err = super::make_callback("nope", false, Some(false), 0)
+        .err()
+        .unwrap();
+    assert!(err.contains("nope"), "{err}");
+}

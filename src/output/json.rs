@@ -134,6 +134,15 @@ impl Callback for JsonCallback {
         }
     }
 
+    fn play_details(&self, path: Option<&str>) {
+        let mut st = self.lock();
+        if let (Some(p), Some(play)) = (path, st.plays.last_mut()) {
+            if let Some(Value::Object(info)) = play.get_mut("play") {
+                info.insert("path".into(), Value::String(p.to_string()));
+            }
+        }
+    }
+
     fn task_details(&self, path: Option<&str>, action: &str) {
         let mut st = self.lock();
         st.action = Some(action.to_string());
@@ -246,11 +255,17 @@ mod tests {
             Box::new(|| "2026-01-01T00:00:00.000001Z".to_string()),
         );
         cb.play_start("p", false);
+        cb.play_details(Some("/x/play.yml:1"));
         cb.task_start("t", TaskKind::Task, false);
         cb.task_details(Some("/x/play.yml:5"), "ansible.builtin.command");
         let mut data = Map::new();
         data.insert("changed".into(), json!(false));
         data.insert("msg".into(), json!("é"));
+        data.insert("_ansible_no_log".into(), json!(false));
+        data.insert(
+            crate::output::ERROR_SUMMARY_KEY.into(),
+            json!("Task failed"),
+        );
         cb.host_result(&TaskResult::new("h1", Status::Failed, data), 0);
         let mut stats = IndexMap::new();
         stats.insert(
@@ -272,6 +287,13 @@ mod tests {
         let v: Value = serde_json::from_str(&text).unwrap();
         let host = &v["plays"][0]["tasks"][0]["hosts"]["h1"];
         assert_eq!(host["failed"], json!(true));
+        assert_eq!(
+            host["_ansible_no_log"],
+            json!(false),
+            "kept like CLEAN_EXCEPTIONS"
+        );
+        assert!(host.get(crate::output::ERROR_SUMMARY_KEY).is_none());
+        assert_eq!(v["plays"][0]["play"]["path"], json!("/x/play.yml:1"));
         assert_eq!(host["action"], json!("ansible.builtin.command"));
         assert_eq!(
             v["plays"][0]["tasks"][0]["task"]["path"],

@@ -73,10 +73,39 @@ pub fn callback_view(data: &Map<String, Value>, action: Option<&str>) -> Map<Str
         return censored;
     }
     let is_debug = action.is_some_and(|a| default::DEBUG_ACTIONS.contains(&a));
-    data.iter()
-        .filter(|(k, _)| !(VIEW_IGNORE.contains(&k.as_str()) || is_debug && *k == "invocation"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    let mut view: Value = Value::Object(
+        data.iter()
+            .filter(|(k, _)| !(VIEW_IGNORE.contains(&k.as_str()) || is_debug && *k == "invocation"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    strip_internal_keys_except(&mut view);
+    match view {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Internal keys callbacks still get (`CLEAN_EXCEPTIONS`, plus the delegation facts
+/// `_SUB_PRESERVE` keeps for `host -> delegate(ansible_host)` labels).
+const CLEAN_EXCEPTIONS: &[&str] = &[
+    "_ansible_verbose_always",
+    "_ansible_item_label",
+    "_ansible_no_log",
+    "_ansible_verbose_override",
+    "_ansible_delegated_vars",
+];
+
+/// `strip_internal_keys(.., exceptions=CLEAN_EXCEPTIONS)`, at every depth.
+fn strip_internal_keys_except(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with("_ansible_") || CLEAN_EXCEPTIONS.contains(&k.as_str()));
+            m.values_mut().for_each(strip_internal_keys_except);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_internal_keys_except),
+        _ => {}
+    }
 }
 
 /// What kind of banner a task gets.
@@ -101,6 +130,8 @@ pub trait Callback: Send + Sync {
     fn play_start(&self, name: &str, check_mode: bool);
     /// `TASK [role : name] ****` or `RUNNING HANDLER [...]`. `name` already includes `role : `.
     fn task_start(&self, name: &str, kind: TaskKind, check_mode: bool);
+    /// Called right after `play_start`: the play's `file:line` (the json callback records it).
+    fn play_details(&self, _path: Option<&str>) {}
     /// Called right after `task_start`: the task's `file:line` and its resolved action
     /// (`debug`, `ansible.builtin.command`, `include_tasks`...). The default callback needs the
     /// action to trim debug results and hide include results; the json callback records both.

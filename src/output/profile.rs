@@ -166,6 +166,9 @@ impl Callback for ProfileCallback {
     fn play_start(&self, name: &str, check_mode: bool) {
         self.inner.play_start(name, check_mode);
     }
+    fn play_details(&self, path: Option<&str>) {
+        self.inner.play_details(path);
+    }
     fn task_start(&self, name: &str, kind: TaskKind, check_mode: bool) {
         self.inner.task_start(name, kind, check_mode);
         let mut st = self.lock();
