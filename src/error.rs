@@ -27,14 +27,21 @@ impl Origin {
     /// The source line of this origin with a caret under the column, if the file can be read.
     pub fn excerpt(&self) -> Option<String> {
         let text = std::fs::read_to_string(&*self.file).ok()?;
-        let line = text.lines().nth(self.line.checked_sub(1)?)?;
-        let caret_pad = " ".repeat(self.col.saturating_sub(1));
-        let num = self.line.to_string();
-        let gutter = " ".repeat(num.len());
-        Some(format!(
-            "{num} {line}\n{gutter} {caret_pad}^ column {}",
+        let lines: Vec<&str> = text.lines().collect();
+        let idx = self.line.checked_sub(1)?;
+        lines.get(idx)?;
+        let first = idx.saturating_sub(2);
+        let width = self.line.to_string().len();
+        let mut out = String::new();
+        for (i, line) in lines.iter().enumerate().take(idx + 1).skip(first) {
+            out.push_str(&format!("{:<width$} {line}\n", i + 1));
+        }
+        out.push_str(&format!(
+            "{} ^ column {}",
+            " ".repeat(width + self.col.saturating_sub(1)),
             self.col
-        ))
+        ));
+        Some(out)
     }
 }
 

@@ -264,8 +264,9 @@ impl<'a> PlayRun<'a> {
         let cb = self.shared.callback;
         let opts = &self.shared.state.options;
         cb.play_start(&self.play.display_name(), opts.check);
+        cb.play_details(Some(&self.play.origin.to_string()));
         if self.play_hosts.is_empty() {
-            cb.warning("Could not match supplied host pattern, ignoring: ".to_string().as_str());
+            cb.no_hosts_matched();
             return Ok(PlayEnd::Continue);
         }
         for h in &self.play_hosts {
@@ -577,6 +578,7 @@ impl<'a> PlayRun<'a> {
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
         let check = self.shared.state.options.check;
         cb.task_start(&self.banner_name(task, hosts), kind, check);
+        cb.task_details(Some(&task.origin.to_string()), &task.action);
         let run_once = task
             .keywords
             .run_once
@@ -667,7 +669,7 @@ impl<'a> PlayRun<'a> {
         for (inc, hosts) in groups {
             self.shared
                 .callback
-                .included(&inc.display_path, &hosts);
+                .included_item(&inc.display_path, &hosts, inc.item_label.as_deref());
             match self.load_include(&inc) {
                 Ok(items) => {
                     for h in self.run_items(&items, &hosts, rescuable) {

@@ -68,6 +68,20 @@ fn with_nested(e: TemplateError) -> String {
     take_nested_error().unwrap_or(e.message)
 }
 
+/// A failure caused by the task as written (templating, arguments): the message plus
+/// Ansible 2.19's error block with the origin and a source excerpt.
+fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
+    let msg = format!("Task failed: {}", msg.into());
+    let mut m = fail_map(msg.clone());
+    let mut summary = format!("{msg}\nOrigin: {}", task.origin);
+    if let Some(ex) = task.origin.excerpt() {
+        summary.push_str("\n\n");
+        summary.push_str(&ex);
+    }
+    m.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
+    m
+}
+
 fn fail_map(msg: impl Into<String>) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("failed".into(), Value::Bool(true));
@@ -196,7 +210,7 @@ impl PlayRun<'_> {
         let settings = match self.settings(task, &scope) {
             Ok(s) => s,
             Err(msg) => {
-                let data = fail_map(format!("{msg}\nOrigin: {}", task.origin));
+                let data = task_error(task, msg);
                 return self.finish(task, host, data, None, false, rescuable, Vec::new());
             }
         };
@@ -206,7 +220,7 @@ impl PlayRun<'_> {
             None => {
                 let ctx = scope.context();
                 match self.check_when(task, &ctx) {
-                    Err(msg) => fail_map(msg),
+                    Err(msg) => task_error(task, msg),
                     Ok(false) => skipped_map(task),
                     Ok(true) => {
                         let (d, inc) = self.run_with_retries(task, host, &scope, &settings);
@@ -221,10 +235,7 @@ impl PlayRun<'_> {
             Some(spec) => match super::loops::expand(&spec.kind, &spec.value, &scope.context()) {
                 Err(e) => {
                     let msg = with_nested(e);
-                    fail_map(format!(
-                        "Error while resolving loop items: {msg}\nOrigin: {}",
-                        task.origin
-                    ))
+                    task_error(task, format!("Error while resolving loop items: {msg}"))
                 }
                 Ok(items) => {
                     let (d, inc) = self.run_loop(task, host, items, &settings);
@@ -243,9 +254,6 @@ impl PlayRun<'_> {
             outcome_includes,
         );
         outcome.meta = meta;
-        if settings.no_log {
-            // Nothing more: finish already censored what was printed.
-        }
         outcome
     }
 
@@ -256,10 +264,9 @@ impl PlayRun<'_> {
         for cond in &task.keywords.when {
             let ok = templar().eval_condition(cond, ctx).map_err(|e| {
                 format!(
-                    "The conditional check '{}' failed. The error was: {}\nOrigin: {}",
+                    "Conditional result was unknown: the conditional check '{}' failed: {}",
                     cond_text(cond),
-                    with_nested(e),
-                    task.origin
+                    with_nested(e)
                 )
             })?;
             if !ok {
@@ -322,7 +329,7 @@ impl PlayRun<'_> {
                 None => value_label(item),
             };
             let mut data = match self.check_when(task, &ctx) {
-                Err(msg) => fail_map(msg),
+                Err(msg) => task_error(task, msg),
                 Ok(false) => skipped_map(task),
                 Ok(true) => {
                     let (d, inc) = self.run_with_retries(task, host, &scope, settings);
@@ -358,19 +365,17 @@ impl PlayRun<'_> {
             } else {
                 Status::Ok
             };
+            if settings.no_log {
+                data.insert("_ansible_no_log".into(), Value::Bool(true));
+            }
             if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
-                let mut shown = data.clone();
-                if settings.no_log {
-                    shown = censored(&shown);
-                }
-                let mut r = TaskResult::new(host, status, shown);
-                r.item_label = Some(if settings.no_log {
-                    "None".to_string()
-                } else {
-                    label_text
-                });
+                let mut r = TaskResult::new(host, status, data.clone());
+                r.item_label = Some(label_text);
                 r.delegated_to = settings.delegate_to.clone();
                 r.ignored = failed && settings.ignore_errors;
+                if settings.diff {
+                    self.shared.callback.file_diff(&r);
+                }
                 self.shared.callback.item_result(&r, self.shared.state.options.verbosity);
             }
             results.push(Value::Object(data));
@@ -540,7 +545,7 @@ impl PlayRun<'_> {
                     d.insert("include".into(), Value::String(inc.display_path.clone()));
                     (d, vec![inc])
                 }
-                Err(msg) => (fail_map(msg), Vec::new()),
+                Err(msg) => (task_error(task, msg), Vec::new()),
             },
             "meta" => {
                 let mut d = Map::new();
@@ -631,7 +636,7 @@ impl PlayRun<'_> {
             .shared
             .loader
             .resolve_task_file(&file, &lctx)
-            .ok_or_else(|| format!("Could not find or access '{file}'\nOrigin: {}", task.origin))?;
+            .ok_or_else(|| format!("Could not find or access '{file}'"))?;
         let key = format!("{}:{}", path.display(), Value::Object(keywords.vars.clone()));
         Ok(IncludeRequest {
             display_path: path.display().to_string(),
@@ -686,18 +691,20 @@ impl PlayRun<'_> {
                     }
                 }
                 Err(e) => {
-                    return fail_map(format!(
-                        "Finalization of task args for '{}' failed: Error while resolving value for '{k}': {}\nOrigin: {}",
-                        task.action,
-                        with_nested(e),
-                        task.origin
-                    ))
+                    return task_error(
+                        task,
+                        format!(
+                            "Finalization of task args for 'ansible.builtin.{}' failed: Error while resolving value for '{k}': {}",
+                            task.action,
+                            with_nested(e)
+                        ),
+                    )
                 }
             }
         }
         let args = match validate(module.name(), module.spec(), args) {
             Ok(a) => a,
-            Err(msg) => return fail_map(format!("{msg}\nOrigin: {}", task.origin)),
+            Err(msg) => return task_error(task, msg),
         };
         let target = settings.delegate_to.clone().unwrap_or_else(|| host.to_string());
         let conn = match self.connection(&target) {
@@ -905,6 +912,12 @@ impl PlayRun<'_> {
             self.shared.unreachable_any.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
+        let diff = task
+            .keywords
+            .diff
+            .as_ref()
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(state.options.diff);
         if !(is_include && !failed && !skipped) {
             let no_log = task
                 .keywords
@@ -915,14 +928,14 @@ impl PlayRun<'_> {
             let mut shown = data.clone();
             shown.remove("_meta");
             if no_log {
-                shown = censored(&shown);
-            }
-            if task.action == "debug" {
-                shown.remove("changed");
+                shown.insert("_ansible_no_log".into(), Value::Bool(true));
             }
             let mut r = TaskResult::new(host, status, shown);
             r.ignored = ignored;
             r.delegated_to = delegated_to;
+            if diff && task.loop_.is_none() {
+                self.shared.callback.file_diff(&r);
+            }
             self.shared
                 .callback
                 .host_result(&r, self.shared.state.options.verbosity);
@@ -935,23 +948,6 @@ impl PlayRun<'_> {
             registered,
         }
     }
-}
-
-fn censored(d: &Map<String, Value>) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "censored".into(),
-        Value::String(
-            "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
-                .into(),
-        ),
-    );
-    for k in ["changed", "failed", "skipped", "unreachable"] {
-        if let Some(v) = d.get(k) {
-            m.insert(k.into(), v.clone());
-        }
-    }
-    m
 }
 
 fn skipped_map(task: &Task) -> Map<String, Value> {
