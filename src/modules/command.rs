@@ -442,6 +442,38 @@ mod tests {
     }
 
     #[test]
+    fn hostile_paths_in_options_are_quoted() {
+        let t = tempfile::tempdir().unwrap();
+        let pwned = t.path().join("pwned");
+        let evil = format!("/nonexist'; touch {}; echo '", pwned.display());
+        let r = run(
+            &CommandModule,
+            json!({"_raw_params": "echo hi", "creates": evil.clone()}),
+        )
+        .unwrap();
+        assert_eq!(r["stdout"], json!("hi"));
+        let m = failed(run(
+            &CommandModule,
+            json!({"_raw_params": "echo hi", "chdir": evil.clone()}),
+        ));
+        assert_eq!(
+            m["msg"],
+            json!("Unable to change directory before execution.")
+        );
+        let r = run(
+            &CommandModule,
+            json!({"_raw_params": "echo hi", "removes": format!("{evil}*")}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(false));
+        assert!(!pwned.exists());
+        assert_eq!(
+            expand_word("it's $HOME-${X Y}$"),
+            format!("'it'\\''s '\"${{HOME-${{{HOLD_D}}}HOME}}\"'-${{X Y}}$'")
+        );
+    }
+
+    #[test]
     fn argument_vars_expand_like_python() {
         let opts = Opts {
             env: vec![("YQ_SET".into(), "a b".into())],

@@ -7,6 +7,14 @@
 //! 3. in check mode it returns what would change, without changing it;
 //! 4. otherwise it changes only what differs, and in diff mode returns `diff: {before, after}`.
 //!
+//! A spec that ends with [`ArgSpec::any`] accepts any other key as is (set_fact, add_host).
+//! Shared helpers live in `util` (timestamps, running a script, output keys, and the test
+//! `Evaluator`/runner in `util::test_support`).
+//!
+//! Where ansible-core 2.19 raises an exception instead of returning a failed result, the
+//! registered `msg` starts with `Task failed: ` and modules reproduce it; the display header
+//! then prints that msg as is, without adding `Action failed: `.
+//!
 //! Results are Ansible's return values as a JSON map. Special keys the executor acts upon, as in
 //! Ansible: `ansible_facts` (merged into host facts), `add_host`, `add_group`, `failed`, `changed`,
 //! `skipped`.

@@ -56,7 +56,7 @@ m local
 if [ -d FACT_PATH ]; then
   for f in FACT_PATH/*.fact; do
     [ -f "$f" ] || continue
-    printf '@@yiqiu-fact:%s\n' "$(basename "$f" .fact)"
+    printf '\n@@yiqiu-fact:%s\n' "$(basename "$f" .fact)"
     if [ -x "$f" ]; then "$f"; else cat "$f"; fi
   done
 fi
@@ -888,6 +888,25 @@ mod tests {
         assert!(!f.contains_key("python"));
         assert_eq!(f["module_setup"], json!(true));
         assert_eq!(r["changed"], json!(false));
+    }
+
+    #[test]
+    fn local_facts_from_fact_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("app.fact"), "{\"port\": 8080}").unwrap();
+        let exe = t.path().join("gen.fact");
+        std::fs::write(&exe, "#!/bin/sh\necho '{\"x\": [1]}'\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let r = run(
+            &Setup,
+            json!({"fact_path": t.path().display().to_string(), "filter": "ansible_local"}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["ansible_facts"]["local"],
+            json!({"app": {"port": 8080}, "gen": {"x": [1]}})
+        );
     }
 
     #[test]
