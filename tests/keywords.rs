@@ -305,11 +305,13 @@ fn roles_with_defaults_vars_handlers_and_dependencies() {
   tasks:
     - assert:
         that:
-          - app_started
           - common_done
           - app_port_seen == 8080
+          - app_started is not defined
     - include_role: { name: app, tasks_from: clean }
     - assert: { that: cleaned }
+  post_tasks:
+    - assert: { that: app_started }
 "#,
         ),
         ("roles/common/tasks/main.yml", "- set_fact: { common_done: true }\n"),

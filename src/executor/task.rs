@@ -27,6 +27,8 @@ pub struct IncludeRequest {
     pub origin: crate::error::Origin,
     /// Identity for grouping hosts: file + vars.
     pub key: String,
+    /// For a looped include: the item, printed as `=> (item=...)`.
+    pub item_label: Option<String>,
 }
 
 impl IncludeRequest {
@@ -353,6 +355,10 @@ impl PlayRun<'_> {
             let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
             let changed = data.get("changed").and_then(Value::as_bool).unwrap_or(false);
             let skipped = data.get("skipped").and_then(Value::as_bool).unwrap_or(false);
+            if !failed && !skipped {
+                // Later items see the facts of earlier ones (the accumulate idiom).
+                self.apply_facts(task, host, &data, settings.delegate_to.as_deref());
+            }
             any_failed |= failed;
             any_changed |= changed;
             all_skipped &= skipped;
@@ -579,6 +585,20 @@ impl PlayRun<'_> {
             }
             keywords = crate::playbook::loader::merge_keywords(&keywords, &applied);
         }
+        let item_label = if task.loop_.is_some() {
+            let var = task
+                .loop_control
+                .get("loop_var")
+                .and_then(Value::as_str)
+                .unwrap_or("item");
+            templar()
+                .eval(var, ctx)
+                .ok()
+                .and_then(|v| crate::template::to_json(&v).ok())
+                .map(|v| value_label(&v))
+        } else {
+            None
+        };
         // Loop variables and include params become vars of the included tasks.
         for name in ["item", "ansible_loop", "ansible_loop_var", "ansible_index_var"] {
             let var = task
@@ -611,6 +631,7 @@ impl PlayRun<'_> {
                 file_dir: task.file_dir.clone(),
                 origin: task.origin.clone(),
                 key,
+                item_label,
             });
         }
         let file = args
@@ -647,6 +668,7 @@ impl PlayRun<'_> {
             role_spec: None,
             origin: task.origin.clone(),
             key,
+            item_label,
         })
     }
 
@@ -776,6 +798,35 @@ impl PlayRun<'_> {
         Ok(conn)
     }
 
+    /// Stores `ansible_facts` of a result where its action puts them: set_fact and register at
+    /// precedence 19, include_vars at 18, gathered facts at 11.
+    fn apply_facts(&self, task: &Task, host: &str, data: &Map<String, Value>, delegated_to: Option<&str>) {
+        let Some(Value::Object(facts)) = data.get("ansible_facts") else {
+            return;
+        };
+        let delegate_facts = task
+            .keywords
+            .delegate_facts
+            .as_ref()
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(false);
+        let owner = match (delegated_to, delegate_facts) {
+            (Some(d), true) => d.to_string(),
+            _ => host.to_string(),
+        };
+        let action = task.action.as_str();
+        self.shared.state.update_store(&owner, |s| {
+            let target = match action {
+                "set_fact" => &mut s.set_facts,
+                "include_vars" => &mut s.include_vars,
+                _ => &mut s.facts,
+            };
+            for (k, v) in facts {
+                target.insert(k.clone(), v.clone());
+            }
+        });
+    }
+
     /// Registers, applies facts and inventory changes, counts, prints and notifies.
     #[allow(clippy::too_many_arguments)]
     fn finish(
@@ -795,29 +846,7 @@ impl PlayRun<'_> {
         let state = &self.shared.state;
         // Facts and inventory changes from the module.
         if !failed && !unreachable {
-            if let Some(Value::Object(facts)) = data.get("ansible_facts").cloned() {
-                let delegate_facts = task
-                    .keywords
-                    .delegate_facts
-                    .as_ref()
-                    .and_then(crate::modules::args::to_bool)
-                    .unwrap_or(false);
-                let owner = match (&delegated_to, delegate_facts) {
-                    (Some(d), true) => d.clone(),
-                    _ => host.to_string(),
-                };
-                let action = task.action.as_str();
-                state.update_store(&owner, |s| {
-                    let target = match action {
-                        "set_fact" => &mut s.set_facts,
-                        "include_vars" => &mut s.include_vars,
-                        _ => &mut s.facts,
-                    };
-                    for (k, v) in facts {
-                        target.insert(k, v);
-                    }
-                });
-            }
+            self.apply_facts(task, host, &data, delegated_to.as_deref());
             if let Some(Value::Object(add)) = data.get("add_host").cloned() {
                 let name = add.get("host_name").and_then(Value::as_str).unwrap_or_default().to_string();
                 let groups: Vec<String> = add

@@ -118,6 +118,9 @@ impl Templar {
         env.set_debug(true);
         env.set_formatter(format_value);
         // Templates are cached under their own source text.
+        // Template names are their sources; never let a name ending in .yml or .html turn on
+        // JSON/HTML escaping (minijinja picks escaping from the name by default).
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_loader(|name| Ok(Some(name.to_string())));
         minijinja_contrib::add_to_environment(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
