@@ -21,6 +21,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// A host's connection, shared by the tasks that run on it (one at a time).
+pub type SharedConnection = Arc<Mutex<Box<dyn Connection>>>;
+
 /// How a host stands in the current play.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HostFlags {
@@ -44,7 +47,7 @@ pub struct RunShared<'a> {
     pub dead_hosts: Mutex<HashSet<String>>,
     pub unreachable_any: AtomicBool,
     pub failed_any: AtomicBool,
-    pub connections: Mutex<HashMap<String, Arc<Mutex<Box<dyn Connection>>>>>,
+    pub connections: Mutex<HashMap<String, SharedConnection>>,
 }
 
 pub struct PlayRun<'a> {

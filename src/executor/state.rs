@@ -71,6 +71,9 @@ impl Default for RunOptions {
     }
 }
 
+/// One layer of variables, shared cheaply between scopes.
+pub type VarsLayer = Arc<Map<String, Value>>;
+
 /// Variables a host accumulates during the run.
 #[derive(Clone, Debug, Default)]
 pub struct HostStore {
@@ -88,7 +91,7 @@ pub struct RunState {
     pub hosts: RwLock<HashMap<String, HostStore>>,
     pub extra_vars: Arc<Map<String, Value>>,
     /// Inventory-level vars per (host, playbook dir), computed once.
-    inventory_vars: Mutex<HashMap<(String, PathBuf), Arc<Map<String, Value>>>>,
+    inventory_vars: Mutex<HashMap<(String, PathBuf), VarsLayer>>,
 }
 
 impl RunState {

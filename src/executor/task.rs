@@ -3,7 +3,7 @@
 
 use super::play::PlayRun;
 use super::result::{Status, TaskResult};
-use crate::connection::{Become, ConnError, Connection};
+use crate::connection::{Become, ConnError};
 use crate::modules::{registry, validate, Evaluator, ModuleContext, ModuleError};
 use crate::playbook::model::{Keywords, RoleInstance, Task};
 use crate::playbook::role::RoleSpec;
@@ -53,15 +53,15 @@ struct TaskEvaluator {
 
 impl Evaluator for TaskEvaluator {
     fn eval_expr(&self, expr: &str) -> Result<Value, String> {
-        templar().render_native(&format!("{{{{ {expr} }}}}"), &self.ctx).map_err(|e| with_nested(e))
+        templar().render_native(&format!("{{{{ {expr} }}}}"), &self.ctx).map_err(with_nested)
     }
     fn eval_condition(&self, expr: &str) -> Result<bool, String> {
         templar()
             .eval_condition(&Value::String(expr.to_string()), &self.ctx)
-            .map_err(|e| with_nested(e))
+            .map_err(with_nested)
     }
     fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
-        templar().render_string(text, &self.ctx).map_err(|e| with_nested(e))
+        templar().render_string(text, &self.ctx).map_err(with_nested)
     }
 }
 
@@ -764,7 +764,7 @@ impl PlayRun<'_> {
     }
 
     /// The connection to a host, opened on first use and kept for the run.
-    pub fn connection(&self, target: &str) -> Result<Arc<Mutex<Box<dyn Connection>>>, ConnError> {
+    pub fn connection(&self, target: &str) -> Result<super::play::SharedConnection, ConnError> {
         if let Some(c) = self
             .shared
             .connections

@@ -20,12 +20,7 @@ impl TagFilter {
         } else {
             self.only.iter().map(String::as_str).collect()
         };
-        let mut run = false;
-        if has("always") {
-            run = true;
-        } else if only.contains(&"all") && !has("never") {
-            run = true;
-        }
+        let mut run = has("always") || (only.contains(&"all") && !has("never"));
         if !run {
             for t in &only {
                 match *t {

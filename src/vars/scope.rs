@@ -176,6 +176,11 @@ impl Object for Scope {
     }
 }
 
+/// Plain data as a template value.
+pub fn to_mj(v: &Value) -> MjValue {
+    MjValue::from(minijinja::value::Serde(v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,9 +220,4 @@ mod tests {
         let e = s.get_json("a").unwrap_err();
         assert!(e.contains("recursive loop") && e.contains("a -> b -> c -> a"), "{e}");
     }
-}
-
-/// Plain data as a template value.
-pub fn to_mj(v: &Value) -> MjValue {
-    MjValue::from(minijinja::value::Serde(v))
 }
