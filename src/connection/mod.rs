@@ -6,7 +6,7 @@
 
 pub mod local;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Privilege escalation for one command.
@@ -72,12 +72,34 @@ pub trait Connection: Send {
     fn transport(&self) -> &'static str;
 }
 
-/// Opens a connection of the named transport to `host`.
-pub fn open(transport: &str, host: &str) -> Result<Box<dyn Connection>, ConnError> {
-    match transport {
+/// Where and how to reach one host, resolved from its variables (`ansible_host`,
+/// `ansible_port`, `ansible_user`, ...), the play and the command line.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionSpec {
+    /// `local` or `ssh` (`paramiko`/`smart` mean ssh).
+    pub transport: String,
+    /// The inventory name, for messages.
+    pub inventory_name: String,
+    /// The address to connect to (`ansible_host`, else the inventory name).
+    pub host: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub private_key_file: Option<PathBuf>,
+    pub private_key_passphrase: Option<String>,
+    /// Connect timeout (`-T`, `ansible_timeout`).
+    pub timeout: Duration,
+    /// Verify host keys against known_hosts (Ansible's default: yes).
+    pub host_key_checking: bool,
+}
+
+/// Opens a connection as `spec` says.
+pub fn open(spec: &ConnectionSpec) -> Result<Box<dyn Connection>, ConnError> {
+    match spec.transport.as_str() {
         "local" => Ok(Box::new(local::LocalConnection)),
         other => Err(ConnError::Unreachable(format!(
-            "Failed to connect to the host via {other}: the '{other}' connection is not available in this build (host {host})"
+            "Failed to connect to the host via {other}: the '{other}' connection is not available in this build (host {})",
+            spec.inventory_name
         ))),
     }
 }

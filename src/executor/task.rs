@@ -763,6 +763,63 @@ impl PlayRun<'_> {
         }
     }
 
+    /// How to reach `target`: its variables first, then play keywords, then the command line
+    /// and ansible.cfg (Ansible's order).
+    pub fn connection_spec(&self, target: &str) -> crate::connection::ConnectionSpec {
+        let scope = self.shared.state.host_scope(target, &self.play.playbook_dir);
+        let json = |n: &str| scope.get_json(n).ok().flatten().filter(|v| !v.is_null());
+        let text = |n: &str| {
+            json(n).map(|v| match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+        };
+        let opts = &self.shared.state.options;
+        let keyword = |v: &Option<Value>| v.as_ref().and_then(|v| v.as_str().map(str::to_string));
+        let implicit_local = matches!(target, "localhost" | "127.0.0.1" | "::1")
+            && !self.shared.state.inventory().hosts.contains_key(target);
+        let transport = text("ansible_connection")
+            .or_else(|| keyword(&self.play.keywords.connection))
+            .or_else(|| opts.connection.clone())
+            .unwrap_or_else(|| if implicit_local { "local".into() } else { "ssh".into() });
+        let transport = match transport.as_str() {
+            "smart" | "paramiko" | "ssh" | "ansible.builtin.ssh" => "ssh".to_string(),
+            "ansible.builtin.local" => "local".to_string(),
+            other => other.to_string(),
+        };
+        let host_key_checking = json("ansible_host_key_checking")
+            .or_else(|| json("ansible_ssh_host_key_checking"))
+            .and_then(|v| crate::modules::args::to_bool(&v))
+            .unwrap_or(opts.host_key_checking);
+        crate::connection::ConnectionSpec {
+            transport,
+            inventory_name: target.to_string(),
+            host: text("ansible_host")
+                .or_else(|| text("ansible_ssh_host"))
+                .unwrap_or_else(|| target.to_string()),
+            port: json("ansible_port")
+                .or_else(|| json("ansible_ssh_port"))
+                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .and_then(|p| u16::try_from(p).ok()),
+            user: text("ansible_user")
+                .or_else(|| text("ansible_ssh_user"))
+                .or_else(|| keyword(&self.play.keywords.remote_user))
+                .or_else(|| opts.remote_user.clone()),
+            password: text("ansible_password").or_else(|| text("ansible_ssh_pass")),
+            private_key_file: text("ansible_ssh_private_key_file")
+                .or_else(|| text("ansible_private_key_file"))
+                .or_else(|| opts.private_key_file.clone())
+                .map(std::path::PathBuf::from),
+            private_key_passphrase: text("ansible_ssh_private_key_passphrase"),
+            timeout: std::time::Duration::from_secs(
+                json("ansible_timeout")
+                    .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                    .unwrap_or(opts.timeout),
+            ),
+            host_key_checking,
+        }
+    }
+
     /// The connection to a host, opened on first use and kept for the run.
     pub fn connection(&self, target: &str) -> Result<super::play::SharedConnection, ConnError> {
         if let Some(c) = self
@@ -774,21 +831,8 @@ impl PlayRun<'_> {
         {
             return Ok(c.clone());
         }
-        let scope = self.shared.state.host_scope(target, &self.play.playbook_dir);
-        let var = |n: &str| {
-            scope
-                .get_json(n)
-                .ok()
-                .flatten()
-                .and_then(|v| v.as_str().map(str::to_string))
-        };
-        let implicit_local = matches!(target, "localhost" | "127.0.0.1" | "::1")
-            && !self.shared.state.inventory().hosts.contains_key(target);
-        let transport = var("ansible_connection")
-            .or_else(|| self.play.keywords.connection.as_ref().and_then(|v| v.as_str().map(str::to_string)))
-            .or_else(|| self.shared.state.options.connection.clone())
-            .unwrap_or_else(|| if implicit_local { "local".into() } else { "ssh".into() });
-        let conn = crate::connection::open(&transport, target)?;
+        let spec = self.connection_spec(target);
+        let conn = crate::connection::open(&spec)?;
         let conn = Arc::new(Mutex::new(conn));
         self.shared
             .connections
