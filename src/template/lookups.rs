@@ -244,9 +244,9 @@ fn template_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginR
                     Value::String(dir.display().to_string()),
                 );
             }
-            let ctx = crate::template::mj_value(&Value::Object(vars));
+            let ctx = crate::template::mj_value(Value::Object(vars));
             super::templar()
-                .render_string(&source, &ctx)
+                .render_file(&source, &ctx)
                 .map(Value::String)
                 .map_err(|e| e.message)
         })

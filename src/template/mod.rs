@@ -5,6 +5,7 @@
 //! (list, dict, int, bool), as Ansible does.
 
 mod errors;
+mod escape;
 pub mod filters;
 pub mod lookups;
 pub mod pyfmt;
@@ -18,6 +19,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// The value Ansible calls `omit`: an argument rendered to it is dropped.
 pub const OMIT: &str = "__omit_place_holder__yiqiu";
+
+/// Marks a cached template that came from a file (see `Templar::render_file`).
+const FILE_PREFIX: &str = "\u{0}file:";
 
 /// A templating error: the message names the variable when it is undefined.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,7 +122,11 @@ impl Templar {
         env.set_debug(true);
         env.set_formatter(format_value);
         // Templates are cached under their own source text.
-        env.set_loader(|name| Ok(Some(name.to_string())));
+        env.set_loader(|name| {
+            Ok(Some(
+                name.strip_prefix(FILE_PREFIX).unwrap_or(name).to_string(),
+            ))
+        });
         minijinja_contrib::add_to_environment(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
@@ -143,7 +151,8 @@ impl Templar {
         if let Some(e) = cache.get(expr) {
             return Ok(e.clone());
         }
-        let compiled = Arc::new(self.env.compile_expression_owned(expr.to_string())?);
+        let source = escape::raw_string_literals(expr, true).into_owned();
+        let compiled = Arc::new(self.env.compile_expression_owned(source)?);
         cache.insert(expr.to_string(), compiled.clone());
         Ok(compiled)
     }
@@ -161,7 +170,17 @@ impl Templar {
         if !is_template(s) {
             return Ok(s.to_string());
         }
-        let tmpl = self.env.get_template(s)?;
+        let tmpl = self
+            .env
+            .get_template(&escape::raw_string_literals(s, false))?;
+        tmpl.render(ctx)
+            .map_err(|e| describe_error_in(&e, ctx, || tmpl.undeclared_variables(false)))
+    }
+
+    /// Renders the text of a template file (`template:` module, `lookup('template')`).
+    /// Unlike strings from playbooks, string literals in files follow Jinja's escapes.
+    pub fn render_file(&self, source: &str, ctx: &MjValue) -> Result<String, TemplateError> {
+        let tmpl = self.env.get_template(&format!("{FILE_PREFIX}{source}"))?;
         tmpl.render(ctx)
             .map_err(|e| describe_error_in(&e, ctx, || tmpl.undeclared_variables(false)))
     }

@@ -210,7 +210,8 @@ fn semver_cmp(a: &str, b: &str) -> Result<Ordering, String> {
     let re =
         regex::Regex::new(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
             .map_err(|e| e.to_string())?;
-    let parse = |v: &str| -> Result<((u64, u64, u64), Option<String>), String> {
+    type Parsed = ((u64, u64, u64), Option<String>);
+    let parse = |v: &str| -> Result<Parsed, String> {
         let c = re
             .captures(v)
             .ok_or_else(|| format!("invalid semantic version '{v}'"))?;
@@ -376,7 +377,7 @@ fn all(v: &MjValue) -> Result<bool, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
     use crate::template::templar;
     use serde_json::json;

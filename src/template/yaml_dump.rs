@@ -42,17 +42,10 @@ fn dump(v: &Value, style: Style) -> String {
     match v {
         Value::Array(a) if !a.is_empty() && !is_flow(v, style) => block_seq(&mut out, a, 0, style),
         Value::Object(m) if !m.is_empty() && !is_flow(v, style) => block_map(&mut out, m, 0, style),
+        // Ansible's dumper leaves out PyYAML's `...` after a lone plain scalar.
         _ => {
-            let text = inline(v, false);
-            out.push_str(&text);
+            out.push_str(&inline(v, false));
             out.push('\n');
-            // PyYAML ends a document holding one plain scalar explicitly.
-            if !matches!(v, Value::Array(_) | Value::Object(_))
-                && !text.starts_with('\'')
-                && !text.starts_with('"')
-            {
-                out.push_str("...\n");
-            }
         }
     }
     out
@@ -263,7 +256,7 @@ mod tests {
             to_yaml(&json!({"a": {"b": [1, {"c": []}]}}), 2),
             "a:\n  b:\n  - 1\n  - c: []\n"
         );
-        assert_eq!(to_yaml(&json!("abc"), 2), "abc\n...\n");
+        assert_eq!(to_yaml(&json!("abc"), 2), "abc\n");
         assert_eq!(
             to_yaml(&json!([[1, 2], [{"a": 1}]]), 2),
             "- [1, 2]\n- - {a: 1}\n"
