@@ -13,6 +13,8 @@ pub fn describe_error(e: &minijinja::Error) -> String {
     let mut msg = match (e.kind(), e.detail()) {
         (ErrorKind::InvalidOperation, Some(d)) => d.to_string(),
         (ErrorKind::SyntaxError, Some(d)) => format!("Syntax error in template: {d}"),
+        (ErrorKind::UnknownFilter, Some(d)) => unknown("filter", d),
+        (ErrorKind::UnknownTest, Some(d)) => unknown("test", d),
         (ErrorKind::UndefinedError, Some(d)) => match backticked(d) {
             Some(expr) => format!("'{expr}' is undefined"),
             None => d.to_string(),
@@ -28,6 +30,16 @@ pub fn describe_error(e: &minijinja::Error) -> String {
     msg
 }
 
+/// `filter foo is unknown` in Ansible's words.
+fn unknown(what: &str, detail: &str) -> String {
+    let name = detail
+        .strip_prefix(what)
+        .and_then(|r| r.trim().strip_suffix("is unknown"))
+        .map(str::trim)
+        .unwrap_or(detail);
+    format!("Syntax error in template: No {what} named '{name}'.")
+}
+
 /// Describes an error from rendering with `ctx`; `undeclared` lists the template's free
 /// variables (asked for only when the error does not say which value was undefined).
 pub fn describe_error_in(
@@ -36,7 +48,7 @@ pub fn describe_error_in(
     undeclared: impl FnOnce() -> HashSet<String>,
 ) -> TemplateError {
     let detail = e.detail().unwrap_or("");
-    let is_mandatory = e.kind() == ErrorKind::InvalidOperation && detail == MANDATORY_MSG;
+    let is_mandatory = e.kind() == ErrorKind::InvalidOperation && detail.ends_with(MANDATORY_MSG);
     if e.kind() != ErrorKind::UndefinedError && !is_mandatory {
         return TemplateError {
             message: describe_error(e),
@@ -51,8 +63,11 @@ pub fn describe_error_in(
         names.into_iter().next()
     });
     let message = match (missing, is_mandatory) {
-        (Some(name), true) => format!("Mandatory variable '{name}' not defined."),
-        (None, true) => MANDATORY_MSG.to_string(),
+        (Some(name), true) => detail.replace(
+            MANDATORY_MSG,
+            &format!("Mandatory variable '{name}' not defined."),
+        ),
+        (None, true) => detail.to_string(),
         (Some(expr), false) => undefined_message(&expr, ctx),
         (None, false) => describe_error(e),
     };
@@ -149,7 +164,7 @@ pub fn undefined_message(expr: &str, ctx: &MjValue) -> String {
                     .unwrap_or("object");
                 return match seg {
                     Seg::Attr(a) => format!("object of type '{ty}' has no attribute '{a}'"),
-                    Seg::Index(i) => format!("'{ty} object' has no element {i}"),
+                    Seg::Index(i) => format!("object of type '{ty}' has no attribute {i}"),
                 };
             }
         }
@@ -204,7 +219,14 @@ mod tests {
     #[test]
     fn other_errors_keep_their_words() {
         let m = render_err("{{ 'a' | regex_search('(') }}");
-        assert!(m.starts_with("invalid regular expression '('"), "{m}");
+        assert!(
+            m.starts_with("The filter plugin 'ansible.builtin.regex_search' failed: invalid regular expression '('"),
+            "{m}"
+        );
+        assert_eq!(
+            render_err("{{ [] | json_query('x') }}"),
+            "Syntax error in template: No filter named 'json_query'."
+        );
         let m = render_err("{{ x y }}");
         assert!(m.starts_with("Syntax error in template"), "{m}");
     }

@@ -250,6 +250,11 @@ impl Templar {
                 // `when: "{{ x }}"` works in Ansible (with a warning); strip the braces.
                 let expr = single_expression(s).unwrap_or(s.as_str());
                 let v = self.eval(expr, ctx)?;
+                if v.is_undefined() {
+                    return Err(TemplateError {
+                        message: errors::undefined_message(expr, ctx),
+                    });
+                }
                 Ok(truthy(&v))
             }
             Value::Object(_) => Err(TemplateError {
@@ -311,4 +316,78 @@ pub fn to_json(v: &MjValue) -> Result<Value, TemplateError> {
     serde_json::to_value(v).map_err(|e| TemplateError {
         message: format!("could not convert template result: {e}"),
     })
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> MjValue {
+        mj_value(json!({"s": "a-b", "l": [1, "x", null, true, 1.5], "d": {"k": "v"}, "n": null}))
+    }
+
+    #[test]
+    fn single_expression_detection() {
+        assert_eq!(single_expression("{{ x }}"), Some("x"));
+        assert_eq!(
+            single_expression(" {{ {'a': {'b': 1}} }} "),
+            Some("{'a': {'b': 1}}")
+        );
+        assert_eq!(single_expression("{{ '}}' }}"), Some("'}}'"));
+        assert_eq!(single_expression("{{ a }} {{ b }}"), None);
+        assert_eq!(single_expression("x {{ a }}"), None);
+    }
+
+    #[test]
+    fn printing_follows_python() {
+        let t = templar();
+        assert_eq!(
+            t.render_string("{{ l }}|{{ d }}|{{ n }}|{{ true }}|{{ 2.0 }}", &ctx())
+                .unwrap(),
+            "[1, 'x', None, True, 1.5]|{'k': 'v'}||True|2.0"
+        );
+        assert_eq!(
+            t.render_native("{{ l }}", &ctx()).unwrap(),
+            json!([1, "x", null, true, 1.5])
+        );
+        assert_eq!(t.render_native("plain", &ctx()).unwrap(), json!("plain"));
+    }
+
+    #[test]
+    fn python_methods_work() {
+        let t = templar();
+        let e = |x: &str| t.render_native(&format!("{{{{ {x} }}}}"), &ctx()).unwrap();
+        assert_eq!(e("s.split('-')"), json!(["a", "b"]));
+        assert_eq!(e("s.startswith('a')"), json!(true));
+        assert_eq!(e("s.upper()"), json!("A-B"));
+        assert_eq!(e("s.replace('-', '+')"), json!("a+b"));
+        assert_eq!(e("d.items() | list"), json!([["k", "v"]]));
+        assert_eq!(e("d.get('k')"), json!("v"));
+        assert_eq!(e("d.get('z', 1)"), json!(1));
+        assert_eq!(e("d.keys() | list"), json!(["k"]));
+    }
+
+    #[test]
+    fn files_unescape_literals_playbook_strings_do_not() {
+        let t = templar();
+        assert_eq!(t.render_string(r"{{ 'a\nb' }}", &ctx()).unwrap(), r"a\nb");
+        assert_eq!(t.render_file(r"{{ 'a\nb' }}", &ctx()).unwrap(), "a\nb");
+    }
+
+    #[test]
+    fn conditions() {
+        let t = templar();
+        assert!(t.eval_condition(&json!("s == 'a-b'"), &ctx()).unwrap());
+        assert!(t
+            .eval_condition(&json!("{{ s == 'a-b' }}"), &ctx())
+            .unwrap());
+        assert!(!t
+            .eval_condition(&json!(["s == 'a-b'", "n is not none"]), &ctx())
+            .unwrap());
+        assert!(t
+            .eval_condition(&json!("nope is not defined"), &ctx())
+            .unwrap());
+        assert!(t.eval_condition(&json!("foo"), &ctx()).is_err());
+    }
 }
