@@ -40,12 +40,42 @@ fn unknown(what: &str, detail: &str) -> String {
     format!("Syntax error in template: No {what} named '{name}'.")
 }
 
-/// Describes an error from rendering with `ctx`; `undeclared` lists the template's free
-/// variables (asked for only when the error does not say which value was undefined).
+/// Describes an error from rendering `src` with `ctx`; `undeclared` lists the template's
+/// free variables (asked for only when the error does not say which value was undefined).
 pub fn describe_error_in(
     e: &minijinja::Error,
+    src: &str,
     ctx: &MjValue,
     undeclared: impl FnOnce() -> HashSet<String>,
+) -> TemplateError {
+    describe(e, src, ctx, undeclared, None)
+}
+
+/// Describes the failure of a lenient retry (see `Templar`): the undefined it names, if
+/// any, is another than the guarded one the strict run stopped at.
+pub(crate) fn describe_retry_error(
+    strict: &minijinja::Error,
+    lenient: &minijinja::Error,
+    src: &str,
+    ctx: &MjValue,
+    undeclared: impl FnOnce() -> HashSet<String>,
+) -> TemplateError {
+    if lenient.kind() != ErrorKind::UndefinedError {
+        return describe(lenient, src, ctx, undeclared, None);
+    }
+    let guarded = strict
+        .detail()
+        .and_then(backticked)
+        .and_then(|e| parse_path(e).map(|(name, _)| name));
+    describe(lenient, src, ctx, undeclared, guarded.as_deref())
+}
+
+fn describe(
+    e: &minijinja::Error,
+    src: &str,
+    ctx: &MjValue,
+    undeclared: impl FnOnce() -> HashSet<String>,
+    skip: Option<&str>,
 ) -> TemplateError {
     let detail = e.detail().unwrap_or("");
     let is_mandatory = e.kind() == ErrorKind::InvalidOperation && detail.ends_with(MANDATORY_MSG);
@@ -59,7 +89,11 @@ pub fn describe_error_in(
             .into_iter()
             .filter(|n| is_missing(ctx, n))
             .collect();
-        names.sort();
+        // The first one in the text is the one Jinja would have stopped at.
+        names.sort_by_key(|n| (src.find(n.as_str()).unwrap_or(usize::MAX), n.clone()));
+        if names.len() > 1 {
+            names.retain(|n| Some(n.as_str()) != skip);
+        }
         names.into_iter().next()
     });
     let message = match (missing, is_mandatory) {
@@ -210,10 +244,28 @@ mod tests {
             "object of type 'dict' has no attribute 'zz'"
         );
         assert_eq!(render_err("{% if foo %}x{% endif %}"), "'foo' is undefined");
+        // A guard elsewhere in the template does not hide an unguarded undefined.
+        assert_eq!(
+            render_err("{{ foo.bar | default(1) }} {{ baz.x }}"),
+            "'baz' is undefined"
+        );
         let e = templar()
             .eval_condition(&json!("foo == 1"), &ctx())
             .unwrap_err();
         assert_eq!(e.message, "'foo' is undefined");
+    }
+
+    #[test]
+    fn guarded_chains_of_undefined_work_as_in_ansible() {
+        let ok = |t: &str| templar().render_native(t, &ctx()).unwrap();
+        assert_eq!(ok("{{ foo.bar | default('x') }}"), json!("x"));
+        assert_eq!(ok("{{ d.zz.yy | default('x') }}"), json!("x"));
+        assert_eq!(ok("{{ foo.bar is defined }}"), json!(false));
+        assert_eq!(ok("a {{ foo.bar | d('y') }}"), json!("a y"));
+        let c = |e: &str| templar().eval_condition(&json!(e), &ctx()).unwrap();
+        assert!(!c("foo.bar is defined"));
+        assert!(c("foo.bar is undefined"));
+        assert!(c("d.zz.yy | default(true)"));
     }
 
     #[test]

@@ -47,7 +47,11 @@ pub use errors::{describe_error, describe_error_in};
 
 pub struct Templar {
     env: Environment<'static>,
+    /// The same environment with chained undefined lookups allowed, as Ansible allows
+    /// them under `default`/`is defined`; only used to retry a failed render.
+    lenient: Environment<'static>,
     expressions: Mutex<HashMap<String, Arc<Expression<'static, 'static>>>>,
+    lenient_expressions: Mutex<HashMap<String, Arc<Expression<'static, 'static>>>>,
 }
 
 static TEMPLAR: OnceLock<Templar> = OnceLock::new();
@@ -105,37 +109,61 @@ fn is_one_expression(inner: &str) -> bool {
     true
 }
 
+/// Text that guards against undefined values (`x.y | default(...)`, `x.y is defined`):
+/// a template holding one is retried leniently when the strict run hits an undefined.
+const UNDEFINED_GUARDS: [&str; 5] = ["default", "| d(", "|d(", " is ", "mandatory"];
+
+fn guards_undefined(src: &str, e: &minijinja::Error) -> bool {
+    e.kind() == minijinja::ErrorKind::UndefinedError
+        && UNDEFINED_GUARDS.iter().any(|g| src.contains(g))
+}
+
+fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(behavior);
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env.set_recursion_limit(200);
+    // Debug mode makes minijinja record which expression produced an undefined value,
+    // so errors can name the variable; it costs nothing until something is undefined.
+    env.set_debug(true);
+    if behavior == UndefinedBehavior::Strict {
+        env.set_formatter(format_value);
+    } else {
+        env.set_formatter(|out, state, value| {
+            if value.is_undefined() {
+                return Err(minijinja::Error::from(minijinja::ErrorKind::UndefinedError));
+            }
+            format_value(out, state, value)
+        });
+    }
+    // Templates are cached under their own source text.
+    env.set_loader(|name| {
+        Ok(Some(
+            name.strip_prefix(FILE_PREFIX).unwrap_or(name).to_string(),
+        ))
+    });
+    minijinja_contrib::add_to_environment(&mut env);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    filters::register(&mut env);
+    tests::register(&mut env);
+    lookups::register(&mut env);
+    env.add_global("omit", OMIT);
+    env
+}
+
 impl Templar {
     fn new() -> Templar {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-        {
-            env.set_syntax(syntax);
-        }
-        env.set_recursion_limit(200);
-        // Debug mode makes minijinja record which expression produced an undefined value,
-        // so errors can name the variable; it costs nothing until something is undefined.
-        env.set_debug(true);
-        env.set_formatter(format_value);
-        // Templates are cached under their own source text.
-        env.set_loader(|name| {
-            Ok(Some(
-                name.strip_prefix(FILE_PREFIX).unwrap_or(name).to_string(),
-            ))
-        });
-        minijinja_contrib::add_to_environment(&mut env);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        filters::register(&mut env);
-        tests::register(&mut env);
-        lookups::register(&mut env);
-        env.add_global("omit", OMIT);
         Templar {
-            env,
+            env: build_env(UndefinedBehavior::Strict),
+            lenient: build_env(UndefinedBehavior::Chainable),
             expressions: Mutex::new(HashMap::new()),
+            lenient_expressions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -146,23 +174,39 @@ impl Templar {
     fn expression(
         &'static self,
         expr: &str,
+        lenient: bool,
     ) -> Result<Arc<Expression<'static, 'static>>, TemplateError> {
-        let mut cache = self.expressions.lock().unwrap_or_else(|p| p.into_inner());
+        let (env, cache) = if lenient {
+            (&self.lenient, &self.lenient_expressions)
+        } else {
+            (&self.env, &self.expressions)
+        };
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(e) = cache.get(expr) {
             return Ok(e.clone());
         }
         let source = escape::raw_string_literals(expr, true).into_owned();
-        let compiled = Arc::new(self.env.compile_expression_owned(source)?);
+        let compiled = Arc::new(env.compile_expression_owned(source)?);
         cache.insert(expr.to_string(), compiled.clone());
         Ok(compiled)
     }
 
     /// Evaluates a bare expression to a minijinja value.
     pub fn eval(&'static self, expr: &str, ctx: &MjValue) -> Result<MjValue, TemplateError> {
-        let compiled = self.expression(expr)?;
-        compiled
-            .eval(ctx)
-            .map_err(|e| describe_error_in(&e, ctx, || compiled.undeclared_variables(false)))
+        let compiled = self.expression(expr, false)?;
+        compiled.eval(ctx).or_else(|e| {
+            let undeclared = || compiled.undeclared_variables(false);
+            if guards_undefined(expr, &e) {
+                match self.expression(expr, true)?.eval(ctx) {
+                    Ok(v) if !v.is_undefined() => return Ok(v),
+                    Ok(_) => {}
+                    Err(e2) => {
+                        return Err(errors::describe_retry_error(&e, &e2, expr, ctx, undeclared))
+                    }
+                }
+            }
+            Err(describe_error_in(&e, expr, ctx, undeclared))
+        })
     }
 
     /// Renders a template string to text.
@@ -170,19 +214,29 @@ impl Templar {
         if !is_template(s) {
             return Ok(s.to_string());
         }
-        let tmpl = self
-            .env
-            .get_template(&escape::raw_string_literals(s, false))?;
-        tmpl.render(ctx)
-            .map_err(|e| describe_error_in(&e, ctx, || tmpl.undeclared_variables(false)))
+        self.render_named(&escape::raw_string_literals(s, false), ctx)
     }
 
     /// Renders the text of a template file (`template:` module, `lookup('template')`).
     /// Unlike strings from playbooks, string literals in files follow Jinja's escapes.
     pub fn render_file(&self, source: &str, ctx: &MjValue) -> Result<String, TemplateError> {
-        let tmpl = self.env.get_template(&format!("{FILE_PREFIX}{source}"))?;
-        tmpl.render(ctx)
-            .map_err(|e| describe_error_in(&e, ctx, || tmpl.undeclared_variables(false)))
+        self.render_named(&format!("{FILE_PREFIX}{source}"), ctx)
+    }
+
+    fn render_named(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
+        let tmpl = self.env.get_template(name)?;
+        tmpl.render(ctx).or_else(|e| {
+            let undeclared = || tmpl.undeclared_variables(false);
+            if guards_undefined(name, &e) {
+                match self.lenient.get_template(name).and_then(|t| t.render(ctx)) {
+                    Ok(out) => return Ok(out),
+                    Err(e2) => {
+                        return Err(errors::describe_retry_error(&e, &e2, name, ctx, undeclared))
+                    }
+                }
+            }
+            Err(describe_error_in(&e, name, ctx, undeclared))
+        })
     }
 
     /// Renders a string; one `{{ expr }}` gives the native value.
