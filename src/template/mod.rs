@@ -185,7 +185,8 @@ impl Templar {
         if let Some(e) = cache.get(expr) {
             return Ok(e.clone());
         }
-        let source = escape::raw_string_literals(expr, true).into_owned();
+        let source = escape::percent_format(expr, true);
+        let source = escape::raw_string_literals(&source, true).into_owned();
         let compiled = Arc::new(env.compile_expression_owned(source)?);
         cache.insert(expr.to_string(), compiled.clone());
         Ok(compiled)
@@ -214,12 +215,14 @@ impl Templar {
         if !is_template(s) {
             return Ok(s.to_string());
         }
-        self.render_named(&escape::raw_string_literals(s, false), ctx)
+        let source = escape::percent_format(s, false);
+        self.render_named(&escape::raw_string_literals(&source, false), ctx)
     }
 
     /// Renders the text of a template file (`template:` module, `lookup('template')`).
     /// Unlike strings from playbooks, string literals in files follow Jinja's escapes.
     pub fn render_file(&self, source: &str, ctx: &MjValue) -> Result<String, TemplateError> {
+        let source = escape::percent_format(source, false);
         self.render_named(&format!("{FILE_PREFIX}{source}"), ctx)
     }
 
@@ -406,6 +409,11 @@ mod unit {
             json!([1, "x", null, true, 1.5])
         );
         assert_eq!(t.render_native("plain", &ctx()).unwrap(), json!("plain"));
+        assert_eq!(
+            t.render_string("{{ '%.2f' % 3.14159 }} {{ '%s=%03d' % (s, 7) }}", &ctx())
+                .unwrap(),
+            "3.14 a-b=007"
+        );
     }
 
     #[test]
