@@ -61,7 +61,7 @@ impl Evaluator for TaskEvaluator {
             .map_err(with_nested)
     }
     fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
-        templar().render_string(text, &self.ctx).map_err(with_nested)
+        templar().render_file(text, &self.ctx).map_err(with_nested)
     }
 }
 
