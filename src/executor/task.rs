@@ -84,6 +84,32 @@ fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     m
 }
 
+/// Adds Ansible 2.19's `[ERROR]: Task failed: Module failed: ...` block to a failed result
+/// that has none yet (controller-side actions say `Action failed`).
+fn add_error_summary(task: &Task, data: &mut Map<String, Value>) {
+    if data.contains_key(crate::output::ERROR_SUMMARY_KEY) || data.contains_key("results") {
+        return;
+    }
+    let msg = data.get("msg").map(|m| match m {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let msg = msg.unwrap_or_else(|| "Unknown error.".into());
+    let text = if msg.starts_with("Task failed:") {
+        msg
+    } else {
+        let controller = registry::find(&task.action).is_some_and(|m| m.controller_only());
+        let kind = if controller { "Action" } else { "Module" };
+        format!("Task failed: {kind} failed: {msg}")
+    };
+    let mut summary = format!("{text}\nOrigin: {}", task.origin);
+    if let Some(ex) = task.origin.excerpt() {
+        summary.push_str("\n\n");
+        summary.push_str(&ex);
+    }
+    data.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
+}
+
 fn fail_map(msg: impl Into<String>) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("failed".into(), Value::Bool(true));
@@ -373,6 +399,9 @@ impl PlayRun<'_> {
             };
             if settings.no_log {
                 data.insert("_ansible_no_log".into(), Value::Bool(true));
+            }
+            if failed {
+                add_error_summary(task, &mut data);
             }
             if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
                 let mut r = TaskResult::new(host, status, data.clone());
@@ -927,6 +956,9 @@ impl PlayRun<'_> {
             }
         }
         let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
+        if failed {
+            add_error_summary(task, &mut data);
+        }
         let mut registered = None;
         let internal = |d: &Map<String, Value>| -> Map<String, Value> {
             d.iter()
@@ -958,6 +990,9 @@ impl PlayRun<'_> {
             Status::Failed if ignored => {
                 s.ok += 1;
                 s.ignored += 1;
+                if changed {
+                    s.changed += 1;
+                }
             }
             Status::Failed if rescuable => s.rescued += 1,
             Status::Failed => s.failed += 1,
