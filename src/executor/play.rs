@@ -780,17 +780,24 @@ impl<'a> PlayRun<'a> {
             .unwrap_or_default()
             .trim()
             .to_string();
-        // Meta tasks only run if their condition holds (for the first host, like Ansible).
-        if let Some(h) = hosts.first() {
-            if !task.keywords.when.is_empty() {
-                let scope = self.scope(Some(task), h, Map::new());
-                let ok = templar()
-                    .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
-                    .unwrap_or(false);
-                if !ok && action != "flush_handlers" {
-                    return Vec::new();
-                }
-            }
+        // A meta task's condition is evaluated per host; host-level actions apply to the hosts
+        // where it holds, play-level ones if it holds for any host.
+        let hosts: Vec<String> = if task.keywords.when.is_empty() || action == "flush_handlers" {
+            hosts.to_vec()
+        } else {
+            hosts
+                .iter()
+                .filter(|h| {
+                    let scope = self.scope(Some(task), h, Map::new());
+                    templar()
+                        .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
+                        .unwrap_or(false)
+                })
+                .cloned()
+                .collect()
+        };
+        if hosts.is_empty() {
+            return Vec::new();
         }
         match action.as_str() {
             "flush_handlers" => {
@@ -805,7 +812,7 @@ impl<'a> PlayRun<'a> {
                 self.abort.store(true, Ordering::SeqCst);
             }
             "end_host" => {
-                for h in hosts {
+                for h in &hosts {
                     self.apply_host_meta("end_host", h);
                 }
             }
@@ -822,7 +829,7 @@ impl<'a> PlayRun<'a> {
             }
             "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" => {
                 if action == "clear_facts" {
-                    for h in hosts {
+                    for h in &hosts {
                         self.shared.state.update_store(h, |s| s.facts.clear());
                     }
                 }

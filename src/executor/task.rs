@@ -94,7 +94,11 @@ fn add_error_summary(task: &Task, data: &mut Map<String, Value>) {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     });
-    let msg = msg.unwrap_or_else(|| "Unknown error.".into());
+    let mut msg = msg.unwrap_or_else(|| "Unknown error.".into());
+    if data.get("_ansible_no_log") == Some(&Value::Bool(true)) {
+        // Ansible prints the message here even under no_log; we keep the secret hidden.
+        msg = "(censored due to no_log)".into();
+    }
     let text = if msg.starts_with("Task failed:") {
         msg
     } else {
@@ -956,6 +960,15 @@ impl PlayRun<'_> {
             }
         }
         let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
+        let no_log = task
+            .keywords
+            .no_log
+            .as_ref()
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(false);
+        if no_log {
+            data.insert("_ansible_no_log".into(), Value::Bool(true));
+        }
         if failed {
             add_error_summary(task, &mut data);
         }
@@ -1027,17 +1040,8 @@ impl PlayRun<'_> {
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(state.options.diff);
         if !(is_include && !failed && !skipped) {
-            let no_log = task
-                .keywords
-                .no_log
-                .as_ref()
-                .and_then(crate::modules::args::to_bool)
-                .unwrap_or(false);
             let mut shown = data.clone();
             shown.remove("_meta");
-            if no_log {
-                shown.insert("_ansible_no_log".into(), Value::Bool(true));
-            }
             let mut r = TaskResult::new(host, status, shown);
             r.ignored = ignored;
             r.delegated_to = delegated_to;
