@@ -997,8 +997,18 @@ impl PlayRun<'_> {
         } else {
             Status::Ok
         };
-        let ignored = failed && ignore_errors;
+        let ignore_unreachable = task
+            .keywords
+            .ignore_unreachable
+            .as_ref()
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(false);
+        let ignored = (failed && ignore_errors) || (unreachable && ignore_unreachable);
         self.shared.stat(host, |s| match status {
+            Status::Unreachable if ignored => {
+                s.unreachable += 1;
+                s.ignored += 1;
+            }
             Status::Unreachable => s.unreachable += 1,
             Status::Failed if ignored => {
                 s.ok += 1;
@@ -1029,7 +1039,7 @@ impl PlayRun<'_> {
                 });
             }
         }
-        if status == Status::Unreachable {
+        if status == Status::Unreachable && !ignored {
             self.shared.unreachable_any.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
@@ -1054,7 +1064,7 @@ impl PlayRun<'_> {
         }
         HostOutcome {
             failed: failed && !ignored && !unreachable,
-            unreachable,
+            unreachable: unreachable && !ignored,
             includes: if failed { Vec::new() } else { includes },
             meta: None,
             registered,

@@ -121,7 +121,7 @@ mod tests {
         ));
         assert_eq!(
             serde_json::Value::Object(m),
-            json!({"assertion": "x == 3", "changed": false, "evaluated_to": false, "msg": "Assertion failed"})
+            json!({"_ansible_verbose_always": true, "assertion": "x == 3", "changed": false, "evaluated_to": false, "msg": "Assertion failed"})
         );
         let m = failed(run_with(
             &Assert,
