@@ -522,47 +522,34 @@ impl PlayRun<'_> {
         }
         let s = self.scope(Some(task), host, top);
         let ctx = s.context();
-        if let Some(cw) = &task.changed_when {
-            match templar().eval_condition(cw, &ctx) {
-                Ok(b) => {
-                    d.insert("changed".into(), Value::Bool(b));
-                }
+        // Evaluates one override; an error fails the task with Ansible's wording.
+        let eval = |cond: &Value, d: &mut Map<String, Value>| -> Option<bool> {
+            match templar().eval_condition(cond, &ctx) {
+                Ok(b) => Some(b),
                 Err(e) => {
                     d.insert("failed".into(), Value::Bool(true));
-                    d.insert(
-                        "msg".into(),
-                        Value::String(format!(
-                            "The conditional check '{}' failed. The error was: {}",
-                            cond_text(cw),
-                            with_nested(e)
-                        )),
+                    let msg = format!(
+                        "The conditional check '{}' failed. The error was: {}",
+                        cond_text(cond),
+                        with_nested(e)
                     );
-                    return;
+                    d.insert("msg".into(), Value::String(msg));
+                    None
                 }
+            }
+        };
+        if let Some(cw) = &task.changed_when {
+            match eval(cw, d) {
+                Some(b) => {
+                    d.insert("changed".into(), Value::Bool(b));
+                }
+                None => return,
             }
         }
         if let Some(fw) = &task.failed_when {
-            match templar().eval_condition(fw, &ctx) {
-                Ok(b) => {
-                    d.insert("failed_when_result".into(), Value::Bool(b));
-                    if b {
-                        d.insert("failed".into(), Value::Bool(true));
-                    } else {
-                        d.remove("failed");
-                        d.insert("failed".into(), Value::Bool(false));
-                    }
-                }
-                Err(e) => {
-                    d.insert("failed".into(), Value::Bool(true));
-                    d.insert(
-                        "msg".into(),
-                        Value::String(format!(
-                            "The conditional check '{}' failed. The error was: {}",
-                            cond_text(fw),
-                            with_nested(e)
-                        )),
-                    );
-                }
+            if let Some(b) = eval(fw, d) {
+                d.insert("failed_when_result".into(), Value::Bool(b));
+                d.insert("failed".into(), Value::Bool(b));
             }
         }
     }
