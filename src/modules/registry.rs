@@ -18,6 +18,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::set_fact::SetFact,
         &super::setup::Setup,
         &super::shell::Shell,
+        &super::copy::Copy,
+        &super::stat::Stat,
     ]
 }
 
