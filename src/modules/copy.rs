@@ -83,7 +83,7 @@ pub struct InstallOpts<'a> {
 }
 
 /// Stats `dest` (and `dest/<basename>` in case dest is a directory) in one exec, with checksums.
-fn query_dest(
+pub fn query_dest(
     ctx: &mut ModuleContext,
     dest: &str,
     basename: Option<&str>,

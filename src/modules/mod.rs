@@ -37,6 +37,7 @@ pub mod set_fact;
 pub mod setup;
 pub mod shell;
 pub mod stat;
+pub mod template;
 pub mod util;
 
 pub use args::{validate, ArgKind, ArgSpec, Args};

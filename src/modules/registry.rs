@@ -20,6 +20,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::shell::Shell,
         &super::copy::Copy,
         &super::stat::Stat,
+        &super::template::Template,
     ]
 }
 
