@@ -26,6 +26,7 @@ pub mod command;
 pub mod copy;
 pub mod debug;
 pub mod fail;
+pub mod file;
 pub mod group_by;
 pub mod include_vars;
 pub mod pause;

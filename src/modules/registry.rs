@@ -21,6 +21,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::copy::Copy,
         &super::stat::Stat,
         &super::template::Template,
+        &super::file::File,
     ]
 }
 
