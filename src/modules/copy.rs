@@ -136,10 +136,44 @@ pub fn install(
         return Ok(sorted(res));
     }
 
+    let (after, backup) = write_replace(
+        ctx,
+        data,
+        dest,
+        cur,
+        &opts.attrs,
+        opts.backup,
+        opts.validate,
+    )?;
+    if let Some(b) = backup {
+        res.insert("backup_file".into(), Value::String(b));
+    }
+    res.insert("changed".into(), Value::Bool(true));
+    res.insert("checksum".into(), Value::String(checksum));
+    res.insert("dest".into(), Value::String(dest.into()));
+    res.insert("md5sum".into(), Value::String(md5_hex(data)));
+    res.insert("src".into(), Value::String(opts.src_label.clone()));
+    after.add_path_info(&mut res);
+    Ok(sorted(res))
+}
+
+/// Replaces `dest` (currently `cur`) with `data`: uploads to a temp name beside it, then one
+/// exec validates (`%s` is the temp file), backs up, keeps the old ownership and mode unless
+/// asked otherwise, renames into place, applies owner/group and stats the result.
+/// Returns the new stat and the backup file name.
+pub fn write_replace(
+    ctx: &mut ModuleContext,
+    data: &[u8],
+    dest: &str,
+    cur: &RemoteStat,
+    attrs: &Attrs,
+    backup: bool,
+    validate: Option<&str>,
+) -> Result<(RemoteStat, Option<String>), ModuleError> {
     // New files keep the existing file's mode (or the umask default); an explicit octal mode
     // is set on the temp file before the rename.
     let base = if cur.exists() { cur.perm() } else { 0o644 };
-    let want = match &opts.attrs.mode {
+    let want = match &attrs.mode {
         Some(ModeArg::Octal(m)) => Some(*m),
         Some(ModeArg::Symbolic(s)) => {
             Some(remote_file::symbolic_mode(s, base, false).map_err(ModuleError::msg)?)
@@ -154,7 +188,7 @@ pub fn install(
     let qd = shell_path(dest);
     let mut script = String::new();
     script.push_str(&format!("__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n"));
-    if let Some(v) = opts.validate {
+    if let Some(v) = validate {
         if !v.contains("%s") {
             let _ = exec_script(ctx, format!("rm -f -- {qt}"));
             return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
@@ -164,7 +198,7 @@ pub fn install(
             "__yq_v=$( {cmd} 2>&1 ) || {{ __yq_rc=$?; printf 'failed to validate: rc:%s error:%s\\n' \"$__yq_rc\" \"$__yq_v\" >&2; exit 1; }}\n"
         ));
     }
-    if opts.backup && cur.exists() {
+    if backup && cur.exists() {
         script.push_str(&remote_file::backup_fragment(dest));
     }
     if cur.exists() {
@@ -176,7 +210,7 @@ pub fn install(
     }
     let owner_group = Attrs {
         mode: None,
-        ..opts.attrs.clone()
+        ..attrs.clone()
     };
     script.push_str(&format!("mv -f -- {qt} {qd}\n"));
     let attr_cmds = owner_group.fragment(dest, &RemoteStat::default(), false)?;
@@ -194,16 +228,7 @@ pub fn install(
     let after = remote_file::parse_stats(&stdout)
         .remove("p")
         .unwrap_or_default();
-    if let Some(b) = remote_file::parse_backup(&stdout) {
-        res.insert("backup_file".into(), Value::String(b));
-    }
-    res.insert("changed".into(), Value::Bool(true));
-    res.insert("checksum".into(), Value::String(checksum));
-    res.insert("dest".into(), Value::String(dest.into()));
-    res.insert("md5sum".into(), Value::String(md5_hex(data)));
-    res.insert("src".into(), Value::String(opts.src_label.clone()));
-    after.add_path_info(&mut res);
-    Ok(sorted(res))
+    Ok((after, remote_file::parse_backup(&stdout)))
 }
 
 /// The content diff entry Ansible's copy action shows.

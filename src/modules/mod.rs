@@ -29,6 +29,7 @@ pub mod fail;
 pub mod file;
 pub mod group_by;
 pub mod include_vars;
+pub mod lineinfile;
 pub mod pause;
 pub mod ping;
 pub mod raw;

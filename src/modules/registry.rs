@@ -22,6 +22,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::stat::Stat,
         &super::template::Template,
         &super::file::File,
+        &super::lineinfile::LineInFile,
     ]
 }
 
