@@ -22,6 +22,7 @@
 pub mod add_host;
 pub mod args;
 pub mod assert;
+pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod debug;
@@ -35,6 +36,7 @@ pub mod ping;
 pub mod raw;
 pub mod registry;
 pub mod remote_file;
+pub mod replace;
 pub mod set_fact;
 pub mod setup;
 pub mod shell;

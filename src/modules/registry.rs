@@ -23,6 +23,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::template::Template,
         &super::file::File,
         &super::lineinfile::LineInFile,
+        &super::blockinfile::BlockInFile,
+        &super::replace::Replace,
     ]
 }
 
