@@ -22,18 +22,26 @@
 pub mod add_host;
 pub mod args;
 pub mod assert;
+pub mod blockinfile;
 pub mod command;
+pub mod copy;
 pub mod debug;
 pub mod fail;
+pub mod file;
 pub mod group_by;
 pub mod include_vars;
+pub mod lineinfile;
 pub mod pause;
 pub mod ping;
 pub mod raw;
 pub mod registry;
+pub mod remote_file;
+pub mod replace;
 pub mod set_fact;
 pub mod setup;
 pub mod shell;
+pub mod stat;
+pub mod template;
 pub mod util;
 
 pub use args::{validate, ArgKind, ArgSpec, Args};

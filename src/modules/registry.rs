@@ -18,6 +18,13 @@ fn all() -> &'static [&'static dyn Module] {
         &super::set_fact::SetFact,
         &super::setup::Setup,
         &super::shell::Shell,
+        &super::copy::Copy,
+        &super::stat::Stat,
+        &super::template::Template,
+        &super::file::File,
+        &super::lineinfile::LineInFile,
+        &super::blockinfile::BlockInFile,
+        &super::replace::Replace,
     ]
 }
 

@@ -1,0 +1,840 @@
+//! `copy`: puts content or a controller file (or a directory tree) on the host, idempotent by
+//! sha1 checksum. One exec queries dest (stat + checksum), one `put` uploads to a temp name
+//! beside dest, one exec validates, backs up, renames into place, applies attributes and
+//! stats the result. `template` reuses [`install`].
+
+use super::remote_file::{self, Attrs, Kind, ModeArg, RemoteStat};
+use super::util::{exec_script, map, shell_path, text};
+use super::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
+use crate::connection::quote;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+pub struct Copy;
+
+const SPEC: &[ArgSpec] = &[
+    ArgSpec::new("src", ArgKind::Path),
+    ArgSpec::new("content", ArgKind::Raw),
+    ArgSpec::new("dest", ArgKind::Path).required(),
+    ArgSpec::new("backup", ArgKind::Bool),
+    ArgSpec::new("force", ArgKind::Bool).aliases(&["thirsty"]),
+    ArgSpec::new("mode", ArgKind::Raw),
+    ArgSpec::new("directory_mode", ArgKind::Raw),
+    ArgSpec::new("owner", ArgKind::Str),
+    ArgSpec::new("group", ArgKind::Str),
+    ArgSpec::new("remote_src", ArgKind::Bool),
+    ArgSpec::new("validate", ArgKind::Str),
+    ArgSpec::new("follow", ArgKind::Bool),
+    ArgSpec::new("local_follow", ArgKind::Bool),
+    ArgSpec::new("checksum", ArgKind::Str),
+    ArgSpec::new("decrypt", ArgKind::Bool),
+    ArgSpec::new("unsafe_writes", ArgKind::Bool),
+    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
+    ArgSpec::new("selevel", ArgKind::Str),
+    ArgSpec::new("serole", ArgKind::Str),
+    ArgSpec::new("setype", ArgKind::Str),
+    ArgSpec::new("seuser", ArgKind::Str),
+];
+
+/// Finds a controller file: absolute paths as is, relative ones in the search paths.
+pub fn find_local(ctx: &ModuleContext, src: &str) -> Option<PathBuf> {
+    let p = Path::new(src);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    ctx.search_paths
+        .iter()
+        .map(|d| d.join(p))
+        .find(|c| c.exists())
+        .or_else(|| p.exists().then(|| p.to_path_buf()))
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A temp name beside `dest`, so the final `mv` is an atomic rename on one filesystem.
+fn temp_beside(dest: &str) -> String {
+    let (dir, name) = match dest.rfind('/') {
+        Some(i) => (&dest[..=i], &dest[i + 1..]),
+        None => ("", dest),
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{dir}.{name}.yiqiu-{}-{nanos}", std::process::id())
+}
+
+/// What [`install`] needs besides the data.
+pub struct InstallOpts<'a> {
+    pub attrs: Attrs,
+    pub backup: bool,
+    pub force: bool,
+    pub validate: Option<&'a str>,
+    /// The result's `src`.
+    pub src_label: String,
+    /// The diff's `after_header` (copy: dest; template: the template path).
+    pub after_header: Option<String>,
+}
+
+/// Stats `dest` (and `dest/<basename>` in case dest is a directory) in one exec, with checksums.
+pub fn query_dest(
+    ctx: &mut ModuleContext,
+    dest: &str,
+    basename: Option<&str>,
+) -> Result<(RemoteStat, Option<RemoteStat>), ModuleError> {
+    let mut script = remote_file::prelude().to_string();
+    script.push_str(&remote_file::stat_fragment("d", dest, true, Some("sha1")));
+    if let Some(b) = basename {
+        let inner = format!("{}/{b}", dest.trim_end_matches('/'));
+        script.push_str(&remote_file::stat_fragment("i", &inner, true, Some("sha1")));
+    }
+    let out = exec_script(ctx, script)?;
+    let mut all = remote_file::parse_stats(&text(&out.stdout));
+    Ok((all.remove("d").unwrap_or_default(), all.remove("i")))
+}
+
+/// Installs `data` at `dest` (a file path; the caller resolved directories) like Ansible's
+/// copy module: unchanged when the checksum matches (attributes still applied), else
+/// backup/validate/atomic rename. `cur` is dest's stat (followed, with sha1 checksum).
+pub fn install(
+    ctx: &mut ModuleContext,
+    data: &[u8],
+    dest: &str,
+    cur: &RemoteStat,
+    opts: &InstallOpts,
+) -> ModuleResult {
+    let checksum = remote_file::sha1_hex(data);
+    if cur.kind == Kind::Dir {
+        return Err(ModuleError::msg(format!(
+            "Destination {dest} is a directory; cannot write a file over it"
+        )));
+    }
+    let same = cur.exists() && cur.checksum.as_deref() == Some(checksum.as_str());
+    if same || (cur.exists() && !opts.force) {
+        return apply_file_attrs(ctx, dest, cur, &opts.attrs, Some(&checksum));
+    }
+
+    let mut res = Map::new();
+    if ctx.diff_mode {
+        if let Some(d) = content_diff(ctx, dest, cur, data, opts.after_header.as_deref())? {
+            res.insert("diff".into(), Value::Array(vec![d]));
+        }
+    }
+    if ctx.check_mode {
+        res.insert("changed".into(), Value::Bool(true));
+        res.insert("checksum".into(), Value::String(checksum));
+        res.insert("dest".into(), Value::String(dest.into()));
+        res.insert("md5sum".into(), Value::String(md5_hex(data)));
+        res.insert("size".into(), Value::from(data.len()));
+        res.insert("src".into(), Value::String(opts.src_label.clone()));
+        return Ok(sorted(res));
+    }
+
+    let (after, backup) = write_replace(
+        ctx,
+        data,
+        dest,
+        cur,
+        &opts.attrs,
+        opts.backup,
+        opts.validate,
+    )?;
+    if let Some(b) = backup {
+        res.insert("backup_file".into(), Value::String(b));
+    }
+    res.insert("changed".into(), Value::Bool(true));
+    res.insert("checksum".into(), Value::String(checksum));
+    res.insert("dest".into(), Value::String(dest.into()));
+    res.insert("md5sum".into(), Value::String(md5_hex(data)));
+    res.insert("src".into(), Value::String(opts.src_label.clone()));
+    after.add_path_info(&mut res);
+    Ok(sorted(res))
+}
+
+/// Replaces `dest` (currently `cur`) with `data`: uploads to a temp name beside it, then one
+/// exec validates (`%s` is the temp file), backs up, keeps the old ownership and mode unless
+/// asked otherwise, renames into place, applies owner/group and stats the result.
+/// Returns the new stat and the backup file name.
+pub fn write_replace(
+    ctx: &mut ModuleContext,
+    data: &[u8],
+    dest: &str,
+    cur: &RemoteStat,
+    attrs: &Attrs,
+    backup: bool,
+    validate: Option<&str>,
+) -> Result<(RemoteStat, Option<String>), ModuleError> {
+    // New files keep the existing file's mode (or the umask default); an explicit octal mode
+    // is set on the temp file before the rename.
+    let base = if cur.exists() { cur.perm() } else { 0o644 };
+    let want = match &attrs.mode {
+        Some(ModeArg::Octal(m)) => Some(*m),
+        Some(ModeArg::Symbolic(s)) => {
+            Some(remote_file::symbolic_mode(s, base, false).map_err(ModuleError::msg)?)
+        }
+        _ if cur.exists() => Some(cur.perm()),
+        _ => None,
+    };
+    let tmp = temp_beside(dest);
+    remote_file::write(ctx, data, &tmp, want)?;
+
+    let qt = quote(&tmp);
+    let qd = shell_path(dest);
+    let mut script = String::new();
+    script.push_str(&format!("__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n"));
+    if let Some(v) = validate {
+        if !v.contains("%s") {
+            let _ = exec_script(ctx, format!("rm -f -- {qt}"));
+            return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
+        }
+        let cmd = v.replace("%s", &qt);
+        script.push_str(&format!(
+            "__yq_v=$( {cmd} 2>&1 ) || {{ __yq_rc=$?; printf 'failed to validate: rc:%s error:%s\\n' \"$__yq_rc\" \"$__yq_v\" >&2; exit 1; }}\n"
+        ));
+    }
+    if backup && cur.exists() {
+        script.push_str(&remote_file::backup_fragment(dest));
+    }
+    if cur.exists() {
+        // Keep the replaced file's ownership (works as root; harmless otherwise).
+        script.push_str(&format!(
+            "chown {}:{} -- {qt} 2>/dev/null || true\n",
+            cur.uid, cur.gid
+        ));
+    }
+    let owner_group = Attrs {
+        mode: None,
+        ..attrs.clone()
+    };
+    script.push_str(&format!("mv -f -- {qt} {qd}\n"));
+    let attr_cmds = owner_group.fragment(dest, &RemoteStat::default(), false)?;
+    script.push_str(&attr_cmds);
+    let full = format!(
+        "{}set -e\n{script}set +e\n{}",
+        remote_file::prelude(),
+        remote_file::stat_fragment("p", dest, true, None)
+    );
+    let out = exec_script(ctx, full)?;
+    let stdout = text(&out.stdout);
+    if out.rc != 0 {
+        return Err(ModuleError::msg(text(&out.stderr).trim().to_string()));
+    }
+    let after = remote_file::parse_stats(&stdout)
+        .remove("p")
+        .unwrap_or_default();
+    Ok((after, remote_file::parse_backup(&stdout)))
+}
+
+/// The content diff entry Ansible's copy action shows.
+fn content_diff(
+    ctx: &mut ModuleContext,
+    dest: &str,
+    cur: &RemoteStat,
+    data: &[u8],
+    after_header: Option<&str>,
+) -> Result<Option<Value>, ModuleError> {
+    let Some(after) = remote_file::diff_text(data) else {
+        return Ok(None);
+    };
+    let mut d = Map::new();
+    d.insert("after".into(), Value::String(after));
+    d.insert(
+        "after_header".into(),
+        Value::String(after_header.unwrap_or(dest).to_string()),
+    );
+    if cur.exists() {
+        let before = remote_file::read(ctx, dest)?;
+        let Some(before) = remote_file::diff_text(&before) else {
+            return Ok(None);
+        };
+        d.insert("before".into(), Value::String(before));
+        d.insert("before_header".into(), Value::String(dest.into()));
+    } else {
+        d.insert("before".into(), Value::String(String::new()));
+    }
+    Ok(Some(Value::Object(d)))
+}
+
+/// Sorts a result's keys, as Ansible's output shows them.
+pub fn sorted(m: Map<String, Value>) -> Map<String, Value> {
+    let mut v: Vec<(String, Value)> = m.into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.into_iter().collect()
+}
+
+/// The unchanged-content path: apply mode/owner/group like the file module and report it.
+fn apply_file_attrs(
+    ctx: &mut ModuleContext,
+    dest: &str,
+    cur: &RemoteStat,
+    attrs: &Attrs,
+    checksum: Option<&str>,
+) -> ModuleResult {
+    let attrs = Attrs {
+        mode: match &attrs.mode {
+            Some(ModeArg::Preserve) => None,
+            m => m.clone(),
+        },
+        ..attrs.clone()
+    };
+    let fragment = attrs.fragment(dest, cur, false)?;
+    let (before, after) = attr_diff(dest, cur, &attrs)?;
+    let changed = !fragment.is_empty();
+    let st = if changed && !ctx.check_mode {
+        remote_file::run_then_stat(ctx, &fragment, dest, true, None)?
+    } else {
+        cur.clone()
+    };
+    let mut res = Map::new();
+    res.insert("changed".into(), Value::Bool(changed));
+    if let Some(c) = checksum {
+        res.insert("checksum".into(), Value::String(c.into()));
+    }
+    res.insert("dest".into(), Value::String(dest.into()));
+    let mut diff = Map::new();
+    diff.insert("after".into(), Value::Object(after));
+    diff.insert("before".into(), Value::Object(before));
+    res.insert("diff".into(), Value::Object(diff));
+    res.insert("path".into(), Value::String(dest.into()));
+    st.add_path_info(&mut res);
+    if changed && ctx.check_mode {
+        if let Ok(Some(m)) = attrs.wanted_mode(cur) {
+            res.insert("mode".into(), Value::String(format!("{m:04o}")));
+        }
+    }
+    Ok(sorted(res))
+}
+
+/// The file module's attribute diff: `{path, mode/owner/group before and after}`.
+pub fn attr_diff(
+    path: &str,
+    cur: &RemoteStat,
+    attrs: &Attrs,
+) -> Result<(Map<String, Value>, Map<String, Value>), ModuleError> {
+    let mut before = map([("path", Value::String(path.into()))]);
+    let mut after = before.clone();
+    if let Some(o) = &attrs.owner {
+        if cur.exists() && o != &cur.owner && o.parse::<u64>().ok() != Some(cur.uid) {
+            before.insert("owner".into(), Value::from(cur.uid));
+            after.insert("owner".into(), id_value(o));
+        }
+    }
+    if let Some(g) = &attrs.group {
+        if cur.exists() && g != &cur.group && g.parse::<u64>().ok() != Some(cur.gid) {
+            before.insert("group".into(), Value::from(cur.gid));
+            after.insert("group".into(), id_value(g));
+        }
+    }
+    if cur.exists() && cur.kind != Kind::Link {
+        if let Some(m) = attrs.wanted_mode(cur)? {
+            if m != cur.perm() {
+                before.insert("mode".into(), Value::String(cur.mode_str()));
+                after.insert("mode".into(), Value::String(format!("{m:04o}")));
+            }
+        }
+    }
+    Ok((before, after))
+}
+
+fn id_value(s: &str) -> Value {
+    s.parse::<u64>()
+        .map_or_else(|_| Value::String(s.into()), Value::from)
+}
+
+/// `content:` as bytes: strings as is, other values as JSON (Ansible dumps them).
+fn content_bytes(v: &Value) -> Vec<u8> {
+    match v {
+        Value::String(s) => s.as_bytes().to_vec(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+impl Module for Copy {
+    fn name(&self) -> &'static str {
+        "copy"
+    }
+    fn spec(&self) -> &'static [ArgSpec] {
+        SPEC
+    }
+    fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
+        let dest = args.str("dest").unwrap_or_default().to_string();
+        let content = args.0.get("content").filter(|v| !v.is_null());
+        let src = args.str("src");
+        if content.is_some() && src.is_some() {
+            return Err(ModuleError::msg("src and content are mutually exclusive"));
+        }
+        let attrs = Attrs::from_args(args)?;
+        let opts = InstallOpts {
+            attrs,
+            backup: args.bool_or("backup", false),
+            force: args.bool_or("force", true),
+            validate: args.str("validate"),
+            src_label: String::new(),
+            after_header: None,
+        };
+        if let Some(c) = content {
+            if dest.ends_with('/') {
+                return Err(ModuleError::msg("can not use content with a dir as dest"));
+            }
+            let data = content_bytes(c);
+            let (cur, _) = query_dest(ctx, &dest, None)?;
+            let opts = InstallOpts {
+                src_label: dest.clone(),
+                ..opts
+            };
+            return install(ctx, &data, &dest, &cur, &opts);
+        }
+        let Some(src) = src else {
+            return Err(ModuleError::msg("src (or content) is required"));
+        };
+        if args.bool_or("remote_src", false) {
+            return remote_copy(ctx, src, &dest, &opts);
+        }
+        let Some(local) = find_local(ctx, src) else {
+            return Err(ModuleError::msg(format!(
+                "Could not find or access '{src}' on the Ansible Controller."
+            )));
+        };
+        if local.is_dir() {
+            return copy_tree(ctx, args, src, &local, &dest, &opts);
+        }
+        let data = std::fs::read(&local)
+            .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", local.display())))?;
+        let basename = local
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (d, inner) = query_dest(ctx, &dest, Some(&basename))?;
+        let (target, cur) = if dest.ends_with('/') || d.kind == Kind::Dir {
+            if !d.exists() && !ctx.check_mode {
+                exec_mkdir(ctx, &dest)?;
+            }
+            (
+                format!("{}/{basename}", dest.trim_end_matches('/')),
+                inner.unwrap_or_default(),
+            )
+        } else {
+            (dest.clone(), d)
+        };
+        let opts = InstallOpts {
+            src_label: local.display().to_string(),
+            ..opts
+        };
+        install(ctx, &data, &target, &cur, &opts)
+    }
+}
+
+fn exec_mkdir(ctx: &mut ModuleContext, dir: &str) -> Result<(), ModuleError> {
+    let out = exec_script(ctx, format!("mkdir -p -- {}", shell_path(dir)))?;
+    if out.rc != 0 {
+        return Err(ModuleError::msg(text(&out.stderr).trim().to_string()));
+    }
+    Ok(())
+}
+
+/// `remote_src: true` for a single file: compares checksums remotely, copies with `cp`.
+fn remote_copy(ctx: &mut ModuleContext, src: &str, dest: &str, opts: &InstallOpts) -> ModuleResult {
+    let mut script = remote_file::prelude().to_string();
+    script.push_str(&remote_file::stat_fragment("s", src, true, Some("sha1")));
+    script.push_str(&remote_file::stat_fragment("d", dest, true, Some("sha1")));
+    let out = exec_script(ctx, script)?;
+    let mut all = remote_file::parse_stats(&text(&out.stdout));
+    let s = all.remove("s").unwrap_or_default();
+    let mut d = all.remove("d").unwrap_or_default();
+    if !s.exists() {
+        return Err(ModuleError::msg(format!("Source {src} not found")));
+    }
+    if s.kind == Kind::Dir {
+        return Err(ModuleError::msg(format!(
+            "Source {src} is a directory; remote_src directory copies are not supported yet"
+        )));
+    }
+    let mut target = dest.to_string();
+    if d.kind == Kind::Dir || dest.ends_with('/') {
+        let base = src.rsplit('/').next().unwrap_or(src);
+        target = format!("{}/{base}", dest.trim_end_matches('/'));
+        d = remote_file::stat(ctx, &target, true, Some("sha1"))?;
+    }
+    if d.exists() && (d.checksum == s.checksum || !opts.force) {
+        return apply_file_attrs(ctx, &target, &d, &opts.attrs, s.checksum.as_deref());
+    }
+    // Read through the connection so the rest (backup, validate, rename) is shared.
+    let data = remote_file::read(ctx, src)?;
+    let opts = InstallOpts {
+        src_label: src.to_string(),
+        attrs: opts.attrs.clone(),
+        backup: opts.backup,
+        force: opts.force,
+        validate: opts.validate,
+        after_header: None,
+    };
+    install(ctx, &data, &target, &d, &opts)
+}
+
+/// Recursive copy of a controller directory. `src` without a trailing slash copies the
+/// directory itself into dest; with one, its contents.
+fn copy_tree(
+    ctx: &mut ModuleContext,
+    args: &Args,
+    src: &str,
+    local: &Path,
+    dest: &str,
+    opts: &InstallOpts,
+) -> ModuleResult {
+    let root = if src.ends_with('/') {
+        dest.trim_end_matches('/').to_string()
+    } else {
+        let base = local
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{}/{base}", dest.trim_end_matches('/'))
+    };
+    let mut dirs = vec![String::new()];
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    walk(local, "", &mut dirs, &mut files)
+        .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", local.display())))?;
+
+    // One exec: stat every target file and directory.
+    let mut script = remote_file::prelude().to_string();
+    for (i, d) in dirs.iter().enumerate() {
+        script.push_str(&remote_file::stat_fragment(
+            &format!("d{i}"),
+            &join(&root, d),
+            true,
+            None,
+        ));
+    }
+    for (i, (rel, _)) in files.iter().enumerate() {
+        script.push_str(&remote_file::stat_fragment(
+            &format!("f{i}"),
+            &join(&root, rel),
+            true,
+            Some("sha1"),
+        ));
+    }
+    let out = exec_script(ctx, script)?;
+    let mut all = remote_file::parse_stats(&text(&out.stdout));
+    let dir_mode = remote_file::parse_mode(args.get("directory_mode"))?;
+    let mut changed = false;
+    let mut mkdirs = String::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let st = all.remove(&format!("d{i}")).unwrap_or_default();
+        if !st.exists() {
+            changed = true;
+            let p = join(&root, d);
+            mkdirs.push_str(&format!("mkdir -p -- {}\n", shell_path(&p)));
+            if let Some(ModeArg::Octal(m)) = dir_mode {
+                mkdirs.push_str(&format!("chmod -- {m:o} {}\n", shell_path(&p)));
+            }
+        }
+    }
+    if !mkdirs.is_empty() && !ctx.check_mode {
+        let out = exec_script(ctx, format!("set -e\n{mkdirs}"))?;
+        if out.rc != 0 {
+            return Err(ModuleError::msg(text(&out.stderr).trim().to_string()));
+        }
+    }
+    for (i, (rel, path)) in files.iter().enumerate() {
+        let st = all.remove(&format!("f{i}")).unwrap_or_default();
+        let data = std::fs::read(path)
+            .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", path.display())))?;
+        let sub = InstallOpts {
+            attrs: opts.attrs.clone(),
+            backup: opts.backup,
+            force: opts.force,
+            validate: opts.validate,
+            src_label: path.display().to_string(),
+            after_header: None,
+        };
+        let r = install(ctx, &data, &join(&root, rel), &st, &sub)?;
+        changed |= r.get("changed") == Some(&Value::Bool(true));
+    }
+    let shown_dest = if dest.ends_with('/') {
+        dest.to_string()
+    } else {
+        format!("{dest}/")
+    };
+    Ok(map([
+        ("changed", Value::Bool(changed)),
+        ("dest", Value::String(shown_dest)),
+        ("src", Value::String(src.to_string())),
+    ]))
+}
+
+fn join(root: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        root.to_string()
+    } else {
+        format!("{root}/{rel}")
+    }
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    dirs: &mut Vec<String>,
+    files: &mut Vec<(String, PathBuf)>,
+) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let r = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let p = e.path();
+        if p.is_dir() {
+            dirs.push(r.clone());
+            walk(&p, &r, dirs, files)?;
+        } else {
+            files.push((r, p));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::util::test_support::{failed, run, run_with, Opts};
+    use super::*;
+    use serde_json::json;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode_of(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn content_create_idempotent_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a b $(touch x) 'q'");
+        let d = dest.to_str().unwrap();
+        let r = run(
+            &Copy,
+            json!({"content": "hello\n", "dest": d, "mode": "0640"}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(
+            r["checksum"],
+            json!("f572d396fae9206628714fb2ce00f72e94f2258f")
+        );
+        assert_eq!(r["md5sum"], json!("b1946ac92492d2347c6235b4d2611184"));
+        assert_eq!(r["mode"], json!("0640"));
+        assert_eq!(r["size"], json!(6));
+        assert_eq!(r["state"], json!("file"));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "hello\n");
+        assert_eq!(mode_of(&dest), 0o640);
+        assert!(!dir.path().join("x").exists());
+        let r = run(
+            &Copy,
+            json!({"content": "hello\n", "dest": d, "mode": "0640"}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(false));
+        assert_eq!(r["path"], json!(d));
+        // Only the mode differs: changed, content untouched.
+        let r = run(
+            &Copy,
+            json!({"content": "hello\n", "dest": d, "mode": "u+x"}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["mode"], json!("0740"));
+        assert_eq!(mode_of(&dest), 0o740);
+        // No temp files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn check_mode_changes_nothing_and_existing_mode_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f");
+        let d = dest.to_str().unwrap();
+        let r = run_with(
+            &Copy,
+            json!({"content": "x", "dest": d}),
+            Opts {
+                check: true,
+                ..Opts::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert!(!dest.exists());
+        std::fs::write(&dest, "old").unwrap();
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let r = run(&Copy, json!({"content": "new", "dest": d})).unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(mode_of(&dest), 0o600);
+        let r = run(
+            &Copy,
+            json!({"content": "newer", "dest": d, "force": false}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(false));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new");
+    }
+
+    #[test]
+    fn backup_and_validate() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("it's");
+        let d = dest.to_str().unwrap();
+        std::fs::write(&dest, "one\n").unwrap();
+        let r = run(
+            &Copy,
+            json!({"content": "two\n", "dest": d, "backup": true}),
+        )
+        .unwrap();
+        let b = r["backup_file"].as_str().unwrap();
+        assert!(b.starts_with(&format!("{d}.")) && b.ends_with('~'), "{b}");
+        assert!(b.contains('@'), "{b}");
+        assert_eq!(std::fs::read_to_string(b).unwrap(), "one\n");
+        let f = failed(run(
+            &Copy,
+            json!({"content": "three\n", "dest": d, "validate": "false %s"}),
+        ));
+        assert!(
+            f["msg"].as_str().unwrap().contains("failed to validate"),
+            "{f:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "two\n");
+        let r = run(
+            &Copy,
+            json!({"content": "three\n", "dest": d, "validate": "grep -q three %s"}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "three\n");
+    }
+
+    #[test]
+    fn src_file_into_directory_and_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let srcdir = dir.path().join("files");
+        std::fs::create_dir_all(srcdir.join("tree/sub")).unwrap();
+        std::fs::write(srcdir.join("one.txt"), "1\n").unwrap();
+        std::fs::write(srcdir.join("tree/a"), "a\n").unwrap();
+        std::fs::write(srcdir.join("tree/sub/b"), "b\n").unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let opts = || Opts {
+            search: vec![srcdir.clone()],
+            ..Opts::default()
+        };
+        let r = run_with(
+            &Copy,
+            json!({"src": "one.txt", "dest": out.to_str().unwrap()}),
+            opts(),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(std::fs::read_to_string(out.join("one.txt")).unwrap(), "1\n");
+        // Directory without trailing slash: copied as a directory.
+        let r = run_with(
+            &Copy,
+            json!({"src": "tree", "dest": format!("{}/", out.display())}),
+            opts(),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(
+            std::fs::read_to_string(out.join("tree/sub/b")).unwrap(),
+            "b\n"
+        );
+        let r = run_with(
+            &Copy,
+            json!({"src": "tree", "dest": format!("{}/", out.display())}),
+            opts(),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(false));
+        // With trailing slash: its contents.
+        let d2 = out.join("d2");
+        let r = run_with(
+            &Copy,
+            json!({"src": "tree/", "dest": d2.to_str().unwrap()}),
+            opts(),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["dest"], json!(format!("{}/", d2.display())));
+        assert_eq!(std::fs::read_to_string(d2.join("a")).unwrap(), "a\n");
+        let f = failed(run_with(
+            &Copy,
+            json!({"src": "nope", "dest": "/tmp/x"}),
+            opts(),
+        ));
+        assert!(f["msg"].as_str().unwrap().contains("Could not find"));
+    }
+
+    #[test]
+    fn remote_src_and_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("s");
+        std::fs::write(&s, "data").unwrap();
+        let d = dir.path().join("d");
+        let args =
+            json!({"src": s.to_str().unwrap(), "dest": d.to_str().unwrap(), "remote_src": true});
+        assert_eq!(run(&Copy, args.clone()).unwrap()["changed"], json!(true));
+        assert_eq!(std::fs::read_to_string(&d).unwrap(), "data");
+        assert_eq!(run(&Copy, args).unwrap()["changed"], json!(false));
+        let root = unsafe { libc::geteuid() } == 0;
+        let r = run(
+            &Copy,
+            json!({"content": "data", "dest": d.to_str().unwrap(), "owner": "nobody"}),
+        );
+        if root {
+            let r = r.unwrap();
+            assert_eq!(r["owner"], json!("nobody"));
+            assert_eq!(r["changed"], json!(true));
+        } else {
+            assert!(failed(r)["msg"].as_str().is_some());
+        }
+    }
+
+    #[test]
+    fn diff_mode_shows_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f");
+        std::fs::write(&dest, "a\n").unwrap();
+        let mut conn = crate::connection::local::LocalConnection;
+        let eval = super::super::util::test_support::JsonEval(json!({}));
+        let mut ctx = ModuleContext {
+            host: "localhost",
+            conn: &mut conn,
+            check_mode: true,
+            diff_mode: true,
+            verbosity: 0,
+            become_: Default::default(),
+            env: vec![],
+            search_paths: vec![],
+            eval: &eval,
+        };
+        let args = super::super::validate(
+            "copy",
+            SPEC,
+            json!({"content": "b\n", "dest": dest.to_str().unwrap()})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap();
+        let r = Copy.run(&args, &mut ctx).unwrap();
+        let d = &r["diff"][0];
+        assert_eq!(d["before"], json!("a\n"));
+        assert_eq!(d["after"], json!("b\n"));
+        assert_eq!(d["before_header"], json!(dest.to_str().unwrap()));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a\n");
+    }
+}
