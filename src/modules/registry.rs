@@ -18,6 +18,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::set_fact::SetFact,
         &super::setup::Setup,
         &super::shell::Shell,
+        &super::tempfile::Tempfile,
     ]
 }
 
