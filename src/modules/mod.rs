@@ -36,6 +36,7 @@ pub mod setup;
 pub mod shell;
 pub mod util;
 pub mod tempfile;
+pub mod wait_for;
 
 pub use args::{validate, ArgKind, ArgSpec, Args};
 
