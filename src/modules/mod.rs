@@ -35,6 +35,7 @@ pub mod set_fact;
 pub mod setup;
 pub mod shell;
 pub mod util;
+pub mod find;
 pub mod tempfile;
 pub mod wait_for;
 

@@ -19,6 +19,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::setup::Setup,
         &super::shell::Shell,
         &super::tempfile::Tempfile,
+        &super::find::Find,
         &super::wait_for::WaitFor,
     ]
 }
