@@ -36,6 +36,7 @@ pub mod setup;
 pub mod shell;
 pub mod util;
 pub mod find;
+pub mod get_url;
 pub mod tempfile;
 pub mod wait_for;
 

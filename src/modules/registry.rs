@@ -20,6 +20,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::shell::Shell,
         &super::tempfile::Tempfile,
         &super::find::Find,
+        &super::get_url::GetUrl,
         &super::wait_for::WaitFor,
     ]
 }
