@@ -37,6 +37,7 @@ pub mod shell;
 pub mod util;
 pub mod find;
 pub mod get_url;
+pub mod systemd;
 pub mod tempfile;
 pub mod wait_for;
 

@@ -21,6 +21,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::tempfile::Tempfile,
         &super::find::Find,
         &super::get_url::GetUrl,
+        &super::systemd::Systemd,
         &super::wait_for::WaitFor,
     ]
 }
