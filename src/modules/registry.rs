@@ -22,6 +22,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::find::Find,
         &super::get_url::GetUrl,
         &super::systemd::Systemd,
+        &super::unarchive::Unarchive,
         &super::wait_for::WaitFor,
     ]
 }
