@@ -20,6 +20,7 @@
 //! `skipped`.
 
 pub mod add_host;
+pub mod archive_check;
 pub mod args;
 pub mod assert;
 pub mod blockinfile;
@@ -43,6 +44,12 @@ pub mod shell;
 pub mod stat;
 pub mod template;
 pub mod util;
+pub mod find;
+pub mod get_url;
+pub mod systemd;
+pub mod tempfile;
+pub mod unarchive;
+pub mod wait_for;
 
 pub use args::{validate, ArgKind, ArgSpec, Args};
 

@@ -25,6 +25,12 @@ fn all() -> &'static [&'static dyn Module] {
         &super::lineinfile::LineInFile,
         &super::blockinfile::BlockInFile,
         &super::replace::Replace,
+        &super::tempfile::Tempfile,
+        &super::find::Find,
+        &super::get_url::GetUrl,
+        &super::systemd::Systemd,
+        &super::unarchive::Unarchive,
+        &super::wait_for::WaitFor,
     ]
 }
 

@@ -133,6 +133,94 @@ pub fn is_identifier(s: &str) -> bool {
     chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The shell text that prints a path's attributes for [`parse_attrs`] (GNU `stat`, one line:
+/// uid, gid, owner, group, octal mode, size, type).
+pub fn attrs_script(quoted_path: &str) -> String {
+    format!("stat -c '%u %g %U %G %a %s %F' {quoted_path}")
+}
+
+/// Parses one line printed by [`attrs_script`] into Ansible's file keys (`uid`, `gid`,
+/// `owner`, `group`, `mode`, `size`, `state`).
+pub fn parse_attrs(line: &str) -> Option<Map<String, Value>> {
+    let mut it = line.trim().splitn(7, ' ');
+    let uid: i64 = it.next()?.parse().ok()?;
+    let gid: i64 = it.next()?.parse().ok()?;
+    let owner = it.next()?.to_string();
+    let group = it.next()?.to_string();
+    let mode = u32::from_str_radix(it.next()?, 8).ok()?;
+    let size: i64 = it.next()?.parse().ok()?;
+    let state = match it.next()? {
+        "directory" => "directory",
+        "symbolic link" => "link",
+        _ => "file",
+    };
+    Some(map([
+        ("gid", Value::from(gid)),
+        ("group", Value::String(group)),
+        ("mode", Value::String(format!("{mode:04o}"))),
+        ("owner", Value::String(owner)),
+        ("size", Value::from(size)),
+        ("state", Value::String(state.into())),
+        ("uid", Value::from(uid)),
+    ]))
+}
+
+/// A `mode:` argument as chmod understands it: YAML's `0644` arrives as the number 420 and
+/// means octal; strings (`"0644"`, `u+x`) are kept.
+pub fn mode_arg(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|m| format!("{m:04o}")),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Shell text that applies `mode`/`owner`/`group` to `quoted_path` and prints
+/// `@@yiqiu:attrs-changed` when anything differs afterwards (compared with `stat`, so a
+/// mode that is already right reports no change). Empty when nothing is asked.
+pub fn apply_attrs_script(
+    quoted_path: &str,
+    mode: Option<&str>,
+    owner: Option<&str>,
+    group: Option<&str>,
+) -> String {
+    use crate::connection::quote;
+    if mode.is_none() && owner.is_none() && group.is_none() {
+        return String::new();
+    }
+    let mut s = format!("__yq_b=$(stat -c '%a %u %g' {quoted_path})\n");
+    if let Some(o) = owner {
+        s.push_str(&format!("chown {} {quoted_path} || exit 1\n", quote(o)));
+    }
+    if let Some(g) = group {
+        s.push_str(&format!("chgrp {} {quoted_path} || exit 1\n", quote(g)));
+    }
+    if let Some(m) = mode {
+        s.push_str(&format!("chmod {} {quoted_path} || exit 1\n", quote(m)));
+    }
+    s.push_str(&format!(
+        "[ \"$__yq_b\" = \"$(stat -c '%a %u %g' {quoted_path})\" ] || echo {ATTRS_CHANGED}\n"
+    ));
+    s
+}
+
+/// Printed by [`apply_attrs_script`] when it changed something.
+pub const ATTRS_CHANGED: &str = "@@yiqiu:attrs-changed";
+
+/// The first path in `search` (most specific first) where `rel` exists; absolute paths are
+/// returned as is.
+pub fn find_local_file(search: &[std::path::PathBuf], rel: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(rel);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    search
+        .iter()
+        .map(|d| d.join(rel))
+        .find(|c| c.exists())
+        .or_else(|| p.exists().then(|| p.to_path_buf()))
+}
+
 #[cfg(test)]
 pub mod test_support {
     //! A test evaluator over a JSON context and a ready-made context on the local connection.
