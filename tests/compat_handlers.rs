@@ -54,7 +54,7 @@ fn flush_handlers_respects_when_false() {
       notify: say
     - meta: flush_handlers
       when: false
-    - fail: msg=stop here
+    - fail: msg="stop here"
   handlers:
     - name: say
       debug: msg=handler ran
@@ -109,7 +109,7 @@ fn handler_failure_in_flush_goes_to_rescue() {
             that: ansible_failed_task is defined
   handlers:
     - name: broken
-      fail: msg=handler broke
+      fail: msg="handler broke"
 "#,
         &[],
     );
@@ -130,7 +130,7 @@ fn any_errors_fatal_handler_failure_stops_all_hosts() {
       notify: check
     - meta: flush_handlers
     - name: after flush
-      debug: msg=SHOULD NOT RUN
+      debug: msg="SHOULD NOT RUN"
   handlers:
     - name: check
       command: "/bin/{{ (inventory_hostname == 'alpha') | ternary('true', 'false') }}"
