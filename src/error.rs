@@ -34,7 +34,7 @@ impl Origin {
         let width = self.line.to_string().len();
         let mut out = String::new();
         for (i, line) in lines.iter().enumerate().take(idx + 1).skip(first) {
-            out.push_str(&format!("{:<width$} {line}\n", i + 1));
+            out.push_str(&format!("{:>width$} {line}\n", i + 1));
         }
         out.push_str(&format!(
             "{} ^ column {}",

@@ -99,17 +99,19 @@ impl AdhocCallback {
         if is_command && r.status != Status::Unreachable {
             let rc = data.get("rc").and_then(Value::as_i64).unwrap_or(0);
             let text = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let mut body = text("stdout");
-            let err = text("stderr");
-            if !err.is_empty() {
-                if !body.is_empty() {
-                    body.push('\n');
-                }
-                body.push_str(&err);
-            }
             if self.one_line {
-                return format!("{} | {word} | rc={rc} | (stdout) {}\n", r.host, body.replace('\n', "\\n"));
+                // The oneline callback: `(stdout) ...` and `(stderr) ...` with newlines escaped.
+                let mut line = format!("{} | {word} | rc={rc} |", r.host);
+                for k in ["stdout", "stderr"] {
+                    let t = text(k);
+                    if !t.is_empty() {
+                        line.push_str(&format!(" ({k}) {}", t.replace('\n', "\\n")));
+                    }
+                }
+                return line + "\n";
             }
+            // The minimal callback: stdout, stderr and msg run together, as Ansible prints them.
+            let body = format!("{}{}{}", text("stdout"), text("stderr"), text("msg"));
             return format!("{} | {word} | rc={rc} >>\n{body}\n", r.host);
         }
         let mut sorted: Vec<(&String, &Value)> = data.iter().collect();

@@ -134,7 +134,20 @@ pub fn batches(hosts: &[String], serial: &[Value]) -> Vec<Vec<String>> {
 }
 
 impl<'a> PlayRun<'a> {
-    pub fn new(shared: &'a RunShared<'a>, play: &'a Play, hosts: Vec<String>) -> PlayRun<'a> {
+    pub fn new(shared: &'a RunShared<'a>, play: &'a Play, mut hosts: Vec<String>) -> PlayRun<'a> {
+        match play.order.as_str() {
+            "reverse_inventory" => hosts.reverse(),
+            "sorted" => hosts.sort(),
+            "reverse_sorted" => {
+                hosts.sort();
+                hosts.reverse();
+            }
+            "shuffle" => {
+                use rand::seq::SliceRandom;
+                hosts.shuffle(&mut rand::rng());
+            }
+            _ => {}
+        }
         let mut handlers = Vec::new();
         flatten_handlers(&play.handlers, &mut handlers);
         let hostvars = MjValue::from_object(HostVars {
@@ -371,8 +384,16 @@ impl<'a> PlayRun<'a> {
             });
             let mut gather_task = (*task).clone();
             gather_task.keywords.tags.push("always".into());
-            let hosts = self.alive(batch);
-            let failed = self.run_task(&Arc::new(gather_task), &hosts, false);
+            let mut hosts = self.alive(batch);
+            if opts.gathering == "smart" {
+                // Gather once per host per run.
+                hosts.retain(|h| self.shared.state.store(h).facts.is_empty());
+            }
+            let failed = if hosts.is_empty() {
+                Vec::new()
+            } else {
+                self.run_task(&Arc::new(gather_task), &hosts, false)
+            };
             self.mark_failed(&failed);
         }
         let sections: [&[Item]; 3] = [&self.play.pre_tasks, &self.play.roles, &self.play.tasks];
@@ -593,17 +614,41 @@ impl<'a> PlayRun<'a> {
         } else {
             hosts.to_vec()
         };
-        let outcomes: Vec<(String, HostOutcome)> = if targets.len() == 1 {
-            vec![(targets[0].clone(), self.run_task_on_host(task, &targets[0], rescuable))]
-        } else {
-            self.shared.pool.install(|| {
-                use rayon::prelude::*;
-                targets
-                    .par_iter()
-                    .map(|h| (h.clone(), self.run_task_on_host(task, h, rescuable)))
-                    .collect()
-            })
+        let running = Mutex::new(targets.clone());
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let run_one = |h: &String| {
+            let outcome = self.run_task_on_host(task, h, rescuable);
+            running.lock().unwrap_or_else(|p| p.into_inner()).retain(|x| x != h);
+            (h.clone(), outcome)
         };
+        let outcomes: Vec<(String, HostOutcome)> = std::thread::scope(|scope| {
+            // A terminal gets a live status line while a task runs long (the callback
+            // throttles it and draws nothing when stdout is not a terminal). The ticker wakes
+            // at once when the task ends, so it costs no time.
+            let total = targets.len();
+            let running = &running;
+            scope.spawn(move || {
+                let tick = std::time::Duration::from_millis(250);
+                let mut ticks = 0u32;
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(tick) {
+                    ticks += 1;
+                    if ticks >= 4 {
+                        let left = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                        cb.progress(total - left.len(), total, &left);
+                    }
+                }
+            });
+            let out = if targets.len() == 1 {
+                vec![run_one(&targets[0])]
+            } else {
+                self.shared.pool.install(|| {
+                    use rayon::prelude::*;
+                    targets.par_iter().map(run_one).collect()
+                })
+            };
+            drop(done_tx);
+            out
+        });
         if run_once {
             // The one result counts for every host of the batch (registered vars included).
             if let Some((first, outcome)) = outcomes.first() {
@@ -780,17 +825,24 @@ impl<'a> PlayRun<'a> {
             .unwrap_or_default()
             .trim()
             .to_string();
-        // Meta tasks only run if their condition holds (for the first host, like Ansible).
-        if let Some(h) = hosts.first() {
-            if !task.keywords.when.is_empty() {
-                let scope = self.scope(Some(task), h, Map::new());
-                let ok = templar()
-                    .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
-                    .unwrap_or(false);
-                if !ok && action != "flush_handlers" {
-                    return Vec::new();
-                }
-            }
+        // A meta task's condition is evaluated per host; host-level actions apply to the hosts
+        // where it holds, play-level ones if it holds for any host.
+        let hosts: Vec<String> = if task.keywords.when.is_empty() || action == "flush_handlers" {
+            hosts.to_vec()
+        } else {
+            hosts
+                .iter()
+                .filter(|h| {
+                    let scope = self.scope(Some(task), h, Map::new());
+                    templar()
+                        .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
+                        .unwrap_or(false)
+                })
+                .cloned()
+                .collect()
+        };
+        if hosts.is_empty() {
+            return Vec::new();
         }
         match action.as_str() {
             "flush_handlers" => {
@@ -805,7 +857,7 @@ impl<'a> PlayRun<'a> {
                 self.abort.store(true, Ordering::SeqCst);
             }
             "end_host" => {
-                for h in hosts {
+                for h in &hosts {
                     self.apply_host_meta("end_host", h);
                 }
             }
@@ -822,7 +874,7 @@ impl<'a> PlayRun<'a> {
             }
             "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" => {
                 if action == "clear_facts" {
-                    for h in hosts {
+                    for h in &hosts {
                         self.shared.state.update_store(h, |s| s.facts.clear());
                     }
                 }

@@ -61,7 +61,7 @@ impl Evaluator for TaskEvaluator {
             .map_err(with_nested)
     }
     fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
-        templar().render_string(text, &self.ctx).map_err(with_nested)
+        templar().render_file(text, &self.ctx).map_err(with_nested)
     }
 }
 
@@ -82,6 +82,36 @@ fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     }
     m.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
     m
+}
+
+/// Adds Ansible 2.19's `[ERROR]: Task failed: Module failed: ...` block to a failed result
+/// that has none yet (controller-side actions say `Action failed`).
+fn add_error_summary(task: &Task, data: &mut Map<String, Value>) {
+    if data.contains_key(crate::output::ERROR_SUMMARY_KEY) || data.contains_key("results") {
+        return;
+    }
+    let msg = data.get("msg").map(|m| match m {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let mut msg = msg.unwrap_or_else(|| "Unknown error.".into());
+    if data.get("_ansible_no_log") == Some(&Value::Bool(true)) {
+        // Ansible prints the message here even under no_log; we keep the secret hidden.
+        msg = "(censored due to no_log)".into();
+    }
+    let text = if msg.starts_with("Task failed:") {
+        msg
+    } else {
+        let controller = registry::find(&task.action).is_some_and(|m| m.controller_only());
+        let kind = if controller { "Action" } else { "Module" };
+        format!("Task failed: {kind} failed: {msg}")
+    };
+    let mut summary = format!("{text}\nOrigin: {}", task.origin);
+    if let Some(ex) = task.origin.excerpt() {
+        summary.push_str("\n\n");
+        summary.push_str(&ex);
+    }
+    data.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
 }
 
 fn fail_map(msg: impl Into<String>) -> Map<String, Value> {
@@ -374,6 +404,9 @@ impl PlayRun<'_> {
             if settings.no_log {
                 data.insert("_ansible_no_log".into(), Value::Bool(true));
             }
+            if failed {
+                add_error_summary(task, &mut data);
+            }
             if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
                 let mut r = TaskResult::new(host, status, data.clone());
                 r.item_label = Some(label_text);
@@ -489,47 +522,34 @@ impl PlayRun<'_> {
         }
         let s = self.scope(Some(task), host, top);
         let ctx = s.context();
-        if let Some(cw) = &task.changed_when {
-            match templar().eval_condition(cw, &ctx) {
-                Ok(b) => {
-                    d.insert("changed".into(), Value::Bool(b));
-                }
+        // Evaluates one override; an error fails the task with Ansible's wording.
+        let eval = |cond: &Value, d: &mut Map<String, Value>| -> Option<bool> {
+            match templar().eval_condition(cond, &ctx) {
+                Ok(b) => Some(b),
                 Err(e) => {
                     d.insert("failed".into(), Value::Bool(true));
-                    d.insert(
-                        "msg".into(),
-                        Value::String(format!(
-                            "The conditional check '{}' failed. The error was: {}",
-                            cond_text(cw),
-                            with_nested(e)
-                        )),
+                    let msg = format!(
+                        "The conditional check '{}' failed. The error was: {}",
+                        cond_text(cond),
+                        with_nested(e)
                     );
-                    return;
+                    d.insert("msg".into(), Value::String(msg));
+                    None
                 }
+            }
+        };
+        if let Some(cw) = &task.changed_when {
+            match eval(cw, d) {
+                Some(b) => {
+                    d.insert("changed".into(), Value::Bool(b));
+                }
+                None => return,
             }
         }
         if let Some(fw) = &task.failed_when {
-            match templar().eval_condition(fw, &ctx) {
-                Ok(b) => {
-                    d.insert("failed_when_result".into(), Value::Bool(b));
-                    if b {
-                        d.insert("failed".into(), Value::Bool(true));
-                    } else {
-                        d.remove("failed");
-                        d.insert("failed".into(), Value::Bool(false));
-                    }
-                }
-                Err(e) => {
-                    d.insert("failed".into(), Value::Bool(true));
-                    d.insert(
-                        "msg".into(),
-                        Value::String(format!(
-                            "The conditional check '{}' failed. The error was: {}",
-                            cond_text(fw),
-                            with_nested(e)
-                        )),
-                    );
-                }
+            if let Some(b) = eval(fw, d) {
+                d.insert("failed_when_result".into(), Value::Bool(b));
+                d.insert("failed".into(), Value::Bool(b));
             }
         }
     }
@@ -927,6 +947,18 @@ impl PlayRun<'_> {
             }
         }
         let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
+        let no_log = task
+            .keywords
+            .no_log
+            .as_ref()
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(false);
+        if no_log {
+            data.insert("_ansible_no_log".into(), Value::Bool(true));
+        }
+        if failed {
+            add_error_summary(task, &mut data);
+        }
         let mut registered = None;
         let internal = |d: &Map<String, Value>| -> Map<String, Value> {
             d.iter()
@@ -952,12 +984,25 @@ impl PlayRun<'_> {
         } else {
             Status::Ok
         };
-        let ignored = failed && ignore_errors;
+        let ignore_unreachable = task
+            .keywords
+            .ignore_unreachable
+            .as_ref()
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(false);
+        let ignored = (failed && ignore_errors) || (unreachable && ignore_unreachable);
         self.shared.stat(host, |s| match status {
+            Status::Unreachable if ignored => {
+                s.unreachable += 1;
+                s.ignored += 1;
+            }
             Status::Unreachable => s.unreachable += 1,
             Status::Failed if ignored => {
                 s.ok += 1;
                 s.ignored += 1;
+                if changed {
+                    s.changed += 1;
+                }
             }
             Status::Failed if rescuable => s.rescued += 1,
             Status::Failed => s.failed += 1,
@@ -981,7 +1026,7 @@ impl PlayRun<'_> {
                 });
             }
         }
-        if status == Status::Unreachable {
+        if status == Status::Unreachable && !ignored {
             self.shared.unreachable_any.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
@@ -992,17 +1037,8 @@ impl PlayRun<'_> {
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(state.options.diff);
         if !(is_include && !failed && !skipped) {
-            let no_log = task
-                .keywords
-                .no_log
-                .as_ref()
-                .and_then(crate::modules::args::to_bool)
-                .unwrap_or(false);
             let mut shown = data.clone();
             shown.remove("_meta");
-            if no_log {
-                shown.insert("_ansible_no_log".into(), Value::Bool(true));
-            }
             let mut r = TaskResult::new(host, status, shown);
             r.ignored = ignored;
             r.delegated_to = delegated_to;
@@ -1015,7 +1051,7 @@ impl PlayRun<'_> {
         }
         HostOutcome {
             failed: failed && !ignored && !unreachable,
-            unreachable,
+            unreachable: unreachable && !ignored,
             includes: if failed { Vec::new() } else { includes },
             meta: None,
             registered,

@@ -53,12 +53,17 @@ impl Module for Assert {
                     .cloned()
                     .unwrap_or_else(|| Value::String("Assertion failed".into()));
                 let assertion = cond;
-                return Err(ModuleError::Failed(map([
+                let mut res = map([
                     ("assertion", assertion),
                     ("changed", Value::Bool(false)),
                     ("evaluated_to", Value::Bool(false)),
                     ("msg", msg),
-                ])));
+                ]);
+                // Ansible prints a failed assert indented, like a passing one.
+                if !quiet {
+                    res.insert("_ansible_verbose_always".into(), Value::Bool(true));
+                }
+                return Err(ModuleError::Failed(res));
             }
         }
         let msg = args
@@ -116,7 +121,7 @@ mod tests {
         ));
         assert_eq!(
             serde_json::Value::Object(m),
-            json!({"assertion": "x == 3", "changed": false, "evaluated_to": false, "msg": "Assertion failed"})
+            json!({"_ansible_verbose_always": true, "assertion": "x == 3", "changed": false, "evaluated_to": false, "msg": "Assertion failed"})
         );
         let m = failed(run_with(
             &Assert,

@@ -255,7 +255,18 @@ impl Loader {
                 }
                 "order" => play.order = scalar_string(v).unwrap_or_else(|| "inventory".into()),
                 "pre_tasks" | "tasks" | "post_tasks" | "handlers" | "roles" => {}
-                "vars_prompt" | "gather_subset" | "gather_timeout" | "fact_path" => {}
+                "vars_prompt" => {
+                    // No prompting: each prompt's default becomes a play var (what Ansible does
+                    // without a terminal); extra vars still override it.
+                    for entry in v.as_seq().unwrap_or_default() {
+                        let name = entry.get("name").and_then(scalar_string);
+                        let default = entry.get("default").map(Node::to_json);
+                        if let (Some(name), Some(default)) = (name, default) {
+                            play.vars.entry(name).or_insert(default);
+                        }
+                    }
+                }
+                "gather_subset" | "gather_timeout" | "fact_path" => {}
                 other => {
                     if other == "when" {
                         return Err(err("'when' is not a valid attribute for a Play", k)

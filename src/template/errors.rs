@@ -13,6 +13,8 @@ pub fn describe_error(e: &minijinja::Error) -> String {
     let mut msg = match (e.kind(), e.detail()) {
         (ErrorKind::InvalidOperation, Some(d)) => d.to_string(),
         (ErrorKind::SyntaxError, Some(d)) => format!("Syntax error in template: {d}"),
+        (ErrorKind::UnknownFilter, Some(d)) => unknown("filter", d),
+        (ErrorKind::UnknownTest, Some(d)) => unknown("test", d),
         (ErrorKind::UndefinedError, Some(d)) => match backticked(d) {
             Some(expr) => format!("'{expr}' is undefined"),
             None => d.to_string(),
@@ -28,15 +30,55 @@ pub fn describe_error(e: &minijinja::Error) -> String {
     msg
 }
 
-/// Describes an error from rendering with `ctx`; `undeclared` lists the template's free
-/// variables (asked for only when the error does not say which value was undefined).
+/// `filter foo is unknown` in Ansible's words.
+fn unknown(what: &str, detail: &str) -> String {
+    let name = detail
+        .strip_prefix(what)
+        .and_then(|r| r.trim().strip_suffix("is unknown"))
+        .map(str::trim)
+        .unwrap_or(detail);
+    format!("Syntax error in template: No {what} named '{name}'.")
+}
+
+/// Describes an error from rendering `src` with `ctx`; `undeclared` lists the template's
+/// free variables (asked for only when the error does not say which value was undefined).
 pub fn describe_error_in(
     e: &minijinja::Error,
+    src: &str,
     ctx: &MjValue,
     undeclared: impl FnOnce() -> HashSet<String>,
 ) -> TemplateError {
+    describe(e, src, ctx, undeclared, None)
+}
+
+/// Describes the failure of a lenient retry (see `Templar`): the undefined it names, if
+/// any, is another than the guarded one the strict run stopped at.
+pub(crate) fn describe_retry_error(
+    strict: &minijinja::Error,
+    lenient: &minijinja::Error,
+    src: &str,
+    ctx: &MjValue,
+    undeclared: impl FnOnce() -> HashSet<String>,
+) -> TemplateError {
+    if lenient.kind() != ErrorKind::UndefinedError {
+        return describe(lenient, src, ctx, undeclared, None);
+    }
+    let guarded = strict
+        .detail()
+        .and_then(backticked)
+        .and_then(|e| parse_path(e).map(|(name, _)| name));
+    describe(lenient, src, ctx, undeclared, guarded.as_deref())
+}
+
+fn describe(
+    e: &minijinja::Error,
+    src: &str,
+    ctx: &MjValue,
+    undeclared: impl FnOnce() -> HashSet<String>,
+    skip: Option<&str>,
+) -> TemplateError {
     let detail = e.detail().unwrap_or("");
-    let is_mandatory = e.kind() == ErrorKind::InvalidOperation && detail == MANDATORY_MSG;
+    let is_mandatory = e.kind() == ErrorKind::InvalidOperation && detail.ends_with(MANDATORY_MSG);
     if e.kind() != ErrorKind::UndefinedError && !is_mandatory {
         return TemplateError {
             message: describe_error(e),
@@ -47,12 +89,19 @@ pub fn describe_error_in(
             .into_iter()
             .filter(|n| is_missing(ctx, n))
             .collect();
-        names.sort();
+        // The first one in the text is the one Jinja would have stopped at.
+        names.sort_by_key(|n| (src.find(n.as_str()).unwrap_or(usize::MAX), n.clone()));
+        if names.len() > 1 {
+            names.retain(|n| Some(n.as_str()) != skip);
+        }
         names.into_iter().next()
     });
     let message = match (missing, is_mandatory) {
-        (Some(name), true) => format!("Mandatory variable '{name}' not defined."),
-        (None, true) => MANDATORY_MSG.to_string(),
+        (Some(name), true) => detail.replace(
+            MANDATORY_MSG,
+            &format!("Mandatory variable '{name}' not defined."),
+        ),
+        (None, true) => detail.to_string(),
         (Some(expr), false) => undefined_message(&expr, ctx),
         (None, false) => describe_error(e),
     };
@@ -149,7 +198,7 @@ pub fn undefined_message(expr: &str, ctx: &MjValue) -> String {
                     .unwrap_or("object");
                 return match seg {
                     Seg::Attr(a) => format!("object of type '{ty}' has no attribute '{a}'"),
-                    Seg::Index(i) => format!("'{ty} object' has no element {i}"),
+                    Seg::Index(i) => format!("object of type '{ty}' has no attribute {i}"),
                 };
             }
         }
@@ -195,6 +244,11 @@ mod tests {
             "object of type 'dict' has no attribute 'zz'"
         );
         assert_eq!(render_err("{% if foo %}x{% endif %}"), "'foo' is undefined");
+        // A guard elsewhere in the template does not hide an unguarded undefined.
+        assert_eq!(
+            render_err("{{ foo.bar | default(1) }} {{ baz.x }}"),
+            "'baz' is undefined"
+        );
         let e = templar()
             .eval_condition(&json!("foo == 1"), &ctx())
             .unwrap_err();
@@ -202,9 +256,29 @@ mod tests {
     }
 
     #[test]
+    fn guarded_chains_of_undefined_work_as_in_ansible() {
+        let ok = |t: &str| templar().render_native(t, &ctx()).unwrap();
+        assert_eq!(ok("{{ foo.bar | default('x') }}"), json!("x"));
+        assert_eq!(ok("{{ d.zz.yy | default('x') }}"), json!("x"));
+        assert_eq!(ok("{{ foo.bar is defined }}"), json!(false));
+        assert_eq!(ok("a {{ foo.bar | d('y') }}"), json!("a y"));
+        let c = |e: &str| templar().eval_condition(&json!(e), &ctx()).unwrap();
+        assert!(!c("foo.bar is defined"));
+        assert!(c("foo.bar is undefined"));
+        assert!(c("d.zz.yy | default(true)"));
+    }
+
+    #[test]
     fn other_errors_keep_their_words() {
         let m = render_err("{{ 'a' | regex_search('(') }}");
-        assert!(m.starts_with("invalid regular expression '('"), "{m}");
+        assert!(
+            m.starts_with("The filter plugin 'ansible.builtin.regex_search' failed: invalid regular expression '('"),
+            "{m}"
+        );
+        assert_eq!(
+            render_err("{{ [] | json_query('x') }}"),
+            "Syntax error in template: No filter named 'json_query'."
+        );
         let m = render_err("{{ x y }}");
         assert!(m.starts_with("Syntax error in template"), "{m}");
     }

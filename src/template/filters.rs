@@ -17,55 +17,94 @@ use std::hash::{Hash, Hasher};
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("default", default);
     env.add_filter("d", default);
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("bool", to_bool);
+    add_plugin(env, "mandatory", mandatory);
+    add_plugin(env, "bool", to_bool);
     env.add_filter("string", string);
     env.add_filter("float", to_float);
     env.add_filter("int", to_int);
-    env.add_filter("to_json", to_json);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("from_json", from_json);
-    env.add_filter("to_yaml", to_yaml);
-    env.add_filter("to_nice_yaml", to_nice_yaml);
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", regex_search);
-    env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", regex_escape);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("basename", basename);
-    env.add_filter("dirname", dirname);
-    env.add_filter("expanduser", expanduser);
-    env.add_filter("splitext", splitext);
-    env.add_filter("realpath", realpath);
-    env.add_filter("path_join", path_join);
-    env.add_filter("combine", combine);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("union", union);
-    env.add_filter("intersect", intersect);
-    env.add_filter("difference", difference);
-    env.add_filter("symmetric_difference", symmetric_difference);
-    env.add_filter("flatten", flatten);
-    env.add_filter("zip_longest", zip_longest);
-    env.add_filter("product", product);
-    env.add_filter("ternary", ternary);
-    env.add_filter("quote", quote);
-    env.add_filter("hash", hash);
-    env.add_filter("checksum", checksum);
-    env.add_filter("sha1", checksum);
-    env.add_filter("md5", md5);
-    env.add_filter("random", random);
-    env.add_filter("shuffle", shuffle);
-    env.add_filter("human_readable", human_readable);
-    env.add_filter("human_to_bytes", human_to_bytes);
-    env.add_filter("type_debug", type_debug);
+    env.add_filter("truncate", truncate);
+    env.add_filter("center", center);
+    env.add_filter("wordcount", wordcount);
+    add_plugin(env, "urldecode", urldecode);
+    add_plugin(env, "to_json", to_json);
+    add_plugin(env, "to_nice_json", to_nice_json);
+    add_plugin(env, "from_json", from_json);
+    add_plugin(env, "to_yaml", to_yaml);
+    add_plugin(env, "to_nice_yaml", to_nice_yaml);
+    add_plugin(env, "from_yaml", from_yaml);
+    add_plugin(env, "regex_replace", regex_replace);
+    add_plugin(env, "regex_search", regex_search);
+    add_plugin(env, "regex_findall", regex_findall);
+    add_plugin(env, "regex_escape", regex_escape);
+    add_plugin(env, "b64encode", b64encode);
+    add_plugin(env, "b64decode", b64decode);
+    add_plugin(env, "basename", basename);
+    add_plugin(env, "dirname", dirname);
+    add_plugin(env, "expanduser", expanduser);
+    add_plugin(env, "splitext", splitext);
+    add_plugin(env, "realpath", realpath);
+    add_plugin(env, "path_join", path_join);
+    add_plugin(env, "combine", combine);
+    add_plugin(env, "dict2items", dict2items);
+    add_plugin(env, "items2dict", items2dict);
+    add_plugin(env, "union", union);
+    add_plugin(env, "intersect", intersect);
+    add_plugin(env, "difference", difference);
+    add_plugin(env, "symmetric_difference", symmetric_difference);
+    add_plugin(env, "flatten", flatten);
+    add_plugin(env, "zip_longest", zip_longest);
+    add_plugin(env, "product", product);
+    add_plugin(env, "ternary", ternary);
+    add_plugin(env, "quote", quote);
+    add_plugin(env, "hash", hash);
+    add_plugin(env, "checksum", checksum);
+    add_plugin(env, "sha1", checksum);
+    add_plugin(env, "md5", md5);
+    add_plugin(env, "random", random);
+    add_plugin(env, "shuffle", shuffle);
+    add_plugin(env, "human_readable", human_readable);
+    add_plugin(env, "human_to_bytes", human_to_bytes);
+    add_plugin(env, "type_debug", type_debug);
     env.add_filter("dict", to_dict);
-    env.add_filter("extract", extract);
-    env.add_filter("pow", pow);
-    env.add_filter("log", log);
-    env.add_filter("root", root);
+    add_plugin(env, "extract", extract);
+    add_plugin(env, "pow", pow);
+    add_plugin(env, "log", log);
+    add_plugin(env, "root", root);
+}
+
+/// Registers one of Ansible's own filters: its errors read as Ansible's do,
+/// `The filter plugin 'ansible.builtin.NAME' failed: ...`.
+fn add_plugin<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: minijinja::value::FunctionResult,
+    Args: for<'a> minijinja::value::FunctionArgs<'a>,
+{
+    let inner = MjValue::from_function(f);
+    // Also under the fully qualified name (`ansible.builtin.to_json`).
+    for n in [name.to_string(), format!("ansible.builtin.{name}")] {
+        let inner = inner.clone();
+        env.add_filter(
+            n,
+            move |state: &mut State, args: Rest<ValueOrKwargs>| -> Result<MjValue, Error> {
+                inner
+                    .call(state, &args.into_values())
+                    .map_err(|e| plugin_error("filter", name, e))
+            },
+        );
+    }
+}
+
+/// Wraps a plugin's error with the plugin's name; undefined values pass through so
+/// that the message can name the variable.
+pub(crate) fn plugin_error(kind: &str, name: &str, e: Error) -> Error {
+    if e.kind() == ErrorKind::UndefinedError {
+        return e;
+    }
+    fail(format!(
+        "The {kind} plugin 'ansible.builtin.{name}' failed: {}",
+        super::describe_error(&e)
+    ))
 }
 
 /// An error raised by a filter, with the filter's name in it as Ansible reports it.
@@ -211,6 +250,77 @@ fn to_int(value: &MjValue, default: Option<MjValue>, kwargs: Kwargs) -> Result<M
         }
         _ => default,
     })
+}
+
+/// Jinja's `truncate(length=255, killwords=False, end='...', leeway=5)`.
+fn truncate(
+    value: &MjValue,
+    length: Option<usize>,
+    killwords: Option<bool>,
+    end: Option<String>,
+    leeway: Option<usize>,
+) -> Result<String, Error> {
+    let s = text(value)?;
+    let length = length.unwrap_or(255);
+    let end = end.unwrap_or_else(|| "...".into());
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway.unwrap_or(5) {
+        return Ok(s);
+    }
+    let cut: String = chars[..length.saturating_sub(end.chars().count())]
+        .iter()
+        .collect();
+    if killwords.unwrap_or(false) {
+        return Ok(cut + &end);
+    }
+    let kept = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    Ok(format!("{kept}{end}"))
+}
+
+/// Python's `str.center`.
+fn center(value: &MjValue, width: Option<usize>) -> Result<String, Error> {
+    let s = text(value)?;
+    let width = width.unwrap_or(80);
+    let len = s.chars().count();
+    if width <= len {
+        return Ok(s);
+    }
+    let pad = width - len;
+    let left = pad / 2 + (pad & width & 1);
+    Ok(format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left)))
+}
+
+fn wordcount(value: &MjValue) -> Result<usize, Error> {
+    let s = text(value)?;
+    Ok(s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .count())
+}
+
+/// Python's `urllib.parse.unquote_plus`.
+fn urldecode(value: &MjValue) -> Result<String, Error> {
+    let s = text(value)?;
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Jinja's `float`: numbers and numeric strings convert, anything else gives the default.
@@ -1253,11 +1363,18 @@ mod tests {
         let err = templar()
             .render_string("{{ nope | mandatory }}", &ctx())
             .unwrap_err();
-        assert_eq!(err.message, "Mandatory variable 'nope' not defined.");
+        // As ansible-core 2.19 words it.
+        assert_eq!(
+            err.message,
+            "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable 'nope' not defined."
+        );
         let err = templar()
             .render_string("{{ nope | mandatory('need it') }}", &ctx())
             .unwrap_err();
-        assert_eq!(err.message, "need it");
+        assert_eq!(
+            err.message,
+            "The filter plugin 'ansible.builtin.mandatory' failed: need it"
+        );
     }
 
     #[test]
@@ -1305,7 +1422,7 @@ mod tests {
         );
         // YAML 1.1: `yes` is a bool, `0755` is octal.
         assert_eq!(
-            e("'a: yes\\nb: 0755\\nc: [x]' | from_yaml"),
+            e("'a: yes\nb: 0755\nc: [x]' | from_yaml"),
             json!({"a": true, "b": 493, "c": ["x"]})
         );
     }
@@ -1313,29 +1430,32 @@ mod tests {
     #[test]
     fn regex_filters() {
         assert_eq!(
-            e(r"'ab12cd34' | regex_search('(\\d+)cd(?P<n>\\d+)', '\\1', '\\g<n>')"),
+            e(r"'ab12cd34' | regex_search('(\d+)cd(?P<n>\d+)', '\1', '\g<n>')"),
             json!(["12", "34"])
         );
-        assert_eq!(e(r"'ab12cd34' | regex_search('\\d+')"), json!("12"));
-        assert_eq!(e(r"'abc' | regex_search('\\d+')"), json!(null));
+        assert_eq!(e(r"'ab12cd34' | regex_search('\d+')"), json!("12"));
+        assert_eq!(e(r"'abc' | regex_search('\d+')"), json!(null));
         assert_eq!(e(r"'ABC' | regex_search('b', ignorecase=true)"), json!("B"));
         assert_eq!(
-            e(r"'ab12cd34' | regex_findall('\\d')"),
+            e(r"'ab12cd34' | regex_findall('\d')"),
             json!(["1", "2", "3", "4"])
         );
         assert_eq!(
-            e(r"'a1b2' | regex_findall('([a-z])(\\d)')"),
+            e(r"'a1b2' | regex_findall('([a-z])(\d)')"),
             json!([["a", "1"], ["b", "2"]])
         );
         assert_eq!(
-            e(r"'host-01.example' | regex_replace('^host-(\\d+)\\..*$', 'node\\1 $x')"),
+            e(r"'host-01.example' | regex_replace('^host-(\d+)\..*$', 'node\1 $x')"),
             json!("node01 $x")
         );
         assert_eq!(
-            e(r"'a-b-c' | regex_replace('(?P<x>-)', '\\g<x>\\g<x>', count=1)"),
+            e(r"'a-b-c' | regex_replace('(?P<x>-)', '\g<x>\g<x>', count=1)"),
             json!("a--b-c")
         );
         assert_eq!(e("'a.b*c' | regex_escape"), json!("a\\.b\\*c"));
+        // Playbook strings keep their backslashes, as in Ansible.
+        assert_eq!(e(r"'a\nb'"), json!(r"a\nb"));
+        assert_eq!(e(r"'1.2' | regex_findall('\\d')"), json!([]));
         assert!(templar()
             .render_string(
                 "{{ 'aa' | regex_replace('a', 'b', mandatory_count=1) }}",
@@ -1470,6 +1590,11 @@ mod tests {
             "str int float NoneType list dict bool"
         );
         assert_eq!(e("2 | pow(3)"), json!(8.0));
+        assert_eq!(e("'x' | ansible.builtin.to_json"), json!("\"x\""));
+        assert_eq!(e("'Hello World' | truncate(5)"), json!("He..."));
+        assert_eq!(e("'Hello World' | center(15)"), json!("  Hello World  "));
+        assert_eq!(e("'Hello World' | wordcount"), json!(2));
+        assert_eq!(e("'%20x+y' | urldecode"), json!(" x y"));
     }
 
     #[test]

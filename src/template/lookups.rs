@@ -42,13 +42,22 @@ fn invoke(
         .get::<Option<String>>("errors")?
         .unwrap_or_else(|| "strict".into());
     let plugin = name.strip_prefix("ansible.builtin.").unwrap_or(name);
-    let result = run(state, plugin, terms, kwargs).and_then(|r| {
-        kwargs.assert_all_used().map_err(|e| e.to_string())?;
-        Ok(r)
-    });
+    let result = match run(state, plugin, terms, kwargs) {
+        Err(e) if e.starts_with(NOT_FOUND) => Err(LookupError::NotFound),
+        Err(e) if e.starts_with(BARE) => Err(LookupError::Bare(e[BARE.len()..].to_string())),
+        Err(e) => Err(LookupError::Failed(e)),
+        Ok(r) => match kwargs.assert_all_used() {
+            Ok(()) => Ok(r),
+            Err(e) => Err(LookupError::Failed(e.to_string())),
+        },
+    };
     let items = match result {
         Ok(items) => items,
-        Err(msg) if errors == "strict" => {
+        Err(LookupError::NotFound) => {
+            return Err(fail(format!("The lookup plugin '{name}' was not found.")))
+        }
+        Err(LookupError::Bare(msg)) if errors == "strict" => return Err(fail(msg)),
+        Err(LookupError::Failed(msg)) if errors == "strict" => {
             return Err(fail(format!("The lookup plugin '{name}' failed: {msg}")))
         }
         // errors=warn|ignore: Ansible gives None, or [] with wantlist.
@@ -77,6 +86,19 @@ fn invoke(
 
 type PluginResult = Result<Vec<Value>, String>;
 
+/// Plugin errors that start with these are reported differently (see `LookupError`).
+const NOT_FOUND: &str = "\u{0}not found";
+const BARE: &str = "\u{0}bare:";
+
+enum LookupError {
+    /// No such plugin.
+    NotFound,
+    /// Reported as it is (Ansible's undefined-variable errors from `vars`).
+    Bare(String),
+    /// Reported as `The lookup plugin 'x' failed: ...`.
+    Failed(String),
+}
+
 fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
     match plugin {
         "env" => env_lookup(terms, kwargs),
@@ -94,7 +116,7 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
         "dict" => dict_lookup(terms),
         "fileglob" => fileglob_lookup(state, terms),
         "first_found" => first_found_lookup(state, terms, kwargs),
-        other => Err(format!("lookup plugin '{other}' is not supported")),
+        _ => Err(NOT_FOUND.to_string()),
     }
 }
 
@@ -244,9 +266,9 @@ fn template_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginR
                     Value::String(dir.display().to_string()),
                 );
             }
-            let ctx = crate::template::mj_value(&Value::Object(vars));
+            let ctx = crate::template::mj_value(Value::Object(vars));
             super::templar()
-                .render_string(&source, &ctx)
+                .render_file(&source, &ctx)
                 .map(Value::String)
                 .map_err(|e| e.message)
         })
@@ -296,7 +318,7 @@ fn vars_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResul
             match (found, &default) {
                 (Some(v), _) => data_str(&v),
                 (None, Some(d)) => data_str(d),
-                (None, None) => Err(format!("No variable found with this name: {name}")),
+                (None, None) => Err(format!("{BARE}No variable named '{name}' was found.")),
             }
         })
         .collect()
@@ -551,9 +573,14 @@ mod tests {
         assert!(err("lookup('pipe', 'exit 3')", &ctx).contains("returned 3"));
         assert_eq!(e("lookup('vars', 'who')", &ctx), json!("bob"));
         assert_eq!(e("lookup('vars', 'nobody', default=5)", &ctx), json!(5));
-        let m = err("lookup('vars', 'nobody')", &ctx);
-        assert!(m.contains("'vars'") && m.contains("nobody"), "{m}");
-        assert!(err("lookup('nosuch', 'x')", &ctx).contains("nosuch"));
+        assert_eq!(
+            err("lookup('vars', 'nobody')", &ctx),
+            "No variable named 'nobody' was found."
+        );
+        assert_eq!(
+            err("lookup('nosuch', 'x')", &ctx),
+            "The lookup plugin 'nosuch' was not found."
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! (list, dict, int, bool), as Ansible does.
 
 mod errors;
+mod escape;
 pub mod filters;
 pub mod lookups;
 pub mod pyfmt;
@@ -18,6 +19,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// The value Ansible calls `omit`: an argument rendered to it is dropped.
 pub const OMIT: &str = "__omit_place_holder__yiqiu";
+
+/// Marks a cached template that came from a file (see `Templar::render_file`).
+const FILE_PREFIX: &str = "\u{0}file:";
 
 /// A templating error: the message names the variable when it is undefined.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +47,11 @@ pub use errors::{describe_error, describe_error_in};
 
 pub struct Templar {
     env: Environment<'static>,
+    /// The same environment with chained undefined lookups allowed, as Ansible allows
+    /// them under `default`/`is defined`; only used to retry a failed render.
+    lenient: Environment<'static>,
     expressions: Mutex<HashMap<String, Arc<Expression<'static, 'static>>>>,
+    lenient_expressions: Mutex<HashMap<String, Arc<Expression<'static, 'static>>>>,
 }
 
 static TEMPLAR: OnceLock<Templar> = OnceLock::new();
@@ -101,36 +109,64 @@ fn is_one_expression(inner: &str) -> bool {
     true
 }
 
+/// Text that guards against undefined values (`x.y | default(...)`, `x.y is defined`):
+/// a template holding one is retried leniently when the strict run hits an undefined.
+const UNDEFINED_GUARDS: [&str; 5] = ["default", "| d(", "|d(", " is ", "mandatory"];
+
+fn guards_undefined(src: &str, e: &minijinja::Error) -> bool {
+    e.kind() == minijinja::ErrorKind::UndefinedError
+        && UNDEFINED_GUARDS.iter().any(|g| src.contains(g))
+}
+
+fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(behavior);
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env.set_recursion_limit(200);
+    // Debug mode makes minijinja record which expression produced an undefined value,
+    // so errors can name the variable; it costs nothing until something is undefined.
+    env.set_debug(true);
+    if behavior == UndefinedBehavior::Strict {
+        env.set_formatter(format_value);
+    } else {
+        env.set_formatter(|out, state, value| {
+            if value.is_undefined() {
+                return Err(minijinja::Error::from(minijinja::ErrorKind::UndefinedError));
+            }
+            format_value(out, state, value)
+        });
+    }
+    // Template names are their sources; never let a name ending in .yml or .html turn on
+    // JSON/HTML escaping (minijinja picks escaping from the name by default).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // Templates are cached under their own source text.
+    env.set_loader(|name| {
+        Ok(Some(
+            name.strip_prefix(FILE_PREFIX).unwrap_or(name).to_string(),
+        ))
+    });
+    minijinja_contrib::add_to_environment(&mut env);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    filters::register(&mut env);
+    tests::register(&mut env);
+    lookups::register(&mut env);
+    env.add_global("omit", OMIT);
+    env
+}
+
 impl Templar {
     fn new() -> Templar {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-        {
-            env.set_syntax(syntax);
-        }
-        env.set_recursion_limit(200);
-        // Debug mode makes minijinja record which expression produced an undefined value,
-        // so errors can name the variable; it costs nothing until something is undefined.
-        env.set_debug(true);
-        env.set_formatter(format_value);
-        // Templates are cached under their own source text.
-        // Template names are their sources; never let a name ending in .yml or .html turn on
-        // JSON/HTML escaping (minijinja picks escaping from the name by default).
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.set_loader(|name| Ok(Some(name.to_string())));
-        minijinja_contrib::add_to_environment(&mut env);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        filters::register(&mut env);
-        tests::register(&mut env);
-        lookups::register(&mut env);
-        env.add_global("omit", OMIT);
         Templar {
-            env,
+            env: build_env(UndefinedBehavior::Strict),
+            lenient: build_env(UndefinedBehavior::Chainable),
             expressions: Mutex::new(HashMap::new()),
+            lenient_expressions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -141,22 +177,40 @@ impl Templar {
     fn expression(
         &'static self,
         expr: &str,
+        lenient: bool,
     ) -> Result<Arc<Expression<'static, 'static>>, TemplateError> {
-        let mut cache = self.expressions.lock().unwrap_or_else(|p| p.into_inner());
+        let (env, cache) = if lenient {
+            (&self.lenient, &self.lenient_expressions)
+        } else {
+            (&self.env, &self.expressions)
+        };
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(e) = cache.get(expr) {
             return Ok(e.clone());
         }
-        let compiled = Arc::new(self.env.compile_expression_owned(expr.to_string())?);
+        let source = escape::percent_format(expr, true);
+        let source = escape::raw_string_literals(&source, true).into_owned();
+        let compiled = Arc::new(env.compile_expression_owned(source)?);
         cache.insert(expr.to_string(), compiled.clone());
         Ok(compiled)
     }
 
     /// Evaluates a bare expression to a minijinja value.
     pub fn eval(&'static self, expr: &str, ctx: &MjValue) -> Result<MjValue, TemplateError> {
-        let compiled = self.expression(expr)?;
-        compiled
-            .eval(ctx)
-            .map_err(|e| describe_error_in(&e, ctx, || compiled.undeclared_variables(false)))
+        let compiled = self.expression(expr, false)?;
+        compiled.eval(ctx).or_else(|e| {
+            let undeclared = || compiled.undeclared_variables(false);
+            if guards_undefined(expr, &e) {
+                match self.expression(expr, true)?.eval(ctx) {
+                    Ok(v) if !v.is_undefined() => return Ok(v),
+                    Ok(_) => {}
+                    Err(e2) => {
+                        return Err(errors::describe_retry_error(&e, &e2, expr, ctx, undeclared))
+                    }
+                }
+            }
+            Err(describe_error_in(&e, expr, ctx, undeclared))
+        })
     }
 
     /// Renders a template string to text.
@@ -164,9 +218,31 @@ impl Templar {
         if !is_template(s) {
             return Ok(s.to_string());
         }
-        let tmpl = self.env.get_template(s)?;
-        tmpl.render(ctx)
-            .map_err(|e| describe_error_in(&e, ctx, || tmpl.undeclared_variables(false)))
+        let source = escape::percent_format(s, false);
+        self.render_named(&escape::raw_string_literals(&source, false), ctx)
+    }
+
+    /// Renders the text of a template file (`template:` module, `lookup('template')`).
+    /// Unlike strings from playbooks, string literals in files follow Jinja's escapes.
+    pub fn render_file(&self, source: &str, ctx: &MjValue) -> Result<String, TemplateError> {
+        let source = escape::percent_format(source, false);
+        self.render_named(&format!("{FILE_PREFIX}{source}"), ctx)
+    }
+
+    fn render_named(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
+        let tmpl = self.env.get_template(name)?;
+        tmpl.render(ctx).or_else(|e| {
+            let undeclared = || tmpl.undeclared_variables(false);
+            if guards_undefined(name, &e) {
+                match self.lenient.get_template(name).and_then(|t| t.render(ctx)) {
+                    Ok(out) => return Ok(out),
+                    Err(e2) => {
+                        return Err(errors::describe_retry_error(&e, &e2, name, ctx, undeclared))
+                    }
+                }
+            }
+            Err(describe_error_in(&e, name, ctx, undeclared))
+        })
     }
 
     /// Renders a string; one `{{ expr }}` gives the native value.
@@ -234,6 +310,11 @@ impl Templar {
                 // `when: "{{ x }}"` works in Ansible (with a warning); strip the braces.
                 let expr = single_expression(s).unwrap_or(s.as_str());
                 let v = self.eval(expr, ctx)?;
+                if v.is_undefined() {
+                    return Err(TemplateError {
+                        message: errors::undefined_message(expr, ctx),
+                    });
+                }
                 Ok(truthy(&v))
             }
             Value::Object(_) => Err(TemplateError {
@@ -295,4 +376,83 @@ pub fn to_json(v: &MjValue) -> Result<Value, TemplateError> {
     serde_json::to_value(v).map_err(|e| TemplateError {
         message: format!("could not convert template result: {e}"),
     })
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> MjValue {
+        mj_value(json!({"s": "a-b", "l": [1, "x", null, true, 1.5], "d": {"k": "v"}, "n": null}))
+    }
+
+    #[test]
+    fn single_expression_detection() {
+        assert_eq!(single_expression("{{ x }}"), Some("x"));
+        assert_eq!(
+            single_expression(" {{ {'a': {'b': 1}} }} "),
+            Some("{'a': {'b': 1}}")
+        );
+        assert_eq!(single_expression("{{ '}}' }}"), Some("'}}'"));
+        assert_eq!(single_expression("{{ a }} {{ b }}"), None);
+        assert_eq!(single_expression("x {{ a }}"), None);
+    }
+
+    #[test]
+    fn printing_follows_python() {
+        let t = templar();
+        assert_eq!(
+            t.render_string("{{ l }}|{{ d }}|{{ n }}|{{ true }}|{{ 2.0 }}", &ctx())
+                .unwrap(),
+            "[1, 'x', None, True, 1.5]|{'k': 'v'}||True|2.0"
+        );
+        assert_eq!(
+            t.render_native("{{ l }}", &ctx()).unwrap(),
+            json!([1, "x", null, true, 1.5])
+        );
+        assert_eq!(t.render_native("plain", &ctx()).unwrap(), json!("plain"));
+        assert_eq!(
+            t.render_string("{{ '%.2f' % 3.14159 }} {{ '%s=%03d' % (s, 7) }}", &ctx())
+                .unwrap(),
+            "3.14 a-b=007"
+        );
+    }
+
+    #[test]
+    fn python_methods_work() {
+        let t = templar();
+        let e = |x: &str| t.render_native(&format!("{{{{ {x} }}}}"), &ctx()).unwrap();
+        assert_eq!(e("s.split('-')"), json!(["a", "b"]));
+        assert_eq!(e("s.startswith('a')"), json!(true));
+        assert_eq!(e("s.upper()"), json!("A-B"));
+        assert_eq!(e("s.replace('-', '+')"), json!("a+b"));
+        assert_eq!(e("d.items() | list"), json!([["k", "v"]]));
+        assert_eq!(e("d.get('k')"), json!("v"));
+        assert_eq!(e("d.get('z', 1)"), json!(1));
+        assert_eq!(e("d.keys() | list"), json!(["k"]));
+    }
+
+    #[test]
+    fn files_unescape_literals_playbook_strings_do_not() {
+        let t = templar();
+        assert_eq!(t.render_string(r"{{ 'a\nb' }}", &ctx()).unwrap(), r"a\nb");
+        assert_eq!(t.render_file(r"{{ 'a\nb' }}", &ctx()).unwrap(), "a\nb");
+    }
+
+    #[test]
+    fn conditions() {
+        let t = templar();
+        assert!(t.eval_condition(&json!("s == 'a-b'"), &ctx()).unwrap());
+        assert!(t
+            .eval_condition(&json!("{{ s == 'a-b' }}"), &ctx())
+            .unwrap());
+        assert!(!t
+            .eval_condition(&json!(["s == 'a-b'", "n is not none"]), &ctx())
+            .unwrap());
+        assert!(t
+            .eval_condition(&json!("nope is not defined"), &ctx())
+            .unwrap());
+        assert!(t.eval_condition(&json!("foo"), &ctx()).is_err());
+    }
 }

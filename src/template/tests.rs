@@ -3,45 +3,68 @@
 //! minijinja's builtins cover `defined`, `undefined`, `none`, `string`, `number`, `mapping`,
 //! `boolean`, `in`; Ansible's own tests and Jinja2's `sequence` are here.
 
-use super::filters::{data, fail, python_regex, text};
-use minijinja::value::{Kwargs, ValueKind};
-use minijinja::{Environment, Error, Value as MjValue};
+use super::filters::{data, fail, plugin_error, python_regex, text};
+use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
+use minijinja::{Environment, Error, State, Value as MjValue};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::path::Path;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_test("sequence", is_sequence);
-    env.add_test("truthy", truthy);
-    env.add_test("falsy", falsy);
-    env.add_test("match", is_match);
-    env.add_test("search", is_search);
-    env.add_test("regex", is_regex);
-    env.add_test("contains", contains);
-    env.add_test("subset", subset);
-    env.add_test("issubset", subset);
-    env.add_test("superset", superset);
-    env.add_test("issuperset", superset);
-    env.add_test("version", version);
-    env.add_test("version_compare", version);
-    env.add_test("failed", failed);
-    env.add_test("failure", failed);
-    env.add_test("succeeded", succeeded);
-    env.add_test("success", succeeded);
-    env.add_test("successful", succeeded);
-    env.add_test("changed", changed);
-    env.add_test("change", changed);
-    env.add_test("skipped", skipped);
-    env.add_test("skip", skipped);
-    env.add_test("unreachable", unreachable);
-    env.add_test("finished", finished);
-    env.add_test("file", is_file);
-    env.add_test("directory", is_dir);
-    env.add_test("link", is_link);
-    env.add_test("exists", exists);
-    env.add_test("abs", is_abs);
-    env.add_test("any", any);
-    env.add_test("all", all);
+    add_plugin(env, "truthy", truthy);
+    add_plugin(env, "falsy", falsy);
+    add_plugin(env, "match", is_match);
+    add_plugin(env, "search", is_search);
+    add_plugin(env, "regex", is_regex);
+    add_plugin(env, "contains", contains);
+    add_plugin(env, "subset", subset);
+    add_plugin(env, "issubset", subset);
+    add_plugin(env, "superset", superset);
+    add_plugin(env, "issuperset", superset);
+    add_plugin(env, "version", version);
+    add_plugin(env, "version_compare", version);
+    add_plugin(env, "failed", failed);
+    add_plugin(env, "failure", failed);
+    add_plugin(env, "succeeded", succeeded);
+    add_plugin(env, "success", succeeded);
+    add_plugin(env, "successful", succeeded);
+    add_plugin(env, "changed", changed);
+    add_plugin(env, "change", changed);
+    add_plugin(env, "skipped", skipped);
+    add_plugin(env, "skip", skipped);
+    add_plugin(env, "unreachable", unreachable);
+    add_plugin(env, "finished", finished);
+    add_plugin(env, "file", is_file);
+    add_plugin(env, "directory", is_dir);
+    add_plugin(env, "link", is_link);
+    add_plugin(env, "exists", exists);
+    add_plugin(env, "abs", is_abs);
+    add_plugin(env, "any", any);
+    add_plugin(env, "all", all);
+}
+
+/// Registers one of Ansible's own tests, its errors named as Ansible names them.
+fn add_plugin<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: minijinja::value::FunctionResult,
+    Args: for<'a> minijinja::value::FunctionArgs<'a>,
+{
+    let inner = MjValue::from_function(f);
+    // Also under the fully qualified name (`ansible.builtin.version`).
+    for n in [name.to_string(), format!("ansible.builtin.{name}")] {
+        let inner = inner.clone();
+        env.add_test(
+            n,
+            move |state: &mut State, args: Rest<ValueOrKwargs>| -> Result<bool, Error> {
+                inner
+                    .call(state, &args.into_values())
+                    .map(|v| v.is_true())
+                    .map_err(|e| plugin_error("test", name, e))
+            },
+        );
+    }
 }
 
 /// Jinja2's `sequence`: anything with a length and indexing (strings and dicts too).
@@ -210,7 +233,8 @@ fn semver_cmp(a: &str, b: &str) -> Result<Ordering, String> {
     let re =
         regex::Regex::new(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
             .map_err(|e| e.to_string())?;
-    let parse = |v: &str| -> Result<((u64, u64, u64), Option<String>), String> {
+    type Parsed = ((u64, u64, u64), Option<String>);
+    let parse = |v: &str| -> Result<Parsed, String> {
         let c = re
             .captures(v)
             .ok_or_else(|| format!("invalid semantic version '{v}'"))?;
@@ -376,7 +400,7 @@ fn all(v: &MjValue) -> Result<bool, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
     use crate::template::templar;
     use serde_json::json;
@@ -476,6 +500,14 @@ mod tests {
             assert!(!t(&format!("'1.9' is version('1.10', '{op}')")), "{op}");
         }
         assert!(t("'2.0' is version('2.0', 'eq')"));
+        assert!(t("'2.0' is ansible.builtin.version('2.0', 'eq')"));
+        let err = templar()
+            .eval_condition(&json!("'abc' is version('1.0', '>')"), &ctx())
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "The test plugin 'ansible.builtin.version' failed: Version comparison failed: '<' not supported between instances of 'str' and 'int'"
+        );
         assert!(t("'2.0' is version_compare('1.5', '>=')"));
         assert!(t("'1.0a1' is version('1.0', '<', strict=True)"));
         assert!(t(

@@ -42,17 +42,10 @@ fn dump(v: &Value, style: Style) -> String {
     match v {
         Value::Array(a) if !a.is_empty() && !is_flow(v, style) => block_seq(&mut out, a, 0, style),
         Value::Object(m) if !m.is_empty() && !is_flow(v, style) => block_map(&mut out, m, 0, style),
+        // Ansible's dumper leaves out PyYAML's `...` after a lone plain scalar.
         _ => {
-            let text = inline(v, false);
-            out.push_str(&text);
+            out.push_str(&inline(v, false, style.indent, style.indent));
             out.push('\n');
-            // PyYAML ends a document holding one plain scalar explicitly.
-            if !matches!(v, Value::Array(_) | Value::Object(_))
-                && !text.starts_with('\'')
-                && !text.starts_with('"')
-            {
-                out.push_str("...\n");
-            }
         }
     }
     out
@@ -82,7 +75,7 @@ fn block_map(out: &mut String, m: &serde_json::Map<String, Value>, col: usize, s
         if i > 0 {
             out.push_str(&" ".repeat(col));
         }
-        out.push_str(&scalar_str(k, false));
+        out.push_str(&scalar_str(k, false, 0));
         out.push(':');
         match v {
             Value::Object(inner) if !is_flow(v, style) => {
@@ -98,7 +91,7 @@ fn block_map(out: &mut String, m: &serde_json::Map<String, Value>, col: usize, s
             }
             _ => {
                 out.push(' ');
-                out.push_str(&inline(v, false));
+                out.push_str(&inline(v, false, col + style.indent, style.indent));
                 out.push('\n');
             }
         }
@@ -122,15 +115,16 @@ fn block_seq(out: &mut String, a: &[Value], col: usize, style: Style) {
             }
             _ => {
                 out.push(' ');
-                out.push_str(&inline(v, false));
+                out.push_str(&inline(v, false, col + style.indent, style.indent));
                 out.push('\n');
             }
         }
     }
 }
 
-/// A scalar or flow collection on one line.
-fn inline(v: &Value, in_flow: bool) -> String {
+/// A scalar or flow collection; `cont` is the indentation of continuation lines of a
+/// multi-line string, which grows by `step` inside each flow collection.
+fn inline(v: &Value, in_flow: bool, cont: usize, step: usize) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => if *b { "true" } else { "false" }.into(),
@@ -146,15 +140,24 @@ fn inline(v: &Value, in_flow: bool) -> String {
             }
             _ => n.to_string(),
         },
-        Value::String(s) => scalar_str(s, in_flow),
+        Value::String(s) => scalar_str(s, in_flow, cont),
         Value::Array(a) => {
-            let items: Vec<String> = a.iter().map(|i| inline(i, true)).collect();
+            let items: Vec<String> = a
+                .iter()
+                .map(|i| inline(i, true, cont + step, step))
+                .collect();
             format!("[{}]", items.join(", "))
         }
         Value::Object(m) => {
             let items: Vec<String> = sorted(m)
                 .into_iter()
-                .map(|(k, v)| format!("{}: {}", scalar_str(k, true), inline(v, true)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        scalar_str(k, true, cont + step),
+                        inline(v, true, cont + step, step)
+                    )
+                })
                 .collect();
             format!("{{{}}}", items.join(", "))
         }
@@ -169,13 +172,26 @@ fn looks_like_timestamp(s: &str) -> bool {
         && s[5..].chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
-/// A string as PyYAML writes it: plain when that reads back as the same string, else quoted.
-fn scalar_str(s: &str, in_flow: bool) -> String {
-    let needs_double = s
-        .chars()
-        .any(|c| c == '\n' || c == '\r' || c == '\t' || (c as u32) < 0x20 || c as u32 == 0x7f);
-    if needs_double {
+/// Characters PyYAML (as Ansible runs it) cannot write unescaped.
+fn is_special(c: char) -> bool {
+    let u = c as u32;
+    !(c == '\n'
+        || (0x20..=0x7e).contains(&u)
+        || u == 0x85
+        || (0xa0..=0xd7ff).contains(&u)
+        || (0xe000..=0xfffd).contains(&u))
+        || c == '\u{feff}'
+}
+
+/// A string as PyYAML writes it: plain when that reads back as the same string, else
+/// single-quoted (line breaks doubled), else double-quoted with escapes.
+fn scalar_str(s: &str, in_flow: bool, cont: usize) -> String {
+    let special = s.chars().any(is_special);
+    if special || s.contains(" \n") || s.contains("\n ") {
         return double_quoted(s);
+    }
+    if s.contains('\n') {
+        return single_quoted_multiline(s, cont);
     }
     let plain_ok = !s.is_empty()
         && !s.starts_with(' ')
@@ -194,6 +210,29 @@ fn scalar_str(s: &str, in_flow: bool) -> String {
     }
 }
 
+/// PyYAML's single-quoted style: a run of n line breaks is written as n+1 of them, and
+/// the text goes on indented by `cont`.
+fn single_quoted_multiline(s: &str, cont: usize) -> String {
+    let mut out = String::from("'");
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => {
+                out.push_str("\n\n");
+                while chars.peek() == Some(&'\n') {
+                    chars.next();
+                    out.push('\n');
+                }
+                out.push_str(&" ".repeat(cont));
+            }
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 fn starts_with_indicator(s: &str) -> bool {
     let mut chars = s.chars();
     let first = chars.next().unwrap_or(' ');
@@ -210,17 +249,39 @@ fn starts_with_indicator(s: &str) -> bool {
 fn double_quoted(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02X}", c as u32))
+        let esc = match c {
+            '\0' => "\\0",
+            '\u{7}' => "\\a",
+            '\u{8}' => "\\b",
+            '\t' => "\\t",
+            '\n' => "\\n",
+            '\u{b}' => "\\v",
+            '\u{c}' => "\\f",
+            '\r' => "\\r",
+            '\u{1b}' => "\\e",
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\u{85}' => "\\N",
+            '\u{a0}' => "\\_",
+            '\u{2028}' => "\\L",
+            '\u{2029}' => "\\P",
+            c if is_special(c) => {
+                let u = c as u32;
+                out.push_str(&if u <= 0xff {
+                    format!("\\x{u:02X}")
+                } else if u <= 0xffff {
+                    format!("\\u{u:04X}")
+                } else {
+                    format!("\\U{u:08X}")
+                });
+                continue;
             }
-            c => out.push(c),
-        }
+            c => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(esc);
     }
     out.push('"');
     out
@@ -263,11 +324,32 @@ mod tests {
             to_yaml(&json!({"a": {"b": [1, {"c": []}]}}), 2),
             "a:\n  b:\n  - 1\n  - c: []\n"
         );
-        assert_eq!(to_yaml(&json!("abc"), 2), "abc\n...\n");
+        assert_eq!(to_yaml(&json!("abc"), 2), "abc\n");
         assert_eq!(
             to_yaml(&json!([[1, 2], [{"a": 1}]]), 2),
             "- [1, 2]\n- - {a: 1}\n"
         );
+    }
+
+    #[test]
+    fn multiline_strings_like_pyyaml() {
+        // Expected texts come from PyYAML / ansible-core 2.19.
+        let m = "l1\nl2";
+        let d = json!({"a": {"b": m}, "l": [m, {"c": m}], "s": "x\n\ny", "sp": "a \nb",
+                       "bs": "a\n b", "tr": "a\n", "ctl": "a\u{1}"});
+        assert_eq!(
+            to_nice_yaml(&d, 4),
+            "a:\n    b: 'l1\n\n        l2'\nbs: \"a\\n b\"\nctl: \"a\\x01\"\nl:\n- 'l1\n\n    l2'\n-   c: 'l1\n\n        l2'\ns: 'x\n\n\n    y'\nsp: \"a \\nb\"\ntr: 'a\n\n    '\n"
+        );
+        assert_eq!(
+            to_yaml(&d, 2),
+            "a: {b: 'l1\n\n    l2'}\nbs: \"a\\n b\"\nctl: \"a\\x01\"\nl:\n- 'l1\n\n  l2'\n- {c: 'l1\n\n    l2'}\ns: 'x\n\n\n  y'\nsp: \"a \\nb\"\ntr: 'a\n\n  '\n"
+        );
+        assert_eq!(
+            to_nice_yaml(&json!("line1\nline2\n"), 4),
+            "'line1\n\n    line2\n\n    '\n"
+        );
+        assert_eq!(to_nice_yaml(&json!("é ü 😀"), 4), "\"é ü \\U0001F600\"\n");
     }
 
     #[test]
@@ -297,7 +379,7 @@ mod tests {
             ("\ttab", "\"\\ttab\""),
         ];
         for (input, want) in cases {
-            assert_eq!(scalar_str(input, false), want, "for {input:?}");
+            assert_eq!(scalar_str(input, false, 2), want, "for {input:?}");
         }
     }
 }

@@ -1,0 +1,78 @@
+//! Ad-hoc mode, the json and profile_tasks callbacks, ansible.cfg discovery and --version.
+
+mod common;
+use common::*;
+
+#[test]
+fn adhoc_shell_and_ping_print_like_ansible() {
+    let d = project(&[("hosts", "[web]\nweb1 ansible_connection=local\n")]);
+    let r = run_in(d.path(), &["adhoc", "-i", "hosts", "all", "-m", "shell", "-a", "echo hi; echo err >&2"]);
+    r.assert_code(0);
+    assert_eq!(r.stdout, "web1 | CHANGED | rc=0 >>\nhierr\n");
+    let r = run_in(d.path(), &["adhoc", "-i", "hosts", "web", "-m", "ping"]);
+    r.assert_code(0);
+    assert_eq!(r.stdout, "web1 | SUCCESS => {\n    \"changed\": false,\n    \"ping\": \"pong\"\n}\n");
+    let r = run_in(d.path(), &["adhoc", "-i", "hosts", "all", "-m", "command", "-a", "false"]);
+    r.assert_code(2);
+    assert_eq!(r.stdout, "web1 | FAILED | rc=1 >>\nnon-zero return code\n");
+}
+
+#[test]
+fn adhoc_unknown_module_is_refused_with_a_suggestion() {
+    let d = project(&[("hosts", "web1 ansible_connection=local\n")]);
+    let r = run_in(d.path(), &["adhoc", "-i", "hosts", "all", "-m", "shel", "-a", "true"]);
+    r.assert_code(4);
+    r.err_contains("Did you mean 'shell'");
+}
+
+#[test]
+fn json_callback_from_environment() {
+    let d = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        ("site.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: t1\n      command: echo hi\n"),
+    ]);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_yiqiu-play"));
+    let out = cmd
+        .current_dir(d.path())
+        .env("HOME", d.path())
+        .env("ANSIBLE_STDOUT_CALLBACK", "json")
+        .args(["-i", "hosts", "site.yml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["stats"]["localhost"]["changed"], 1);
+    assert_eq!(doc["plays"][0]["tasks"][0]["task"]["name"], "t1");
+    assert_eq!(doc["plays"][0]["tasks"][0]["hosts"]["localhost"]["stdout"], "hi");
+}
+
+#[test]
+fn profile_flag_prints_timings_and_total() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: quick\n      command: \"true\"\n",
+        &["--profile"],
+    );
+    r.assert_code(0);
+    r.out_contains("Playbook run took 0 days, 0 hours, 0 minutes, ");
+    r.out_contains("quick ");
+}
+
+#[test]
+fn ansible_cfg_in_cwd_sets_inventory_and_forks() {
+    let d = project(&[
+        ("ansible.cfg", "[defaults]\ninventory = inv/hosts\nforks = 3\n"),
+        ("inv/hosts", "[g]\nh1 ansible_connection=local\n"),
+        ("site.yml", "- hosts: g\n  gather_facts: no\n  tasks:\n    - assert: { that: \"ansible_forks == 3 and inventory_hostname == 'h1'\" }\n"),
+    ]);
+    let r = run_in(d.path(), &["site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("h1", "ok=1");
+}
+
+#[test]
+fn version_flag() {
+    let d = project(&[]);
+    let r = run_in(d.path(), &["--version"]);
+    r.assert_code(0);
+    r.out_contains("yiqiu-play");
+}
