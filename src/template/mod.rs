@@ -68,8 +68,8 @@ pub fn is_template(s: &str) -> bool {
 
 /// If `s` is exactly one `{{ expr }}` (surrounding whitespace allowed), the expression.
 pub fn single_expression(s: &str) -> Option<&str> {
-    let t = s.trim();
-    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    // Text around the braces (even a newline) makes the result a string, as in Ansible.
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     if !is_one_expression(inner) {
         return None;
     }
@@ -308,7 +308,7 @@ impl Templar {
             }
             Value::String(s) => {
                 // `when: "{{ x }}"` works in Ansible (with a warning); strip the braces.
-                let expr = single_expression(s).unwrap_or(s.as_str());
+                let expr = single_expression(s.trim()).unwrap_or(s.as_str());
                 let v = self.eval(expr, ctx)?;
                 if v.is_undefined() {
                     return Err(TemplateError {
@@ -391,9 +391,10 @@ mod unit {
     fn single_expression_detection() {
         assert_eq!(single_expression("{{ x }}"), Some("x"));
         assert_eq!(
-            single_expression(" {{ {'a': {'b': 1}} }} "),
+            single_expression("{{ {'a': {'b': 1}} }}"),
             Some("{'a': {'b': 1}}")
         );
+        assert_eq!(single_expression("{{ x }}\n"), None);
         assert_eq!(single_expression("{{ '}}' }}"), Some("'}}'"));
         assert_eq!(single_expression("{{ a }} {{ b }}"), None);
         assert_eq!(single_expression("x {{ a }}"), None);
