@@ -5,7 +5,10 @@ use common::*;
 
 #[test]
 fn malformed_yaml_exits_4_with_origin() {
-    let (_d, r) = play("- hosts: localhost\n  tasks:\n    - debug: msg=\"unclosed\n", &[]);
+    let (_d, r) = play(
+        "- hosts: localhost\n  tasks:\n    - debug: msg=\"unclosed\n",
+        &[],
+    );
     r.assert_code(4);
     r.err_contains("[ERROR]");
     r.err_contains("site.yml:");
@@ -31,7 +34,10 @@ fn unknown_play_keyword_is_named() {
 
 #[test]
 fn unknown_module_argument_fails_the_task() {
-    let (_d, r) = play("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: mgs=hi\n", &[]);
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: mgs=hi\n",
+        &[],
+    );
     r.assert_code(2);
     r.out_contains("Unsupported parameters for (debug) module: mgs");
 }
@@ -83,7 +89,10 @@ fn missing_role_is_a_parse_error() {
 fn import_cycle_is_detected() {
     let d = project(&[
         ("hosts", LOCAL_INVENTORY),
-        ("site.yml", "- hosts: localhost\n  tasks:\n    - import_tasks: a.yml\n"),
+        (
+            "site.yml",
+            "- hosts: localhost\n  tasks:\n    - import_tasks: a.yml\n",
+        ),
         ("a.yml", "- import_tasks: b.yml\n"),
         ("b.yml", "- import_tasks: a.yml\n"),
     ]);
@@ -96,8 +105,14 @@ fn import_cycle_is_detected() {
 fn nothing_runs_when_a_later_playbook_is_bad() {
     let d = project(&[
         ("hosts", LOCAL_INVENTORY),
-        ("good.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: touch ran\n"),
-        ("bad.yml", "- hosts: localhost\n  tasks:\n    - nosuchmodule: {}\n"),
+        (
+            "good.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: touch ran\n",
+        ),
+        (
+            "bad.yml",
+            "- hosts: localhost\n  tasks:\n    - nosuchmodule: {}\n",
+        ),
     ]);
     let r = run_in(d.path(), &["-i", "hosts", "good.yml", "bad.yml"]);
     r.assert_code(4);

@@ -106,7 +106,13 @@ fn until_retries_counts_attempts() {
     r.assert_code(0);
     r.out_contains("FAILED - RETRYING: [localhost]: shell (5 retries left).");
     r.out_contains("(4 retries left)");
-    assert_eq!(std::fs::read_to_string(d.path().join("count")).unwrap().lines().count(), 3);
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("count"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -281,9 +287,15 @@ fn import_and_include_tasks() {
           - looped == [1, 2]
 "#,
         ),
-        ("tasks/static.yml", "- set_fact: { static_done: \"{{ who == 'static' }}\" }\n"),
+        (
+            "tasks/static.yml",
+            "- set_fact: { static_done: \"{{ who == 'static' }}\" }\n",
+        ),
         ("tasks/dynamic.yml", "- set_fact: { dynamic_done: true }\n"),
-        ("tasks/looped.yml", "- set_fact: { looped: \"{{ (looped | default([])) + [item] }}\" }\n"),
+        (
+            "tasks/looped.yml",
+            "- set_fact: { looped: \"{{ (looped | default([])) + [item] }}\" }\n",
+        ),
     ]);
     let r = run_in(d.path(), &["-i", "hosts", "site.yml"]);
     r.assert_code(0);

@@ -24,7 +24,10 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
             .map(|s| format!(" Did you mean '{s}'?"))
             .unwrap_or_default();
         return Err(Error::parse(
-            format!("couldn't resolve module/action '{}'.{hint}", args.module_name),
+            format!(
+                "couldn't resolve module/action '{}'.{hint}",
+                args.module_name
+            ),
             None,
         ));
     }
@@ -98,7 +101,12 @@ impl AdhocCallback {
         let is_command = data.contains_key("rc") && data.contains_key("stdout");
         if is_command && r.status != Status::Unreachable {
             let rc = data.get("rc").and_then(Value::as_i64).unwrap_or(0);
-            let text = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let text = |k: &str| {
+                data.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
             let mut body = text("stdout");
             let err = text("stderr");
             if !err.is_empty() {
@@ -108,14 +116,25 @@ impl AdhocCallback {
                 body.push_str(&err);
             }
             if self.one_line {
-                return format!("{} | {word} | rc={rc} | (stdout) {}\n", r.host, body.replace('\n', "\\n"));
+                return format!(
+                    "{} | {word} | rc={rc} | (stdout) {}\n",
+                    r.host,
+                    body.replace('\n', "\\n")
+                );
             }
             return format!("{} | {word} | rc={rc} >>\n{body}\n", r.host);
         }
         let mut sorted: Vec<(&String, &Value)> = data.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
-        let obj: Map<String, Value> = sorted.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let word = if r.status == Status::Failed { "FAILED!" } else { word };
+        let obj: Map<String, Value> = sorted
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let word = if r.status == Status::Failed {
+            "FAILED!"
+        } else {
+            word
+        };
         if self.one_line {
             let json = serde_json::to_string(&Value::Object(obj)).unwrap_or_default();
             format!("{} | {word} => {json}\n", r.host)

@@ -20,7 +20,9 @@ impl Run {
             .lines()
             .skip_while(|l| !l.starts_with("PLAY RECAP"))
             .find(|l| l.split_whitespace().next() == Some(host))
-            .unwrap_or_else(|| panic!("no recap row for {host}:\n{}\n{}", self.stdout, self.stderr));
+            .unwrap_or_else(|| {
+                panic!("no recap row for {host}:\n{}\n{}", self.stdout, self.stderr)
+            });
         line.split_whitespace()
             .filter_map(|w| w.split_once('='))
             .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(u32::MAX)))
