@@ -119,29 +119,21 @@ impl SshConfig {
                     "user" => {
                         out.user.get_or_insert(first);
                     }
-                    "port" => {
-                        if out.port.is_none() {
-                            out.port = first.parse().ok();
-                        }
-                    }
+                    "port" if out.port.is_none() => out.port = first.parse().ok(),
                     "identityfile" => out.identity_files.push(PathBuf::from(expand_tilde(&first))),
-                    "userknownhostsfile" => {
-                        // Only the first UserKnownHostsFile line counts; it may list several files.
-                        if out.user_known_hosts_files.is_empty() {
-                            out.user_known_hosts_files = words(value)
-                                .iter()
-                                .map(|w| PathBuf::from(expand_tilde(w)))
-                                .collect();
-                        }
+                    // Only the first UserKnownHostsFile line counts; it may list several files.
+                    "userknownhostsfile" if out.user_known_hosts_files.is_empty() => {
+                        out.user_known_hosts_files = words(value)
+                            .iter()
+                            .map(|w| PathBuf::from(expand_tilde(w)))
+                            .collect();
                     }
                     "stricthostkeychecking" => {
                         out.strict_host_key_checking
                             .get_or_insert(first.to_ascii_lowercase());
                     }
-                    "connecttimeout" => {
-                        if out.connect_timeout.is_none() {
-                            out.connect_timeout = first.parse().ok();
-                        }
+                    "connecttimeout" if out.connect_timeout.is_none() => {
+                        out.connect_timeout = first.parse().ok();
                     }
                     _ => {}
                 }
