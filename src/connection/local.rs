@@ -60,7 +60,11 @@ impl Connection for LocalConnection {
             if let Some(m) = mode {
                 script.push_str(&format!(" && chmod {m:o} {}", super::quote(&tmp)));
             }
-            script.push_str(&format!(" && mv -f {} {}", super::quote(&tmp), super::quote(dest)));
+            script.push_str(&format!(
+                " && mv -f {} {}",
+                super::quote(&tmp),
+                super::quote(dest)
+            ));
             let out = self.exec(&Command {
                 script,
                 stdin: Some(data.to_vec()),
@@ -68,7 +72,9 @@ impl Connection for LocalConnection {
                 ..Command::default()
             })?;
             if out.rc != 0 {
-                return Err(ConnError::Failed(String::from_utf8_lossy(&out.stderr).into_owned()));
+                return Err(ConnError::Failed(
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                ));
             }
             return Ok(());
         }
@@ -113,7 +119,9 @@ impl Connection for LocalConnection {
                 ..Command::default()
             })?;
             if out.rc != 0 {
-                return Err(ConnError::Failed(String::from_utf8_lossy(&out.stderr).into_owned()));
+                return Err(ConnError::Failed(
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                ));
             }
             return Ok(out.stdout);
         }

@@ -4,7 +4,11 @@
 //! code: they describe a command as argv or a shell script and the connection runs it, applying
 //! `become` by wrapping the command (sudo/su) with proper quoting.
 
+pub mod r#become;
+pub mod known_hosts;
 pub mod local;
+pub mod ssh;
+pub mod ssh_config;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -61,11 +65,21 @@ pub trait Connection: Send {
     /// Runs one command and waits for it.
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError>;
     /// Writes `data` to `dest` on the host atomically (temp file + rename), with an optional mode.
-    fn put(&mut self, data: &[u8], dest: &str, mode: Option<u32>, become_: &Become)
-        -> Result<(), ConnError>;
+    fn put(
+        &mut self,
+        data: &[u8],
+        dest: &str,
+        mode: Option<u32>,
+        become_: &Become,
+    ) -> Result<(), ConnError>;
     /// Copies a local file to the host (streams; large files are fine).
-    fn put_file(&mut self, src: &Path, dest: &str, mode: Option<u32>, become_: &Become)
-        -> Result<(), ConnError>;
+    fn put_file(
+        &mut self,
+        src: &Path,
+        dest: &str,
+        mode: Option<u32>,
+        become_: &Become,
+    ) -> Result<(), ConnError>;
     /// Reads a whole remote file.
     fn get(&mut self, path: &str, become_: &Become) -> Result<Vec<u8>, ConnError>;
     /// A short name for messages (`local`, `ssh`).
@@ -97,6 +111,7 @@ pub struct ConnectionSpec {
 pub fn open(spec: &ConnectionSpec) -> Result<Box<dyn Connection>, ConnError> {
     match spec.transport.as_str() {
         "local" => Ok(Box::new(local::LocalConnection)),
+        "ssh" => Ok(Box::new(ssh::SshConnection::open(spec)?)),
         other => Err(ConnError::Unreachable(format!(
             "Failed to connect to the host via {other}: the '{other}' connection is not available in this build (host {})",
             spec.inventory_name
@@ -129,12 +144,24 @@ pub fn wrap_become(script: &str, become_: &Become) -> String {
     if !become_.enabled {
         return script.to_string();
     }
-    let user = if become_.user.is_empty() { "root" } else { &become_.user };
+    let user = if become_.user.is_empty() {
+        "root"
+    } else {
+        &become_.user
+    };
     match become_.method.as_str() {
         "su" => format!("su {} -c {}", quote(user), quote(script)),
         _ => {
-            let flags = if become_.flags.is_empty() { "-H -S -n" } else { &become_.flags };
-            format!("sudo {flags} -u {} /bin/sh -c {}", quote(user), quote(script))
+            let flags = if become_.flags.is_empty() {
+                "-H -S -n"
+            } else {
+                &become_.flags
+            };
+            format!(
+                "sudo {flags} -u {} /bin/sh -c {}",
+                quote(user),
+                quote(script)
+            )
         }
     }
 }
@@ -148,6 +175,9 @@ mod tests {
         assert_eq!(quote("plain"), "plain");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
-        assert_eq!(join_argv(&["echo", "a b", "$(rm -rf /)"]), "echo 'a b' '$(rm -rf /)'");
+        assert_eq!(
+            join_argv(&["echo", "a b", "$(rm -rf /)"]),
+            "echo 'a b' '$(rm -rf /)'"
+        );
     }
 }
