@@ -43,7 +43,10 @@ fn role_include_shorthand_name_param() {
     - import_role: name=web
 "#,
         ),
-        ("roles/web/tasks/main.yml", "- debug:\n    msg: web role ran\n"),
+        (
+            "roles/web/tasks/main.yml",
+            "- debug:\n    msg: web role ran\n",
+        ),
         ("hosts", LOCAL_INVENTORY),
     ]);
     let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
@@ -123,7 +126,10 @@ fn role_defaults_vars_and_tags() {
         ),
         ("hosts", LOCAL_INVENTORY),
     ]);
-    let r = run_in(dir.path(), &["-i", "hosts", "site.yml", "--tags", "initialize"]);
+    let r = run_in(
+        dir.path(),
+        &["-i", "hosts", "site.yml", "--tags", "initialize"],
+    );
     r.assert_code(0);
     r.assert_recap("localhost", "ok=1 failed=0");
 }

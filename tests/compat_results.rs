@@ -47,7 +47,6 @@ fn contains_test_matches_substrings() {
 }
 
 #[test]
-#[ignore = "compat: an ignored failure with changed=true is not counted as changed in the recap"]
 fn ignored_changed_failure_counts_as_changed() {
     let (_d, r) = play(
         r#"
