@@ -520,14 +520,27 @@ impl Module for Find {
         } else {
             "Not all paths examined, check warnings for details"
         };
-        Ok(map([
+        let warnings: Vec<Value> = skipped
+            .iter()
+            .map(|(p, why)| {
+                Value::String(format!(
+                    "Skipped '{p}' path due to this access issue: {}",
+                    why.as_str().unwrap_or_default()
+                ))
+            })
+            .collect();
+        let mut res = map([
             ("changed", Value::Bool(false)),
             ("examined", Value::from(examined)),
             ("matched", Value::from(files.len())),
             ("files", Value::Array(files)),
             ("msg", Value::String(msg.into())),
             ("skipped_paths", Value::Object(skipped)),
-        ]))
+        ]);
+        if !warnings.is_empty() {
+            res.insert("warnings".into(), Value::Array(warnings));
+        }
+        Ok(res)
     }
 }
 

@@ -213,6 +213,7 @@ fi
 DIR=$(dirname "$D")
 [ -d "$DIR" ] || {{ echo {MARK}nodir "$DIR"; exit 0; }}
 T=$(mktemp "$DIR/.yiqiu-get_url.XXXXXX") || {{ echo {MARK}notmp; exit 0; }}
+echo {MARK}src "$T"
 H=$(mktemp) || exit 1
 trap 'rm -f "$T" "$H"' EXIT
 IMS=""
@@ -336,6 +337,9 @@ echo {MARK}md5sum {md5}
             ));
         }
         result.insert("elapsed".into(), Value::from(elapsed));
+        if let Some(src) = f("src") {
+            result.insert("src".into(), Value::String(src));
+        }
         let code: i64 = f("code").and_then(|c| c.parse().ok()).unwrap_or(-1);
         let reason = f("reason").unwrap_or_default();
         if f("rc").as_deref() != Some("0") || code < 0 {
@@ -486,6 +490,7 @@ mod tests {
         assert_eq!(r["md5sum"], json!("ae6ba5b4c6eb1efd4a9fac3708046cbe"));
         assert_eq!(r["mode"], json!("0640"));
         assert_eq!(r["size"], json!(5));
+        assert!(!std::path::Path::new(r["src"].as_str().unwrap()).exists());
         // Second run: the checksum matches, nothing is downloaded (no server is listening).
         let r = run(
             &GetUrl,

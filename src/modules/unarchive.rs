@@ -272,12 +272,14 @@ case "$M" in 504b*) H=zip;; 1f8b*) H=gz;; 425a68*) H=bz2;; fd377a585a00*) H=xz;;
 echo {MARK}format "$H"
 if [ "$H" = zip ]; then
   command -v unzip >/dev/null 2>&1 || {{ echo {MARK}notool unzip; exit 0; }}
+  echo {MARK}bin "$(command -v unzip)"
   echo '{SEC}long'; unzip -Z {qs}; echo {MARK}listrc $?
   echo '{SEC}names'; unzip -Z1 {qs}
   exit 0
 fi
 command -v tar >/dev/null 2>&1 || {{ echo {MARK}notool tar; exit 0; }}
 tar --version 2>/dev/null | grep -q 'GNU tar' || {{ echo {MARK}notgnu; exit 0; }}
+echo {MARK}bin "$(command -v tar)"
 [ "$H" = zst ] && {{ command -v zstd >/dev/null 2>&1 || {{ echo {MARK}notool zstd; exit 0; }}; }}
 echo '{SEC}list'
 case "$H" in
@@ -308,6 +310,13 @@ echo '{SEC}err'; cat "$T/err"
         }
         let format = s.mark("format").unwrap_or("tar").to_string();
         let (handler_name, flag) = handler(&format);
+        // The tool's full path, as Ansible reports it in `extract_results.cmd`.
+        let default_bin = if format == "zip" { "unzip" } else { "tar" };
+        let bin = s
+            .mark("bin")
+            .filter(|b| !b.is_empty())
+            .unwrap_or(default_bin)
+            .to_string();
         if s.mark("listrc") != Some("0") {
             return Err(fail(format!(
                 "Failed to find handler for \"{remote_src}\". Make sure the required command to extract the file is installed.\n{}",
@@ -343,7 +352,7 @@ echo '{SEC}err'; cat "$T/err"
         let group = args.str("group");
         let keep_newer = args.bool_or("keep_newer", false);
         let (diff_script, extract_argv) = if format == "zip" {
-            let mut x: Vec<String> = vec!["unzip".into(), "-o".into()];
+            let mut x: Vec<String> = vec![bin.clone(), "-o".into()];
             x.extend(words(args, "extra_opts"));
             x.push(remote_src.clone());
             let inc = words(args, "include");
@@ -381,7 +390,7 @@ echo '{SEC}err'; cat "$T/err"
                 vec!["tar".into(), "--diff".into(), "-C".into(), dest.to_string()];
             d.extend(tail.iter().cloned());
             let mut x: Vec<String> = vec![
-                "tar".into(),
+                bin.clone(),
                 "--extract".into(),
                 "-C".into(),
                 dest.to_string(),
@@ -633,6 +642,10 @@ mod tests {
             assert_eq!(r["handler"], json!(handler));
             assert_eq!(r["extract_results"]["rc"], json!(0));
             assert_eq!(r["extract_results"]["cmd"][1], json!("--extract"));
+            assert!(r["extract_results"]["cmd"][0]
+                .as_str()
+                .unwrap()
+                .ends_with("/tar"));
             assert_eq!(r["state"], json!("directory"));
             let files = r["files"].as_array().unwrap();
             assert!(files.contains(&json!("top/sub/b.txt")), "{files:?}");

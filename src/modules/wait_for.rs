@@ -367,12 +367,6 @@ impl Module for WaitFor {
                 .and_then(|r| r.trim().parse::<i64>().ok())
         };
         if let Some(e) = elapsed(MARK_OK) {
-            if matches!(plan.target, Target::Sleep) {
-                return Ok(map([
-                    ("changed", Value::Bool(false)),
-                    ("elapsed", Value::from(e)),
-                ]));
-            }
             let mut res = base_result(&plan, args, e);
             if let Some(attrs) = lines.next().and_then(util::parse_attrs) {
                 res.extend(attrs);
