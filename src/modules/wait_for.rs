@@ -334,6 +334,9 @@ impl Module for WaitFor {
         SPEC
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
+        if ctx.check_mode {
+            return Ok(util::check_mode_unsupported("wait_for"));
+        }
         let plan = Self::parse(args)?;
         if let Some(pattern) = args.str("search_regex") {
             if matches!(plan.target, Target::PathPresent(_) | Target::PortStarted) {
