@@ -244,6 +244,9 @@ if [ "$CHECK" = 1 ]; then exit 0; fi
 if [ -n "$WANT" ]; then GOT={sum_tmp_algo}; [ "$GOT" = "$WANT" ] || {{ echo {MARK}mismatch "$GOT"; exit 0; }}; fi
 if [ "$SRC" != "$DST" ]; then
   if [ -e "$D" ]; then chmod "$(stat -c %a "$D")" "$T"; else chmod "$(printf '%o' $(( 0666 & ~0$(umask) )))" "$T"; fi
+  if [ {backup} = 1 ] && [ -e "$D" ]; then
+    B="$D.$$.$(date +%Y-%m-%d@%H:%M:%S~)"; cp -p "$D" "$B" && echo {MARK}backup_file "$B"
+  fi
   mv -f "$T" "$D" || {{ echo {MARK}mvfail; exit 0; }}
   echo {MARK}moved
 fi
@@ -256,6 +259,7 @@ echo {MARK}md5sum {md5}
             want = quote(&want),
             force = u8::from(force),
             check = u8::from(ctx.check_mode),
+            backup = u8::from(args.bool_or("backup", false)),
             fname = quote(&url_filename(&url)),
             sum_dest_algo = if algo.is_empty() {
                 String::new()
@@ -410,6 +414,9 @@ echo {MARK}md5sum {md5}
         let changed =
             p.fields.contains_key("moved") || p.lines.iter().any(|l| l == util::ATTRS_CHANGED);
         result.insert("changed".into(), Value::Bool(changed));
+        if let Some(b) = f("backup_file") {
+            result.insert("backup_file".into(), Value::String(b));
+        }
         if let Some(m) = f("md5sum") {
             result.insert("md5sum".into(), Value::String(m));
         }
@@ -543,6 +550,18 @@ mod tests {
         h.join().unwrap();
         assert_eq!(r["changed"], json!(false));
         assert_eq!(r["checksum_dest"], r["checksum_src"]);
+        // New content with backup: the old file is kept beside it.
+        let (base, h) = serve("new\n", false);
+        let r = run(
+            &GetUrl,
+            json!({"url": format!("{base}/f"), "dest": dest.to_str().unwrap(), "force": true, "backup": true}),
+        )
+        .unwrap();
+        h.join().unwrap();
+        assert_eq!(r["changed"], json!(true));
+        let b = r["backup_file"].as_str().unwrap();
+        assert_eq!(std::fs::read_to_string(b).unwrap(), "body\n");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
     }
 
     #[test]

@@ -259,9 +259,11 @@ impl Unarchive {
             v.extend(common_for(fmt));
             v.extend(Self::tar_excludes(args));
             v.push("-f".into());
+            let include: Vec<String> = words(args, "include").iter().map(|w| quote(w)).collect();
             format!(
-                "{} {qs}",
-                v.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+                "{} {qs} {}",
+                v.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "),
+                include.join(" ")
             )
         };
         let script = format!(

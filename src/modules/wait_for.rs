@@ -53,13 +53,30 @@ fn tcp_state_code(name: &str) -> Option<&'static str> {
 }
 
 /// Shell text succeeding when `/proc/net/tcp{,6}` has an entry on local `port` whose state
-/// code is one of `codes` (space separated).
-fn proc_tcp_test(port: u16, codes: &str) -> String {
+/// code is one of `codes` (space separated) and whose remote address is not in `exclude`
+/// (kernel hex spellings, space separated).
+fn proc_tcp_test(port: u16, codes: &str, exclude: &str) -> String {
     format!(
-        "awk -v p={:04X} -v s={} 'FNR > 1 {{ n = split($2, a, \":\"); if (a[n] == p && index(\" \" s \" \", \" \" $4 \" \")) f = 1 }} END {{ exit !f }}' /proc/net/tcp /proc/net/tcp6 2>/dev/null",
+        "awk -v p={:04X} -v s={} -v x={} 'FNR > 1 {{ n = split($2, a, \":\"); split($3, r, \":\"); \
+         if (a[n] == p && index(\" \" s \" \", \" \" $4 \" \") && !index(\" \" x \" \", \" \" r[1] \" \")) f = 1 }} \
+         END {{ exit !f }}' /proc/net/tcp /proc/net/tcp6 2>/dev/null",
         port,
-        quote(codes)
+        quote(codes),
+        quote(exclude)
     )
+}
+
+/// How `/proc/net/tcp{,6}` spells an address: IPv4 as one little-endian word, IPv6 as four.
+fn kernel_hex(host: &str) -> Option<String> {
+    match host.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => Some(format!("{:08X}", u32::from_le_bytes(v4.octets()))),
+        std::net::IpAddr::V6(v6) => Some(
+            v6.octets()
+                .chunks(4)
+                .map(|c| format!("{:08X}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        ),
+    }
 }
 
 /// A shell function `__yq_probe` succeeding when `host:port` accepts a connection.
@@ -67,7 +84,7 @@ fn probe_fn(host: &str, port: u16, connect_timeout: i64) -> String {
     let (h, p, ct) = (quote(host), port, connect_timeout.max(1));
     let local = matches!(host, "127.0.0.1" | "localhost" | "0.0.0.0" | "::1" | "::");
     let last = if local {
-        proc_tcp_test(port, "0A")
+        proc_tcp_test(port, "0A", "")
     } else {
         "false".to_string()
     };
@@ -132,7 +149,7 @@ impl Plan {
 
     /// The loop as one sh script: prints `MARK_OK <elapsed>` (and, for a present path, its
     /// attributes) or `MARK_TIMEOUT <elapsed>`.
-    fn script(&self, states: &str) -> String {
+    fn script(&self, states: &str, exclude: &str) -> String {
         let port = self.port.unwrap_or(0);
         let (prelude, test) = match &self.target {
             Target::Sleep => (String::new(), "false".to_string()),
@@ -146,7 +163,10 @@ impl Plan {
                 probe_fn(&self.host, port, self.connect_timeout),
                 "! __yq_probe".into(),
             ),
-            Target::Drained => (String::new(), format!("! {}", proc_tcp_test(port, states))),
+            Target::Drained => (
+                String::new(),
+                format!("! {}", proc_tcp_test(port, states, exclude)),
+            ),
         };
         let attrs = match &self.target {
             Target::PathPresent(p) => {
@@ -360,7 +380,24 @@ impl Module for WaitFor {
                 ModuleError::msg(format!("unknown active_connection_states entry: {s}"))
             })?);
         }
-        let out = util::exec_script(ctx, plan.script(&codes.join(" ")))?;
+        // Connections from these hosts do not keep a port from draining (addresses only;
+        // IPv4 ones also in their IPv6-mapped spelling).
+        let mut exclude = Vec::new();
+        for h in args.list("exclude_hosts").into_iter().flatten() {
+            let h = h.as_str().unwrap_or_default();
+            let hex = kernel_hex(h).ok_or_else(|| {
+                ModuleError::msg(format!("exclude_hosts: '{h}' is not an IP address"))
+            })?;
+            exclude.push(hex);
+            if let Some(mapped) = h
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+                .and_then(|v4| kernel_hex(&v4.to_ipv6_mapped().to_string()))
+            {
+                exclude.push(mapped);
+            }
+        }
+        let out = util::exec_script(ctx, plan.script(&codes.join(" "), &exclude.join(" ")))?;
         let stdout = util::text(&out.stdout);
         let mut lines = stdout.lines();
         let first = lines.next().unwrap_or_default();
@@ -539,6 +576,14 @@ mod tests {
                 "Timeout when waiting for 127.0.0.1:{port} to drain"
             ))
         );
+        // Unless connections from that address are excluded.
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "state": "drained", "timeout": 0, "exclude_hosts": ["127.0.0.1"]}),
+        )
+        .unwrap();
+        assert_eq!(r["state"], json!("drained"));
+        assert_eq!(kernel_hex("127.0.0.1").as_deref(), Some("0100007F"));
     }
 
     #[test]
