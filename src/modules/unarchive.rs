@@ -366,8 +366,24 @@ echo '{SEC}err'; cat "$T/err"
             }
             x.extend(["-d".into(), dest.to_string()]);
             // Unchanged when every directory exists and every other entry's content is equal.
+            // Excluded (or not included) entries are not compared: unzip will not write them.
+            let mut filter = String::new();
+            for e in words(args, "exclude") {
+                filter.push_str(&format!(
+                    "case \"$n\" in {}) continue;; esac\n  ",
+                    sh_glob(&e)
+                ));
+            }
+            let inc = words(args, "include");
+            if !inc.is_empty() {
+                let pats: Vec<String> = inc.iter().map(|p| sh_glob(p)).collect();
+                filter.push_str(&format!(
+                    "case \"$n\" in {}) ;; *) continue;; esac\n  ",
+                    pats.join("|")
+                ));
+            }
             let diff = format!(
-                "unzip -Z1 {qs} | while IFS= read -r n; do\n  \
+                "unzip -Z1 {qs} | while IFS= read -r n; do\n  {filter}\
                  case \"$n\" in */) [ -d {qd}/\"$n\" ] || echo \"$n: Warning: Cannot stat: No such file or directory\";;\n  \
                  *) if [ -L {qd}/\"$n\" ]; then [ \"$(readlink {qd}/\"$n\")\" = \"$(unzip -p {qs} \"$n\")\" ] || echo \"$n: Symlink differs\"; \
                  elif [ -f {qd}/\"$n\" ]; then unzip -p {qs} \"$n\" | cmp -s - {qd}/\"$n\" || echo \"$n: Contents differ\"; \
@@ -526,6 +542,30 @@ echo '{SEC}attrs'
         res.sort_keys();
         Ok(res)
     }
+}
+
+/// A shell `case` pattern: `*?[]` stay active (unzip's wildcards), the rest is quoted.
+fn sh_glob(pat: &str) -> String {
+    let mut out = String::new();
+    let mut lit = String::new();
+    for c in pat.chars() {
+        if matches!(c, '*' | '?' | '[' | ']') {
+            if !lit.is_empty() {
+                out.push_str(&quote(&lit));
+                lit.clear();
+            }
+            out.push(c);
+        } else {
+            lit.push(c);
+        }
+    }
+    if !lit.is_empty() {
+        out.push_str(&quote(&lit));
+    }
+    if out.is_empty() {
+        out.push_str("''");
+    }
+    out
 }
 
 /// An archive name as a literal `unzip` pattern (unzip treats `*?[` as wildcards).
@@ -845,6 +885,16 @@ mod tests {
         );
         let r = run(&Unarchive, json!({"src": good, "dest": d})).unwrap();
         assert_eq!(r["changed"], json!(false));
+        // Excluded entries are neither written nor compared.
+        let d3 = t.path().join("d3");
+        fs::create_dir(&d3).unwrap();
+        let args = json!({"src": good, "dest": d3.to_str().unwrap(), "exclude": ["d/l"]});
+        assert_eq!(
+            run(&Unarchive, args.clone()).unwrap()["changed"],
+            json!(true)
+        );
+        assert!(!d3.join("d/l").exists() && d3.join("d/f.txt").exists());
+        assert_eq!(run(&Unarchive, args).unwrap()["changed"], json!(false));
         let bad = make("bad.zip", "../../etc/passwd");
         let d2 = t.path().join("d2");
         fs::create_dir(&d2).unwrap();
