@@ -37,9 +37,19 @@ impl Module for Tempfile {
         SPEC
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
+        if ctx.check_mode {
+            return Ok(util::check_mode_unsupported("tempfile"));
+        }
         let state = args.str("state").unwrap_or("file");
         let prefix = args.str("prefix").unwrap_or("ansible.");
         let suffix = args.str("suffix").unwrap_or("");
+        for (what, v) in [("prefix", prefix), ("suffix", suffix)] {
+            if v.contains('/') {
+                return Err(ModuleError::msg(format!(
+                    "{what} must be a valid file name component, got '{v}'"
+                )));
+            }
+        }
         let dir = match args.str("path") {
             Some(p) => util::shell_path(p),
             None => "\"${TMPDIR:-/tmp}\"".to_string(),
@@ -98,7 +108,10 @@ mod tests {
         )
         .unwrap();
         let p = r["path"].as_str().unwrap();
-        assert!(p.starts_with(&format!("{dir}/it's ")) && p.ends_with(".x"), "{p}");
+        assert!(
+            p.starts_with(&format!("{dir}/it's ")) && p.ends_with(".x"),
+            "{p}"
+        );
         assert!(std::path::Path::new(p).is_file());
         assert_eq!(r["state"], json!("file"));
         assert_eq!(r["mode"], json!("0600"));
@@ -114,8 +127,29 @@ mod tests {
     }
 
     #[test]
+    fn check_mode_is_skipped_and_separators_refused() {
+        use super::super::util::test_support::{run_with, Opts};
+        let t = tempfile::tempdir().unwrap();
+        let opts = Opts {
+            check: true,
+            ..Opts::default()
+        };
+        let r = run_with(&Tempfile, json!({"path": t.path().to_str().unwrap()}), opts).unwrap();
+        assert_eq!(r["skipped"], json!(true));
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
+        let m = failed(run(&Tempfile, json!({"prefix": "../x"})));
+        assert_eq!(
+            m["msg"],
+            json!("prefix must be a valid file name component, got '../x'")
+        );
+    }
+
+    #[test]
     fn missing_directory_fails() {
         let m = failed(run(&Tempfile, json!({"path": "/nonexistent/yq"})));
-        assert!(m["msg"].as_str().unwrap().contains("/nonexistent/yq"), "{m:?}");
+        assert!(
+            m["msg"].as_str().unwrap().contains("/nonexistent/yq"),
+            "{m:?}"
+        );
     }
 }

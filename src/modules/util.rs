@@ -204,6 +204,18 @@ pub fn apply_attrs_script(
     s
 }
 
+/// The result Ansible gives a module without check mode support when run in check mode.
+pub fn check_mode_unsupported(module: &str) -> Map<String, Value> {
+    map([
+        ("changed", Value::Bool(false)),
+        (
+            "msg",
+            Value::String(format!("remote module ({module}) does not support check mode")),
+        ),
+        ("skipped", Value::Bool(true)),
+    ])
+}
+
 /// Printed by [`apply_attrs_script`] when it changed something.
 pub const ATTRS_CHANGED: &str = "@@yiqiu:attrs-changed";
 
