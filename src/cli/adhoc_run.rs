@@ -88,7 +88,7 @@ impl AdhocCallback {
         let data: Map<String, Value> = r
             .data
             .iter()
-            .filter(|(k, _)| !k.starts_with("_ansible"))
+            .filter(|(k, _)| !k.starts_with("_ansible") && k.as_str() != "failed" && k.as_str() != "skipped")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let word = state_word(r);

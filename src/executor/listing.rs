@@ -44,6 +44,21 @@ fn play_tasks(play: &Play) -> Vec<&crate::playbook::model::Task> {
     out
 }
 
+/// Tags as listed: templated ones rendered with the play vars and extra vars (no host yet).
+fn static_tags(
+    tags: &[String],
+    play: &Play,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    if !tags.iter().any(|t| crate::template::is_template(t)) {
+        return tags.to_vec();
+    }
+    let mut vars = play.vars.clone();
+    vars.extend(extra.clone());
+    let scope = crate::vars::Scope::new(vec![std::sync::Arc::new(vars)], vec![]);
+    super::play::render_tags(tags, &scope.context())
+}
+
 /// Renders the listing for one playbook.
 pub fn list(
     mode: ListMode,
@@ -66,7 +81,7 @@ pub fn list(
             i + 1,
             pattern,
             play.display_name(),
-            tags_text(&play.keywords.tags)
+            tags_text(&static_tags(&play.keywords.tags, play, extra))
         );
         match mode {
             ListMode::Hosts => {
@@ -81,16 +96,18 @@ pub fn list(
             ListMode::Tasks => {
                 let _ = writeln!(out, "    tasks:");
                 for t in play_tasks(play) {
-                    if filter.should_run(&t.keywords.tags) {
-                        let _ = writeln!(out, "      {}\tTAGS: {}", t.display_name(), tags_text(&t.keywords.tags));
+                    let tags = static_tags(&t.keywords.tags, play, extra);
+                    if filter.should_run(&tags) {
+                        let _ = writeln!(out, "      {}\tTAGS: {}", t.display_name(), tags_text(&tags));
                     }
                 }
             }
             ListMode::Tags => {
                 let mut all: Vec<String> = Vec::new();
                 for t in play_tasks(play) {
-                    if filter.should_run(&t.keywords.tags) {
-                        all.extend(t.keywords.tags.iter().cloned());
+                    let tags = static_tags(&t.keywords.tags, play, extra);
+                    if filter.should_run(&tags) {
+                        all.extend(tags);
                     }
                 }
                 let _ = writeln!(out, "      TASK TAGS: {}", tags_text(&all));

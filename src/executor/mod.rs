@@ -97,6 +97,7 @@ pub fn run_playbooks(
         dead_hosts: Mutex::new(HashSet::new()),
         unreachable_any: AtomicBool::new(false),
         failed_any: AtomicBool::new(false),
+        failed_hosts: Mutex::new(HashSet::new()),
         connections: Mutex::new(HashMap::new()),
     };
     'playbooks: for pb in playbooks {
@@ -126,7 +127,12 @@ pub fn run_playbooks(
     callback.playbook_end();
     let code = if shared.unreachable_any.load(Ordering::SeqCst) {
         exit::HOST_UNREACHABLE
-    } else if stats.values().any(|s| s.failed > 0) {
+    } else if !shared
+        .failed_hosts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty()
+    {
         exit::HOST_FAILED
     } else {
         exit::OK

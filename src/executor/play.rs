@@ -47,6 +47,8 @@ pub struct RunShared<'a> {
     pub dead_hosts: Mutex<HashSet<String>>,
     pub unreachable_any: AtomicBool,
     pub failed_any: AtomicBool,
+    /// Hosts whose failure decides the exit code (`meta: clear_host_errors` forgives them).
+    pub failed_hosts: Mutex<HashSet<String>>,
     pub connections: Mutex<HashMap<String, SharedConnection>>,
 }
 
@@ -63,6 +65,7 @@ pub struct PlayRun<'a> {
     pub notified: Mutex<HashMap<usize, Vec<String>>>,
     pub handlers: Vec<Arc<Task>>,
     pub abort: AtomicBool,
+    no_more_hosts_shown: AtomicBool,
     /// Magic variables shared by every host of the batch.
     pub play_magic: Mutex<Arc<Map<String, Value>>>,
     pub hostvars: MjValue,
@@ -94,6 +97,29 @@ fn flatten_handlers(items: &[Item], out: &mut Vec<Arc<Task>>) {
             }
         }
     }
+}
+
+/// Variables every host has unless its inventory says otherwise.
+pub fn host_defaults(host: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("ansible_host".into(), Value::String(host.to_string()));
+    m
+}
+
+/// Renders templated tags; a tag that renders to a list gives each of its items.
+pub fn render_tags(tags: &[String], ctx: &MjValue) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tags {
+        match templar().render_native(t, ctx) {
+            Ok(Value::Array(items)) => {
+                out.extend(items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())))
+            }
+            Ok(Value::String(s)) => out.extend(s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty())),
+            Ok(other) => out.push(other.to_string()),
+            Err(_) => out.push(t.clone()),
+        }
+    }
+    out
 }
 
 /// Splits hosts into batches as `serial` asks (numbers, percentages, a list of them).
@@ -165,6 +191,7 @@ impl<'a> PlayRun<'a> {
             notified: Mutex::new(HashMap::new()),
             handlers,
             abort: AtomicBool::new(false),
+            no_more_hosts_shown: AtomicBool::new(false),
             play_magic: Mutex::new(Arc::new(Map::new())),
             hostvars,
         }
@@ -239,7 +266,8 @@ impl<'a> PlayRun<'a> {
         let store = state.store(host);
         let role = task.and_then(|t| t.role.as_ref());
         let empty = Arc::new(Map::new());
-        let mut layers = Vec::with_capacity(14);
+        let mut layers = Vec::with_capacity(15);
+        layers.push(Arc::new(host_defaults(host)));
         layers.push(role.map(|r| Arc::new(r.defaults.clone())).unwrap_or_else(|| empty.clone()));
         layers.push(state.inventory_vars(host, &self.play.playbook_dir));
         layers.push(Arc::new(state.facts_layer(host)));
@@ -513,6 +541,13 @@ impl<'a> PlayRun<'a> {
         let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if self.alive(&batch).is_empty() {
             self.abort.store(true, Ordering::SeqCst);
+            self.no_more_hosts();
+        }
+    }
+
+    /// `NO MORE HOSTS LEFT`, at most once per play.
+    fn no_more_hosts(&self) {
+        if !self.no_more_hosts_shown.swap(true, Ordering::SeqCst) {
             self.shared.callback.no_more_hosts();
         }
     }
@@ -528,7 +563,7 @@ impl<'a> PlayRun<'a> {
                 self.set_flags(h, |f| f.failed = true);
             }
             self.abort.store(true, Ordering::SeqCst);
-            self.shared.callback.no_more_hosts();
+            self.no_more_hosts();
             return;
         }
         if let Some(pct) = self.play.max_fail_percentage {
@@ -541,7 +576,7 @@ impl<'a> PlayRun<'a> {
                     self.set_flags(h, |f| f.failed = true);
                 }
                 self.abort.store(true, Ordering::SeqCst);
-                self.shared.callback.no_more_hosts();
+                self.no_more_hosts();
             }
         }
     }
@@ -561,7 +596,12 @@ impl<'a> PlayRun<'a> {
                 })
                 .cloned()
                 .collect();
+            // `always` runs even when any_errors_fatal has stopped the batch.
+            let aborted = self.abort.swap(false, Ordering::SeqCst);
             let f2 = self.run_items(&block.always, &always_hosts, rescuable);
+            if aborted {
+                self.abort.store(true, Ordering::SeqCst);
+            }
             for h in f2 {
                 if !failed.contains(&h) {
                     failed.push(h);
@@ -571,9 +611,19 @@ impl<'a> PlayRun<'a> {
         failed
     }
 
-    /// Whether tags and `--start-at-task` let this task run.
-    fn selected(&self, task: &Task) -> bool {
-        if !self.shared.tags.should_run(&task.keywords.tags) {
+    /// Whether tags and `--start-at-task` let this task run. Templated tags are rendered
+    /// with the first host's variables.
+    fn selected(&self, task: &Task, hosts: &[String]) -> bool {
+        let tags = if task.keywords.tags.iter().any(|t| crate::template::is_template(t)) {
+            let scope = hosts.first().map(|h| self.scope(Some(task), h, Map::new()));
+            match scope {
+                Some(scope) => render_tags(&task.keywords.tags, &scope.context()),
+                None => task.keywords.tags.clone(),
+            }
+        } else {
+            task.keywords.tags.clone()
+        };
+        if !self.shared.tags.should_run(&tags) {
             return false;
         }
         let mut start = self.shared.start_at.lock().unwrap_or_else(|p| p.into_inner());
@@ -594,7 +644,7 @@ impl<'a> PlayRun<'a> {
         if task.action == "meta" {
             return self.run_meta(task, hosts);
         }
-        if !self.selected(task) {
+        if !self.selected(task, hosts) {
             return Vec::new();
         }
         let cb = self.shared.callback;
@@ -666,6 +716,10 @@ impl<'a> PlayRun<'a> {
         for (host, outcome) in outcomes {
             if outcome.failed {
                 failed.push(host.clone());
+                if !rescuable {
+                    // Flag it now so a later flush_handlers in this section leaves it out.
+                    self.set_flags(&host, |f| f.failed = true);
+                }
             }
             if outcome.unreachable {
                 self.set_flags(&host, |f| f.unreachable = true);
@@ -825,21 +879,35 @@ impl<'a> PlayRun<'a> {
             .unwrap_or_default()
             .trim()
             .to_string();
+        if !self.selected(task, hosts) {
+            return Vec::new();
+        }
+        let cb = self.shared.callback;
+        cb.task_start(&task.display_name(), TaskKind::Task, self.shared.state.options.check);
+        cb.task_details(Some(&task.origin.to_string()), "meta");
         // A meta task's condition is evaluated per host; host-level actions apply to the hosts
-        // where it holds, play-level ones if it holds for any host.
-        let hosts: Vec<String> = if task.keywords.when.is_empty() || action == "flush_handlers" {
+        // where it holds, play-level ones if it holds for any host. Skipped hosts are shown but
+        // not counted, as Ansible does.
+        let hosts: Vec<String> = if task.keywords.when.is_empty() {
             hosts.to_vec()
         } else {
-            hosts
-                .iter()
-                .filter(|h| {
-                    let scope = self.scope(Some(task), h, Map::new());
-                    templar()
-                        .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
-                        .unwrap_or(false)
-                })
-                .cloned()
-                .collect()
+            let mut selected = Vec::new();
+            for h in hosts {
+                let scope = self.scope(Some(task), h, Map::new());
+                let ok = templar()
+                    .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
+                    .unwrap_or(false);
+                if ok {
+                    selected.push(h.clone());
+                } else {
+                    let mut data = Map::new();
+                    data.insert("changed".into(), Value::Bool(false));
+                    data.insert("skipped".into(), Value::Bool(true));
+                    let r = super::result::TaskResult::new(h.clone(), Status::Skipped, data);
+                    cb.host_result(&r, self.shared.state.options.verbosity);
+                }
+            }
+            selected
         };
         if hosts.is_empty() {
             return Vec::new();
@@ -863,8 +931,10 @@ impl<'a> PlayRun<'a> {
             }
             "clear_host_errors" => {
                 let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let mut failed_hosts = self.shared.failed_hosts.lock().unwrap_or_else(|p| p.into_inner());
                 for h in &batch {
                     self.set_flags(h, |f| f.failed = false);
+                    failed_hosts.remove(h);
                 }
                 self.shared
                     .dead_hosts

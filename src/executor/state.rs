@@ -188,6 +188,7 @@ impl RunState {
         );
         Scope::new(
             vec![
+                Arc::new(super::play::host_defaults(host)),
                 self.inventory_vars(host, playbook_dir),
                 Arc::new(self.facts_layer(host)),
                 Arc::new(store.include_vars),

@@ -255,7 +255,7 @@ impl PlayRun<'_> {
                     Err(msg) => task_error(task, msg),
                     Ok(false) => skipped_map(task),
                     Ok(true) => {
-                        let (d, inc) = self.run_with_retries(task, host, &scope, &settings);
+                        let (d, inc) = self.run_with_retries(task, host, &scope, &settings, &Map::new());
                         outcome_includes.extend(inc);
                         if task.action == "meta" {
                             meta = d.get("_meta").and_then(Value::as_str).map(str::to_string);
@@ -351,7 +351,7 @@ impl PlayRun<'_> {
                     }),
                 );
             }
-            let scope = self.scope(Some(task), host, top);
+            let scope = self.scope(Some(task), host, top.clone());
             let ctx = scope.context();
             let label_text = match &label {
                 Some(l) => templar()
@@ -364,7 +364,7 @@ impl PlayRun<'_> {
                 Err(msg) => task_error(task, msg),
                 Ok(false) => skipped_map(task),
                 Ok(true) => {
-                    let (d, inc) = self.run_with_retries(task, host, &scope, settings);
+                    let (d, inc) = self.run_with_retries(task, host, &scope, settings, &top);
                     includes.extend(inc);
                     d
                 }
@@ -419,7 +419,7 @@ impl PlayRun<'_> {
             }
             results.push(Value::Object(data));
             if let Some(bw) = &break_when {
-                let mut top = Map::new();
+                let mut top = top.clone();
                 if let Some(reg) = &task.register {
                     top.insert(reg.clone(), results.last().cloned().unwrap_or(Value::Null));
                 }
@@ -456,11 +456,12 @@ impl PlayRun<'_> {
         host: &str,
         scope: &Arc<Scope>,
         settings: &Settings,
+        loop_vars: &Map<String, Value>,
     ) -> (Map<String, Value>, Vec<IncludeRequest>) {
         let ctx = scope.context();
         let Some(until) = &task.until else {
             let (mut d, inc) = self.run_action(task, host, scope, settings);
-            self.apply_when_overrides(task, host, scope, &mut d);
+            self.apply_when_overrides(task, host, loop_vars, &mut d);
             return (d, inc);
         };
         let num = |v: &Option<Value>, default: f64| -> f64 {
@@ -480,9 +481,9 @@ impl PlayRun<'_> {
         loop {
             attempt += 1;
             let (mut d, inc) = self.run_action(task, host, scope, settings);
-            self.apply_when_overrides(task, host, scope, &mut d);
+            self.apply_when_overrides(task, host, loop_vars, &mut d);
             d.insert("attempts".into(), Value::from(attempt));
-            let mut top = Map::new();
+            let mut top = loop_vars.clone();
             if let Some(reg) = &task.register {
                 top.insert(reg.clone(), Value::Object(d.clone()));
             }
@@ -509,14 +510,20 @@ impl PlayRun<'_> {
     }
 
     /// `changed_when` and `failed_when`, which see the result under the register name.
-    fn apply_when_overrides(&self, task: &Task, host: &str, _scope: &Arc<Scope>, d: &mut Map<String, Value>) {
+    fn apply_when_overrides(
+        &self,
+        task: &Task,
+        host: &str,
+        loop_vars: &Map<String, Value>,
+        d: &mut Map<String, Value>,
+    ) {
         if task.changed_when.is_none() && task.failed_when.is_none() {
             return;
         }
         if d.get("skipped").and_then(Value::as_bool).unwrap_or(false) {
             return;
         }
-        let mut top = Map::new();
+        let mut top = loop_vars.clone();
         if let Some(reg) = &task.register {
             top.insert(reg.clone(), Value::Object(d.clone()));
         }
@@ -726,10 +733,18 @@ impl PlayRun<'_> {
                 args.insert(k.clone(), v.clone());
                 continue;
             }
+            let key = if crate::template::is_template(k) {
+                match templar().render_string(k, &ctx) {
+                    Ok(k) => k,
+                    Err(e) => return task_error(task, with_nested(e)),
+                }
+            } else {
+                k.clone()
+            };
             match templar().render_value(v, &ctx) {
                 Ok(r) => {
                     if r.as_str() != Some(OMIT) {
-                        args.insert(k.clone(), strip_omit(r));
+                        args.insert(key, strip_omit(r));
                     }
                 }
                 Err(e) => {
@@ -966,6 +981,9 @@ impl PlayRun<'_> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         };
+        if !data.contains_key("failed") && !data.contains_key("skipped") {
+            data.insert("failed".into(), Value::Bool(false));
+        }
         if let Some(reg) = &task.register {
             let r = internal(&data);
             state.update_store(host, |s| {
@@ -1015,6 +1033,13 @@ impl PlayRun<'_> {
         });
         if status == Status::Failed && !ignored {
             self.shared.failed_any.store(true, std::sync::atomic::Ordering::SeqCst);
+            if !rescuable {
+                self.shared
+                    .failed_hosts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(host.to_string());
+            }
             if rescuable {
                 let mut failed_task = Map::new();
                 failed_task.insert("name".into(), Value::String(task.name.clone().unwrap_or_default()));

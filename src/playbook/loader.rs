@@ -176,6 +176,13 @@ impl Loader {
                 .with_help("Start each play with '- hosts: ...'."))
             }
         };
+        if entries.is_empty() && stack.len() == 1 {
+            return Err(Error::parse(
+                format!("A playbook must contain at least one play: {}", abs.display()),
+                Some(root.origin.clone()),
+            )
+            .with_help("A playbook is a list of plays, each starting with '- hosts: ...'."));
+        }
         for entry in &entries {
             if entry.as_map().is_none() {
                 return Err(err(
@@ -192,7 +199,18 @@ impl Loader {
                 if name.contains("{{") {
                     return Err(err("import_playbook does not accept templated paths here", target));
                 }
+                let first_new = plays.len();
                 self.load_plays(&dir.join(name), plays, stack)?;
+                // `vars:` on the import reach every imported play (the play's own vars win).
+                if let Some(vars) = entry.get("vars") {
+                    let vars = map_of(vars, "vars")?;
+                    for play in &mut plays[first_new..] {
+                        let p = Arc::make_mut(play);
+                        for (k, v) in &vars {
+                            p.vars.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                }
                 continue;
             }
             plays.push(Arc::new(self.load_play(entry, &dir)?));
@@ -284,6 +302,10 @@ impl Loader {
         if !has_hosts {
             return Err(err("the field 'hosts' is required but was not set", node)
                 .with_help("Every play needs 'hosts:', e.g. 'hosts: all'."));
+        }
+        if play.hosts.trim().is_empty() {
+            return Err(err("Hosts list cannot be empty. Please check your playbook", node)
+                .with_help("Give the play a host pattern, e.g. 'hosts: all'."));
         }
         let ctx = Context {
             keywords: play.keywords.clone(),
@@ -452,7 +474,7 @@ impl Loader {
             match key.as_str() {
                 "block" | "rescue" | "always" => {}
                 "name" => name = scalar_string(v),
-                "notify" => {}
+                "notify" => inner.keywords.notify.extend(string_list(v, "notify")?),
                 other => {
                     if !set_keyword(&mut inner.keywords, other, v)? {
                         let hint = closest(other, keywords::BLOCK)
@@ -508,13 +530,22 @@ impl Loader {
                     })
                 }
                 "loop_control" => task.loop_control = map_of(v, "loop_control")?,
-                "register" => task.register = scalar_string(v),
+                "register" => {
+                    if !v.as_str().is_some_and(is_identifier) {
+                        return Err(err(
+                            format!("Invalid variable name in 'register' specified: '{}'", v.key_string()),
+                            v,
+                        ));
+                    }
+                    task.register = scalar_string(v);
+                }
                 "until" => task.until = Some(v.to_json()),
                 "retries" => task.retries = Some(v.to_json()),
                 "delay" => task.delay = Some(v.to_json()),
                 "failed_when" => task.failed_when = Some(v.to_json()),
                 "changed_when" => task.changed_when = Some(v.to_json()),
                 "notify" => task.notify = string_list(v, "notify")?,
+
                 "listen" => task.listen = string_list(v, "listen")?,
                 "args" => extra_args = Some(v),
                 "local_action" | "action" => {
@@ -573,6 +604,11 @@ impl Loader {
         }
         task.action = short.clone();
         task.keywords = merge_keywords(&ctx.keywords, &kw);
+        for n in task.keywords.notify.iter().rev() {
+            if !task.notify.contains(n) {
+                task.notify.insert(0, n.clone());
+            }
+        }
 
         match short.as_str() {
             "import_tasks" => return self.import_tasks(&task, ctx, handlers, args_node),
@@ -690,6 +726,11 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
         out.vars.insert(k.clone(), v.clone());
     }
     out.environment.extend(inner.environment.iter().cloned());
+    for n in &inner.notify {
+        if !out.notify.contains(n) {
+            out.notify.push(n.clone());
+        }
+    }
     macro_rules! over {
         ($($f:ident),*) => { $( if inner.$f.is_some() { out.$f = inner.$f.clone(); } )* };
     }
@@ -728,7 +769,7 @@ pub fn takes_free_form(action: &str) -> bool {
     matches!(
         action,
         "command" | "shell" | "raw" | "script" | "include_tasks" | "import_tasks" | "include_vars"
-            | "meta" | "import_role" | "include_role"
+            | "meta"
     )
 }
 
@@ -738,6 +779,12 @@ fn parse_args(text: &str, action: &str) -> std::result::Result<Map<String, Value
     } else {
         parse_kv(text)
     }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Origin of a node, for callers outside this module.

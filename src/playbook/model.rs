@@ -90,6 +90,8 @@ pub struct Keywords {
     pub any_errors_fatal: Option<Value>,
     pub timeout: Option<Value>,
     pub port: Option<Value>,
+    /// `notify:` on a block reaches every task in it.
+    pub notify: Vec<String>,
 }
 
 /// A role as used by one play: where it is and its variables.

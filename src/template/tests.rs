@@ -138,6 +138,10 @@ fn items(v: &MjValue) -> Result<Vec<Value>, Error> {
 }
 
 fn contains(seq: &MjValue, item: &MjValue) -> Result<bool, Error> {
+    // Python's `in`: a substring test on strings, membership on lists.
+    if let (Some(hay), Some(needle)) = (seq.as_str(), item.as_str()) {
+        return Ok(hay.contains(needle));
+    }
     let needle = data(item)?;
     Ok(items(seq)?.contains(&needle))
 }
