@@ -233,7 +233,7 @@ floor_out=$(cd "$REPO" && FLOOR_HOSTS=$(IFS=,; echo "${HOSTS[*]}") FLOOR_PORT=$P
     FLOOR_FORKS=$FORKS cargo bench -q --bench ssh_floor 2>&1)
 if [[ $floor_out =~ floor_ms=([0-9]+) ]]; then
     floor_ms=${BASH_REMATCH[1]}
-    say "wall ${floor_ms} ms"
+    say "wall ${floor_ms} ms ($(grep -o 'connect_ms_avg=.*' <<<"$floor_out"))"
 else
     say "floor probe failed:"; printf '%s\n' "$floor_out" | tail -n 5 | sed 's/^/  | /'
 fi
