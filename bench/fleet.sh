@@ -152,6 +152,12 @@ inv="$T/inventory.ini"
     say "ansible_ssh_common_args='-o UserKnownHostsFile=$T/known_hosts -o StrictHostKeyChecking=yes'"
 } >"$inv"
 
+# yiqiu-play reads known_hosts locations from ~/.ssh/config, as ssh does (not from
+# ansible_ssh_common_args), so it runs with a private HOME whose config names ours.
+mkdir -p "$T/home/.ssh" && chmod 0700 "$T/home/.ssh"
+printf 'Host *\n    UserKnownHostsFile %s\n    StrictHostKeyChecking yes\n' "$T/known_hosts" \
+    >"$T/home/.ssh/config"
+
 say "starting $N sshd on $(addr 1)..$(addr "$N"):$PORT as user $LOGIN ..."
 for i in $(seq 1 "$N"); do
     a=$(addr "$i")
@@ -178,6 +184,9 @@ peak_kb() { awk -F': ' '/Maximum resident set size/{print $2}' "$1"; }
 run() {
     local name=$1; shift
     rm -rf /tmp/yiqiu-bench
+    # The shared parent exists before the run, as on real hosts where nothing else races to
+    # create it; only the per-host trees below it are the playbook's to make.
+    install -d -m 0755 -o "$LOGIN" /tmp/yiqiu-bench
     local t0 t1 rc
     t0=$(ms_now)
     /usr/bin/time -v -o "$T/$name.time" "$@" >"$T/$name.out" 2>&1
@@ -193,7 +202,7 @@ FAILED=0
 yiqiu_ok=0
 say ""
 say "== yiqiu-play ($N hosts, forks $FORKS)"
-if run yiqiu "$YIQIU" -i "$inv" -f "$FORKS" "$PLAYBOOK"; then
+if HOME="$T/home" run yiqiu "$YIQIU" -i "$inv" -f "$FORKS" "$PLAYBOOK"; then
     yiqiu_ok=1
     say "wall ${yiqiu_ms} ms, peak RSS $(( yiqiu_kb / 1024 )) MB"
 else
