@@ -14,7 +14,6 @@ fn two_hosts(yaml: &str, extra: &[&str]) -> (tempfile::TempDir, Run) {
 }
 
 #[test]
-#[ignore = "compat: any_errors_fatal skips the block's `always` section of the failing host"]
 fn any_errors_fatal_still_runs_always() {
     let (_d, r) = two_hosts(
         r#"
@@ -40,7 +39,6 @@ fn any_errors_fatal_still_runs_always() {
 }
 
 #[test]
-#[ignore = "compat: any_errors_fatal skips `always` after a failure inside rescue"]
 fn any_errors_fatal_failure_in_rescue_still_runs_always() {
     let (_d, r) = play(
         r#"
@@ -64,7 +62,6 @@ fn any_errors_fatal_failure_in_rescue_still_runs_always() {
 }
 
 #[test]
-#[ignore = "compat: `meta: clear_host_errors` does not bring a failed host back / exit code stays 2"]
 fn clear_host_errors_resets_failed_hosts() {
     let (_d, r) = two_hosts(
         r#"
@@ -85,7 +82,6 @@ fn clear_host_errors_resets_failed_hosts() {
 }
 
 #[test]
-#[ignore = "compat: meta tasks print no `TASK [meta]` banner"]
 fn meta_task_prints_banner() {
     let (_d, r) = play(
         r#"

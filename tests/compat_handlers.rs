@@ -14,7 +14,6 @@ fn two_hosts(yaml: &str, extra: &[&str]) -> (tempfile::TempDir, Run) {
 }
 
 #[test]
-#[ignore = "compat: `notify` on a block is not inherited by its tasks"]
 fn notify_on_block_reaches_inner_tasks() {
     let (_d, r) = play(
         r#"
@@ -43,7 +42,6 @@ fn notify_on_block_reaches_inner_tasks() {
 }
 
 #[test]
-#[ignore = "compat: `meta: flush_handlers` ignores its `when:`"]
 fn flush_handlers_respects_when_false() {
     let (_d, r) = play(
         r#"
@@ -68,7 +66,6 @@ fn flush_handlers_respects_when_false() {
 }
 
 #[test]
-#[ignore = "compat: a host that failed still runs its notified handlers at flush_handlers"]
 fn failed_host_does_not_run_its_handlers() {
     let (_d, r) = two_hosts(
         r#"

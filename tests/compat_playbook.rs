@@ -4,7 +4,6 @@ mod common;
 use common::*;
 
 #[test]
-#[ignore = "compat: `hosts: []` runs on every inventory host instead of being a parse error"]
 fn empty_hosts_list_is_an_error() {
     let (_d, r) = play(
         r#"
@@ -22,7 +21,6 @@ fn empty_hosts_list_is_an_error() {
 }
 
 #[test]
-#[ignore = "compat: a playbook with no plays (`[]`) exits 0 instead of erroring"]
 fn playbook_without_plays_is_an_error() {
     let (_d, r) = play("[]\n", &[]);
     r.assert_code(4);
@@ -30,7 +28,6 @@ fn playbook_without_plays_is_an_error() {
 }
 
 #[test]
-#[ignore = "compat: `include_role: name=x` / `import_role: name=x` shorthand is not parsed"]
 fn role_include_shorthand_name_param() {
     let dir = project(&[
         (
@@ -55,7 +52,6 @@ fn role_include_shorthand_name_param() {
 }
 
 #[test]
-#[ignore = "compat: `vars:` on import_playbook are not passed to the imported plays"]
 fn import_playbook_vars_reach_imported_plays() {
     let dir = project(&[
         (
@@ -84,7 +80,6 @@ fn import_playbook_vars_reach_imported_plays() {
 }
 
 #[test]
-#[ignore = "compat: set_fact does not template its keys (`\"{{ k }}\": v`)"]
 fn set_fact_templated_key() {
     let (_d, r) = play(
         r#"

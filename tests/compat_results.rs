@@ -4,7 +4,6 @@ mod common;
 use common::*;
 
 #[test]
-#[ignore = "compat: registered results of successful tasks lack the `failed: false` key"]
 fn registered_result_always_has_failed_key() {
     let (_d, r) = play(
         r#"
@@ -25,7 +24,6 @@ fn registered_result_always_has_failed_key() {
 }
 
 #[test]
-#[ignore = "compat: the `contains` test does not do substring matching on strings"]
 fn contains_test_matches_substrings() {
     let (_d, r) = play(
         r#"
@@ -63,7 +61,6 @@ fn ignored_changed_failure_counts_as_changed() {
 }
 
 #[test]
-#[ignore = "compat: loop_control.break_when is not supported"]
 fn loop_break_when_stops_after_item() {
     let (_d, r) = play(
         r#"
@@ -85,7 +82,6 @@ fn loop_break_when_stops_after_item() {
 }
 
 #[test]
-#[ignore = "compat: ansible_loop (extended) is undefined in failed_when/changed_when"]
 fn loop_extended_vars_visible_in_failed_when() {
     let (_d, r) = play(
         r#"
@@ -106,7 +102,6 @@ fn loop_extended_vars_visible_in_failed_when() {
 }
 
 #[test]
-#[ignore = "compat: an invalid `register` name is not rejected before the run"]
 fn register_with_non_identifier_is_an_error() {
     let (_d, r) = play(
         r#"

@@ -16,7 +16,6 @@ const TEMPLATED_PLAY_TAGS: &str = r#"
 "#;
 
 #[test]
-#[ignore = "compat: templated play `tags:` are not rendered before tag selection"]
 fn templated_play_tags_select_with_tags() {
     let (_d, r) = play(TEMPLATED_PLAY_TAGS, &["--tags", "initialize"]);
     r.assert_code(0);
@@ -25,7 +24,6 @@ fn templated_play_tags_select_with_tags() {
 }
 
 #[test]
-#[ignore = "compat: templated play `tags:` are not rendered before tag selection"]
 fn templated_play_tags_skip_with_skip_tags() {
     let (_d, r) = play(TEMPLATED_PLAY_TAGS, &["--skip-tags", "initialize"]);
     r.assert_code(0);
@@ -33,7 +31,6 @@ fn templated_play_tags_skip_with_skip_tags() {
 }
 
 #[test]
-#[ignore = "compat: templated block `tags:` (list from a var) are not rendered"]
 fn templated_block_tags_from_list_var() {
     let (_d, r) = play(
         r#"
@@ -55,7 +52,6 @@ fn templated_block_tags_from_list_var() {
 }
 
 #[test]
-#[ignore = "compat: --list-tasks shows the raw `{{ }}` tag instead of the rendered one"]
 fn list_tasks_renders_templated_tags() {
     let (_d, r) = play(
         r#"

@@ -4,7 +4,6 @@ mod common;
 use common::*;
 
 #[test]
-#[ignore = "compat: `ansible_host` is undefined unless set in inventory (Ansible defaults it to the inventory name)"]
 fn ansible_host_defaults_to_inventory_hostname() {
     let (_d, r) = play(
         r#"

@@ -86,7 +86,10 @@ pub fn list(
         match mode {
             ListMode::Hosts => {
                 let hosts = super::play_hosts(inv, &pattern, limit)?;
-                let pats: Vec<String> = pattern.split(',').map(|p| format!("'{}'", p.trim())).collect();
+                let pats: Vec<String> = pattern
+                    .split(',')
+                    .map(|p| format!("'{}'", p.trim()))
+                    .collect();
                 let _ = writeln!(out, "    pattern: [{}]", pats.join(", "));
                 let _ = writeln!(out, "    hosts ({}):", hosts.len());
                 for h in hosts {
@@ -98,7 +101,12 @@ pub fn list(
                 for t in play_tasks(play) {
                     let tags = static_tags(&t.keywords.tags, play, extra);
                     if filter.should_run(&tags) {
-                        let _ = writeln!(out, "      {}\tTAGS: {}", t.display_name(), tags_text(&tags));
+                        let _ = writeln!(
+                            out,
+                            "      {}\tTAGS: {}",
+                            t.display_name(),
+                            tags_text(&tags)
+                        );
                     }
                 }
             }

@@ -111,10 +111,16 @@ pub fn render_tags(tags: &[String], ctx: &MjValue) -> Vec<String> {
     let mut out = Vec::new();
     for t in tags {
         match templar().render_native(t, ctx) {
-            Ok(Value::Array(items)) => {
-                out.extend(items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())))
-            }
-            Ok(Value::String(s)) => out.extend(s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty())),
+            Ok(Value::Array(items)) => out.extend(items.iter().map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string())
+            })),
+            Ok(Value::String(s)) => out.extend(
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty()),
+            ),
             Ok(other) => out.push(other.to_string()),
             Err(_) => out.push(t.clone()),
         }
@@ -218,8 +224,17 @@ impl<'a> PlayRun<'a> {
             let f = self.flags(h);
             !f.failed && !f.unreachable
         };
-        let batch_alive: Vec<Value> = batch.iter().filter(alive).map(|h| Value::from(h.as_str())).collect();
-        let dead = self.shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let batch_alive: Vec<Value> = batch
+            .iter()
+            .filter(alive)
+            .map(|h| Value::from(h.as_str()))
+            .collect();
+        let dead = self
+            .shared
+            .dead_hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let play_alive: Vec<Value> = self
             .play_hosts
             .iter()
@@ -231,31 +246,55 @@ impl<'a> PlayRun<'a> {
         let inv = self.shared.state.inventory();
         let mut m = Map::new();
         m.insert("groups".into(), Value::Object(inv.groups_map()));
-        m.insert("ansible_play_batch".into(), Value::Array(batch_alive.clone()));
+        m.insert(
+            "ansible_play_batch".into(),
+            Value::Array(batch_alive.clone()),
+        );
         m.insert("play_hosts".into(), Value::Array(batch_alive));
         m.insert("ansible_play_hosts".into(), Value::Array(play_alive));
         m.insert(
             "ansible_play_hosts_all".into(),
-            Value::Array(self.play_hosts.iter().map(|h| Value::from(h.as_str())).collect()),
+            Value::Array(
+                self.play_hosts
+                    .iter()
+                    .map(|h| Value::from(h.as_str()))
+                    .collect(),
+            ),
         );
-        m.insert("ansible_play_name".into(), Value::String(self.play.display_name()));
+        m.insert(
+            "ansible_play_name".into(),
+            Value::String(self.play.display_name()),
+        );
         m.insert(
             "playbook_dir".into(),
             Value::String(self.play.playbook_dir.display().to_string()),
         );
         if let Some(dir) = inv.source_dirs.first() {
-            m.insert("inventory_dir".into(), Value::String(dir.display().to_string()));
+            m.insert(
+                "inventory_dir".into(),
+                Value::String(dir.display().to_string()),
+            );
         }
         m.insert("ansible_check_mode".into(), Value::Bool(opts.check));
         m.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
         m.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
         m.insert("ansible_forks".into(), Value::from(opts.forks));
-        let run_tags = if opts.tags.is_empty() { vec!["all".to_string()] } else { opts.tags.clone() };
+        let run_tags = if opts.tags.is_empty() {
+            vec!["all".to_string()]
+        } else {
+            opts.tags.clone()
+        };
         m.insert("ansible_run_tags".into(), Value::from(run_tags));
-        m.insert("ansible_skip_tags".into(), Value::from(opts.skip_tags.clone()));
-        m.insert("ansible_version".into(), serde_json::json!({
-            "full": "2.19.14", "major": 2, "minor": 19, "revision": 14, "string": "2.19.14"
-        }));
+        m.insert(
+            "ansible_skip_tags".into(),
+            Value::from(opts.skip_tags.clone()),
+        );
+        m.insert(
+            "ansible_version".into(),
+            serde_json::json!({
+                "full": "2.19.14", "major": 2, "minor": 19, "revision": 14, "string": "2.19.14"
+            }),
+        );
         m.insert("omit".into(), Value::String(crate::template::OMIT.into()));
         *self.play_magic.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
     }
@@ -268,12 +307,18 @@ impl<'a> PlayRun<'a> {
         let empty = Arc::new(Map::new());
         let mut layers = Vec::with_capacity(15);
         layers.push(Arc::new(host_defaults(host)));
-        layers.push(role.map(|r| Arc::new(r.defaults.clone())).unwrap_or_else(|| empty.clone()));
+        layers.push(
+            role.map(|r| Arc::new(r.defaults.clone()))
+                .unwrap_or_else(|| empty.clone()),
+        );
         layers.push(state.inventory_vars(host, &self.play.playbook_dir));
         layers.push(Arc::new(state.facts_layer(host)));
         layers.push(self.play_vars.clone());
         layers.push(self.vars_files.clone());
-        layers.push(role.map(|r| Arc::new(r.vars.clone())).unwrap_or_else(|| empty.clone()));
+        layers.push(
+            role.map(|r| Arc::new(r.vars.clone()))
+                .unwrap_or_else(|| empty.clone()),
+        );
         if let Some(t) = task {
             layers.push(Arc::new(t.keywords.vars.clone()));
         }
@@ -283,18 +328,29 @@ impl<'a> PlayRun<'a> {
             layers.push(Arc::new(r.params.clone()));
         }
         layers.push(state.extra_vars.clone());
-        layers.push(self.play_magic.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        layers.push(
+            self.play_magic
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        );
         let mut magic = Map::new();
         magic.insert("inventory_hostname".into(), Value::String(host.to_string()));
         magic.insert(
             "inventory_hostname_short".into(),
             Value::String(host.split('.').next().unwrap_or(host).to_string()),
         );
-        magic.insert("group_names".into(), Value::from(state.inventory().group_names(host)));
+        magic.insert(
+            "group_names".into(),
+            Value::from(state.inventory().group_names(host)),
+        );
         if let Some(r) = role {
             magic.insert("role_name".into(), Value::String(r.name.clone()));
             magic.insert("ansible_role_name".into(), Value::String(r.name.clone()));
-            magic.insert("role_path".into(), Value::String(r.path.display().to_string()));
+            magic.insert(
+                "role_path".into(),
+                Value::String(r.path.display().to_string()),
+            );
         }
         layers.push(Arc::new(magic));
         if !top.is_empty() {
@@ -339,7 +395,9 @@ impl<'a> PlayRun<'a> {
         if self.play.vars_files.is_empty() {
             return Ok(());
         }
-        let Some(first) = batch.first() else { return Ok(()) };
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
         let scope = self.scope(None, first, Map::new());
         let ctx = scope.context();
         let mut merged = Map::new();
@@ -353,7 +411,12 @@ impl<'a> PlayRun<'a> {
             for c in &candidates {
                 let name = templar()
                     .render_native(c.as_str().unwrap_or_default(), &ctx)
-                    .map_err(|e| Error::parse(format!("vars_files: {}", e.message), Some(self.play.origin.clone())))?;
+                    .map_err(|e| {
+                        Error::parse(
+                            format!("vars_files: {}", e.message),
+                            Some(self.play.origin.clone()),
+                        )
+                    })?;
                 let name = name.as_str().unwrap_or_default().to_string();
                 let path = self.play.playbook_dir.join(&name);
                 if path.is_file() {
@@ -374,7 +437,10 @@ impl<'a> PlayRun<'a> {
             }
             if !loaded {
                 return Err(Error::parse(
-                    format!("vars file {} was not found", serde_json::to_string(entry).unwrap_or_default()),
+                    format!(
+                        "vars file {} was not found",
+                        serde_json::to_string(entry).unwrap_or_default()
+                    ),
                     Some(self.play.origin.clone()),
                 )
                 .with_help("Paths in vars_files are relative to the playbook's directory."));
@@ -447,7 +513,11 @@ impl<'a> PlayRun<'a> {
             f.failed || f.unreachable
         });
         {
-            let mut dead = self.shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner());
+            let mut dead = self
+                .shared
+                .dead_hosts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             for h in batch {
                 let f = self.flags(h);
                 if f.failed || f.unreachable {
@@ -530,7 +600,10 @@ impl<'a> PlayRun<'a> {
                     }
                 }
                 if host_failed {
-                    failed.lock().unwrap_or_else(|p| p.into_inner()).push(h.clone());
+                    failed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(h.clone());
                 }
             });
         });
@@ -581,7 +654,12 @@ impl<'a> PlayRun<'a> {
         }
     }
 
-    fn run_block(&self, block: &crate::playbook::model::Block, hosts: &[String], rescuable: bool) -> Vec<String> {
+    fn run_block(
+        &self,
+        block: &crate::playbook::model::Block,
+        hosts: &[String],
+        rescuable: bool,
+    ) -> Vec<String> {
         let has_rescue = !block.rescue.is_empty();
         let mut failed = self.run_items(&block.block, hosts, rescuable || has_rescue);
         if has_rescue && !failed.is_empty() && !self.abort.load(Ordering::SeqCst) {
@@ -614,7 +692,12 @@ impl<'a> PlayRun<'a> {
     /// Whether tags and `--start-at-task` let this task run. Templated tags are rendered
     /// with the first host's variables.
     fn selected(&self, task: &Task, hosts: &[String]) -> bool {
-        let tags = if task.keywords.tags.iter().any(|t| crate::template::is_template(t)) {
+        let tags = if task
+            .keywords
+            .tags
+            .iter()
+            .any(|t| crate::template::is_template(t))
+        {
             let scope = hosts.first().map(|h| self.scope(Some(task), h, Map::new()));
             match scope {
                 Some(scope) => render_tags(&task.keywords.tags, &scope.context()),
@@ -626,7 +709,11 @@ impl<'a> PlayRun<'a> {
         if !self.shared.tags.should_run(&tags) {
             return false;
         }
-        let mut start = self.shared.start_at.lock().unwrap_or_else(|p| p.into_inner());
+        let mut start = self
+            .shared
+            .start_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(name) = start.as_ref() {
             let display = task.display_name();
             let plain = task.name.clone().unwrap_or_default();
@@ -648,7 +735,11 @@ impl<'a> PlayRun<'a> {
             return Vec::new();
         }
         let cb = self.shared.callback;
-        let kind = if task.is_handler { TaskKind::Handler } else { TaskKind::Task };
+        let kind = if task.is_handler {
+            TaskKind::Handler
+        } else {
+            TaskKind::Task
+        };
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
         let check = self.shared.state.options.check;
         cb.task_start(&self.banner_name(task, hosts), kind, check);
@@ -668,7 +759,10 @@ impl<'a> PlayRun<'a> {
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let run_one = |h: &String| {
             let outcome = self.run_task_on_host(task, h, rescuable);
-            running.lock().unwrap_or_else(|p| p.into_inner()).retain(|x| x != h);
+            running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|x| x != h);
             (h.clone(), outcome)
         };
         let outcomes: Vec<(String, HostOutcome)> = std::thread::scope(|scope| {
@@ -680,7 +774,9 @@ impl<'a> PlayRun<'a> {
             scope.spawn(move || {
                 let tick = std::time::Duration::from_millis(250);
                 let mut ticks = 0u32;
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(tick) {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    done_rx.recv_timeout(tick)
+                {
                     ticks += 1;
                     if ticks >= 4 {
                         let left = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -759,7 +855,11 @@ impl<'a> PlayRun<'a> {
     }
 
     /// Groups include requests by file and variables, keeping first-seen order, and runs each.
-    fn run_includes(&self, includes: Vec<(String, IncludeRequest)>, rescuable: bool) -> Vec<String> {
+    fn run_includes(
+        &self,
+        includes: Vec<(String, IncludeRequest)>,
+        rescuable: bool,
+    ) -> Vec<String> {
         let mut groups: Vec<(IncludeRequest, Vec<String>)> = Vec::new();
         for (host, inc) in includes {
             match groups.iter_mut().find(|(g, _)| g.same_as(&inc)) {
@@ -769,9 +869,11 @@ impl<'a> PlayRun<'a> {
         }
         let mut failed = Vec::new();
         for (inc, hosts) in groups {
-            self.shared
-                .callback
-                .included_item(&inc.display_path, &hosts, inc.item_label.as_deref());
+            self.shared.callback.included_item(
+                &inc.display_path,
+                &hosts,
+                inc.item_label.as_deref(),
+            );
             match self.load_include(&inc) {
                 Ok(items) => {
                     for h in self.run_items(&items, &hosts, rescuable) {
@@ -786,7 +888,9 @@ impl<'a> PlayRun<'a> {
                         data.insert("failed".into(), Value::Bool(true));
                         data.insert("msg".into(), Value::String(e.to_string()));
                         let r = super::result::TaskResult::new(h.clone(), Status::Failed, data);
-                        self.shared.callback.host_result(&r, self.shared.state.options.verbosity);
+                        self.shared
+                            .callback
+                            .host_result(&r, self.shared.state.options.verbosity);
                         self.shared.stat(h, |s| s.failed += 1);
                         failed.push(h.clone());
                     }
@@ -819,7 +923,12 @@ impl<'a> PlayRun<'a> {
         loader.include_tasks(&inc.path, &ctx)
     }
 
-    pub fn notify(&self, task: &Task, host: &str, names: &[String]) -> std::result::Result<(), String> {
+    pub fn notify(
+        &self,
+        task: &Task,
+        host: &str,
+        names: &[String],
+    ) -> std::result::Result<(), String> {
         for name in names {
             let mut found = false;
             for (i, h) in self.handlers.iter().enumerate() {
@@ -883,7 +992,11 @@ impl<'a> PlayRun<'a> {
             return Vec::new();
         }
         let cb = self.shared.callback;
-        cb.task_start(&task.display_name(), TaskKind::Task, self.shared.state.options.check);
+        cb.task_start(
+            &task.display_name(),
+            TaskKind::Task,
+            self.shared.state.options.check,
+        );
         cb.task_details(Some(&task.origin.to_string()), "meta");
         // A meta task's condition is evaluated per host; host-level actions apply to the hosts
         // where it holds, play-level ones if it holds for any host. Skipped hosts are shown but
@@ -931,7 +1044,11 @@ impl<'a> PlayRun<'a> {
             }
             "clear_host_errors" => {
                 let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let mut failed_hosts = self.shared.failed_hosts.lock().unwrap_or_else(|p| p.into_inner());
+                let mut failed_hosts = self
+                    .shared
+                    .failed_hosts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 for h in &batch {
                     self.set_flags(h, |f| f.failed = false);
                     failed_hosts.remove(h);

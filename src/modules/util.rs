@@ -210,7 +210,9 @@ pub fn check_mode_unsupported(module: &str) -> Map<String, Value> {
         ("changed", Value::Bool(false)),
         (
             "msg",
-            Value::String(format!("remote module ({module}) does not support check mode")),
+            Value::String(format!(
+                "remote module ({module}) does not support check mode"
+            )),
         ),
         ("skipped", Value::Bool(true)),
     ])
