@@ -311,12 +311,11 @@ fn apply_file_attrs(
     Ok(sorted(res))
 }
 
+/// A diff's `before` and `after` maps.
+pub type DiffPair = (Map<String, Value>, Map<String, Value>);
+
 /// The file module's attribute diff: `{path, mode/owner/group before and after}`.
-pub fn attr_diff(
-    path: &str,
-    cur: &RemoteStat,
-    attrs: &Attrs,
-) -> Result<(Map<String, Value>, Map<String, Value>), ModuleError> {
+pub fn attr_diff(path: &str, cur: &RemoteStat, attrs: &Attrs) -> Result<DiffPair, ModuleError> {
     let mut before = map([("path", Value::String(path.into()))]);
     let mut after = before.clone();
     if let Some(o) = &attrs.owner {

@@ -507,7 +507,7 @@ fn ensure_link(
                 ));
             }
             _ => {
-                if !force && !(hard && cur.kind == Kind::File && prev == "hard") {
+                if !(force || (hard && cur.kind == Kind::File && prev == "hard")) {
                     return Err(fail(format!(
                         "refusing to convert from {prev} to {} for {}",
                         if hard { "hard link" } else { "symlink" },

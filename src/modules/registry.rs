@@ -25,6 +25,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::lineinfile::LineInFile,
         &super::blockinfile::BlockInFile,
         &super::replace::Replace,
+        &super::slurp::Slurp,
+        &super::fetch::Fetch,
     ]
 }
 
