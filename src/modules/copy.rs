@@ -49,6 +49,13 @@ pub fn find_local(ctx: &ModuleContext, src: &str) -> Option<PathBuf> {
         .or_else(|| p.exists().then(|| p.to_path_buf()))
 }
 
+/// Ansible's message for a controller `src` that is not there.
+pub fn missing_src(src: &str) -> String {
+    format!(
+        "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+    )
+}
+
 fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
     Md5::digest(data)
@@ -396,9 +403,7 @@ impl Module for Copy {
             return remote_copy(ctx, src, &dest, &opts);
         }
         let Some(local) = find_local(ctx, src) else {
-            return Err(ModuleError::msg(format!(
-                "Could not find or access '{src}' on the Ansible Controller."
-            )));
+            return Err(ModuleError::msg(missing_src(src)));
         };
         if local.is_dir() {
             return copy_tree(ctx, args, src, &local, &dest, &opts);

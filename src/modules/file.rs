@@ -344,6 +344,7 @@ fn ensure_dir(
         // The new directory: mode and ownership will be set by `pre`; compare against that.
         RemoteStat {
             kind: Kind::Dir,
+            mode: 0o040755,
             ..RemoteStat::default()
         }
     };
@@ -577,7 +578,17 @@ fn touch(ctx: &mut ModuleContext, run: &Run, cur: &RemoteStat, args: &Args) -> M
         }
     }
     let res = map([("dest", Value::String(run.path.into()))]);
-    let mut r = finish(ctx, run, cur, &pre, diff, res)?;
+    // A new file gets the usual 0644 before the mode is applied.
+    let basis = if cur.exists() {
+        cur.clone()
+    } else {
+        RemoteStat {
+            kind: Kind::File,
+            mode: 0o100644,
+            ..RemoteStat::default()
+        }
+    };
+    let mut r = finish(ctx, run, &basis, &pre, diff, res)?;
     if run.check && !cur.exists() {
         r.insert("state".into(), Value::String("file".into()));
     }
@@ -736,6 +747,26 @@ mod tests {
         let secs = m.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         // 2020-01-02 in any time zone.
         assert!((1_577_800_000..1_578_100_000).contains(&secs), "{secs}");
+    }
+
+    #[test]
+    fn symbolic_mode_on_new_paths_starts_from_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("new");
+        let r = run(
+            &File,
+            json!({"path": f.to_str().unwrap(), "state": "touch", "mode": "u+rw,g-w"}),
+        )
+        .unwrap();
+        assert_eq!(r["mode"], json!("0644"));
+        let d = dir.path().join("d");
+        let r = run(
+            &File,
+            json!({"path": d.to_str().unwrap(), "state": "directory", "mode": "0700"}),
+        )
+        .unwrap();
+        assert_eq!(r["diff"]["before"]["mode"], json!("0755"));
+        assert_eq!(r["diff"]["after"]["mode"], json!("0700"));
     }
 
     #[test]
