@@ -423,6 +423,9 @@ impl Module for Copy {
                 format!("{}/{basename}", dest.trim_end_matches('/')),
                 inner.unwrap_or_default(),
             )
+        } else if args.bool_or("follow", false) {
+            // follow: write through a symlinked dest to its target.
+            (d.real_path.clone().unwrap_or_else(|| dest.clone()), d)
         } else {
             (dest.clone(), d)
         };
