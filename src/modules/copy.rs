@@ -134,12 +134,8 @@ pub fn install(
         }
     }
     if ctx.check_mode {
+        // Ansible's copy action reports only the change (and diff) in check mode.
         res.insert("changed".into(), Value::Bool(true));
-        res.insert("checksum".into(), Value::String(checksum));
-        res.insert("dest".into(), Value::String(dest.into()));
-        res.insert("md5sum".into(), Value::String(md5_hex(data)));
-        res.insert("size".into(), Value::from(data.len()));
-        res.insert("src".into(), Value::String(opts.src_label.clone()));
         return Ok(sorted(res));
     }
 
@@ -291,7 +287,7 @@ fn apply_file_attrs(
         ..attrs.clone()
     };
     let fragment = attrs.fragment(dest, cur, false)?;
-    let (before, after) = attr_diff(dest, cur, &attrs)?;
+    let (before, after) = attr_diff(ctx, dest, cur, &attrs)?;
     let changed = !fragment.is_empty();
     let st = if changed && !ctx.check_mode {
         remote_file::run_then_stat(ctx, &fragment, dest, true, None)?
@@ -322,19 +318,24 @@ fn apply_file_attrs(
 pub type DiffPair = (Map<String, Value>, Map<String, Value>);
 
 /// The file module's attribute diff: `{path, mode/owner/group before and after}`.
-pub fn attr_diff(path: &str, cur: &RemoteStat, attrs: &Attrs) -> Result<DiffPair, ModuleError> {
+pub fn attr_diff(
+    ctx: &mut ModuleContext,
+    path: &str,
+    cur: &RemoteStat,
+    attrs: &Attrs,
+) -> Result<DiffPair, ModuleError> {
     let mut before = map([("path", Value::String(path.into()))]);
     let mut after = before.clone();
     if let Some(o) = &attrs.owner {
         if cur.exists() && o != &cur.owner && o.parse::<u64>().ok() != Some(cur.uid) {
             before.insert("owner".into(), Value::from(cur.uid));
-            after.insert("owner".into(), id_value(o));
+            after.insert("owner".into(), resolve_id(ctx, o, false)?);
         }
     }
     if let Some(g) = &attrs.group {
         if cur.exists() && g != &cur.group && g.parse::<u64>().ok() != Some(cur.gid) {
             before.insert("group".into(), Value::from(cur.gid));
-            after.insert("group".into(), id_value(g));
+            after.insert("group".into(), resolve_id(ctx, g, true)?);
         }
     }
     if cur.exists() && cur.kind != Kind::Link {
@@ -348,9 +349,26 @@ pub fn attr_diff(path: &str, cur: &RemoteStat, attrs: &Attrs) -> Result<DiffPair
     Ok((before, after))
 }
 
-fn id_value(s: &str) -> Value {
-    s.parse::<u64>()
-        .map_or_else(|_| Value::String(s.into()), Value::from)
+/// A user or group name as its numeric id on the host (Ansible's diff shows ids); the
+/// name itself when it does not resolve. Only runs when an owner/group actually changes.
+fn resolve_id(ctx: &mut ModuleContext, name: &str, group: bool) -> Result<Value, ModuleError> {
+    if let Ok(n) = name.parse::<u64>() {
+        return Ok(Value::from(n));
+    }
+    let q = quote(name);
+    let script = if group {
+        let line = quote(&format!("^{name}:"));
+        format!("{{ getent group {q} 2>/dev/null || grep -- {line} /etc/group; }} | cut -d: -f3")
+    } else {
+        format!("id -u -- {q} 2>/dev/null")
+    };
+    let out = exec_script(ctx, script)?;
+    let t = text(&out.stdout);
+    Ok(t.trim()
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .map_or_else(|| Value::String(name.into()), Value::from))
 }
 
 /// `content:` as bytes: strings as is, other values as JSON (Ansible dumps them).
