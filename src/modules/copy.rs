@@ -49,6 +49,22 @@ pub fn find_local(ctx: &ModuleContext, src: &str) -> Option<PathBuf> {
         .or_else(|| p.exists().then(|| p.to_path_buf()))
 }
 
+/// `mode: preserve` means the source's mode: resolved here to that octal mode.
+fn preserve_from(attrs: &Attrs, src_perm: Option<u32>) -> Attrs {
+    match (&attrs.mode, src_perm) {
+        (Some(ModeArg::Preserve), Some(p)) => Attrs {
+            mode: Some(ModeArg::Octal(p & 0o7777)),
+            ..attrs.clone()
+        },
+        _ => attrs.clone(),
+    }
+}
+
+fn local_perm(p: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).ok().map(|m| m.permissions().mode())
+}
+
 /// Ansible's message for a controller `src` that is not there.
 pub fn missing_src(src: &str) -> String {
     format!(
@@ -449,6 +465,7 @@ impl Module for Copy {
         };
         let opts = InstallOpts {
             src_label: local.display().to_string(),
+            attrs: preserve_from(&opts.attrs, local_perm(&local)),
             ..opts
         };
         install(ctx, &data, &target, &cur, &opts)
@@ -476,10 +493,17 @@ fn remote_copy(ctx: &mut ModuleContext, src: &str, dest: &str, opts: &InstallOpt
         return Err(ModuleError::msg(format!("Source {src} not found")));
     }
     if s.kind == Kind::Dir {
-        return Err(ModuleError::msg(format!(
-            "Source {src} is a directory; remote_src directory copies are not supported yet"
-        )));
+        return remote_copy_tree(ctx, src, dest);
     }
+    let attrs = preserve_from(&opts.attrs, Some(s.perm()));
+    let opts = &InstallOpts {
+        attrs,
+        backup: opts.backup,
+        force: opts.force,
+        validate: opts.validate,
+        src_label: opts.src_label.clone(),
+        after_header: None,
+    };
     let mut target = dest.to_string();
     if d.kind == Kind::Dir || dest.ends_with('/') {
         let base = src.rsplit('/').next().unwrap_or(src);
@@ -500,6 +524,54 @@ fn remote_copy(ctx: &mut ModuleContext, src: &str, dest: &str, opts: &InstallOpt
         after_header: None,
     };
     install(ctx, &data, &target, &d, &opts)
+}
+
+/// `remote_src` with a directory: the tree is copied with `cp -R` when any file's checksum
+/// (or the set of files) differs. Trailing-slash semantics as for controller directories.
+fn remote_copy_tree(ctx: &mut ModuleContext, src: &str, dest: &str) -> ModuleResult {
+    let root = if src.ends_with('/') {
+        dest.trim_end_matches('/').to_string()
+    } else {
+        let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+        format!("{}/{base}", dest.trim_end_matches('/'))
+    };
+    let (qs, qr) = (shell_path(src), shell_path(&root));
+    // Relative paths and checksums: equal for identical trees.
+    let list = |q: &str| {
+        format!(
+            "(cd {q} 2>/dev/null && find . -type f | sort | while IFS= read -r f; do printf '%s ' \"$f\"; __yq_sum sha1 \"$f\"; done)"
+        )
+    };
+    let script = format!(
+        "{}__yq_a=$( {} )\n__yq_b=$( {} )\n[ \"$__yq_a\" = \"$__yq_b\" ] && echo same || echo differ",
+        remote_file::prelude(),
+        list(&qs),
+        list(&qr)
+    );
+    let out = exec_script(ctx, script)?;
+    let changed = text(&out.stdout).trim() == "differ";
+    if changed && !ctx.check_mode {
+        let out = exec_script(
+            ctx,
+            format!(
+                "set -e\nmkdir -p -- {qr}\ncp -R -p -- {}/. {qr}/",
+                shell_path(src.trim_end_matches('/'))
+            ),
+        )?;
+        if out.rc != 0 {
+            return Err(ModuleError::msg(text(&out.stderr).trim().to_string()));
+        }
+    }
+    let shown_dest = if dest.ends_with('/') {
+        dest.to_string()
+    } else {
+        format!("{dest}/")
+    };
+    Ok(map([
+        ("changed", Value::Bool(changed)),
+        ("dest", Value::String(shown_dest)),
+        ("src", Value::String(src.to_string())),
+    ]))
 }
 
 /// Recursive copy of a controller directory. `src` without a trailing slash copies the
@@ -571,7 +643,7 @@ fn copy_tree(
         let data = std::fs::read(path)
             .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", path.display())))?;
         let sub = InstallOpts {
-            attrs: opts.attrs.clone(),
+            attrs: preserve_from(&opts.attrs, local_perm(path)),
             backup: opts.backup,
             force: opts.force,
             validate: opts.validate,
@@ -801,6 +873,31 @@ mod tests {
             opts(),
         ));
         assert!(f["msg"].as_str().unwrap().contains("Could not find"));
+    }
+
+    #[test]
+    fn remote_src_tree_and_preserve() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("src dir");
+        std::fs::create_dir_all(s.join("sub")).unwrap();
+        std::fs::write(s.join("sub/f $(x)"), "1").unwrap();
+        std::fs::set_permissions(s.join("sub/f $(x)"), std::fs::Permissions::from_mode(0o751))
+            .unwrap();
+        let d = dir.path().join("out");
+        let args = json!({"src": format!("{}/", s.display()), "dest": d.to_str().unwrap(), "remote_src": true});
+        let r = run(&Copy, args.clone()).unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(std::fs::read_to_string(d.join("sub/f $(x)")).unwrap(), "1");
+        assert_eq!(run(&Copy, args).unwrap()["changed"], json!(false));
+        // mode: preserve takes the source file's mode.
+        let one = dir.path().join("one");
+        let r = run(
+            &Copy,
+            json!({"src": s.join("sub/f $(x)").to_str().unwrap(), "dest": one.to_str().unwrap(), "mode": "preserve"}),
+        )
+        .unwrap();
+        assert_eq!(r["mode"], json!("0751"));
+        assert_eq!(mode_of(&one), 0o751);
     }
 
     #[test]
