@@ -201,7 +201,19 @@ pub fn write_replace(
         _ => None,
     };
     let tmp = temp_beside(dest);
-    remote_file::write(ctx, data, &tmp, want)?;
+    if let Err(e) = remote_file::write(ctx, data, &tmp, want) {
+        // Most often the parent is missing: say so the way Ansible does.
+        let parent = dest
+            .rsplit_once('/')
+            .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
+        let out = exec_script(ctx, format!("test -d {}", shell_path(parent)))?;
+        if out.rc != 0 {
+            return Err(ModuleError::msg(format!(
+                "Destination directory {parent} does not exist"
+            )));
+        }
+        return Err(e);
+    }
 
     let qt = quote(&tmp);
     let qd = shell_path(dest);
@@ -923,6 +935,52 @@ mod tests {
         } else {
             assert!(failed(r)["msg"].as_str().is_some());
         }
+    }
+
+    #[test]
+    fn become_writes_as_the_become_user() {
+        let root = unsafe { libc::geteuid() } == 0;
+        let sudo = std::path::Path::new("/usr/bin/sudo").exists();
+        if !(root && sudo) {
+            // Needs root and sudo to switch to `nobody` without a password.
+            assert!(!root || !sudo);
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let dest = dir.path().join("by nobody");
+        let mut conn = crate::connection::local::LocalConnection;
+        let eval = super::super::util::test_support::JsonEval(json!({}));
+        let mut ctx = ModuleContext {
+            host: "localhost",
+            conn: &mut conn,
+            check_mode: false,
+            diff_mode: false,
+            verbosity: 0,
+            become_: crate::connection::Become {
+                enabled: true,
+                method: "sudo".into(),
+                user: "nobody".into(),
+                ..Default::default()
+            },
+            env: vec![],
+            search_paths: vec![],
+            eval: &eval,
+        };
+        let args = super::super::validate(
+            "copy",
+            SPEC,
+            json!({"content": "x", "dest": dest.to_str().unwrap()})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap();
+        let r = Copy.run(&args, &mut ctx).unwrap();
+        assert_eq!(r["owner"], json!("nobody"));
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&dest).unwrap().uid(), 65534);
+        assert_eq!(Copy.run(&args, &mut ctx).unwrap()["changed"], json!(false));
     }
 
     #[test]
