@@ -138,8 +138,16 @@ pub fn install(
             "Destination {dest} is a directory; cannot write a file over it"
         )));
     }
+    if cur.exists() && !opts.force {
+        // Ansible's action skips an existing dest without even a module run.
+        return Ok(map([
+            ("changed", Value::Bool(false)),
+            ("dest", Value::String(dest.into())),
+            ("src", Value::String(opts.src_label.clone())),
+        ]));
+    }
     let same = cur.exists() && cur.checksum.as_deref() == Some(checksum.as_str());
-    if same || (cur.exists() && !opts.force) {
+    if same {
         return apply_file_attrs(ctx, dest, cur, &opts.attrs, Some(&checksum));
     }
 
