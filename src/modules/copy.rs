@@ -49,6 +49,29 @@ pub fn find_local(ctx: &ModuleContext, src: &str) -> Option<PathBuf> {
         .or_else(|| p.exists().then(|| p.to_path_buf()))
 }
 
+/// `mode: preserve` means the source's mode: resolved here to that octal mode.
+fn preserve_from(attrs: &Attrs, src_perm: Option<u32>) -> Attrs {
+    match (&attrs.mode, src_perm) {
+        (Some(ModeArg::Preserve), Some(p)) => Attrs {
+            mode: Some(ModeArg::Octal(p & 0o7777)),
+            ..attrs.clone()
+        },
+        _ => attrs.clone(),
+    }
+}
+
+fn local_perm(p: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).ok().map(|m| m.permissions().mode())
+}
+
+/// Ansible's message for a controller `src` that is not there.
+pub fn missing_src(src: &str) -> String {
+    format!(
+        "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+    )
+}
+
 fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
     Md5::digest(data)
@@ -115,8 +138,16 @@ pub fn install(
             "Destination {dest} is a directory; cannot write a file over it"
         )));
     }
+    if cur.exists() && !opts.force {
+        // Ansible's action skips an existing dest without even a module run.
+        return Ok(map([
+            ("changed", Value::Bool(false)),
+            ("dest", Value::String(dest.into())),
+            ("src", Value::String(opts.src_label.clone())),
+        ]));
+    }
     let same = cur.exists() && cur.checksum.as_deref() == Some(checksum.as_str());
-    if same || (cur.exists() && !opts.force) {
+    if same {
         return apply_file_attrs(ctx, dest, cur, &opts.attrs, Some(&checksum));
     }
 
@@ -127,12 +158,8 @@ pub fn install(
         }
     }
     if ctx.check_mode {
+        // Ansible's copy action reports only the change (and diff) in check mode.
         res.insert("changed".into(), Value::Bool(true));
-        res.insert("checksum".into(), Value::String(checksum));
-        res.insert("dest".into(), Value::String(dest.into()));
-        res.insert("md5sum".into(), Value::String(md5_hex(data)));
-        res.insert("size".into(), Value::from(data.len()));
-        res.insert("src".into(), Value::String(opts.src_label.clone()));
         return Ok(sorted(res));
     }
 
@@ -182,7 +209,19 @@ pub fn write_replace(
         _ => None,
     };
     let tmp = temp_beside(dest);
-    remote_file::write(ctx, data, &tmp, want)?;
+    if let Err(e) = remote_file::write(ctx, data, &tmp, want) {
+        // Most often the parent is missing: say so the way Ansible does.
+        let parent = dest
+            .rsplit_once('/')
+            .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
+        let out = exec_script(ctx, format!("test -d {}", shell_path(parent)))?;
+        if out.rc != 0 {
+            return Err(ModuleError::msg(format!(
+                "Destination directory {parent} does not exist"
+            )));
+        }
+        return Err(e);
+    }
 
     let qt = quote(&tmp);
     let qd = shell_path(dest);
@@ -284,7 +323,7 @@ fn apply_file_attrs(
         ..attrs.clone()
     };
     let fragment = attrs.fragment(dest, cur, false)?;
-    let (before, after) = attr_diff(dest, cur, &attrs)?;
+    let (before, after) = attr_diff(ctx, dest, cur, &attrs)?;
     let changed = !fragment.is_empty();
     let st = if changed && !ctx.check_mode {
         remote_file::run_then_stat(ctx, &fragment, dest, true, None)?
@@ -311,24 +350,28 @@ fn apply_file_attrs(
     Ok(sorted(res))
 }
 
+/// A diff's `before` and `after` maps.
+pub type DiffPair = (Map<String, Value>, Map<String, Value>);
+
 /// The file module's attribute diff: `{path, mode/owner/group before and after}`.
 pub fn attr_diff(
+    ctx: &mut ModuleContext,
     path: &str,
     cur: &RemoteStat,
     attrs: &Attrs,
-) -> Result<(Map<String, Value>, Map<String, Value>), ModuleError> {
+) -> Result<DiffPair, ModuleError> {
     let mut before = map([("path", Value::String(path.into()))]);
     let mut after = before.clone();
     if let Some(o) = &attrs.owner {
         if cur.exists() && o != &cur.owner && o.parse::<u64>().ok() != Some(cur.uid) {
             before.insert("owner".into(), Value::from(cur.uid));
-            after.insert("owner".into(), id_value(o));
+            after.insert("owner".into(), resolve_id(ctx, o, false)?);
         }
     }
     if let Some(g) = &attrs.group {
         if cur.exists() && g != &cur.group && g.parse::<u64>().ok() != Some(cur.gid) {
             before.insert("group".into(), Value::from(cur.gid));
-            after.insert("group".into(), id_value(g));
+            after.insert("group".into(), resolve_id(ctx, g, true)?);
         }
     }
     if cur.exists() && cur.kind != Kind::Link {
@@ -342,9 +385,26 @@ pub fn attr_diff(
     Ok((before, after))
 }
 
-fn id_value(s: &str) -> Value {
-    s.parse::<u64>()
-        .map_or_else(|_| Value::String(s.into()), Value::from)
+/// A user or group name as its numeric id on the host (Ansible's diff shows ids); the
+/// name itself when it does not resolve. Only runs when an owner/group actually changes.
+fn resolve_id(ctx: &mut ModuleContext, name: &str, group: bool) -> Result<Value, ModuleError> {
+    if let Ok(n) = name.parse::<u64>() {
+        return Ok(Value::from(n));
+    }
+    let q = quote(name);
+    let script = if group {
+        let line = quote(&format!("^{name}:"));
+        format!("{{ getent group {q} 2>/dev/null || grep -- {line} /etc/group; }} | cut -d: -f3")
+    } else {
+        format!("id -u -- {q} 2>/dev/null")
+    };
+    let out = exec_script(ctx, script)?;
+    let t = text(&out.stdout);
+    Ok(t.trim()
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .map_or_else(|| Value::String(name.into()), Value::from))
 }
 
 /// `content:` as bytes: strings as is, other values as JSON (Ansible dumps them).
@@ -397,9 +457,7 @@ impl Module for Copy {
             return remote_copy(ctx, src, &dest, &opts);
         }
         let Some(local) = find_local(ctx, src) else {
-            return Err(ModuleError::msg(format!(
-                "Could not find or access '{src}' on the Ansible Controller."
-            )));
+            return Err(ModuleError::msg(missing_src(src)));
         };
         if local.is_dir() {
             return copy_tree(ctx, args, src, &local, &dest, &opts);
@@ -419,11 +477,15 @@ impl Module for Copy {
                 format!("{}/{basename}", dest.trim_end_matches('/')),
                 inner.unwrap_or_default(),
             )
+        } else if args.bool_or("follow", false) {
+            // follow: write through a symlinked dest to its target.
+            (d.real_path.clone().unwrap_or_else(|| dest.clone()), d)
         } else {
             (dest.clone(), d)
         };
         let opts = InstallOpts {
             src_label: local.display().to_string(),
+            attrs: preserve_from(&opts.attrs, local_perm(&local)),
             ..opts
         };
         install(ctx, &data, &target, &cur, &opts)
@@ -451,10 +513,17 @@ fn remote_copy(ctx: &mut ModuleContext, src: &str, dest: &str, opts: &InstallOpt
         return Err(ModuleError::msg(format!("Source {src} not found")));
     }
     if s.kind == Kind::Dir {
-        return Err(ModuleError::msg(format!(
-            "Source {src} is a directory; remote_src directory copies are not supported yet"
-        )));
+        return remote_copy_tree(ctx, src, dest);
     }
+    let attrs = preserve_from(&opts.attrs, Some(s.perm()));
+    let opts = &InstallOpts {
+        attrs,
+        backup: opts.backup,
+        force: opts.force,
+        validate: opts.validate,
+        src_label: opts.src_label.clone(),
+        after_header: None,
+    };
     let mut target = dest.to_string();
     if d.kind == Kind::Dir || dest.ends_with('/') {
         let base = src.rsplit('/').next().unwrap_or(src);
@@ -475,6 +544,54 @@ fn remote_copy(ctx: &mut ModuleContext, src: &str, dest: &str, opts: &InstallOpt
         after_header: None,
     };
     install(ctx, &data, &target, &d, &opts)
+}
+
+/// `remote_src` with a directory: the tree is copied with `cp -R` when any file's checksum
+/// (or the set of files) differs. Trailing-slash semantics as for controller directories.
+fn remote_copy_tree(ctx: &mut ModuleContext, src: &str, dest: &str) -> ModuleResult {
+    let root = if src.ends_with('/') {
+        dest.trim_end_matches('/').to_string()
+    } else {
+        let base = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+        format!("{}/{base}", dest.trim_end_matches('/'))
+    };
+    let (qs, qr) = (shell_path(src), shell_path(&root));
+    // Relative paths and checksums: equal for identical trees.
+    let list = |q: &str| {
+        format!(
+            "(cd {q} 2>/dev/null && find . -type f | sort | while IFS= read -r f; do printf '%s ' \"$f\"; __yq_sum sha1 \"$f\"; done)"
+        )
+    };
+    let script = format!(
+        "{}__yq_a=$( {} )\n__yq_b=$( {} )\n[ \"$__yq_a\" = \"$__yq_b\" ] && echo same || echo differ",
+        remote_file::prelude(),
+        list(&qs),
+        list(&qr)
+    );
+    let out = exec_script(ctx, script)?;
+    let changed = text(&out.stdout).trim() == "differ";
+    if changed && !ctx.check_mode {
+        let out = exec_script(
+            ctx,
+            format!(
+                "set -e\nmkdir -p -- {qr}\ncp -R -p -- {}/. {qr}/",
+                shell_path(src.trim_end_matches('/'))
+            ),
+        )?;
+        if out.rc != 0 {
+            return Err(ModuleError::msg(text(&out.stderr).trim().to_string()));
+        }
+    }
+    let shown_dest = if dest.ends_with('/') {
+        dest.to_string()
+    } else {
+        format!("{dest}/")
+    };
+    Ok(map([
+        ("changed", Value::Bool(changed)),
+        ("dest", Value::String(shown_dest)),
+        ("src", Value::String(src.to_string())),
+    ]))
 }
 
 /// Recursive copy of a controller directory. `src` without a trailing slash copies the
@@ -546,7 +663,7 @@ fn copy_tree(
         let data = std::fs::read(path)
             .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", path.display())))?;
         let sub = InstallOpts {
-            attrs: opts.attrs.clone(),
+            attrs: preserve_from(&opts.attrs, local_perm(path)),
             backup: opts.backup,
             force: opts.force,
             validate: opts.validate,
@@ -779,6 +896,31 @@ mod tests {
     }
 
     #[test]
+    fn remote_src_tree_and_preserve() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("src dir");
+        std::fs::create_dir_all(s.join("sub")).unwrap();
+        std::fs::write(s.join("sub/f $(x)"), "1").unwrap();
+        std::fs::set_permissions(s.join("sub/f $(x)"), std::fs::Permissions::from_mode(0o751))
+            .unwrap();
+        let d = dir.path().join("out");
+        let args = json!({"src": format!("{}/", s.display()), "dest": d.to_str().unwrap(), "remote_src": true});
+        let r = run(&Copy, args.clone()).unwrap();
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(std::fs::read_to_string(d.join("sub/f $(x)")).unwrap(), "1");
+        assert_eq!(run(&Copy, args).unwrap()["changed"], json!(false));
+        // mode: preserve takes the source file's mode.
+        let one = dir.path().join("one");
+        let r = run(
+            &Copy,
+            json!({"src": s.join("sub/f $(x)").to_str().unwrap(), "dest": one.to_str().unwrap(), "mode": "preserve"}),
+        )
+        .unwrap();
+        assert_eq!(r["mode"], json!("0751"));
+        assert_eq!(mode_of(&one), 0o751);
+    }
+
+    #[test]
     fn remote_src_and_owner() {
         let dir = tempfile::tempdir().unwrap();
         let s = dir.path().join("s");
@@ -801,6 +943,52 @@ mod tests {
         } else {
             assert!(failed(r)["msg"].as_str().is_some());
         }
+    }
+
+    #[test]
+    fn become_writes_as_the_become_user() {
+        let root = unsafe { libc::geteuid() } == 0;
+        let sudo = std::path::Path::new("/usr/bin/sudo").exists();
+        if !(root && sudo) {
+            // Needs root and sudo to switch to `nobody` without a password.
+            assert!(!root || !sudo);
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let dest = dir.path().join("by nobody");
+        let mut conn = crate::connection::local::LocalConnection;
+        let eval = super::super::util::test_support::JsonEval(json!({}));
+        let mut ctx = ModuleContext {
+            host: "localhost",
+            conn: &mut conn,
+            check_mode: false,
+            diff_mode: false,
+            verbosity: 0,
+            become_: crate::connection::Become {
+                enabled: true,
+                method: "sudo".into(),
+                user: "nobody".into(),
+                ..Default::default()
+            },
+            env: vec![],
+            search_paths: vec![],
+            eval: &eval,
+        };
+        let args = super::super::validate(
+            "copy",
+            SPEC,
+            json!({"content": "x", "dest": dest.to_str().unwrap()})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap();
+        let r = Copy.run(&args, &mut ctx).unwrap();
+        assert_eq!(r["owner"], json!("nobody"));
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&dest).unwrap().uid(), 65534);
+        assert_eq!(Copy.run(&args, &mut ctx).unwrap()["changed"], json!(false));
     }
 
     #[test]

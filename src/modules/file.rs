@@ -3,7 +3,7 @@
 //! One exec stats the path (and `src` for links); one exec makes the change and stats the
 //! result. Check mode only compares.
 
-use super::copy::{attr_diff, sorted};
+use super::copy::{attr_diff, sorted, DiffPair};
 use super::remote_file::{self, Attrs, Kind, ModeArg, RemoteStat};
 use super::util::{exec_script, map, shell_path, text};
 use super::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
@@ -200,12 +200,24 @@ fn absent(ctx: &mut ModuleContext, run: &Run, cur: &RemoteStat) -> ModuleResult 
             )));
         }
     }
-    Ok(map([
+    let mut res = map([
         ("changed", Value::Bool(changed)),
         ("diff", diff_value(before, after)),
         ("path", Value::String(run.path.into())),
         ("state", Value::String("absent".into())),
-    ]))
+    ]);
+    if run.check {
+        // The path is still there: Ansible reports what it is now.
+        cur.add_path_info(&mut res);
+    }
+    Ok(sorted(res))
+}
+
+/// What Ansible reports when check mode would create the path: no attributes yet.
+fn created_in_check(mut res: Map<String, Value>, diff: DiffPair) -> Map<String, Value> {
+    res.insert("changed".into(), Value::Bool(true));
+    res.insert("diff".into(), diff_value(diff.0, diff.1));
+    sorted(res)
 }
 
 /// Applies attributes to `target` (currently `cur`) and builds the result.
@@ -219,7 +231,7 @@ fn finish(
 ) -> ModuleResult {
     let target = run.path;
     let fragment = run.attrs.fragment(target, cur, true)?;
-    let (ab, aa) = attr_diff(target, cur, &run.attrs)?;
+    let (ab, aa) = attr_diff(ctx, target, cur, &run.attrs)?;
     merge(&mut diff.0, ab);
     merge(&mut diff.1, aa);
     let mut changed = !pre.is_empty() || !fragment.is_empty();
@@ -234,9 +246,6 @@ fn finish(
     res.insert("changed".into(), Value::Bool(changed));
     res.insert("diff".into(), diff_value(diff.0, diff.1));
     st.add_path_info(&mut res);
-    if run.check && !cur.exists() {
-        res.remove("state");
-    }
     Ok(sorted(res))
 }
 
@@ -338,20 +347,20 @@ fn ensure_dir(
             res.insert("changed".into(), Value::Bool(true));
         }
     }
+    if run.check && !cur.exists() {
+        return Ok(created_in_check(res, diff));
+    }
     let cur_for_attrs = if cur.exists() {
         cur
     } else {
         // The new directory: mode and ownership will be set by `pre`; compare against that.
         RemoteStat {
             kind: Kind::Dir,
+            mode: 0o040755,
             ..RemoteStat::default()
         }
     };
-    let mut r = finish(ctx, &run, &cur_for_attrs, &pre, diff, res)?;
-    if run.check && r.get("state").is_none() {
-        r.insert("state".into(), Value::String("directory".into()));
-    }
-    Ok(sorted(r))
+    finish(ctx, &run, &cur_for_attrs, &pre, diff, res)
 }
 
 /// `mkdir` for each missing component of `path`, with the mode/owner/group applied to each.
@@ -507,7 +516,7 @@ fn ensure_link(
                 ));
             }
             _ => {
-                if !force && !(hard && cur.kind == Kind::File && prev == "hard") {
+                if !(force || (hard && cur.kind == Kind::File && prev == "hard")) {
                     return Err(fail(format!(
                         "refusing to convert from {prev} to {} for {}",
                         if hard { "hard link" } else { "symlink" },
@@ -551,7 +560,9 @@ fn ensure_link(
         }
     }
     if run.check && !cur.exists() {
-        r.insert("state".into(), Value::String(state.into()));
+        for k in ["gid", "group", "mode", "owner", "size", "state", "uid"] {
+            r.remove(k);
+        }
     }
     Ok(sorted(r))
 }
@@ -577,11 +588,20 @@ fn touch(ctx: &mut ModuleContext, run: &Run, cur: &RemoteStat, args: &Args) -> M
         }
     }
     let res = map([("dest", Value::String(run.path.into()))]);
-    let mut r = finish(ctx, run, cur, &pre, diff, res)?;
+    // A new file gets the usual 0644 before the mode is applied.
+    let basis = if cur.exists() {
+        cur.clone()
+    } else {
+        RemoteStat {
+            kind: Kind::File,
+            mode: 0o100644,
+            ..RemoteStat::default()
+        }
+    };
     if run.check && !cur.exists() {
-        r.insert("state".into(), Value::String("file".into()));
+        return Ok(created_in_check(res, diff));
     }
-    Ok(sorted(r))
+    finish(ctx, run, &basis, &pre, diff, res)
 }
 
 #[cfg(test)]
@@ -736,6 +756,26 @@ mod tests {
         let secs = m.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         // 2020-01-02 in any time zone.
         assert!((1_577_800_000..1_578_100_000).contains(&secs), "{secs}");
+    }
+
+    #[test]
+    fn symbolic_mode_on_new_paths_starts_from_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("new");
+        let r = run(
+            &File,
+            json!({"path": f.to_str().unwrap(), "state": "touch", "mode": "u+rw,g-w"}),
+        )
+        .unwrap();
+        assert_eq!(r["mode"], json!("0644"));
+        let d = dir.path().join("d");
+        let r = run(
+            &File,
+            json!({"path": d.to_str().unwrap(), "state": "directory", "mode": "0700"}),
+        )
+        .unwrap();
+        assert_eq!(r["diff"]["before"]["mode"], json!("0755"));
+        assert_eq!(r["diff"]["after"]["mode"], json!("0700"));
     }
 
     #[test]

@@ -108,7 +108,11 @@ pub fn save(
         }
         .fragment(path, &basis, false)?;
     }
-    let attr_diff = attr_diff(path, &basis, attrs)?;
+    let (mut b, mut a) = attr_diff(ctx, path, &basis, attrs)?;
+    // Unlike the file module's, these attribute diffs carry no path.
+    b.remove("path");
+    a.remove("path");
+    let attr_diff = (b, a);
     let mut saved = Saved {
         attrs_changed: !fragment.is_empty(),
         backup: None,

@@ -31,6 +31,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::systemd::Systemd,
         &super::unarchive::Unarchive,
         &super::wait_for::WaitFor,
+        &super::slurp::Slurp,
+        &super::fetch::Fetch,
     ]
 }
 

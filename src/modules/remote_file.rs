@@ -29,8 +29,8 @@ __yq_stat() {
     if [ ! -e "$2" ] && [ ! -h "$2" ]; then printf '@@%s exists=0\n' "$1"; return; fi
     __l=
   fi
-  __st=$(stat $__l -c '%f|%u|%g|%U|%G|%s|%.9Y|%.9X|%.9Z|%i|%h|%d' -- "$2" 2>/dev/null) ||
-    __st=$(stat $__l -f 'B%p|%u|%g|%Su|%Sg|%z|%Fm|%Fa|%Fc|%i|%l|%d' -- "$2" 2>/dev/null) || __st=
+  __st=$(stat $__l -c '%f|%u|%g|%U|%G|%s|%.9Y|%.9X|%.9Z|%i|%h|%d|%o|%b|%t:%T' -- "$2" 2>/dev/null) ||
+    __st=$(stat $__l -f 'B%p|%u|%g|%Su|%Sg|%z|%Fm|%Fa|%Fc|%i|%l|%d|%k|%b|%r' -- "$2" 2>/dev/null) || __st=
   printf '@@%s st=%s\n' "$1" "$__st"
   __a=
   [ -r "$2" ] && __a=${__a}r
@@ -40,6 +40,12 @@ __yq_stat() {
   if [ -h "$2" ]; then printf '@@%s link=%s\n' "$1" "$(readlink -- "$2")"; fi
   if [ -h "$2" ] || [ "$3" = 1 ]; then
     __r=$(readlink -f -- "$2" 2>/dev/null) && printf '@@%s real=%s\n' "$1" "$__r"
+  fi
+  if [ "$5" = 1 ] && command -v file >/dev/null 2>&1; then
+    printf '@@%s mime=%s\n' "$1" "$(file -b -i -- "$2" 2>/dev/null)"
+  fi
+  if [ "$5" = 1 ] && command -v lsattr >/dev/null 2>&1; then
+    __at=$(lsattr -vd -- "$2" 2>/dev/null) && printf '@@%s attr=%s\n' "$1" "$__at"
   fi
   if [ -n "$4" ] && [ -f "$2" ] && { [ "$3" = 1 ] || [ ! -h "$2" ]; } && [ -r "$2" ]; then
     printf '@@%s sum=%s\n' "$1" "$(__yq_sum "$4" "$2")"
@@ -82,6 +88,14 @@ pub struct RemoteStat {
     /// `readlink -f` (symlinks, or when following).
     pub real_path: Option<String>,
     pub checksum: Option<String>,
+    pub block_size: u64,
+    pub blocks: u64,
+    /// `st_rdev`.
+    pub rdev: u64,
+    /// `file -i` output (stat's get_mime), when `file` exists on the host.
+    pub mime: Option<String>,
+    /// `lsattr -vd` output (`version flags path`), when available.
+    pub lsattr: Option<String>,
 }
 
 impl RemoteStat {
@@ -132,12 +146,25 @@ impl RemoteStat {
 /// A shell fragment that stats `path` under `tag` (use [`parse_stats`] on the output).
 /// `checksum` names the algorithm (`sha1`...) to also checksum regular files.
 pub fn stat_fragment(tag: &str, path: &str, follow: bool, checksum: Option<&str>) -> String {
+    stat_fragment_mime(tag, path, follow, checksum, false)
+}
+
+/// [`stat_fragment`], also asking `file -i` for the MIME type and `lsattr` for the
+/// attributes when `extra` (the stat module).
+pub fn stat_fragment_mime(
+    tag: &str,
+    path: &str,
+    follow: bool,
+    checksum: Option<&str>,
+    mime: bool,
+) -> String {
     format!(
-        "__yq_stat {} {} {} {}\n",
+        "__yq_stat {} {} {} {} {}\n",
         quote(tag),
         shell_path(path),
         if follow { "1" } else { "0" },
-        quote(checksum.unwrap_or(""))
+        quote(checksum.unwrap_or("")),
+        if mime { "1" } else { "0" }
     )
 }
 
@@ -186,6 +213,24 @@ fn parse_st(st: &str, out: &mut RemoteStat) {
     out.inode = parse_num(f[9]);
     out.nlink = parse_num(f[10]);
     out.dev = parse_num(f[11]);
+    out.block_size = f.get(12).map(|v| parse_num(v)).unwrap_or_default();
+    out.blocks = f.get(13).map(|v| parse_num(v)).unwrap_or_default();
+    out.rdev = f.get(14).map(|v| parse_rdev(v)).unwrap_or_default();
+}
+
+/// GNU `%t:%T` (hex major and minor) as Linux's encoded `st_rdev`; BSD `%r` is the number.
+fn parse_rdev(v: &str) -> u64 {
+    match v.split_once(':') {
+        Some((ma, mi)) => {
+            let major = u64::from_str_radix(ma, 16).unwrap_or(0);
+            let minor = u64::from_str_radix(mi, 16).unwrap_or(0);
+            ((major & 0xfff) << 8)
+                | (minor & 0xff)
+                | ((minor & !0xff) << 12)
+                | ((major & !0xfff) << 32)
+        }
+        None => parse_num(v),
+    }
 }
 
 /// Parses the `@@tag key=value` lines the stat fragments printed.
@@ -213,6 +258,8 @@ pub fn parse_stats(stdout: &str) -> std::collections::HashMap<String, RemoteStat
             "link" => st.link_target = Some(value.to_string()),
             "real" => st.real_path = Some(value.to_string()),
             "sum" if !value.is_empty() => st.checksum = Some(value.to_string()),
+            "mime" if !value.is_empty() => st.mime = Some(value.to_string()),
+            "attr" => st.lsattr = Some(value.to_string()),
             _ => {}
         }
     }

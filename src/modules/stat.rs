@@ -2,7 +2,7 @@
 
 use super::remote_file::{self, Kind};
 use super::util::map;
-use super::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
+use super::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
 use serde_json::{Map, Value};
 
 pub struct Stat;
@@ -33,15 +33,33 @@ impl Module for Stat {
         let follow = args.bool_or("follow", false);
         let algo = args.str("checksum_algorithm").unwrap_or("sha1");
         let sum = args.bool_or("get_checksum", true).then_some(algo);
-        let st = remote_file::stat(ctx, &path, follow, sum)?;
+        let mime = args.bool_or("get_mime", true);
+        let with_attrs = args.bool_or("get_attributes", true);
+        let script = format!(
+            "{}{}",
+            remote_file::prelude(),
+            remote_file::stat_fragment_mime("p", &path, follow, sum, mime || with_attrs)
+        );
+        let out = super::util::exec_script(ctx, script)?;
+        let st = remote_file::parse_stats(&super::util::text(&out.stdout))
+            .remove("p")
+            .unwrap_or_default();
         let mut res = map([("changed", Value::Bool(false))]);
-        res.insert("stat".into(), Value::Object(stat_dict(&path, &st)));
+        res.insert(
+            "stat".into(),
+            Value::Object(stat_dict(&path, &st, with_attrs, mime)),
+        );
         Ok(res)
     }
 }
 
 /// Ansible's `stat` dictionary for `st`.
-pub fn stat_dict(path: &str, st: &remote_file::RemoteStat) -> Map<String, Value> {
+pub fn stat_dict(
+    path: &str,
+    st: &remote_file::RemoteStat,
+    with_attrs: bool,
+    mime: bool,
+) -> Map<String, Value> {
     if !st.exists() {
         return map([("exists", Value::Bool(false))]);
     }
@@ -51,11 +69,35 @@ pub fn stat_dict(path: &str, st: &remote_file::RemoteStat) -> Map<String, Value>
     let mut d = Map::new();
     let float = |f: f64| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number);
     d.insert("atime".into(), float(st.atime));
+    if with_attrs {
+        let (version, flags) = lsattr_parts(st.lsattr.as_deref());
+        d.insert("attr_flags".into(), Value::String(flags.clone()));
+        d.insert(
+            "attributes".into(),
+            Value::Array(
+                flags
+                    .chars()
+                    .filter_map(attr_name)
+                    .map(|n| Value::String(n.into()))
+                    .collect(),
+            ),
+        );
+        d.insert("version".into(), version.map_or(Value::Null, Value::String));
+    }
+    d.insert("block_size".into(), Value::from(st.block_size));
+    d.insert("blocks".into(), Value::from(st.blocks));
+    if let Some(m) = st.mime.as_ref().filter(|_| mime) {
+        // `file -i`: "text/plain; charset=us-ascii".
+        let cs = m.split_once(';').map_or("", |(_, c)| c);
+        let cs = cs.trim().strip_prefix("charset=").unwrap_or("unknown");
+        d.insert("charset".into(), Value::String(cs.to_string()));
+    }
     if let Some(c) = &st.checksum {
         d.insert("checksum".into(), Value::String(c.clone()));
     }
     d.insert("ctime".into(), float(st.ctime));
     d.insert("dev".into(), Value::from(st.dev));
+    d.insert("device_type".into(), Value::from(st.rdev));
     d.insert("executable".into(), Value::Bool(st.executable));
     d.insert("exists".into(), Value::Bool(true));
     d.insert("gid".into(), Value::from(st.gid));
@@ -78,6 +120,10 @@ pub fn stat_dict(path: &str, st: &remote_file::RemoteStat) -> Map<String, Value>
             st.link_target.clone().map_or(Value::Null, Value::String),
         );
     }
+    if let Some(m) = st.mime.as_ref().filter(|_| mime) {
+        let ty = m.split_once(';').map_or(m.as_str(), |(t, _)| t);
+        d.insert("mimetype".into(), Value::String(ty.trim().to_string()));
+    }
     d.insert("mode".into(), Value::String(st.mode_str()));
     d.insert("mtime".into(), float(st.mtime));
     d.insert("nlink".into(), Value::from(st.nlink));
@@ -96,12 +142,48 @@ pub fn stat_dict(path: &str, st: &remote_file::RemoteStat) -> Map<String, Value>
     d.insert("xgrp".into(), bit(0o010));
     d.insert("xoth".into(), bit(0o001));
     d.insert("xusr".into(), bit(0o100));
-    d
+    let mut sorted: Vec<(String, Value)> = d.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted.into_iter().collect()
 }
 
-/// Unused-variable guard for the error type in signatures above.
-#[allow(dead_code)]
-fn _assert_error_type(_: ModuleError) {}
+/// `lsattr -vd` output: the version and the set flags (dashes dropped).
+fn lsattr_parts(out: Option<&str>) -> (Option<String>, String) {
+    let Some(out) = out else {
+        return (None, String::new());
+    };
+    let mut words = out.split_whitespace();
+    let version = words.next().map(str::to_string);
+    let flags = words.next().unwrap_or("").replace('-', "");
+    (version, flags)
+}
+
+/// Ansible's `FILE_ATTRIBUTES` names for lsattr flags.
+fn attr_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        'A' => "noatime",
+        'a' => "append",
+        'c' => "compressed",
+        'C' => "nocow",
+        'd' => "nodump",
+        'D' => "dirsync",
+        'e' => "extents",
+        'E' => "encrypted",
+        'h' => "blocksize",
+        'i' => "immutable",
+        'I' => "indexed",
+        'j' => "journalled",
+        'N' => "inline",
+        's' => "zero",
+        'S' => "synchronous",
+        't' => "notail",
+        'T' => "blockroot",
+        'u' => "undelete",
+        'X' => "compressedraw",
+        'Z' => "compresseddirty",
+        _ => return None,
+    })
+}
 
 #[cfg(test)]
 mod tests {

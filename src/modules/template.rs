@@ -1,7 +1,7 @@
 //! `template`: renders a controller Jinja2 file (found in the role's `templates/` or the
 //! playbook dir) with the task's variables, then installs it exactly like `copy`.
 
-use super::copy::{self, InstallOpts};
+use super::copy::{self, missing_src, InstallOpts};
 use super::remote_file::{Attrs, Kind};
 use super::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
 
@@ -65,14 +65,7 @@ impl Module for Template {
         let src = args.str("src").unwrap_or_default().to_string();
         let dest = args.str("dest").unwrap_or_default().to_string();
         let Some(local) = copy::find_local(ctx, &src) else {
-            return Err(ModuleError::msg(format!(
-                "Could not find or access '{src}'\nSearched in:\n{}",
-                ctx.search_paths
-                    .iter()
-                    .map(|p| format!("\t{}", p.join(&src).display()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )));
+            return Err(ModuleError::msg(missing_src(&src)));
         };
         let source = std::fs::read_to_string(&local).map_err(|e| {
             ModuleError::msg(format!(
