@@ -10,6 +10,7 @@ pub struct LocalConnection;
 
 impl Connection for LocalConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %cmd.script);
         let script = wrap_become(&cmd.script, &cmd.become_);
         let shell = cmd.executable.as_deref().unwrap_or("/bin/sh");
         let mut proc = std::process::Command::new(shell);
@@ -53,6 +54,7 @@ impl Connection for LocalConnection {
         mode: Option<u32>,
         become_: &Become,
     ) -> Result<(), ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "put", dest);
         if become_.enabled {
             // Stream through the become wrapper so the write happens as the target user.
             let tmp = format!("{dest}.yiqiu-tmp");
@@ -112,6 +114,7 @@ impl Connection for LocalConnection {
     }
 
     fn get(&mut self, path: &str, become_: &Become) -> Result<Vec<u8>, ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "get", path);
         if become_.enabled {
             let out = self.exec(&Command {
                 script: format!("cat {}", super::quote(path)),

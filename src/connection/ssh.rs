@@ -484,6 +484,7 @@ impl SshConnection {
 
 impl Connection for SshConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %cmd.script);
         let mut script = String::new();
         for (k, v) in &cmd.env {
             if k.is_empty()
@@ -526,6 +527,7 @@ impl Connection for SshConnection {
         mode: Option<u32>,
         become_: &Become,
     ) -> Result<(), ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "put", dest);
         let mut src = data;
         self.put_stream(&mut src, dest, mode, become_)
     }
@@ -543,6 +545,7 @@ impl Connection for SshConnection {
     }
 
     fn get(&mut self, path: &str, become_: &Become) -> Result<Vec<u8>, ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "get", path);
         if become_.enabled {
             return Ok(self.sh(&format!("cat {}", quote(path)), become_)?.stdout);
         }
