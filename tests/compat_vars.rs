@@ -23,7 +23,6 @@ fn ansible_host_defaults_to_inventory_hostname() {
 }
 
 #[test]
-#[ignore = "compat: YAML flow mapping whose quoted value is followed by a newline and `}` fails with `invalid indentation`"]
 fn json_style_vars_file_loads() {
     let dir = project(&[
         (

@@ -118,6 +118,40 @@ pub fn load_file(path: &Path) -> Result<Node> {
 
 /// Parses YAML text; `file` names the source in positions and errors.
 pub fn load_str(text: &str, file: &str) -> Result<Node> {
+    match parse_text(text, file) {
+        Ok(node) => Ok(node),
+        Err(first) => {
+            // PyYAML accepts a flow collection whose closing bracket sits at column 0
+            // (`app: {` ... `}`), as JSON-style vars files often have; the YAML 1.2 scanner
+            // does not. Indenting such bracket-only lines cannot change their meaning inside
+            // a flow collection, so retry once with them indented.
+            let indented = indent_closing_brackets(text);
+            if indented != text {
+                if let Ok(node) = parse_text(&indented, file) {
+                    return Ok(node);
+                }
+            }
+            Err(first)
+        }
+    }
+}
+
+fn indent_closing_brackets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if (trimmed.starts_with('}') || trimmed.starts_with(']')) && line.len() - trimmed.len() < 2
+        {
+            out.push_str("  ");
+            out.push_str(trimmed);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn parse_text(text: &str, file: &str) -> Result<Node> {
     let file: Arc<str> = Arc::from(file);
     let mut builder = Builder {
         file: file.clone(),
@@ -331,6 +365,14 @@ mod tests {
             .as_seq()
             .unwrap()[0];
         assert_eq!((task.origin.line, task.origin.col), (3, 7));
+    }
+
+    #[test]
+    fn json_style_flow_mapping_closing_at_column_zero() {
+        let v = j("app: {\n    \"name\": \"web\"\n}\nlist: [\n  1,\n]\nb: yes\n");
+        assert_eq!(v["app"]["name"], Value::from("web"));
+        assert_eq!(v["list"][0], Value::from(1));
+        assert_eq!(v["b"], Value::Bool(true));
     }
 
     #[test]
