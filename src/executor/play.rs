@@ -977,6 +977,7 @@ impl<'a> PlayRun<'a> {
             }
             let failed = self.run_task(handler, &hosts, false);
             self.mark_failed(&failed);
+            self.check_fail_limits(&failed, false);
         }
     }
 
