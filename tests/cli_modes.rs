@@ -6,13 +6,33 @@ use common::*;
 #[test]
 fn adhoc_shell_and_ping_print_like_ansible() {
     let d = project(&[("hosts", "[web]\nweb1 ansible_connection=local\n")]);
-    let r = run_in(d.path(), &["adhoc", "-i", "hosts", "all", "-m", "shell", "-a", "echo hi; echo err >&2"]);
+    let r = run_in(
+        d.path(),
+        &[
+            "adhoc",
+            "-i",
+            "hosts",
+            "all",
+            "-m",
+            "shell",
+            "-a",
+            "echo hi; echo err >&2",
+        ],
+    );
     r.assert_code(0);
     assert_eq!(r.stdout, "web1 | CHANGED | rc=0 >>\nhierr\n");
     let r = run_in(d.path(), &["adhoc", "-i", "hosts", "web", "-m", "ping"]);
     r.assert_code(0);
-    assert_eq!(r.stdout, "web1 | SUCCESS => {\n    \"changed\": false,\n    \"ping\": \"pong\"\n}\n");
-    let r = run_in(d.path(), &["adhoc", "-i", "hosts", "all", "-m", "command", "-a", "false"]);
+    assert_eq!(
+        r.stdout,
+        "web1 | SUCCESS => {\n    \"changed\": false,\n    \"ping\": \"pong\"\n}\n"
+    );
+    let r = run_in(
+        d.path(),
+        &[
+            "adhoc", "-i", "hosts", "all", "-m", "command", "-a", "false",
+        ],
+    );
     r.assert_code(2);
     assert_eq!(r.stdout, "web1 | FAILED | rc=1 >>\nnon-zero return code\n");
 }
@@ -20,7 +40,10 @@ fn adhoc_shell_and_ping_print_like_ansible() {
 #[test]
 fn adhoc_unknown_module_is_refused_with_a_suggestion() {
     let d = project(&[("hosts", "web1 ansible_connection=local\n")]);
-    let r = run_in(d.path(), &["adhoc", "-i", "hosts", "all", "-m", "shel", "-a", "true"]);
+    let r = run_in(
+        d.path(),
+        &["adhoc", "-i", "hosts", "all", "-m", "shel", "-a", "true"],
+    );
     r.assert_code(4);
     r.err_contains("Did you mean 'shell'");
 }
@@ -40,10 +63,14 @@ fn json_callback_from_environment() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(doc["stats"]["localhost"]["changed"], 1);
     assert_eq!(doc["plays"][0]["tasks"][0]["task"]["name"], "t1");
-    assert_eq!(doc["plays"][0]["tasks"][0]["hosts"]["localhost"]["stdout"], "hi");
+    assert_eq!(
+        doc["plays"][0]["tasks"][0]["hosts"]["localhost"]["stdout"],
+        "hi"
+    );
 }
 
 #[test]

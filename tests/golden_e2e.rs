@@ -11,7 +11,8 @@ fn normalize(text: &str) -> String {
 fn check(name: &str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/e2e");
     let playbook = std::fs::read_to_string(root.join(format!("{name}.yml"))).expect("playbook");
-    let expected = std::fs::read_to_string(root.join(format!("{name}.ansible.out"))).expect("golden");
+    let expected =
+        std::fs::read_to_string(root.join(format!("{name}.ansible.out"))).expect("golden");
     let d = project(&[("site.yml", &playbook), ("hosts", LOCAL_INVENTORY)]);
     let r = run_in(d.path(), &["-i", "hosts", "site.yml"]);
     let path = d.path().join("site.yml").display().to_string();

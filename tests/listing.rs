@@ -5,7 +5,9 @@ mod common;
 use common::*;
 
 fn golden(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/listing").join(name);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/listing")
+        .join(name);
     std::fs::read_to_string(p).expect("golden file")
 }
 
@@ -57,7 +59,10 @@ fn limit_narrows_hosts_and_empty_limit_is_an_error() {
         ("hosts", "[web]\nweb[1:3]\n[db]\ndb1\n"),
         ("p.yml", "- hosts: all\n  tasks: []\n"),
     ]);
-    let r = run_in(d.path(), &["-i", "hosts", "--list-hosts", "-l", "web[0:1]:db", "p.yml"]);
+    let r = run_in(
+        d.path(),
+        &["-i", "hosts", "--list-hosts", "-l", "web[0:1]:db", "p.yml"],
+    );
     r.assert_code(0);
     r.out_contains("hosts (3):\n      web1\n      web2\n      db1\n");
     let r = run_in(d.path(), &["-i", "hosts", "-l", "nosuch", "p.yml"]);

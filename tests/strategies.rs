@@ -5,7 +5,10 @@ use common::*;
 
 fn two_hosts(yaml: &str, extra: &[&str]) -> (tempfile::TempDir, Run) {
     let d = project(&[
-        ("hosts", "[pair]\nh1 ansible_connection=local\nh2 ansible_connection=local\n"),
+        (
+            "hosts",
+            "[pair]\nh1 ansible_connection=local\nh2 ansible_connection=local\n",
+        ),
         ("site.yml", yaml),
     ]);
     let mut args = vec!["-i", "hosts", "site.yml"];

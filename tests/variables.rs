@@ -63,7 +63,18 @@ fn extra_vars_from_json_and_file() {
         ("ev.yml", "from_file: [1, 2]\n"),
         ("site.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - assert: { that: [\"from_file == [1, 2]\", \"j.k == 5\"] }\n"),
     ]);
-    let r = run_in(d.path(), &["-i", "hosts", "site.yml", "-e", "@ev.yml", "-e", "{\"j\": {\"k\": 5}}"]);
+    let r = run_in(
+        d.path(),
+        &[
+            "-i",
+            "hosts",
+            "site.yml",
+            "-e",
+            "@ev.yml",
+            "-e",
+            "{\"j\": {\"k\": 5}}",
+        ],
+    );
     r.assert_code(0);
 }
 
@@ -172,7 +183,10 @@ fn include_vars_and_start_at_task() {
             "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: first\n      fail: msg=skipped-by-start\n    - name: second\n      include_vars: vars/more.yml\n    - assert: { that: included == 3 }\n",
         ),
     ]);
-    let r = run_in(d.path(), &["-i", "hosts", "site.yml", "--start-at-task", "second"]);
+    let r = run_in(
+        d.path(),
+        &["-i", "hosts", "site.yml", "--start-at-task", "second"],
+    );
     r.assert_code(0);
     r.assert_recap("localhost", "ok=2 failed=0");
 }

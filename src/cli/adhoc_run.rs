@@ -24,7 +24,10 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
             .map(|s| format!(" Did you mean '{s}'?"))
             .unwrap_or_default();
         return Err(Error::parse(
-            format!("couldn't resolve module/action '{}'.{hint}", args.module_name),
+            format!(
+                "couldn't resolve module/action '{}'.{hint}",
+                args.module_name
+            ),
             None,
         ));
     }
@@ -98,7 +101,12 @@ impl AdhocCallback {
         let is_command = data.contains_key("rc") && data.contains_key("stdout");
         if is_command && r.status != Status::Unreachable {
             let rc = data.get("rc").and_then(Value::as_i64).unwrap_or(0);
-            let text = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let text = |k: &str| {
+                data.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
             if self.one_line {
                 // The oneline callback: `(stdout) ...` and `(stderr) ...` with newlines escaped.
                 let mut line = format!("{} | {word} | rc={rc} |", r.host);
@@ -116,8 +124,15 @@ impl AdhocCallback {
         }
         let mut sorted: Vec<(&String, &Value)> = data.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
-        let obj: Map<String, Value> = sorted.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let word = if r.status == Status::Failed { "FAILED!" } else { word };
+        let obj: Map<String, Value> = sorted
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let word = if r.status == Status::Failed {
+            "FAILED!"
+        } else {
+            word
+        };
         if self.one_line {
             let json = serde_json::to_string(&Value::Object(obj)).unwrap_or_default();
             format!("{} | {word} => {json}\n", r.host)

@@ -1,7 +1,10 @@
 //! From argv to exit code: parse flags, read ansible.cfg, load inventory and playbooks (all of
 //! them before anything runs), then list or run.
 
-use super::{load_config, load_extra_vars, parse_cli, resolve, resolve_adhoc, version_text, Invocation, Options};
+use super::{
+    load_config, load_extra_vars, parse_cli, resolve, resolve_adhoc, version_text, Invocation,
+    Options,
+};
 use crate::error::{Error, Result};
 use crate::executor::listing::{self, ListMode};
 use crate::executor::state::RunOptions;
@@ -48,7 +51,8 @@ fn env_var(name: &str) -> Option<String> {
 }
 
 fn run(invocation: Invocation) -> Result<i32> {
-    let cwd = std::env::current_dir().map_err(|e| Error::other(format!("no current directory: {e}")))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::other(format!("no current directory: {e}")))?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let (cfg, cfg_file) = load_config(&env_var, &cwd, home.as_deref())?;
     match invocation {
@@ -76,7 +80,12 @@ fn run(invocation: Invocation) -> Result<i32> {
 /// Turns the resolved CLI options into the executor's options.
 pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
     let extra_vars = load_extra_vars(&opts.extra_vars, cwd)?;
-    let tags: Vec<String> = opts.tags.iter().filter(|t| t.as_str() != "all").cloned().collect();
+    let tags: Vec<String> = opts
+        .tags
+        .iter()
+        .filter(|t| t.as_str() != "all")
+        .cloned()
+        .collect();
     let tags = if opts.tags.iter().any(|t| t == "all") && tags.is_empty() {
         Vec::new()
     } else if opts.tags.iter().any(|t| t == "all") {
@@ -96,7 +105,8 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         verbosity: opts.verbosity,
         start_at_task: opts.start_at_task.clone(),
         remote_user: opts.remote_user.clone(),
-        connection: Some(opts.connection.clone()).filter(|c| !c.is_empty() && c != "smart" && c != "ssh"),
+        connection: Some(opts.connection.clone())
+            .filter(|c| !c.is_empty() && c != "smart" && c != "ssh"),
         become_: opts.become_enabled,
         become_user: Some(opts.become_user.clone()),
         become_method: Some(opts.become_method.clone()),
@@ -105,7 +115,10 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         gathering: format!("{:?}", opts.config.gathering).to_lowercase(),
         force_handlers: opts.force_handlers || opts.config.force_handlers,
         roles_path: opts.config.roles_path.clone(),
-        private_key_file: opts.private_key_file.as_ref().map(|p| p.display().to_string()),
+        private_key_file: opts
+            .private_key_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
         host_key_checking: opts.config.host_key_checking,
         display_skipped_hosts: opts.config.display_skipped_hosts,
         display_ok_hosts: opts.config.display_ok_hosts,
@@ -146,7 +159,14 @@ fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
             shown.path = path.clone();
             print!(
                 "{}",
-                listing::list(mode, &shown, &inventory, run.limit.as_deref(), &filter, &run.extra_vars)?
+                listing::list(
+                    mode,
+                    &shown,
+                    &inventory,
+                    run.limit.as_deref(),
+                    &filter,
+                    &run.extra_vars
+                )?
             );
         }
         return Ok(0);

@@ -71,7 +71,10 @@ pub fn list(
         match mode {
             ListMode::Hosts => {
                 let hosts = super::play_hosts(inv, &pattern, limit)?;
-                let pats: Vec<String> = pattern.split(',').map(|p| format!("'{}'", p.trim())).collect();
+                let pats: Vec<String> = pattern
+                    .split(',')
+                    .map(|p| format!("'{}'", p.trim()))
+                    .collect();
                 let _ = writeln!(out, "    pattern: [{}]", pats.join(", "));
                 let _ = writeln!(out, "    hosts ({}):", hosts.len());
                 for h in hosts {
@@ -82,7 +85,12 @@ pub fn list(
                 let _ = writeln!(out, "    tasks:");
                 for t in play_tasks(play) {
                     if filter.should_run(&t.keywords.tags) {
-                        let _ = writeln!(out, "      {}\tTAGS: {}", t.display_name(), tags_text(&t.keywords.tags));
+                        let _ = writeln!(
+                            out,
+                            "      {}\tTAGS: {}",
+                            t.display_name(),
+                            tags_text(&t.keywords.tags)
+                        );
                     }
                 }
             }

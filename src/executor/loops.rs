@@ -14,7 +14,9 @@ fn terr(message: impl Into<String>) -> TemplateError {
 pub fn expand(kind: &str, raw: &Value, ctx: &MjValue) -> Result<Vec<Value>, TemplateError> {
     // A bare variable name is allowed for with_items (old style: `with_items: mylist`).
     let rendered = match raw {
-        Value::String(s) if !crate::template::is_template(s) && kind != "loop" && is_identifier(s) => {
+        Value::String(s)
+            if !crate::template::is_template(s) && kind != "loop" && is_identifier(s) =>
+        {
             match templar().eval(s, ctx) {
                 Ok(v) if !v.is_undefined() => crate::template::to_json(&v)?,
                 _ => raw.clone(),
@@ -111,7 +113,8 @@ pub fn expand(kind: &str, raw: &Value, ctx: &MjValue) -> Result<Vec<Value>, Temp
 
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
@@ -168,7 +171,11 @@ fn sequence(v: &Value) -> Result<Vec<Value>, TemplateError> {
         }
     };
     let start = num("start")?.unwrap_or(1);
-    let stride = num("stride")?.unwrap_or(if num("end")?.is_some_and(|e| e < start) { -1 } else { 1 });
+    let stride = num("stride")?.unwrap_or(if num("end")?.is_some_and(|e| e < start) {
+        -1
+    } else {
+        1
+    });
     let end = match (num("end")?, num("count")?) {
         (Some(e), None) => e,
         (None, Some(c)) => {
@@ -183,7 +190,11 @@ fn sequence(v: &Value) -> Result<Vec<Value>, TemplateError> {
     if stride == 0 {
         return Err(terr("with_sequence: stride must not be 0"));
     }
-    let format = spec.get("format").and_then(Value::as_str).unwrap_or("%d").to_string();
+    let format = spec
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or("%d")
+        .to_string();
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
@@ -244,20 +255,37 @@ mod tests {
 
     #[test]
     fn items_flatten_one_level_but_loop_does_not() {
-        assert_eq!(expand("items", &json!("{{ xs }}"), &ctx()).unwrap(), vec![json!(1), json!(2), json!(3)]);
-        assert_eq!(expand("loop", &json!("{{ xs }}"), &ctx()).unwrap(), vec![json!([1, 2]), json!(3)]);
+        assert_eq!(
+            expand("items", &json!("{{ xs }}"), &ctx()).unwrap(),
+            vec![json!(1), json!(2), json!(3)]
+        );
+        assert_eq!(
+            expand("loop", &json!("{{ xs }}"), &ctx()).unwrap(),
+            vec![json!([1, 2]), json!(3)]
+        );
         assert_eq!(expand("items", &json!("xs"), &ctx()).unwrap().len(), 3);
     }
 
     #[test]
     fn dict_sequence_nested_together() {
-        assert_eq!(expand("dict", &json!("{{ d }}"), &ctx()).unwrap(), vec![json!({"key": "a", "value": 1})]);
+        assert_eq!(
+            expand("dict", &json!("{{ d }}"), &ctx()).unwrap(),
+            vec![json!({"key": "a", "value": 1})]
+        );
         assert_eq!(
             expand("sequence", &json!("start=1 end=3 format=web%02d"), &ctx()).unwrap(),
             vec![json!("web01"), json!("web02"), json!("web03")]
         );
-        assert_eq!(expand("sequence", &json!("count=2"), &ctx()).unwrap(), vec![json!("1"), json!("2")]);
-        assert_eq!(expand("nested", &json!([["a", "b"], [1, 2]]), &ctx()).unwrap().len(), 4);
+        assert_eq!(
+            expand("sequence", &json!("count=2"), &ctx()).unwrap(),
+            vec![json!("1"), json!("2")]
+        );
+        assert_eq!(
+            expand("nested", &json!([["a", "b"], [1, 2]]), &ctx())
+                .unwrap()
+                .len(),
+            4
+        );
         assert_eq!(
             expand("together", &json!([["a", "b"], [1]]), &ctx()).unwrap(),
             vec![json!(["a", 1]), json!(["b", null])]

@@ -112,7 +112,11 @@ pub fn run_playbooks(
                 }
                 play_hosts(&inv, &pattern, limit.as_deref())?
             };
-            let dead = shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let dead = shared
+                .dead_hosts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
             let hosts: Vec<String> = hosts.into_iter().filter(|h| !dead.contains(h)).collect();
             let mut run = PlayRun::new(&shared, play, hosts);
             if run.run()? == PlayEnd::AllFailed {
@@ -120,7 +124,11 @@ pub fn run_playbooks(
             }
         }
     }
-    let mut stats = shared.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut stats = shared
+        .stats
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     stats.sort_keys();
     callback.recap(&stats);
     callback.playbook_end();

@@ -191,8 +191,17 @@ impl<'a> PlayRun<'a> {
             let f = self.flags(h);
             !f.failed && !f.unreachable
         };
-        let batch_alive: Vec<Value> = batch.iter().filter(alive).map(|h| Value::from(h.as_str())).collect();
-        let dead = self.shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let batch_alive: Vec<Value> = batch
+            .iter()
+            .filter(alive)
+            .map(|h| Value::from(h.as_str()))
+            .collect();
+        let dead = self
+            .shared
+            .dead_hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let play_alive: Vec<Value> = self
             .play_hosts
             .iter()
@@ -204,31 +213,55 @@ impl<'a> PlayRun<'a> {
         let inv = self.shared.state.inventory();
         let mut m = Map::new();
         m.insert("groups".into(), Value::Object(inv.groups_map()));
-        m.insert("ansible_play_batch".into(), Value::Array(batch_alive.clone()));
+        m.insert(
+            "ansible_play_batch".into(),
+            Value::Array(batch_alive.clone()),
+        );
         m.insert("play_hosts".into(), Value::Array(batch_alive));
         m.insert("ansible_play_hosts".into(), Value::Array(play_alive));
         m.insert(
             "ansible_play_hosts_all".into(),
-            Value::Array(self.play_hosts.iter().map(|h| Value::from(h.as_str())).collect()),
+            Value::Array(
+                self.play_hosts
+                    .iter()
+                    .map(|h| Value::from(h.as_str()))
+                    .collect(),
+            ),
         );
-        m.insert("ansible_play_name".into(), Value::String(self.play.display_name()));
+        m.insert(
+            "ansible_play_name".into(),
+            Value::String(self.play.display_name()),
+        );
         m.insert(
             "playbook_dir".into(),
             Value::String(self.play.playbook_dir.display().to_string()),
         );
         if let Some(dir) = inv.source_dirs.first() {
-            m.insert("inventory_dir".into(), Value::String(dir.display().to_string()));
+            m.insert(
+                "inventory_dir".into(),
+                Value::String(dir.display().to_string()),
+            );
         }
         m.insert("ansible_check_mode".into(), Value::Bool(opts.check));
         m.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
         m.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
         m.insert("ansible_forks".into(), Value::from(opts.forks));
-        let run_tags = if opts.tags.is_empty() { vec!["all".to_string()] } else { opts.tags.clone() };
+        let run_tags = if opts.tags.is_empty() {
+            vec!["all".to_string()]
+        } else {
+            opts.tags.clone()
+        };
         m.insert("ansible_run_tags".into(), Value::from(run_tags));
-        m.insert("ansible_skip_tags".into(), Value::from(opts.skip_tags.clone()));
-        m.insert("ansible_version".into(), serde_json::json!({
-            "full": "2.19.14", "major": 2, "minor": 19, "revision": 14, "string": "2.19.14"
-        }));
+        m.insert(
+            "ansible_skip_tags".into(),
+            Value::from(opts.skip_tags.clone()),
+        );
+        m.insert(
+            "ansible_version".into(),
+            serde_json::json!({
+                "full": "2.19.14", "major": 2, "minor": 19, "revision": 14, "string": "2.19.14"
+            }),
+        );
         m.insert("omit".into(), Value::String(crate::template::OMIT.into()));
         *self.play_magic.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
     }
@@ -240,12 +273,18 @@ impl<'a> PlayRun<'a> {
         let role = task.and_then(|t| t.role.as_ref());
         let empty = Arc::new(Map::new());
         let mut layers = Vec::with_capacity(14);
-        layers.push(role.map(|r| Arc::new(r.defaults.clone())).unwrap_or_else(|| empty.clone()));
+        layers.push(
+            role.map(|r| Arc::new(r.defaults.clone()))
+                .unwrap_or_else(|| empty.clone()),
+        );
         layers.push(state.inventory_vars(host, &self.play.playbook_dir));
         layers.push(Arc::new(state.facts_layer(host)));
         layers.push(self.play_vars.clone());
         layers.push(self.vars_files.clone());
-        layers.push(role.map(|r| Arc::new(r.vars.clone())).unwrap_or_else(|| empty.clone()));
+        layers.push(
+            role.map(|r| Arc::new(r.vars.clone()))
+                .unwrap_or_else(|| empty.clone()),
+        );
         if let Some(t) = task {
             layers.push(Arc::new(t.keywords.vars.clone()));
         }
@@ -255,18 +294,29 @@ impl<'a> PlayRun<'a> {
             layers.push(Arc::new(r.params.clone()));
         }
         layers.push(state.extra_vars.clone());
-        layers.push(self.play_magic.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        layers.push(
+            self.play_magic
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        );
         let mut magic = Map::new();
         magic.insert("inventory_hostname".into(), Value::String(host.to_string()));
         magic.insert(
             "inventory_hostname_short".into(),
             Value::String(host.split('.').next().unwrap_or(host).to_string()),
         );
-        magic.insert("group_names".into(), Value::from(state.inventory().group_names(host)));
+        magic.insert(
+            "group_names".into(),
+            Value::from(state.inventory().group_names(host)),
+        );
         if let Some(r) = role {
             magic.insert("role_name".into(), Value::String(r.name.clone()));
             magic.insert("ansible_role_name".into(), Value::String(r.name.clone()));
-            magic.insert("role_path".into(), Value::String(r.path.display().to_string()));
+            magic.insert(
+                "role_path".into(),
+                Value::String(r.path.display().to_string()),
+            );
         }
         layers.push(Arc::new(magic));
         if !top.is_empty() {
@@ -311,7 +361,9 @@ impl<'a> PlayRun<'a> {
         if self.play.vars_files.is_empty() {
             return Ok(());
         }
-        let Some(first) = batch.first() else { return Ok(()) };
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
         let scope = self.scope(None, first, Map::new());
         let ctx = scope.context();
         let mut merged = Map::new();
@@ -325,7 +377,12 @@ impl<'a> PlayRun<'a> {
             for c in &candidates {
                 let name = templar()
                     .render_native(c.as_str().unwrap_or_default(), &ctx)
-                    .map_err(|e| Error::parse(format!("vars_files: {}", e.message), Some(self.play.origin.clone())))?;
+                    .map_err(|e| {
+                        Error::parse(
+                            format!("vars_files: {}", e.message),
+                            Some(self.play.origin.clone()),
+                        )
+                    })?;
                 let name = name.as_str().unwrap_or_default().to_string();
                 let path = self.play.playbook_dir.join(&name);
                 if path.is_file() {
@@ -346,7 +403,10 @@ impl<'a> PlayRun<'a> {
             }
             if !loaded {
                 return Err(Error::parse(
-                    format!("vars file {} was not found", serde_json::to_string(entry).unwrap_or_default()),
+                    format!(
+                        "vars file {} was not found",
+                        serde_json::to_string(entry).unwrap_or_default()
+                    ),
                     Some(self.play.origin.clone()),
                 )
                 .with_help("Paths in vars_files are relative to the playbook's directory."));
@@ -419,7 +479,11 @@ impl<'a> PlayRun<'a> {
             f.failed || f.unreachable
         });
         {
-            let mut dead = self.shared.dead_hosts.lock().unwrap_or_else(|p| p.into_inner());
+            let mut dead = self
+                .shared
+                .dead_hosts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             for h in batch {
                 let f = self.flags(h);
                 if f.failed || f.unreachable {
@@ -502,7 +566,10 @@ impl<'a> PlayRun<'a> {
                     }
                 }
                 if host_failed {
-                    failed.lock().unwrap_or_else(|p| p.into_inner()).push(h.clone());
+                    failed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(h.clone());
                 }
             });
         });
@@ -546,7 +613,12 @@ impl<'a> PlayRun<'a> {
         }
     }
 
-    fn run_block(&self, block: &crate::playbook::model::Block, hosts: &[String], rescuable: bool) -> Vec<String> {
+    fn run_block(
+        &self,
+        block: &crate::playbook::model::Block,
+        hosts: &[String],
+        rescuable: bool,
+    ) -> Vec<String> {
         let has_rescue = !block.rescue.is_empty();
         let mut failed = self.run_items(&block.block, hosts, rescuable || has_rescue);
         if has_rescue && !failed.is_empty() && !self.abort.load(Ordering::SeqCst) {
@@ -576,7 +648,11 @@ impl<'a> PlayRun<'a> {
         if !self.shared.tags.should_run(&task.keywords.tags) {
             return false;
         }
-        let mut start = self.shared.start_at.lock().unwrap_or_else(|p| p.into_inner());
+        let mut start = self
+            .shared
+            .start_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(name) = start.as_ref() {
             let display = task.display_name();
             let plain = task.name.clone().unwrap_or_default();
@@ -598,7 +674,11 @@ impl<'a> PlayRun<'a> {
             return Vec::new();
         }
         let cb = self.shared.callback;
-        let kind = if task.is_handler { TaskKind::Handler } else { TaskKind::Task };
+        let kind = if task.is_handler {
+            TaskKind::Handler
+        } else {
+            TaskKind::Task
+        };
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
         let check = self.shared.state.options.check;
         cb.task_start(&self.banner_name(task, hosts), kind, check);
@@ -618,7 +698,10 @@ impl<'a> PlayRun<'a> {
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let run_one = |h: &String| {
             let outcome = self.run_task_on_host(task, h, rescuable);
-            running.lock().unwrap_or_else(|p| p.into_inner()).retain(|x| x != h);
+            running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|x| x != h);
             (h.clone(), outcome)
         };
         let outcomes: Vec<(String, HostOutcome)> = std::thread::scope(|scope| {
@@ -630,7 +713,9 @@ impl<'a> PlayRun<'a> {
             scope.spawn(move || {
                 let tick = std::time::Duration::from_millis(250);
                 let mut ticks = 0u32;
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(tick) {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    done_rx.recv_timeout(tick)
+                {
                     ticks += 1;
                     if ticks >= 4 {
                         let left = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -705,7 +790,11 @@ impl<'a> PlayRun<'a> {
     }
 
     /// Groups include requests by file and variables, keeping first-seen order, and runs each.
-    fn run_includes(&self, includes: Vec<(String, IncludeRequest)>, rescuable: bool) -> Vec<String> {
+    fn run_includes(
+        &self,
+        includes: Vec<(String, IncludeRequest)>,
+        rescuable: bool,
+    ) -> Vec<String> {
         let mut groups: Vec<(IncludeRequest, Vec<String>)> = Vec::new();
         for (host, inc) in includes {
             match groups.iter_mut().find(|(g, _)| g.same_as(&inc)) {
@@ -715,9 +804,11 @@ impl<'a> PlayRun<'a> {
         }
         let mut failed = Vec::new();
         for (inc, hosts) in groups {
-            self.shared
-                .callback
-                .included_item(&inc.display_path, &hosts, inc.item_label.as_deref());
+            self.shared.callback.included_item(
+                &inc.display_path,
+                &hosts,
+                inc.item_label.as_deref(),
+            );
             match self.load_include(&inc) {
                 Ok(items) => {
                     for h in self.run_items(&items, &hosts, rescuable) {
@@ -732,7 +823,9 @@ impl<'a> PlayRun<'a> {
                         data.insert("failed".into(), Value::Bool(true));
                         data.insert("msg".into(), Value::String(e.to_string()));
                         let r = super::result::TaskResult::new(h.clone(), Status::Failed, data);
-                        self.shared.callback.host_result(&r, self.shared.state.options.verbosity);
+                        self.shared
+                            .callback
+                            .host_result(&r, self.shared.state.options.verbosity);
                         self.shared.stat(h, |s| s.failed += 1);
                         failed.push(h.clone());
                     }
@@ -765,7 +858,12 @@ impl<'a> PlayRun<'a> {
         loader.include_tasks(&inc.path, &ctx)
     }
 
-    pub fn notify(&self, task: &Task, host: &str, names: &[String]) -> std::result::Result<(), String> {
+    pub fn notify(
+        &self,
+        task: &Task,
+        host: &str,
+        names: &[String],
+    ) -> std::result::Result<(), String> {
         for name in names {
             let mut found = false;
             for (i, h) in self.handlers.iter().enumerate() {

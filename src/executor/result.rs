@@ -38,7 +38,10 @@ impl TaskResult {
         }
     }
     pub fn is_changed(&self) -> bool {
-        self.data.get("changed").and_then(Value::as_bool).unwrap_or(false)
+        self.data
+            .get("changed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 }
 

@@ -132,7 +132,11 @@ impl RunState {
     }
 
     /// Inventory variables (precedence 3-10) of a host.
-    pub fn inventory_vars(&self, host: &str, playbook_dir: &std::path::Path) -> Arc<Map<String, Value>> {
+    pub fn inventory_vars(
+        &self,
+        host: &str,
+        playbook_dir: &std::path::Path,
+    ) -> Arc<Map<String, Value>> {
         let key = (host.to_string(), playbook_dir.to_path_buf());
         if let Some(v) = self
             .inventory_vars

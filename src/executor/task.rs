@@ -53,7 +53,9 @@ struct TaskEvaluator {
 
 impl Evaluator for TaskEvaluator {
     fn eval_expr(&self, expr: &str) -> Result<Value, String> {
-        templar().render_native(&format!("{{{{ {expr} }}}}"), &self.ctx).map_err(with_nested)
+        templar()
+            .render_native(&format!("{{{{ {expr} }}}}"), &self.ctx)
+            .map_err(with_nested)
     }
     fn eval_condition(&self, expr: &str) -> Result<bool, String> {
         templar()
@@ -80,7 +82,10 @@ fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
         summary.push_str("\n\n");
         summary.push_str(&ex);
     }
-    m.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
+    m.insert(
+        crate::output::ERROR_SUMMARY_KEY.into(),
+        Value::String(summary),
+    );
     m
 }
 
@@ -111,7 +116,10 @@ fn add_error_summary(task: &Task, data: &mut Map<String, Value>) {
         summary.push_str("\n\n");
         summary.push_str(&ex);
     }
-    data.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
+    data.insert(
+        crate::output::ERROR_SUMMARY_KEY.into(),
+        Value::String(summary),
+    );
 }
 
 fn fail_map(msg: impl Into<String>) -> Map<String, Value> {
@@ -125,7 +133,10 @@ fn truthy(v: &Option<Value>, ctx: &MjValue) -> Result<Option<bool>, String> {
     match v {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => templar().eval_condition(other, ctx).map(Some).map_err(with_nested),
+        Some(other) => templar()
+            .eval_condition(other, ctx)
+            .map(Some)
+            .map_err(with_nested),
     }
 }
 
@@ -316,11 +327,21 @@ impl PlayRun<'_> {
         settings: &Settings,
     ) -> (Map<String, Value>, Vec<IncludeRequest>) {
         let lc = &task.loop_control;
-        let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_string();
-        let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_string);
+        let loop_var = lc
+            .get("loop_var")
+            .and_then(Value::as_str)
+            .unwrap_or("item")
+            .to_string();
+        let index_var = lc
+            .get("index_var")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let label = lc.get("label").cloned();
         let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
-        let extended = lc.get("extended").and_then(crate::modules::args::to_bool).unwrap_or(false);
+        let extended = lc
+            .get("extended")
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(false);
         let break_when = lc.get("break_when").cloned();
         let n = items.len();
         let mut results = Vec::new();
@@ -383,8 +404,14 @@ impl PlayRun<'_> {
                 );
             }
             let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
-            let changed = data.get("changed").and_then(Value::as_bool).unwrap_or(false);
-            let skipped = data.get("skipped").and_then(Value::as_bool).unwrap_or(false);
+            let changed = data
+                .get("changed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let skipped = data
+                .get("skipped")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             if !failed && !skipped {
                 // Later items see the facts of earlier ones (the accumulate idiom).
                 self.apply_facts(task, host, &data, settings.delegate_to.as_deref());
@@ -415,7 +442,9 @@ impl PlayRun<'_> {
                 if settings.diff {
                     self.shared.callback.file_diff(&r);
                 }
-                self.shared.callback.item_result(&r, self.shared.state.options.verbosity);
+                self.shared
+                    .callback
+                    .item_result(&r, self.shared.state.options.verbosity);
             }
             results.push(Value::Object(data));
             if let Some(bw) = &break_when {
@@ -424,7 +453,10 @@ impl PlayRun<'_> {
                     top.insert(reg.clone(), results.last().cloned().unwrap_or(Value::Null));
                 }
                 let scope = self.scope(Some(task), host, top);
-                if templar().eval_condition(bw, &scope.context()).unwrap_or(false) {
+                if templar()
+                    .eval_condition(bw, &scope.context())
+                    .unwrap_or(false)
+                {
                     break;
                 }
             }
@@ -433,7 +465,10 @@ impl PlayRun<'_> {
         out.insert("changed".into(), Value::Bool(any_changed));
         if any_failed {
             out.insert("failed".into(), Value::Bool(true));
-            out.insert("msg".into(), Value::String("One or more items failed".into()));
+            out.insert(
+                "msg".into(),
+                Value::String("One or more items failed".into()),
+            );
         } else if all_skipped {
             out.insert("skipped".into(), Value::Bool(true));
             out.insert("msg".into(), Value::String("All items skipped".into()));
@@ -442,7 +477,10 @@ impl PlayRun<'_> {
         }
         if n == 0 {
             out.insert("skipped".into(), Value::Bool(true));
-            out.insert("skipped_reason".into(), Value::String("No items in the list".into()));
+            out.insert(
+                "skipped_reason".into(),
+                Value::String("No items in the list".into()),
+            );
             out.insert("msg".into(), Value::String("All items skipped".into()));
         }
         out.insert("results".into(), Value::Array(results));
@@ -469,7 +507,10 @@ impl PlayRun<'_> {
                 Some(Value::String(s)) => templar()
                     .render_native(s, &ctx)
                     .ok()
-                    .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                    .and_then(|v| {
+                        v.as_f64()
+                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    })
                     .unwrap_or(default),
                 _ => default,
             }
@@ -490,7 +531,9 @@ impl PlayRun<'_> {
                 top.entry(k.clone()).or_insert_with(|| v.clone());
             }
             let s = self.scope(Some(task), host, top);
-            let done = templar().eval_condition(until, &s.context()).unwrap_or(false);
+            let done = templar()
+                .eval_condition(until, &s.context())
+                .unwrap_or(false);
             if done {
                 d.remove("failed");
                 return (d, inc);
@@ -509,7 +552,13 @@ impl PlayRun<'_> {
     }
 
     /// `changed_when` and `failed_when`, which see the result under the register name.
-    fn apply_when_overrides(&self, task: &Task, host: &str, _scope: &Arc<Scope>, d: &mut Map<String, Value>) {
+    fn apply_when_overrides(
+        &self,
+        task: &Task,
+        host: &str,
+        _scope: &Arc<Scope>,
+        d: &mut Map<String, Value>,
+    ) {
         if task.changed_when.is_none() && task.failed_when.is_none() {
             return;
         }
@@ -593,11 +642,9 @@ impl PlayRun<'_> {
         let mut keywords = task.keywords.clone();
         keywords.when.clear();
         if let Some(apply) = args.get("apply").and_then(Value::as_object) {
-            let node = crate::yaml::load_str(
-                &serde_json::to_string(apply).unwrap_or_default(),
-                "apply",
-            )
-            .map_err(|e| e.message)?;
+            let node =
+                crate::yaml::load_str(&serde_json::to_string(apply).unwrap_or_default(), "apply")
+                    .map_err(|e| e.message)?;
             let mut applied = Keywords::default();
             for (k, v) in node.as_map().unwrap_or_default() {
                 crate::playbook::loader::set_keyword(&mut applied, &k.key_string(), v)
@@ -620,7 +667,12 @@ impl PlayRun<'_> {
             None
         };
         // Loop variables and include params become vars of the included tasks.
-        for name in ["item", "ansible_loop", "ansible_loop_var", "ansible_index_var"] {
+        for name in [
+            "item",
+            "ansible_loop",
+            "ansible_loop_var",
+            "ansible_index_var",
+        ] {
             let var = task
                 .loop_control
                 .get("loop_var")
@@ -641,7 +693,12 @@ impl PlayRun<'_> {
                 origin: task.origin.clone(),
             };
             let spec = RoleSpec::from_args(&args, &at).map_err(|e| e.message)?;
-            let key = format!("role:{}:{:?}:{}", spec.name, spec.tasks_from, Value::Object(keywords.vars.clone()));
+            let key = format!(
+                "role:{}:{:?}:{}",
+                spec.name,
+                spec.tasks_from,
+                Value::Object(keywords.vars.clone())
+            );
             return Ok(IncludeRequest {
                 path: PathBuf::new(),
                 display_path: spec.name.clone(),
@@ -678,7 +735,11 @@ impl PlayRun<'_> {
             .loader
             .resolve_task_file(&file, &lctx)
             .ok_or_else(|| format!("Could not find or access '{file}'"))?;
-        let key = format!("{}:{}", path.display(), Value::Object(keywords.vars.clone()));
+        let key = format!(
+            "{}:{}",
+            path.display(),
+            Value::Object(keywords.vars.clone())
+        );
         Ok(IncludeRequest {
             display_path: path.display().to_string(),
             file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
@@ -748,7 +809,10 @@ impl PlayRun<'_> {
             Ok(a) => a,
             Err(msg) => return task_error(task, msg),
         };
-        let target = settings.delegate_to.clone().unwrap_or_else(|| host.to_string());
+        let target = settings
+            .delegate_to
+            .clone()
+            .unwrap_or_else(|| host.to_string());
         let conn = match self.connection(&target) {
             Ok(c) => c,
             Err(ConnError::Unreachable(msg)) => return unreachable_map(msg),
@@ -786,7 +850,10 @@ impl PlayRun<'_> {
     /// How to reach `target`: its variables first, then play keywords, then the command line
     /// and ansible.cfg (Ansible's order).
     pub fn connection_spec(&self, target: &str) -> crate::connection::ConnectionSpec {
-        let scope = self.shared.state.host_scope(target, &self.play.playbook_dir);
+        let scope = self
+            .shared
+            .state
+            .host_scope(target, &self.play.playbook_dir);
         let json = |n: &str| scope.get_json(n).ok().flatten().filter(|v| !v.is_null());
         let text = |n: &str| {
             json(n).map(|v| match v {
@@ -801,7 +868,13 @@ impl PlayRun<'_> {
         let transport = text("ansible_connection")
             .or_else(|| keyword(&self.play.keywords.connection))
             .or_else(|| opts.connection.clone())
-            .unwrap_or_else(|| if implicit_local { "local".into() } else { "ssh".into() });
+            .unwrap_or_else(|| {
+                if implicit_local {
+                    "local".into()
+                } else {
+                    "ssh".into()
+                }
+            });
         let transport = match transport.as_str() {
             "smart" | "paramiko" | "ssh" | "ansible.builtin.ssh" => "ssh".to_string(),
             "ansible.builtin.local" => "local".to_string(),
@@ -819,7 +892,10 @@ impl PlayRun<'_> {
                 .unwrap_or_else(|| target.to_string()),
             port: json("ansible_port")
                 .or_else(|| json("ansible_ssh_port"))
-                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
                 .and_then(|p| u16::try_from(p).ok()),
             user: text("ansible_user")
                 .or_else(|| text("ansible_ssh_user"))
@@ -833,7 +909,10 @@ impl PlayRun<'_> {
             private_key_passphrase: text("ansible_ssh_private_key_passphrase"),
             timeout: std::time::Duration::from_secs(
                 json("ansible_timeout")
-                    .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                    .and_then(|v| {
+                        v.as_u64()
+                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    })
                     .unwrap_or(opts.timeout),
             ),
             host_key_checking,
@@ -864,7 +943,13 @@ impl PlayRun<'_> {
 
     /// Stores `ansible_facts` of a result where its action puts them: set_fact and register at
     /// precedence 19, include_vars at 18, gathered facts at 11.
-    fn apply_facts(&self, task: &Task, host: &str, data: &Map<String, Value>, delegated_to: Option<&str>) {
+    fn apply_facts(
+        &self,
+        task: &Task,
+        host: &str,
+        data: &Map<String, Value>,
+        delegated_to: Option<&str>,
+    ) {
         let Some(Value::Object(facts)) = data.get("ansible_facts") else {
             return;
         };
@@ -904,31 +989,60 @@ impl PlayRun<'_> {
         includes: Vec<IncludeRequest>,
     ) -> HostOutcome {
         let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
-        let unreachable = data.get("unreachable").and_then(Value::as_bool).unwrap_or(false);
-        let skipped = data.get("skipped").and_then(Value::as_bool).unwrap_or(false);
-        let changed = data.get("changed").and_then(Value::as_bool).unwrap_or(false);
+        let unreachable = data
+            .get("unreachable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let skipped = data
+            .get("skipped")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let changed = data
+            .get("changed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let state = &self.shared.state;
         // Facts and inventory changes from the module.
         if !failed && !unreachable {
             self.apply_facts(task, host, &data, delegated_to.as_deref());
             if let Some(Value::Object(add)) = data.get("add_host").cloned() {
-                let name = add.get("host_name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let name = add
+                    .get("host_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let groups: Vec<String> = add
                     .get("groups")
                     .and_then(Value::as_array)
-                    .map(|g| g.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .map(|g| {
+                        g.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                let vars = add.get("host_vars").and_then(Value::as_object).cloned().unwrap_or_default();
+                let vars = add
+                    .get("host_vars")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
                 if !name.is_empty() {
                     state.inventory_mut().add_host(&name, &groups, vars);
                     self.refresh_magic();
                 }
             }
-            if let Some(group) = data.get("add_group").and_then(Value::as_str).map(str::to_string) {
+            if let Some(group) = data
+                .get("add_group")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
                 let parents: Vec<String> = data
                     .get("parent_groups")
                     .and_then(Value::as_array)
-                    .map(|g| g.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .map(|g| {
+                        g.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 {
                     let mut inv = state.inventory_mut();
@@ -1014,20 +1128,29 @@ impl PlayRun<'_> {
             Status::Ok => s.ok += 1,
         });
         if status == Status::Failed && !ignored {
-            self.shared.failed_any.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.shared
+                .failed_any
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             if rescuable {
                 let mut failed_task = Map::new();
-                failed_task.insert("name".into(), Value::String(task.name.clone().unwrap_or_default()));
+                failed_task.insert(
+                    "name".into(),
+                    Value::String(task.name.clone().unwrap_or_default()),
+                );
                 failed_task.insert("action".into(), Value::String(task.action.clone()));
                 let r = internal(&data);
                 state.update_store(host, |s| {
-                    s.set_facts.insert("ansible_failed_task".into(), Value::Object(failed_task));
-                    s.set_facts.insert("ansible_failed_result".into(), Value::Object(r));
+                    s.set_facts
+                        .insert("ansible_failed_task".into(), Value::Object(failed_task));
+                    s.set_facts
+                        .insert("ansible_failed_result".into(), Value::Object(r));
                 });
             }
         }
         if status == Status::Unreachable && !ignored {
-            self.shared.unreachable_any.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.shared
+                .unreachable_any
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
         let diff = task

@@ -94,9 +94,17 @@ pub fn parse_tar_listing(text: &str) -> Result<Vec<Entry>, String> {
         let (name, rest) = c_unquote(&line[q + 1..])
             .ok_or_else(|| format!("cannot read the archive listing line: {line}"))?;
         let target = if let Some(t) = rest.strip_prefix(" -> ") {
-            Some(c_unquote(t).map(|(t, _)| t).ok_or_else(|| format!("cannot read the link target in: {line}"))?)
+            Some(
+                c_unquote(t)
+                    .map(|(t, _)| t)
+                    .ok_or_else(|| format!("cannot read the link target in: {line}"))?,
+            )
         } else if let Some(t) = rest.strip_prefix(" link to ") {
-            Some(c_unquote(t).map(|(t, _)| t).ok_or_else(|| format!("cannot read the link target in: {line}"))?)
+            Some(
+                c_unquote(t)
+                    .map(|(t, _)| t)
+                    .ok_or_else(|| format!("cannot read the link target in: {line}"))?,
+            )
         } else {
             None
         };
@@ -114,7 +122,9 @@ pub fn parse_zip_listing(long: &str, names: &str) -> Result<Vec<Entry>, String> 
             let (Some(perm), Some(ver)) = (f.next(), f.next()) else {
                 return false;
             };
-            perm.len() >= 7 && ver.split('.').count() == 2 && ver.replace('.', "").chars().all(|c| c.is_ascii_digit())
+            perm.len() >= 7
+                && ver.split('.').count() == 2
+                && ver.replace('.', "").chars().all(|c| c.is_ascii_digit())
         })
         // Entries made on other systems show `?` or DOS bits: only unix special types count.
         .map(|l| match l.chars().next() {
@@ -136,8 +146,18 @@ pub fn parse_zip_listing(long: &str, names: &str) -> Result<Vec<Entry>, String> 
         .zip(kinds)
         .map(|(n, k)| {
             // Zip directories are the names ending in `/`, whatever the host system bits say.
-            let kind = if n.ends_with('/') { Kind::Dir } else if k == Kind::Dir { Kind::File } else { k };
-            Entry { name: n.to_string(), kind, target: None }
+            let kind = if n.ends_with('/') {
+                Kind::Dir
+            } else if k == Kind::Dir {
+                Kind::File
+            } else {
+                k
+            };
+            Entry {
+                name: n.to_string(),
+                kind,
+                target: None,
+            }
         })
         .collect())
 }
@@ -175,10 +195,19 @@ pub fn refusal(e: &Entry) -> Option<String> {
         Kind::Symlink => {
             let t = e.target.as_deref().unwrap_or("");
             if t.starts_with('/') {
-                return Some(format!("symlink '{name}' points to the absolute path '{t}'"));
+                return Some(format!(
+                    "symlink '{name}' points to the absolute path '{t}'"
+                ));
             }
-            let parent = name.trim_end_matches('/').rsplit_once('/').map_or("", |(p, _)| p);
-            let joined = if parent.is_empty() { t.to_string() } else { format!("{parent}/{t}") };
+            let parent = name
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .map_or("", |(p, _)| p);
+            let joined = if parent.is_empty() {
+                t.to_string()
+            } else {
+                format!("{parent}/{t}")
+            };
             normalize(&joined)
                 .is_none()
                 .then(|| format!("symlink '{name}' points to '{t}', outside the destination"))
@@ -206,7 +235,14 @@ mod tests {
         let e = parse_tar_listing(l).unwrap();
         assert_eq!(e[1].name, "d/it\"s é");
         assert_eq!(e[1].kind, Kind::File);
-        assert_eq!(e[2], Entry { name: "d/l".into(), kind: Kind::Symlink, target: Some("../x".into()) });
+        assert_eq!(
+            e[2],
+            Entry {
+                name: "d/l".into(),
+                kind: Kind::Symlink,
+                target: Some("../x".into())
+            }
+        );
         assert_eq!(e[3].target.as_deref(), Some("d/f"));
         assert_eq!(e[4].kind, Kind::Special);
         assert!(refusal(&e[2]).is_none(), "d/../x stays inside");
@@ -216,8 +252,16 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let f = |n: &str| Entry { name: n.into(), kind: Kind::File, target: None };
-        let l = |n: &str, t: &str| Entry { name: n.into(), kind: Kind::Symlink, target: Some(t.into()) };
+        let f = |n: &str| Entry {
+            name: n.into(),
+            kind: Kind::File,
+            target: None,
+        };
+        let l = |n: &str, t: &str| Entry {
+            name: n.into(),
+            kind: Kind::Symlink,
+            target: Some(t.into()),
+        };
         assert!(refusal(&f("../evil")).is_some());
         assert!(refusal(&f("a/../../evil")).is_some());
         assert!(refusal(&f("/etc/passwd")).is_some());
@@ -225,7 +269,11 @@ mod tests {
         assert!(refusal(&l("a/l", "../../etc")).is_some());
         assert!(refusal(&l("l", "/etc")).is_some());
         assert!(refusal(&l("a/b/l", "../c")).is_none());
-        let h = Entry { name: "h".into(), kind: Kind::Hardlink, target: Some("../x".into()) };
+        let h = Entry {
+            name: "h".into(),
+            kind: Kind::Hardlink,
+            target: Some("../x".into()),
+        };
         assert!(refusal(&h).is_some());
     }
 
@@ -237,7 +285,10 @@ mod tests {
                     lrwxrwxrwx  2.0 unx        1 b- stor 80-Jan-01 00:00 d/l\n\
                     3 files, 4 bytes uncompressed, 4 bytes compressed:  0.0%\n";
         let e = parse_zip_listing(long, "d/\nd/f  x\nd/l\n").unwrap();
-        assert_eq!(e.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![Kind::Dir, Kind::File, Kind::Symlink]);
+        assert_eq!(
+            e.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            vec![Kind::Dir, Kind::File, Kind::Symlink]
+        );
         assert_eq!(e[1].name, "d/f  x");
         assert!(parse_zip_listing(long, "d/\n").is_err());
     }

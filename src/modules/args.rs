@@ -146,14 +146,18 @@ fn coerce(module: &str, spec: &ArgSpec, value: Value) -> Result<Value, String> {
                 Some(f) if f.fract() == 0.0 => Value::from(f as i64),
                 _ => return Err(wrong(&value, "int")),
             },
-            Value::String(s) => Value::from(s.trim().parse::<i64>().map_err(|_| wrong(&value, "int"))?),
+            Value::String(s) => {
+                Value::from(s.trim().parse::<i64>().map_err(|_| wrong(&value, "int"))?)
+            }
             _ => return Err(wrong(&value, "int")),
         },
         ArgKind::Float => match &value {
             Value::Number(_) => value,
             Value::String(s) => {
                 let f: f64 = s.trim().parse().map_err(|_| wrong(&value, "float"))?;
-                serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(|| wrong(&value, "float"))?
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .ok_or_else(|| wrong(&value, "float"))?
             }
             _ => return Err(wrong(&value, "float")),
         },
@@ -224,10 +228,15 @@ pub fn validate(module: &str, spec: &[ArgSpec], raw: Map<String, Value>) -> Resu
         }
         let Some(s) = found else {
             if key == "_raw_params" {
-                return Err(format!("module '{module}' does not take a free-form argument; use key=value arguments"));
+                return Err(format!(
+                    "module '{module}' does not take a free-form argument; use key=value arguments"
+                ));
             }
-            let mut names: Vec<&str> =
-                spec.iter().map(|s| s.name).filter(|n| *n != ANY_KEY).collect();
+            let mut names: Vec<&str> = spec
+                .iter()
+                .map(|s| s.name)
+                .filter(|n| *n != ANY_KEY)
+                .collect();
             names.sort_unstable();
             let closest = names
                 .iter()
@@ -249,7 +258,10 @@ pub fn validate(module: &str, spec: &[ArgSpec], raw: Map<String, Value>) -> Resu
         .map(|s| s.name)
         .collect();
     if !missing.is_empty() {
-        return Err(format!("missing required arguments: {}", missing.join(", ")));
+        return Err(format!(
+            "missing required arguments: {}",
+            missing.join(", ")
+        ));
     }
     Ok(Args(out))
 }
@@ -260,7 +272,9 @@ mod tests {
     use serde_json::json;
 
     const SPEC: &[ArgSpec] = &[
-        ArgSpec::new("path", ArgKind::Path).required().aliases(&["dest", "name"]),
+        ArgSpec::new("path", ArgKind::Path)
+            .required()
+            .aliases(&["dest", "name"]),
         ArgSpec::new("force", ArgKind::Bool),
         ArgSpec::new("state", ArgKind::Str).choices(&["file", "absent"]),
     ];
@@ -279,7 +293,10 @@ mod tests {
     #[test]
     fn unknown_key_suggests_closest() {
         let e = validate("file", SPEC, map(json!({"path": "/x", "forse": true}))).unwrap_err();
-        assert!(e.contains("forse") && e.contains("Did you mean 'force'"), "{e}");
+        assert!(
+            e.contains("forse") && e.contains("Did you mean 'force'"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -300,7 +317,9 @@ mod tests {
 
     #[test]
     fn required_and_choices() {
-        assert!(validate("file", SPEC, map(json!({}))).unwrap_err().contains("path"));
+        assert!(validate("file", SPEC, map(json!({})))
+            .unwrap_err()
+            .contains("path"));
         let e = validate("file", SPEC, map(json!({"path": "/x", "state": "dir"}))).unwrap_err();
         assert!(e.contains("one of"), "{e}");
     }

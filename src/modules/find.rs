@@ -15,7 +15,9 @@ use std::collections::HashMap;
 pub struct Find;
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("paths", ArgKind::List).required().aliases(&["name", "path"]),
+    ArgSpec::new("paths", ArgKind::List)
+        .required()
+        .aliases(&["name", "path"]),
     ArgSpec::new("patterns", ArgKind::List).aliases(&["pattern"]),
     ArgSpec::new("excludes", ArgKind::List).aliases(&["exclude"]),
     ArgSpec::new("contains", ArgKind::Str),
@@ -263,8 +265,10 @@ impl Module for Find {
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let paths = strings(args, "paths");
-        let patterns = NameFilter::new(&strings(args, "patterns"), args.bool_or("use_regex", false))?;
-        let excludes = NameFilter::new(&strings(args, "excludes"), args.bool_or("use_regex", false))?;
+        let patterns =
+            NameFilter::new(&strings(args, "patterns"), args.bool_or("use_regex", false))?;
+        let excludes =
+            NameFilter::new(&strings(args, "excludes"), args.bool_or("use_regex", false))?;
         let file_type = args.str("file_type").unwrap_or("file");
         let recurse = args.bool_or("recurse", false);
         let depth = args.int("depth").filter(|d| *d > 0).map(|d| d as usize);
@@ -272,7 +276,13 @@ impl Module for Find {
         let age = match args.str("age") {
             Some(a) => Some(parse_scaled(
                 a,
-                &[('s', 1.0), ('m', 60.0), ('h', 3600.0), ('d', 86400.0), ('w', 604800.0)],
+                &[
+                    ('s', 1.0),
+                    ('m', 60.0),
+                    ('h', 3600.0),
+                    ('d', 86400.0),
+                    ('w', 604800.0),
+                ],
                 "age",
             )?),
             None => None,
@@ -280,7 +290,13 @@ impl Module for Find {
         let size = match args.str("size") {
             Some(s) => Some(parse_scaled(
                 s,
-                &[('b', 1.0), ('k', 1024.0), ('m', 1048576.0), ('g', 1073741824.0), ('t', 1099511627776.0)],
+                &[
+                    ('b', 1.0),
+                    ('k', 1024.0),
+                    ('m', 1048576.0),
+                    ('g', 1073741824.0),
+                    ('t', 1099511627776.0),
+                ],
                 "size",
             )?),
             None => None,
@@ -297,15 +313,20 @@ impl Module for Find {
         let exact_mode = args.bool_or("exact_mode", true);
         let read_whole = args.bool_or("read_whole_file", false);
         // Line by line it is `re.match` (anchored at the line start), whole file `re.search`.
-        let contains = match args.str("contains") {
-            Some(c) => {
-                let pat = if read_whole { c.to_string() } else { format!("^(?:{c})") };
-                Some(regex::Regex::new(&pat).map_err(|e| {
-                    ModuleError::msg(format!("invalid contains regex {c:?}: {e}"))
-                })?)
-            }
-            None => None,
-        };
+        let contains =
+            match args.str("contains") {
+                Some(c) => {
+                    let pat = if read_whole {
+                        c.to_string()
+                    } else {
+                        format!("^(?:{c})")
+                    };
+                    Some(regex::Regex::new(&pat).map_err(|e| {
+                        ModuleError::msg(format!("invalid contains regex {c:?}: {e}"))
+                    })?)
+                }
+                None => None,
+            };
         let get_checksum = args.bool_or("get_checksum", false);
         let algo = args.str("checksum_algorithm").unwrap_or("sha1");
         let limit = args.int("limit").filter(|l| *l > 0).map(|l| l as usize);
@@ -317,7 +338,11 @@ impl Module for Find {
             (true, Some(d)) => format!(" -maxdepth {}", d + 1),
             (true, None) => String::new(),
         };
-        let follow = if args.bool_or("follow", false) { " -L" } else { "" };
+        let follow = if args.bool_or("follow", false) {
+            " -L"
+        } else {
+            ""
+        };
         let mut script = String::from("for __yq_p in");
         for p in &paths {
             script.push(' ');
@@ -442,8 +467,14 @@ impl Module for Find {
                 let head = util::text(&rest[..nl]);
                 rest = &rest[nl + 1..];
                 let mut parts = head.split(' ');
-                let sum = parts.next().filter(|s| *s != "-" && !s.is_empty()).map(str::to_string);
-                let n: usize = parts.next().and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+                let sum = parts
+                    .next()
+                    .filter(|s| *s != "-" && !s.is_empty())
+                    .map(str::to_string);
+                let n: usize = parts
+                    .next()
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0);
                 let body = if needs_content {
                     let take = n.min(rest.len());
                     let b = util::text(&rest[..take]);
@@ -527,7 +558,15 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| f["path"].as_str().unwrap().rsplit_once("/").unwrap().1.to_string())
+            .map(|f| {
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit_once("/")
+                    .unwrap()
+                    .1
+                    .to_string()
+            })
             .collect();
         v.sort();
         v
@@ -547,13 +586,32 @@ mod tests {
         assert_eq!(f["mode"], json!("0644"));
         assert!(f["mtime"].as_f64().unwrap() > 1e9);
 
-        let r = run(&Find, json!({"paths": [root], "patterns": ["*.txt"], "recurse": true})).unwrap();
-        assert_eq!(paths(&r), vec!["a.txt", "c.txt", "d.txt", "e.txt", "it's; $(x).txt"]);
-        let r = run(&Find, json!({"paths": [root], "patterns": ["*.txt"], "recurse": true, "depth": 1})).unwrap();
+        let r = run(
+            &Find,
+            json!({"paths": [root], "patterns": ["*.txt"], "recurse": true}),
+        )
+        .unwrap();
+        assert_eq!(
+            paths(&r),
+            vec!["a.txt", "c.txt", "d.txt", "e.txt", "it's; $(x).txt"]
+        );
+        let r = run(
+            &Find,
+            json!({"paths": [root], "patterns": ["*.txt"], "recurse": true, "depth": 1}),
+        )
+        .unwrap();
         assert_eq!(paths(&r), vec!["a.txt", "it's; $(x).txt"]);
-        let r = run(&Find, json!({"paths": [root], "patterns": ["*.txt"], "hidden": true})).unwrap();
+        let r = run(
+            &Find,
+            json!({"paths": [root], "patterns": ["*.txt"], "hidden": true}),
+        )
+        .unwrap();
         assert_eq!(paths(&r), vec![".dot.txt", "a.txt", "it's; $(x).txt"]);
-        let r = run(&Find, json!({"paths": [root], "file_type": "directory", "recurse": true})).unwrap();
+        let r = run(
+            &Find,
+            json!({"paths": [root], "file_type": "directory", "recurse": true}),
+        )
+        .unwrap();
         assert_eq!(paths(&r), vec!["deeper", "sub"]);
         let r = run(&Find, json!({"paths": [root], "patterns": ["^[ab]\\."], "use_regex": true, "excludes": "b.*"})).unwrap();
         assert_eq!(paths(&r), vec!["a.txt"]);
@@ -563,9 +621,17 @@ mod tests {
     fn contains_size_age_checksum_and_missing_paths() {
         let t = tree();
         let root = t.path().to_str().unwrap();
-        let r = run(&Find, json!({"paths": root, "recurse": true, "contains": "port"})).unwrap();
+        let r = run(
+            &Find,
+            json!({"paths": root, "recurse": true, "contains": "port"}),
+        )
+        .unwrap();
         assert_eq!(paths(&r), vec!["a.txt", "c.txt"]);
-        let r = run(&Find, json!({"paths": root, "recurse": true, "contains": "p.rt=8", "read_whole_file": true})).unwrap();
+        let r = run(
+            &Find,
+            json!({"paths": root, "recurse": true, "contains": "p.rt=8", "read_whole_file": true}),
+        )
+        .unwrap();
         assert_eq!(paths(&r), vec!["a.txt"]);
         let r = run(&Find, json!({"paths": root, "size": "10"})).unwrap();
         assert_eq!(paths(&r), vec!["a.txt"]);
@@ -574,20 +640,50 @@ mod tests {
         // Everything was just written: nothing is a day old, everything is younger.
         let r = run(&Find, json!({"paths": root, "age": "1d"})).unwrap();
         assert_eq!(r["matched"], json!(0));
-        let r = run(&Find, json!({"paths": root, "age": "-1d", "patterns": "a.*"})).unwrap();
+        let r = run(
+            &Find,
+            json!({"paths": root, "age": "-1d", "patterns": "a.*"}),
+        )
+        .unwrap();
         assert_eq!(paths(&r), vec!["a.txt"]);
-        let r = run(&Find, json!({"paths": root, "patterns": "b.log", "get_checksum": true})).unwrap();
-        assert_eq!(r["files"][0]["checksum"], json!("11f6ad8ec52a2984abaafd7c3b516503785c2072"));
-        let r = run(&Find, json!({"paths": [root, "/nonexistent/x"], "patterns": "b.log"})).unwrap();
-        assert_eq!(r["msg"], json!("Not all paths examined, check warnings for details"));
-        assert_eq!(r["skipped_paths"]["/nonexistent/x"], json!("'/nonexistent/x' is not a directory"));
+        let r = run(
+            &Find,
+            json!({"paths": root, "patterns": "b.log", "get_checksum": true}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["files"][0]["checksum"],
+            json!("11f6ad8ec52a2984abaafd7c3b516503785c2072")
+        );
+        let r = run(
+            &Find,
+            json!({"paths": [root, "/nonexistent/x"], "patterns": "b.log"}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["msg"],
+            json!("Not all paths examined, check warnings for details")
+        );
+        assert_eq!(
+            r["skipped_paths"]["/nonexistent/x"],
+            json!("'/nonexistent/x' is not a directory")
+        );
         assert_eq!(r["matched"], json!(1));
     }
 
     #[test]
     fn walk_order_lists_files_before_subdirectories() {
-        let e = |p: &str, dir: bool| Entry::parse(&format!("{} 0 0 0 0 0 0 0 0 0 u g {p}", if dir { "41ed" } else { "81a4" })).unwrap();
-        let out = walk_order("/r", vec![e("/r/d", true), e("/r/d/x", false), e("/r/f", false)]);
+        let e = |p: &str, dir: bool| {
+            Entry::parse(&format!(
+                "{} 0 0 0 0 0 0 0 0 0 u g {p}",
+                if dir { "41ed" } else { "81a4" }
+            ))
+            .unwrap()
+        };
+        let out = walk_order(
+            "/r",
+            vec![e("/r/d", true), e("/r/d/x", false), e("/r/f", false)],
+        );
         let names: Vec<&str> = out.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(names, vec!["/r/f", "/r/d", "/r/d/x"]);
     }

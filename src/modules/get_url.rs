@@ -51,9 +51,9 @@ const MARK: &str = "@@yiqiu:";
 /// Python's `url_filename`: the URL path's last part, or `index.html`.
 fn url_filename(url: &str) -> String {
     let no_query = url.split(['?', '#']).next().unwrap_or(url);
-    let path = no_query
-        .split_once("://")
-        .map_or(no_query, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let path = no_query.split_once("://").map_or(no_query, |(_, rest)| {
+        rest.split_once('/').map_or("", |(_, p)| p)
+    });
     match path.rsplit('/').next() {
         Some(n) if !n.is_empty() => n.to_string(),
         _ => "index.html".into(),
@@ -114,12 +114,23 @@ impl Module for GetUrl {
             None => (String::new(), String::new()),
             Some(c) => {
                 let Some((a, sum)) = c.split_once(':') else {
-                    return Err(fail(&result, "The checksum parameter has to be in format <algorithm>:<checksum>".into()));
+                    return Err(fail(
+                        &result,
+                        "The checksum parameter has to be in format <algorithm>:<checksum>".into(),
+                    ));
                 };
                 if sum.contains("://") {
-                    return Err(fail(&result, "get_url: a checksum URL is not supported yet; give the digest itself".into()));
+                    return Err(fail(
+                        &result,
+                        "get_url: a checksum URL is not supported yet; give the digest itself"
+                            .into(),
+                    ));
                 }
-                let sum: String = sum.chars().filter(|c| c.is_alphanumeric() || *c == '_').collect::<String>().to_lowercase();
+                let sum: String = sum
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+                    .to_lowercase();
                 if sum.is_empty() || !sum.chars().all(|c| c.is_ascii_hexdigit()) {
                     return Err(fail(&result, "The checksum format is invalid".into()));
                 }
@@ -132,9 +143,25 @@ impl Module for GetUrl {
         };
 
         let mode = args.get("mode").and_then(util::mode_arg);
-        let attrs = util::apply_attrs_script("\"$D\"", mode.as_deref(), args.str("owner"), args.str("group"));
-        let mut curl = vec!["curl".to_string(), "-sS".into(), "-L".into(), "-K".into(), "-".into()];
-        let mut wget = vec!["wget".to_string(), "-q".into(), "-S".into(), format!("--timeout={timeout}")];
+        let attrs = util::apply_attrs_script(
+            "\"$D\"",
+            mode.as_deref(),
+            args.str("owner"),
+            args.str("group"),
+        );
+        let mut curl = vec![
+            "curl".to_string(),
+            "-sS".into(),
+            "-L".into(),
+            "-K".into(),
+            "-".into(),
+        ];
+        let mut wget = vec![
+            "wget".to_string(),
+            "-q".into(),
+            "-S".into(),
+            format!("--timeout={timeout}"),
+        ];
         curl.extend(["--max-time".into(), timeout.to_string()]);
         if !args.bool_or("validate_certs", true) {
             curl.push("-k".into());
@@ -157,7 +184,10 @@ impl Module for GetUrl {
         let mut curl_conf = String::new();
         if let Some(u) = args.str("url_username") {
             let p = args.str("url_password").unwrap_or("");
-            curl_conf.push_str(&format!("user = {}\n", curl_conf_value(&format!("{u}:{p}"))));
+            curl_conf.push_str(&format!(
+                "user = {}\n",
+                curl_conf_value(&format!("{u}:{p}"))
+            ));
             wget.push(format!("--user={u}"));
             wget.push(format!("--password={p}"));
         }
@@ -226,13 +256,25 @@ echo {MARK}md5sum {md5}
             force = u8::from(force),
             check = u8::from(ctx.check_mode),
             fname = quote(&url_filename(&url)),
-            sum_dest_algo = if algo.is_empty() { String::new() } else { sum_cmd("\"$D\"", &algo) },
-            attrs_or_none = if ctx.check_mode || attrs.is_empty() { ":".to_string() } else { attrs.clone() },
+            sum_dest_algo = if algo.is_empty() {
+                String::new()
+            } else {
+                sum_cmd("\"$D\"", &algo)
+            },
+            attrs_or_none = if ctx.check_mode || attrs.is_empty() {
+                ":".to_string()
+            } else {
+                attrs.clone()
+            },
             stat = util::attrs_script("\"$D\""),
             curl_conf = quote(&curl_conf),
             sum_src = sum_cmd("\"$T\"", "sha1"),
             sum_dst = sum_cmd("\"$D\"", "sha1"),
-            sum_tmp_algo = if algo.is_empty() { String::new() } else { sum_cmd("\"$T\"", &algo) },
+            sum_tmp_algo = if algo.is_empty() {
+                String::new()
+            } else {
+                sum_cmd("\"$T\"", &algo)
+            },
             md5 = sum_cmd("\"$D\"", "md5"),
         );
         let cmd = Command {
@@ -245,7 +287,13 @@ echo {MARK}md5sum {md5}
         let out = ctx.conn.exec(&cmd).map_err(util::conn_err)?;
         let elapsed = began.elapsed().as_secs();
         if out.rc != 0 {
-            return Err(fail(&result, format!("get_url failed on the host: {}", util::text(&out.stderr).trim())));
+            return Err(fail(
+                &result,
+                format!(
+                    "get_url failed on the host: {}",
+                    util::text(&out.stderr).trim()
+                ),
+            ));
         }
         let p = parse_marks(&util::text(&out.stdout));
         let f = |k: &str| p.fields.get(k).and_then(Value::as_str).map(str::to_string);
@@ -264,7 +312,11 @@ echo {MARK}md5sum {md5}
         if p.fields.contains_key("exists") {
             let changed = p.lines.iter().any(|l| l == util::ATTRS_CHANGED);
             result.insert("changed".into(), Value::Bool(changed));
-            let msg = if changed { "file already exists but file attributes changed" } else { "file already exists" };
+            let msg = if changed {
+                "file already exists but file attributes changed"
+            } else {
+                "file already exists"
+            };
             result.insert("msg".into(), Value::String(msg.into()));
             return Ok(with_attrs(result));
         }
@@ -272,10 +324,16 @@ echo {MARK}md5sum {md5}
             return Err(fail(&result, format!("{dir} directory does not exist.")));
         }
         if p.fields.contains_key("notool") {
-            return Err(fail(&result, "get_url needs curl or wget on the host; neither was found".into()));
+            return Err(fail(
+                &result,
+                "get_url needs curl or wget on the host; neither was found".into(),
+            ));
         }
         if p.fields.contains_key("notmp") {
-            return Err(fail(&result, format!("Destination {} is not writable", dest)));
+            return Err(fail(
+                &result,
+                format!("Destination {} is not writable", dest),
+            ));
         }
         result.insert("elapsed".into(), Value::from(elapsed));
         let code: i64 = f("code").and_then(|c| c.parse().ok()).unwrap_or(-1);
@@ -283,7 +341,10 @@ echo {MARK}md5sum {md5}
         if f("rc").as_deref() != Some("0") || code < 0 {
             let mut m = result.clone();
             m.insert("status_code".into(), Value::from(-1));
-            m.insert("msg".into(), Value::String(format!("Request failed: {}", p.lines.join("\n").trim())));
+            m.insert(
+                "msg".into(),
+                Value::String(format!("Request failed: {}", p.lines.join("\n").trim())),
+            );
             m.shift_remove("checksum_dest");
             m.shift_remove("checksum_src");
             return Err(ModuleError::Failed(m));
@@ -304,7 +365,10 @@ echo {MARK}md5sum {md5}
                 ("dest", Value::String(dest)),
                 ("elapsed", Value::from(elapsed)),
                 ("msg", Value::String("Request failed".into())),
-                ("response", Value::String(format!("HTTP Error {code}: {reason}"))),
+                (
+                    "response",
+                    Value::String(format!("HTTP Error {code}: {reason}")),
+                ),
                 ("status_code", Value::from(code)),
                 ("url", Value::String(url)),
             ]);
@@ -314,20 +378,33 @@ echo {MARK}md5sum {md5}
         let src = f("checksum_src").unwrap_or_default();
         let dst = f("checksum_dest").filter(|d| !d.is_empty());
         result.insert("checksum_src".into(), Value::String(src.clone()));
-        result.insert("checksum_dest".into(), dst.clone().map_or(Value::Null, Value::String));
+        result.insert(
+            "checksum_dest".into(),
+            dst.clone().map_or(Value::Null, Value::String),
+        );
         let msg = format!("OK ({} bytes)", size.trim());
         if ctx.check_mode {
-            result.insert("changed".into(), Value::Bool(dst.as_deref() != Some(src.as_str())));
+            result.insert(
+                "changed".into(),
+                Value::Bool(dst.as_deref() != Some(src.as_str())),
+            );
             result.insert("msg".into(), Value::String(msg));
             return Ok(with_attrs(result));
         }
         if let Some(got) = f("mismatch") {
-            return Err(fail(&result, format!("The checksum for {dest} did not match {want}; it was {got}.")));
+            return Err(fail(
+                &result,
+                format!("The checksum for {dest} did not match {want}; it was {got}."),
+            ));
         }
         if p.fields.contains_key("mvfail") {
-            return Err(fail(&result, format!("failed to copy the download to {dest}")));
+            return Err(fail(
+                &result,
+                format!("failed to copy the download to {dest}"),
+            ));
         }
-        let changed = p.fields.contains_key("moved") || p.lines.iter().any(|l| l == util::ATTRS_CHANGED);
+        let changed =
+            p.fields.contains_key("moved") || p.lines.iter().any(|l| l == util::ATTRS_CHANGED);
         result.insert("changed".into(), Value::Bool(changed));
         if let Some(m) = f("md5sum") {
             result.insert("md5sum".into(), Value::String(m));
@@ -348,7 +425,10 @@ mod tests {
 
     /// A tiny HTTP server answering every request with `body` (404 for paths with "missing",
     /// 304 when the request carries If-Modified-Since and `honour_ims`).
-    fn serve(body: &'static str, honour_ims: bool) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    fn serve(
+        body: &'static str,
+        honour_ims: bool,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
         let h = std::thread::spawn(move || {
@@ -360,11 +440,15 @@ mod tests {
                 let n = s.read(&mut buf).unwrap();
                 let req = String::from_utf8_lossy(&buf[..n]).to_string();
                 let resp = if req.starts_with("GET /missing") {
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_string()
                 } else if honour_ims && req.to_lowercase().contains("if-modified-since") {
                     "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n".to_string()
                 } else {
-                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
                 };
                 s.write_all(resp.as_bytes()).unwrap();
                 seen.push(req);
@@ -374,7 +458,8 @@ mod tests {
         (base, h)
     }
 
-    const BODY_SHA256: &str = "sha256:9e2ec912af5dff2a72300863864fc4da04e81999339d9fac5c7590ba8a3f4e11";
+    const BODY_SHA256: &str =
+        "sha256:9e2ec912af5dff2a72300863864fc4da04e81999339d9fac5c7590ba8a3f4e11";
 
     #[test]
     fn downloads_verifies_and_skips_when_checksum_matches() {
@@ -393,13 +478,20 @@ mod tests {
         assert_eq!(r["changed"], json!(true));
         assert_eq!(r["status_code"], json!(200));
         assert_eq!(r["msg"], json!("OK (5 bytes)"));
-        assert_eq!(r["checksum_src"], json!("7f561fb7b86ada3acd30461a32354e5ceea9fcec"));
+        assert_eq!(
+            r["checksum_src"],
+            json!("7f561fb7b86ada3acd30461a32354e5ceea9fcec")
+        );
         assert_eq!(r["checksum_dest"], json!(null));
         assert_eq!(r["md5sum"], json!("ae6ba5b4c6eb1efd4a9fac3708046cbe"));
         assert_eq!(r["mode"], json!("0640"));
         assert_eq!(r["size"], json!(5));
         // Second run: the checksum matches, nothing is downloaded (no server is listening).
-        let r = run(&GetUrl, json!({"url": "http://127.0.0.1:1/none", "dest": d, "checksum": BODY_SHA256})).unwrap();
+        let r = run(
+            &GetUrl,
+            json!({"url": "http://127.0.0.1:1/none", "dest": d, "checksum": BODY_SHA256}),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(false));
         assert_eq!(r["msg"], json!("file already exists"));
         // No leftover temp files.
@@ -410,7 +502,10 @@ mod tests {
     fn checksum_mismatch_fails_and_keeps_dest_untouched() {
         let t = tempfile::tempdir().unwrap();
         let (base, h) = serve("other\n", false);
-        let m = failed(run(&GetUrl, json!({"url": format!("{base}/x"), "dest": t.path().to_str().unwrap(), "checksum": BODY_SHA256})));
+        let m = failed(run(
+            &GetUrl,
+            json!({"url": format!("{base}/x"), "dest": t.path().to_str().unwrap(), "checksum": BODY_SHA256}),
+        ));
         h.join().unwrap();
         let msg = m["msg"].as_str().unwrap();
         assert!(msg.contains("did not match 9e2ec912"), "{msg}");
@@ -424,14 +519,22 @@ mod tests {
         let dest = t.path().join("f");
         std::fs::write(&dest, "body\n").unwrap();
         let (base, h) = serve("body\n", true);
-        let r = run(&GetUrl, json!({"url": format!("{base}/f"), "dest": dest.to_str().unwrap()})).unwrap();
+        let r = run(
+            &GetUrl,
+            json!({"url": format!("{base}/f"), "dest": dest.to_str().unwrap()}),
+        )
+        .unwrap();
         h.join().unwrap();
         assert_eq!(r["changed"], json!(false));
         assert_eq!(r["status_code"], json!(304));
         assert_eq!(r["msg"], json!("HTTP Error 304: Not Modified"));
         // A server that ignores If-Modified-Since: downloaded, same content, unchanged.
         let (base, h) = serve("body\n", false);
-        let r = run(&GetUrl, json!({"url": format!("{base}/f"), "dest": dest.to_str().unwrap()})).unwrap();
+        let r = run(
+            &GetUrl,
+            json!({"url": format!("{base}/f"), "dest": dest.to_str().unwrap()}),
+        )
+        .unwrap();
         h.join().unwrap();
         assert_eq!(r["changed"], json!(false));
         assert_eq!(r["checksum_dest"], r["checksum_src"]);
@@ -442,15 +545,26 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let dest = t.path().join("f");
         let (base, h) = serve("", false);
-        let m = failed(run(&GetUrl, json!({"url": format!("{base}/missing"), "dest": dest.to_str().unwrap()})));
+        let m = failed(run(
+            &GetUrl,
+            json!({"url": format!("{base}/missing"), "dest": dest.to_str().unwrap()}),
+        ));
         h.join().unwrap();
         assert_eq!(m["msg"], json!("Request failed"));
         assert_eq!(m["status_code"], json!(404));
         assert_eq!(m["response"], json!("HTTP Error 404: Not Found"));
         assert!(!dest.exists());
         let (base, h) = serve("body\n", false);
-        let opts = Opts { check: true, ..Opts::default() };
-        let r = run_with(&GetUrl, json!({"url": format!("{base}/f"), "dest": dest.to_str().unwrap()}), opts).unwrap();
+        let opts = Opts {
+            check: true,
+            ..Opts::default()
+        };
+        let r = run_with(
+            &GetUrl,
+            json!({"url": format!("{base}/f"), "dest": dest.to_str().unwrap()}),
+            opts,
+        )
+        .unwrap();
         let reqs = h.join().unwrap();
         assert!(reqs[0].starts_with("HEAD "), "{reqs:?}");
         assert_eq!(r["changed"], json!(true));

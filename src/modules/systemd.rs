@@ -203,7 +203,9 @@ exit 0
         ]);
         if let Some(err) = status.get("LoadError").and_then(Value::as_str) {
             if status.get("LoadState").and_then(Value::as_str) != Some("masked") {
-                return Err(ModuleError::msg(format!("Error loading unit file '{name}': {err}")));
+                return Err(ModuleError::msg(format!(
+                    "Error loading unit file '{name}': {err}"
+                )));
             }
         }
         let mut changed = false;
@@ -214,13 +216,19 @@ exit 0
                 changed = true;
                 commands.push((
                     format!("{sc} {} -- {q}", if want { "mask" } else { "unmask" }),
-                    format!("Failed to {} the service ({name})", if want { "mask" } else { "unmask" }),
+                    format!(
+                        "Failed to {} the service ({name})",
+                        if want { "mask" } else { "unmask" }
+                    ),
                 ));
             }
         }
         if let Some(want) = args.bool("enabled") {
             let enabled = is_enabled.1 == 0
-                && !matches!(is_enabled.0.as_str(), "enabled-runtime" | "indirect" | "alias");
+                && !matches!(
+                    is_enabled.0.as_str(),
+                    "enabled-runtime" | "indirect" | "alias"
+                );
             res.insert("enabled".into(), Value::Bool(enabled));
             if enabled != want {
                 changed = true;
@@ -233,7 +241,10 @@ exit 0
             }
         }
         if let Some(state) = args.str("state") {
-            let active = status.get("ActiveState").and_then(Value::as_str).unwrap_or("");
+            let active = status
+                .get("ActiveState")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let running = matches!(active, "active" | "activating");
             let mut shown = state;
             let action = match state {
@@ -241,13 +252,22 @@ exit 0
                 "stopped" => (running || active == "deactivating").then_some("stop"),
                 _ => {
                     shown = "started";
-                    Some(if !running { "start" } else if state == "restarted" { "restart" } else { "reload" })
+                    Some(if !running {
+                        "start"
+                    } else if state == "restarted" {
+                        "restart"
+                    } else {
+                        "reload"
+                    })
                 }
             };
             res.insert("state".into(), Value::String(shown.into()));
             if let Some(a) = action {
                 changed = true;
-                commands.push((format!("{sc} {a} -- {q}"), format!("Unable to {a} service {name}")));
+                commands.push((
+                    format!("{sc} {a} -- {q}"),
+                    format!("Unable to {a} service {name}"),
+                ));
             }
         }
         if !ctx.check_mode {
@@ -279,7 +299,11 @@ exit 0
             if want != enabled {
                 changed = true;
                 let q = quote(name);
-                let (ur, ck) = if want { ("defaults", "on") } else { ("remove", "off") };
+                let (ur, ck) = if want {
+                    ("defaults", "on")
+                } else {
+                    ("remove", "off")
+                };
                 let verb = if want { "enable" } else { "disable" };
                 commands.push((
                     format!(
@@ -301,8 +325,14 @@ exit 0
             };
             if let Some(a) = action {
                 changed = true;
-                let extra = args.str("arguments").map(|s| format!(" {s}")).unwrap_or_default();
-                commands.push((format!("{runner} {a}{extra}"), format!("Unable to {a} service {name}")));
+                let extra = args
+                    .str("arguments")
+                    .map(|s| format!(" {s}"))
+                    .unwrap_or_default();
+                commands.push((
+                    format!("{runner} {a}{extra}"),
+                    format!("Unable to {a} service {name}"),
+                ));
             }
         }
         if args.bool("masked").is_some() {
@@ -329,14 +359,21 @@ impl Module for Systemd {
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let name = args.str("name");
-        let wants_unit = ["state", "enabled", "masked"].iter().any(|k| args.get(k).is_some());
-        if !wants_unit && !args.bool_or("daemon_reload", false) && !args.bool_or("daemon_reexec", false) {
+        let wants_unit = ["state", "enabled", "masked"]
+            .iter()
+            .any(|k| args.get(k).is_some());
+        if !wants_unit
+            && !args.bool_or("daemon_reload", false)
+            && !args.bool_or("daemon_reexec", false)
+        {
             return Err(ModuleError::msg(
                 "one of the following is required: state, enabled, masked, daemon_reload, daemon_reexec",
             ));
         }
         if wants_unit && name.is_none() {
-            return Err(ModuleError::msg("missing parameter(s) required by 'state': name"));
+            return Err(ModuleError::msg(
+                "missing parameter(s) required by 'state': name",
+            ));
         }
         if let Some(n) = name {
             if let Some(g) = ['*', '?', '['].iter().find(|g| n.contains(**g)) {
@@ -357,7 +394,13 @@ impl Module for Systemd {
             let script = format!(
                 "[ -d /run/systemd/system ] || {{ echo {} >&2; exit 1; }}\n{}",
                 quote(NO_SYSTEMD),
-                reloads.iter().map(|r| format!("{sc} {r} || {{ rc=$?; echo \"failure $rc during {r}\" >&2; exit $rc; }}")).collect::<Vec<_>>().join("\n")
+                reloads
+                    .iter()
+                    .map(|r| format!(
+                        "{sc} {r} || {{ rc=$?; echo \"failure $rc during {r}\" >&2; exit $rc; }}"
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             );
             let out = util::exec_script(ctx, script)?;
             if out.rc != 0 {
@@ -372,12 +415,16 @@ impl Module for Systemd {
             ]));
         };
         match Self::query(args, name, ctx)? {
-            Found::Systemd { status, is_enabled, is_enabled_rc } => {
-                Self::run_systemd(args, name, status, (is_enabled, is_enabled_rc), ctx)
-            }
-            Found::Sysv { runner, running, enabled } => {
-                Self::run_sysv(args, name, &runner, running, enabled, ctx)
-            }
+            Found::Systemd {
+                status,
+                is_enabled,
+                is_enabled_rc,
+            } => Self::run_systemd(args, name, status, (is_enabled, is_enabled_rc), ctx),
+            Found::Sysv {
+                runner,
+                running,
+                enabled,
+            } => Self::run_sysv(args, name, &runner, running, enabled, ctx),
             Found::Missing => Err(not_found(name)),
             Found::NoSystemd => Err(ModuleError::msg(format!(
                 "{NO_SYSTEMD}; no SysV init script for {name} was found either"
@@ -430,22 +477,52 @@ mod tests {
         }
         let t = init_dir();
         let d = t.path();
-        let r = run_with(&Systemd, json!({"name": "demo", "state": "started"}), opts(d, true)).unwrap();
+        let r = run_with(
+            &Systemd,
+            json!({"name": "demo", "state": "started"}),
+            opts(d, true),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(true));
         assert_eq!(log(d), "");
-        let r = run_with(&Systemd, json!({"name": "demo", "state": "started"}), opts(d, false)).unwrap();
+        let r = run_with(
+            &Systemd,
+            json!({"name": "demo", "state": "started"}),
+            opts(d, false),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(true));
         assert_eq!(r["state"], json!("started"));
         assert_eq!(r["name"], json!("demo"));
         assert_eq!(log(d), "start\n");
-        let r = run_with(&Systemd, json!({"name": "demo", "state": "started"}), opts(d, false)).unwrap();
+        let r = run_with(
+            &Systemd,
+            json!({"name": "demo", "state": "started"}),
+            opts(d, false),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(false));
-        let r = run_with(&Systemd, json!({"name": "demo", "state": "restarted"}), opts(d, false)).unwrap();
+        let r = run_with(
+            &Systemd,
+            json!({"name": "demo", "state": "restarted"}),
+            opts(d, false),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(true));
-        let r = run_with(&Systemd, json!({"name": "demo", "state": "stopped"}), opts(d, false)).unwrap();
+        let r = run_with(
+            &Systemd,
+            json!({"name": "demo", "state": "stopped"}),
+            opts(d, false),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(true));
         assert!(!d.join("running").exists());
-        let r = run_with(&Systemd, json!({"name": "demo", "state": "stopped"}), opts(d, false)).unwrap();
+        let r = run_with(
+            &Systemd,
+            json!({"name": "demo", "state": "stopped"}),
+            opts(d, false),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(false));
         assert_eq!(log(d), "start\nrestart\nstop\n");
     }
@@ -456,15 +533,34 @@ mod tests {
             return;
         }
         let t = init_dir();
-        let m = failed(run_with(&Systemd, json!({"name": "nosuch", "state": "started"}), opts(t.path(), false)));
+        let m = failed(run_with(
+            &Systemd,
+            json!({"name": "nosuch", "state": "started"}),
+            opts(t.path(), false),
+        ));
         let msg = m["msg"].as_str().unwrap();
         assert!(msg.starts_with(NO_SYSTEMD), "{msg}");
-        let m = failed(run_with(&Systemd, json!({"daemon_reload": true}), opts(t.path(), false)));
+        let m = failed(run_with(
+            &Systemd,
+            json!({"daemon_reload": true}),
+            opts(t.path(), false),
+        ));
         assert_eq!(m["msg"], json!(NO_SYSTEMD));
-        let m = failed(run_with(&Systemd, json!({"name": "a*", "state": "started"}), opts(t.path(), false)));
+        let m = failed(run_with(
+            &Systemd,
+            json!({"name": "a*", "state": "started"}),
+            opts(t.path(), false),
+        ));
         assert!(m["msg"].as_str().unwrap().contains("glob patterns"));
-        let m = failed(run_with(&Systemd, json!({"name": "x"}), opts(t.path(), false)));
-        assert!(m["msg"].as_str().unwrap().contains("one of the following is required"));
+        let m = failed(run_with(
+            &Systemd,
+            json!({"name": "x"}),
+            opts(t.path(), false),
+        ));
+        assert!(m["msg"]
+            .as_str()
+            .unwrap()
+            .contains("one of the following is required"));
     }
 
     #[test]
@@ -475,6 +571,9 @@ mod tests {
         assert_eq!(s["Id"], json!("x.service"));
         assert_eq!(s["ActiveState"], json!("active"));
         assert_eq!(s["Description"], json!("a=b"));
-        assert_eq!(s["ExecStart"], json!("{ path=/bin/x ; argv[]=/bin/x\n  --flag }"));
+        assert_eq!(
+            s["ExecStart"],
+            json!("{ path=/bin/x ; argv[]=/bin/x\n  --flag }")
+        );
     }
 }

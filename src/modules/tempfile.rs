@@ -98,7 +98,10 @@ mod tests {
         )
         .unwrap();
         let p = r["path"].as_str().unwrap();
-        assert!(p.starts_with(&format!("{dir}/it's ")) && p.ends_with(".x"), "{p}");
+        assert!(
+            p.starts_with(&format!("{dir}/it's ")) && p.ends_with(".x"),
+            "{p}"
+        );
         assert!(std::path::Path::new(p).is_file());
         assert_eq!(r["state"], json!("file"));
         assert_eq!(r["mode"], json!("0600"));
@@ -116,6 +119,9 @@ mod tests {
     #[test]
     fn missing_directory_fails() {
         let m = failed(run(&Tempfile, json!({"path": "/nonexistent/yq"})));
-        assert!(m["msg"].as_str().unwrap().contains("/nonexistent/yq"), "{m:?}");
+        assert!(
+            m["msg"].as_str().unwrap().contains("/nonexistent/yq"),
+            "{m:?}"
+        );
     }
 }

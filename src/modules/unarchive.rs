@@ -83,7 +83,10 @@ impl Sections {
         self.marks.get(k).and_then(Value::as_str)
     }
     fn sec(&self, k: &str) -> &str {
-        self.secs.iter().find(|(n, _)| n == k).map_or("", |(_, b)| b.as_str())
+        self.secs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, b)| b.as_str())
     }
 }
 
@@ -129,7 +132,10 @@ impl Unarchive {
     }
 
     fn tar_excludes(args: &Args) -> Vec<String> {
-        words(args, "exclude").into_iter().map(|e| format!("--exclude={e}")).collect()
+        words(args, "exclude")
+            .into_iter()
+            .map(|e| format!("--exclude={e}"))
+            .collect()
     }
 }
 
@@ -144,9 +150,13 @@ impl Module for Unarchive {
         let src = args.str("src").unwrap_or_default().to_string();
         let dest = args.str("dest").unwrap_or_default().to_string();
         // `copy: no` is the old spelling of `remote_src: yes`.
-        let remote = args.bool("remote_src").unwrap_or(!args.bool_or("copy", true));
+        let remote = args
+            .bool("remote_src")
+            .unwrap_or(!args.bool_or("copy", true));
         if remote && src.contains("://") {
-            return Err(fail("unarchive: downloading a remote_src URL is not supported; use get_url first"));
+            return Err(fail(
+                "unarchive: downloading a remote_src URL is not supported; use get_url first",
+            ));
         }
         if args.get("include").is_some() && args.get("exclude").is_some() {
             return Err(fail("parameters are mutually exclusive: exclude|include"));
@@ -154,19 +164,28 @@ impl Module for Unarchive {
         let local = if remote {
             None
         } else {
-            Some(util::find_local_file(&ctx.search_paths, &src).ok_or_else(|| {
-                fail(format!("Could not find or access '{src}' on the Ansible Controller."))
-            })?)
+            Some(
+                util::find_local_file(&ctx.search_paths, &src).ok_or_else(|| {
+                    fail(format!(
+                        "Could not find or access '{src}' on the Ansible Controller."
+                    ))
+                })?,
+            )
         };
         if let Some(l) = &local {
             if l.is_dir() {
-                return Err(fail(format!("Source '{src}' is a directory, not an archive")));
+                return Err(fail(format!(
+                    "Source '{src}' is a directory, not an archive"
+                )));
             }
         }
 
         // (1) creates, dest, temp dir, our uid.
         let creates = match args.str("creates") {
-            Some(c) => format!("[ -e {} ] && {{ echo {MARK}exists; exit 0; }}\n", util::shell_path(c)),
+            Some(c) => format!(
+                "[ -e {} ] && {{ echo {MARK}exists; exit 0; }}\n",
+                util::shell_path(c)
+            ),
             None => String::new(),
         };
         let script = format!(
@@ -230,12 +249,20 @@ impl Unarchive {
         let common_for = |fmt: &str| Self::tar_common(args, handler(fmt).1);
         let list_cmd = |fmt: &str| {
             // `-P`: list names as stored, so absolute names are seen (and refused), not stripped.
-            let mut v: Vec<String> =
-                vec!["tar".into(), "-t".into(), "-v".into(), "-P".into(), "--quoting-style=c".into()];
+            let mut v: Vec<String> = vec![
+                "tar".into(),
+                "-t".into(),
+                "-v".into(),
+                "-P".into(),
+                "--quoting-style=c".into(),
+            ];
             v.extend(common_for(fmt));
             v.extend(Self::tar_excludes(args));
             v.push("-f".into());
-            format!("{} {qs}", v.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "))
+            format!(
+                "{} {qs}",
+                v.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+            )
         };
         let script = format!(
             r#"T={tq}
@@ -272,7 +299,9 @@ echo '{SEC}err'; cat "$T/err"
             return Err(fail(format!("Source '{src}' does not exist")));
         }
         if let Some(t) = s.mark("notool") {
-            return Err(fail(format!("Unable to find required '{t}' binary in the path")));
+            return Err(fail(format!(
+                "Unable to find required '{t}' binary in the path"
+            )));
         }
         if s.mark("notgnu").is_some() {
             return Err(fail("Unable to find required 'gtar' binary in the path: unarchive needs GNU tar on the host for tar archives"));
@@ -293,7 +322,10 @@ echo '{SEC}err'; cat "$T/err"
         // Zip symlink targets are the entries' contents: read them for the check.
         if format == "zip" && entries.iter().any(|e| e.kind == Kind::Symlink) {
             for e in entries.iter_mut().filter(|e| e.kind == Kind::Symlink) {
-                let o = util::exec_script(ctx, format!("unzip -p {qs} {}", quote(&zip_literal(&e.name))))?;
+                let o = util::exec_script(
+                    ctx,
+                    format!("unzip -p {qs} {}", quote(&zip_literal(&e.name))),
+                )?;
                 e.target = Some(util::text(&o.stdout));
             }
         }
@@ -345,12 +377,21 @@ echo '{SEC}err'; cat "$T/err"
             tail.extend(Self::tar_excludes(args));
             tail.extend(["-f".into(), remote_src.clone()]);
             tail.extend(words(args, "include"));
-            let mut d: Vec<String> = vec!["tar".into(), "--diff".into(), "-C".into(), dest.to_string()];
+            let mut d: Vec<String> =
+                vec!["tar".into(), "--diff".into(), "-C".into(), dest.to_string()];
             d.extend(tail.iter().cloned());
-            let mut x: Vec<String> = vec!["tar".into(), "--extract".into(), "-C".into(), dest.to_string()];
+            let mut x: Vec<String> = vec![
+                "tar".into(),
+                "--extract".into(),
+                "-C".into(),
+                dest.to_string(),
+            ];
             x.extend(tail);
             let d = d.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
-            (format!("( cd {qd} && LANG=C LC_ALL=C LC_MESSAGES=C {d} 2>&1 )\n"), x)
+            (
+                format!("( cd {qd} && LANG=C LC_ALL=C LC_MESSAGES=C {d} 2>&1 )\n"),
+                x,
+            )
         };
         // The `tar --diff` lines Ansible counts as a difference.
         let mut kinds = vec![
@@ -372,16 +413,24 @@ echo '{SEC}err'; cat "$T/err"
             kinds.push("Mode differs");
         }
         let ere = format!(": ({})$", kinds.join("|"));
-        let extract = extract_argv.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+        let extract = extract_argv
+            .iter()
+            .map(|w| quote(w))
+            .collect::<Vec<_>>()
+            .join(" ");
         let attrs = if mode.is_some() || owner.is_some() || group.is_some() {
             let list = if format == "zip" {
                 format!("unzip -Z1 {qs}")
             } else {
-                let mut v: Vec<String> = vec!["tar".into(), "-t".into(), "--quoting-style=literal".into()];
+                let mut v: Vec<String> =
+                    vec!["tar".into(), "-t".into(), "--quoting-style=literal".into()];
                 v.extend(Self::tar_common(args, flag));
                 v.extend(Self::tar_excludes(args));
                 v.push("-f".into());
-                format!("{} {qs}", v.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "))
+                format!(
+                    "{} {qs}",
+                    v.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+                )
             };
             let mut ops = String::new();
             if let Some(o) = owner {
@@ -452,7 +501,10 @@ echo '{SEC}attrs'
         let changed = differs || s.marks.contains_key("attrs-changed");
         res.insert("changed".into(), Value::Bool(changed));
         if args.bool_or("list_files", false) {
-            let files = entries.iter().map(|e| Value::String(e.name.clone())).collect();
+            let files = entries
+                .iter()
+                .map(|e| Value::String(e.name.clone()))
+                .collect();
             res.insert("files".into(), Value::Array(files));
         }
         if let Some(a) = s.sec("stat").lines().find_map(util::parse_attrs) {
@@ -507,7 +559,14 @@ mod tests {
         if !flag.is_empty() {
             c.arg(flag);
         }
-        let st = c.arg("-f").arg(&out).arg("-C").arg(&s).arg("top").status().unwrap();
+        let st = c
+            .arg("-f")
+            .arg(&out)
+            .arg("-C")
+            .arg(&s)
+            .arg("top")
+            .status()
+            .unwrap();
         assert!(st.success());
         out.to_str().unwrap().to_string()
     }
@@ -557,8 +616,16 @@ mod tests {
             let archive = tar(t.path(), name, flag);
             let d = dest(t.path());
             // Local source found through the search path, uploaded to the host.
-            let opts = Opts { search: vec![t.path().to_path_buf()], ..Opts::default() };
-            let r = run_with(&Unarchive, json!({"src": name, "dest": d, "list_files": true}), opts).unwrap();
+            let opts = Opts {
+                search: vec![t.path().to_path_buf()],
+                ..Opts::default()
+            };
+            let r = run_with(
+                &Unarchive,
+                json!({"src": name, "dest": d, "list_files": true}),
+                opts,
+            )
+            .unwrap();
             assert_eq!(r["changed"], json!(true), "{name}: {r:?}");
             assert_eq!(r["handler"], json!(handler));
             assert_eq!(r["extract_results"]["rc"], json!(0));
@@ -566,8 +633,14 @@ mod tests {
             assert_eq!(r["state"], json!("directory"));
             let files = r["files"].as_array().unwrap();
             assert!(files.contains(&json!("top/sub/b.txt")), "{files:?}");
-            assert_eq!(fs::read_to_string(format!("{d}/top/sub/b.txt")).unwrap(), "beta\n");
-            assert_eq!(fs::read_link(format!("{d}/top/link")).unwrap().to_str(), Some("a.txt"));
+            assert_eq!(
+                fs::read_to_string(format!("{d}/top/sub/b.txt")).unwrap(),
+                "beta\n"
+            );
+            assert_eq!(
+                fs::read_link(format!("{d}/top/link")).unwrap().to_str(),
+                Some("a.txt")
+            );
             // The uploaded copy is gone again.
             let src = r["src"].as_str().unwrap();
             assert!(!Path::new(src).exists(), "{src}");
@@ -578,14 +651,32 @@ mod tests {
 
             // A changed file makes it differ again; remote_src reads the archive in place.
             fs::write(format!("{d}/top/a.txt"), "changed\n").unwrap();
-            let opts = Opts { check: true, ..Opts::default() };
-            let r = run_with(&Unarchive, json!({"src": archive, "dest": d, "remote_src": true}), opts).unwrap();
+            let opts = Opts {
+                check: true,
+                ..Opts::default()
+            };
+            let r = run_with(
+                &Unarchive,
+                json!({"src": archive, "dest": d, "remote_src": true}),
+                opts,
+            )
+            .unwrap();
             assert_eq!(r["changed"], json!(true));
-            assert_eq!(fs::read_to_string(format!("{d}/top/a.txt")).unwrap(), "changed\n");
-            let r = run(&Unarchive, json!({"src": archive, "dest": d, "remote_src": true})).unwrap();
+            assert_eq!(
+                fs::read_to_string(format!("{d}/top/a.txt")).unwrap(),
+                "changed\n"
+            );
+            let r = run(
+                &Unarchive,
+                json!({"src": archive, "dest": d, "remote_src": true}),
+            )
+            .unwrap();
             assert_eq!(r["changed"], json!(true));
             assert_eq!(r["src"], json!(archive));
-            assert_eq!(fs::read_to_string(format!("{d}/top/a.txt")).unwrap(), "alpha\n");
+            assert_eq!(
+                fs::read_to_string(format!("{d}/top/a.txt")).unwrap(),
+                "alpha\n"
+            );
         }
     }
 
@@ -603,24 +694,57 @@ mod tests {
         assert!(Path::new(&format!("{d}/a.txt")).is_file());
         assert!(!Path::new(&format!("{d}/sub")).exists());
         use std::os::unix::fs::PermissionsExt;
-        let m = fs::metadata(format!("{d}/a.txt")).unwrap().permissions().mode() & 0o777;
+        let m = fs::metadata(format!("{d}/a.txt"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(m, 0o640);
-        assert!(!r["files"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().contains("sub")));
-        let r = run(&Unarchive, json!({"src": archive, "dest": d, "creates": format!("{d}/a.txt")})).unwrap();
+        assert!(!r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().contains("sub")));
+        let r = run(
+            &Unarchive,
+            json!({"src": archive, "dest": d, "creates": format!("{d}/a.txt")}),
+        )
+        .unwrap();
         assert_eq!(r["skipped"], json!(true));
         assert_eq!(r["msg"], json!(format!("skipped, since {d}/a.txt exists")));
-        let m = failed(run(&Unarchive, json!({"src": archive, "dest": format!("{d}/nope")})));
-        assert_eq!(m["msg"], json!(format!("dest '{d}/nope' must be an existing dir")));
+        let m = failed(run(
+            &Unarchive,
+            json!({"src": archive, "dest": format!("{d}/nope")}),
+        ));
+        assert_eq!(
+            m["msg"],
+            json!(format!("dest '{d}/nope' must be an existing dir"))
+        );
         let m = failed(run(&Unarchive, json!({"src": "missing.tgz", "dest": d})));
-        assert!(m["msg"].as_str().unwrap().contains("Could not find or access 'missing.tgz'"));
+        assert!(m["msg"]
+            .as_str()
+            .unwrap()
+            .contains("Could not find or access 'missing.tgz'"));
     }
 
     #[test]
     fn unsafe_archives_are_refused_with_nothing_written() {
         let cases: Vec<(&str, Vec<(&str, u8, &str, &str)>)> = vec![
-            ("traversal", vec![("ok.txt", b'0', "", "fine"), ("../evil", b'0', "", "x")]),
-            ("absolute", vec![("ok.txt", b'0', "", "fine"), ("/tmp/yiqiu-evil-abs", b'0', "", "x")]),
-            ("symlink", vec![("ok.txt", b'0', "", "fine"), ("esc", b'2', "../../etc", "")]),
+            (
+                "traversal",
+                vec![("ok.txt", b'0', "", "fine"), ("../evil", b'0', "", "x")],
+            ),
+            (
+                "absolute",
+                vec![
+                    ("ok.txt", b'0', "", "fine"),
+                    ("/tmp/yiqiu-evil-abs", b'0', "", "x"),
+                ],
+            ),
+            (
+                "symlink",
+                vec![("ok.txt", b'0', "", "fine"), ("esc", b'2', "../../etc", "")],
+            ),
             ("abs-symlink", vec![("esc", b'2', "/etc", "")]),
             ("hardlink", vec![("h", b'1', "../x", "")]),
             ("fifo", vec![("p", b'6', "", "")]),
@@ -630,17 +754,28 @@ mod tests {
             let a = t.path().join("evil.tar");
             fs::write(&a, raw_tar(&entries)).unwrap();
             let d = dest(t.path());
-            let m = failed(run(&Unarchive, json!({"src": a.to_str().unwrap(), "dest": d})));
+            let m = failed(run(
+                &Unarchive,
+                json!({"src": a.to_str().unwrap(), "dest": d}),
+            ));
             let msg = m["msg"].as_str().unwrap();
             assert!(msg.starts_with("Refusing to unpack"), "{what}: {msg}");
-            assert_eq!(fs::read_dir(&d).unwrap().count(), 0, "{what}: something was written");
+            assert_eq!(
+                fs::read_dir(&d).unwrap().count(),
+                0,
+                "{what}: something was written"
+            );
             assert!(!t.path().join("evil").exists());
         }
         assert!(!Path::new("/tmp/yiqiu-evil-abs").exists());
         // The same builder makes a harmless archive that extracts: the check is not vacuous.
         let t = tempfile::tempdir().unwrap();
         let a = t.path().join("ok.tar");
-        fs::write(&a, raw_tar(&[("ok.txt", b'0', "", "fine"), ("in", b'2', "ok.txt", "")])).unwrap();
+        fs::write(
+            &a,
+            raw_tar(&[("ok.txt", b'0', "", "fine"), ("in", b'2', "ok.txt", "")]),
+        )
+        .unwrap();
         let d = dest(t.path());
         let r = run(&Unarchive, json!({"src": a.to_str().unwrap(), "dest": d})).unwrap();
         assert_eq!(r["changed"], json!(true));
@@ -651,7 +786,13 @@ mod tests {
     /// no zip writer among the crate's dependencies); without it the test has nothing to run.
     #[test]
     fn zip_extracts_idempotently_and_refuses_escaping_symlinks() {
-        if Proc::new("python3").arg("-c").arg("1").status().map(|s| !s.success()).unwrap_or(true) {
+        if Proc::new("python3")
+            .arg("-c")
+            .arg("1")
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
             return;
         }
         let t = tempfile::tempdir().unwrap();
@@ -662,23 +803,44 @@ mod tests {
                  i=zipfile.ZipInfo('d/l'); i.create_system=3; i.external_attr=0o120777<<16; z.writestr(i,{link:?})\nz.close()\n",
                 p = p.to_str().unwrap()
             );
-            assert!(Proc::new("python3").arg("-c").arg(code).status().unwrap().success());
+            assert!(Proc::new("python3")
+                .arg("-c")
+                .arg(code)
+                .status()
+                .unwrap()
+                .success());
             p.to_str().unwrap().to_string()
         };
         let good = make("good.zip", "f.txt");
         let d = dest(t.path());
-        let r = run(&Unarchive, json!({"src": good, "dest": d, "list_files": true})).unwrap();
+        let r = run(
+            &Unarchive,
+            json!({"src": good, "dest": d, "list_files": true}),
+        )
+        .unwrap();
         assert_eq!(r["changed"], json!(true));
         assert_eq!(r["handler"], json!("ZipArchive"));
         assert_eq!(r["files"], json!(["d/", "d/f.txt", "d/l"]));
-        assert_eq!(fs::read_to_string(format!("{d}/d/f.txt")).unwrap(), "zip body\n");
+        assert_eq!(
+            fs::read_to_string(format!("{d}/d/f.txt")).unwrap(),
+            "zip body\n"
+        );
         let r = run(&Unarchive, json!({"src": good, "dest": d})).unwrap();
         assert_eq!(r["changed"], json!(false));
         let bad = make("bad.zip", "../../etc/passwd");
         let d2 = t.path().join("d2");
         fs::create_dir(&d2).unwrap();
-        let m = failed(run(&Unarchive, json!({"src": bad, "dest": d2.to_str().unwrap()})));
-        assert!(m["msg"].as_str().unwrap().contains("outside the destination"), "{m:?}");
+        let m = failed(run(
+            &Unarchive,
+            json!({"src": bad, "dest": d2.to_str().unwrap()}),
+        ));
+        assert!(
+            m["msg"]
+                .as_str()
+                .unwrap()
+                .contains("outside the destination"),
+            "{m:?}"
+        );
         assert_eq!(fs::read_dir(&d2).unwrap().count(), 0);
     }
 }

@@ -149,7 +149,9 @@ impl Plan {
             Target::Drained => (String::new(), format!("! {}", proc_tcp_test(port, states))),
         };
         let attrs = match &self.target {
-            Target::PathPresent(p) => format!("; {} 2>/dev/null", util::attrs_script(&util::shell_path(p))),
+            Target::PathPresent(p) => {
+                format!("; {} 2>/dev/null", util::attrs_script(&util::shell_path(p)))
+            }
             _ => String::new(),
         };
         let ok = if matches!(self.target, Target::Sleep) {
@@ -180,12 +182,14 @@ fn base_result(plan: &Plan, args: &Args, elapsed: i64) -> Map<String, Value> {
         ("match_groups", Value::Array(Vec::new())),
         (
             "path",
-            args.str("path").map_or(Value::Null, |p| Value::String(p.into())),
+            args.str("path")
+                .map_or(Value::Null, |p| Value::String(p.into())),
         ),
         ("port", plan.port.map_or(Value::Null, Value::from)),
         (
             "search_regex",
-            args.str("search_regex").map_or(Value::Null, |r| Value::String(r.into())),
+            args.str("search_regex")
+                .map_or(Value::Null, |r| Value::String(r.into())),
         ),
         ("state", Value::String(state.into())),
     ])
@@ -206,13 +210,18 @@ fn timeout_failure(plan: &Plan, args: &Args, elapsed: i64) -> ModuleError {
 fn match_result(re: &regex::Regex, text: &str) -> Option<(Value, Value)> {
     let caps = re.captures(text)?;
     let groups = (1..caps.len())
-        .map(|i| caps.get(i).map_or(Value::Null, |m| Value::String(m.as_str().into())))
+        .map(|i| {
+            caps.get(i)
+                .map_or(Value::Null, |m| Value::String(m.as_str().into()))
+        })
         .collect();
     let dict = re
         .capture_names()
         .flatten()
         .map(|n| {
-            let v = caps.name(n).map_or(Value::Null, |m| Value::String(m.as_str().into()));
+            let v = caps
+                .name(n)
+                .map_or(Value::Null, |m| Value::String(m.as_str().into()));
             (n.to_string(), v)
         })
         .collect();
@@ -230,16 +239,24 @@ impl WaitFor {
         };
         let path = args.str("path").map(str::to_string);
         if port.is_some() && path.is_some() {
-            return Err(ModuleError::msg("port and path parameter can not both be passed to wait_for"));
+            return Err(ModuleError::msg(
+                "port and path parameter can not both be passed to wait_for",
+            ));
         }
         if path.is_some() && state == "stopped" {
-            return Err(ModuleError::msg("state=stopped should only be used for checking a port in the wait_for module"));
+            return Err(ModuleError::msg(
+                "state=stopped should only be used for checking a port in the wait_for module",
+            ));
         }
         if path.is_some() && state == "drained" {
-            return Err(ModuleError::msg("state=drained should only be used for checking a port in the wait_for module"));
+            return Err(ModuleError::msg(
+                "state=drained should only be used for checking a port in the wait_for module",
+            ));
         }
         if args.get("exclude_hosts").is_some() && state != "drained" {
-            return Err(ModuleError::msg("exclude_hosts should only be with state=drained"));
+            return Err(ModuleError::msg(
+                "exclude_hosts should only be with state=drained",
+            ));
         }
         let target = match (path, state) {
             (Some(p), "absent") => Target::PathAbsent(p),
@@ -264,19 +281,16 @@ impl WaitFor {
     }
 
     /// `search_regex`: fetch the file or banner each round, match on the controller.
-    fn run_regex(
-        plan: &Plan,
-        args: &Args,
-        pattern: &str,
-        ctx: &mut ModuleContext,
-    ) -> ModuleResult {
-        let re = regex::Regex::new(&format!("(?m){pattern}")).map_err(|e| {
-            ModuleError::msg(format!("invalid search_regex {pattern:?}: {e}"))
-        })?;
+    fn run_regex(plan: &Plan, args: &Args, pattern: &str, ctx: &mut ModuleContext) -> ModuleResult {
+        let re = regex::Regex::new(&format!("(?m){pattern}"))
+            .map_err(|e| ModuleError::msg(format!("invalid search_regex {pattern:?}: {e}")))?;
         let script = match &plan.target {
             Target::PathPresent(p) => {
                 let q = util::shell_path(p);
-                format!("test -e {q} || exit 3\n{} || exit 3\ncat {q} 2>/dev/null\nexit 0\n", util::attrs_script(&q))
+                format!(
+                    "test -e {q} || exit 3\n{} || exit 3\ncat {q} 2>/dev/null\nexit 0\n",
+                    util::attrs_script(&q)
+                )
             }
             _ => banner_script(&plan.host, plan.port.unwrap_or(0), plan.connect_timeout),
         };
@@ -328,7 +342,14 @@ impl Module for WaitFor {
         }
         let states: Vec<&str> = match args.list("active_connection_states") {
             Some(l) => l.iter().filter_map(Value::as_str).collect(),
-            None => vec!["ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "SYN_RECV", "SYN_SENT", "TIME_WAIT"],
+            None => vec![
+                "ESTABLISHED",
+                "FIN_WAIT1",
+                "FIN_WAIT2",
+                "SYN_RECV",
+                "SYN_SENT",
+                "TIME_WAIT",
+            ],
         };
         let mut codes = Vec::new();
         for s in states {
@@ -347,7 +368,10 @@ impl Module for WaitFor {
         };
         if let Some(e) = elapsed(MARK_OK) {
             if matches!(plan.target, Target::Sleep) {
-                return Ok(map([("changed", Value::Bool(false)), ("elapsed", Value::from(e))]));
+                return Ok(map([
+                    ("changed", Value::Bool(false)),
+                    ("elapsed", Value::from(e)),
+                ]));
             }
             let mut res = base_result(&plan, args, e);
             if let Some(attrs) = lines.next().and_then(util::parse_attrs) {
@@ -383,15 +407,36 @@ mod tests {
         assert_eq!(r["state"], json!("started"));
         assert_eq!(r["path"], json!(null));
         assert_eq!(r["match_groups"], json!([]));
-        let m = failed(run(&WaitFor, json!({"port": port, "state": "stopped", "timeout": 1})));
-        assert_eq!(m["msg"], json!(format!("Timeout when waiting for 127.0.0.1:{port} to stop.")));
+        let m = failed(run(
+            &WaitFor,
+            json!({"port": port, "state": "stopped", "timeout": 1}),
+        ));
+        assert_eq!(
+            m["msg"],
+            json!(format!(
+                "Timeout when waiting for 127.0.0.1:{port} to stop."
+            ))
+        );
         drop(l);
-        let r = run(&WaitFor, json!({"port": port, "state": "stopped", "timeout": 10})).unwrap();
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "state": "stopped", "timeout": 10}),
+        )
+        .unwrap();
         assert_eq!(r["state"], json!("stopped"));
-        let m = failed(run(&WaitFor, json!({"port": port, "timeout": 1, "sleep": 1})));
-        assert_eq!(m["msg"], json!(format!("Timeout when waiting for 127.0.0.1:{port}")));
+        let m = failed(run(
+            &WaitFor,
+            json!({"port": port, "timeout": 1, "sleep": 1}),
+        ));
+        assert_eq!(
+            m["msg"],
+            json!(format!("Timeout when waiting for 127.0.0.1:{port}"))
+        );
         assert!(m["elapsed"].as_i64().unwrap() >= 1);
-        let m = failed(run(&WaitFor, json!({"port": port, "timeout": 0, "msg": "custom"})));
+        let m = failed(run(
+            &WaitFor,
+            json!({"port": port, "timeout": 0, "msg": "custom"}),
+        ));
         assert_eq!(m["msg"], json!("custom"));
     }
 
@@ -437,33 +482,66 @@ mod tests {
         .unwrap();
         assert_eq!(r["match_groups"], json!(["42"]));
         assert_eq!(r["match_groupdict"], json!({"n": "42"}));
-        let m = failed(run(&WaitFor, json!({"path": p, "search_regex": "nope", "timeout": 0})));
-        assert_eq!(m["msg"], json!(format!("Timeout when waiting for search string nope in {p}")));
-        let m = failed(run(&WaitFor, json!({"path": p, "state": "absent", "timeout": 0})));
-        assert_eq!(m["msg"], json!(format!("Timeout when waiting for {p} to be absent.")));
+        let m = failed(run(
+            &WaitFor,
+            json!({"path": p, "search_regex": "nope", "timeout": 0}),
+        ));
+        assert_eq!(
+            m["msg"],
+            json!(format!(
+                "Timeout when waiting for search string nope in {p}"
+            ))
+        );
+        let m = failed(run(
+            &WaitFor,
+            json!({"path": p, "state": "absent", "timeout": 0}),
+        ));
+        assert_eq!(
+            m["msg"],
+            json!(format!("Timeout when waiting for {p} to be absent."))
+        );
         let f3 = f.clone();
         let remover = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
             std::fs::remove_file(&f3).unwrap();
         });
-        let r = run(&WaitFor, json!({"path": p, "state": "absent", "timeout": 20})).unwrap();
+        let r = run(
+            &WaitFor,
+            json!({"path": p, "state": "absent", "timeout": 20}),
+        )
+        .unwrap();
         remover.join().unwrap();
         assert_eq!(r["state"], json!("absent"));
         assert!(!f.exists());
         let m = failed(run(&WaitFor, json!({"path": p, "timeout": 0})));
-        assert_eq!(m["msg"], json!(format!("Timeout when waiting for file {p}")));
+        assert_eq!(
+            m["msg"],
+            json!(format!("Timeout when waiting for file {p}"))
+        );
     }
 
     #[test]
     fn drained_port_without_connections() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let r = run(&WaitFor, json!({"port": port, "state": "drained", "timeout": 5})).unwrap();
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "state": "drained", "timeout": 5}),
+        )
+        .unwrap();
         assert_eq!(r["state"], json!("drained"));
         // An open connection keeps it from draining.
         let _c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let m = failed(run(&WaitFor, json!({"port": port, "state": "drained", "timeout": 0})));
-        assert_eq!(m["msg"], json!(format!("Timeout when waiting for 127.0.0.1:{port} to drain")));
+        let m = failed(run(
+            &WaitFor,
+            json!({"port": port, "state": "drained", "timeout": 0}),
+        ));
+        assert_eq!(
+            m["msg"],
+            json!(format!(
+                "Timeout when waiting for 127.0.0.1:{port} to drain"
+            ))
+        );
     }
 
     #[test]

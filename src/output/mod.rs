@@ -17,7 +17,6 @@ pub use default::DefaultCallback;
 pub use json::JsonCallback;
 pub use profile::ProfileCallback;
 
-
 use crate::executor::result::{HostStats, TaskResult};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};

@@ -104,7 +104,10 @@ fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
         let option_word = key_end.is_some_and(|i| is_raw_option(&word[..i]));
         if is_kv && (option_word || (!check_raw && raw.is_empty())) {
             let i = key_end.unwrap_or(0);
-            out.insert(word[..i].to_string(), Value::String(unquote(&word[i + 1..])));
+            out.insert(
+                word[..i].to_string(),
+                Value::String(unquote(&word[i + 1..])),
+            );
         } else {
             raw.push(word);
         }
@@ -119,8 +122,15 @@ fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
 fn is_raw_option(key: &str) -> bool {
     matches!(
         key,
-        "chdir" | "creates" | "removes" | "executable" | "warn" | "stdin" | "stdin_add_newline"
-            | "strip_empty_ends" | "_uses_shell"
+        "chdir"
+            | "creates"
+            | "removes"
+            | "executable"
+            | "warn"
+            | "stdin"
+            | "stdin_add_newline"
+            | "strip_empty_ends"
+            | "_uses_shell"
     )
 }
 
@@ -130,7 +140,8 @@ mod tests {
 
     #[test]
     fn kv_with_quotes_and_jinja() {
-        let m = parse_kv(r#"src=a.txt dest="/tmp/my file" msg='{{ x | default("a b") }}'"#).unwrap();
+        let m =
+            parse_kv(r#"src=a.txt dest="/tmp/my file" msg='{{ x | default("a b") }}'"#).unwrap();
         assert_eq!(m["src"], "a.txt");
         assert_eq!(m["dest"], "/tmp/my file");
         assert_eq!(m["msg"], r#"{{ x | default("a b") }}"#);

@@ -54,10 +54,17 @@ fn string_list(node: &Node, what: &str) -> Result<Vec<String>> {
         NodeValue::Null => Ok(Vec::new()),
         NodeValue::Seq(items) => items
             .iter()
-            .map(|i| scalar_string(i).ok_or_else(|| err(format!("{what} must be a list of strings"), i)))
+            .map(|i| {
+                scalar_string(i).ok_or_else(|| err(format!("{what} must be a list of strings"), i))
+            })
             .collect(),
         _ => Ok(scalar_string(node)
-            .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+            .map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()),
     }
 }
@@ -66,7 +73,10 @@ fn map_of(node: &Node, what: &str) -> Result<Map<String, Value>> {
     match node.to_json() {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
-        _ => Err(err(format!("{what} must be a dictionary, got a {}", node.type_name()), node)),
+        _ => Err(err(
+            format!("{what} must be a dictionary, got a {}", node.type_name()),
+            node,
+        )),
     }
 }
 
@@ -131,7 +141,12 @@ impl Loader {
 
     pub fn load_yaml(&self, path: &Path) -> Result<Arc<Node>> {
         let key = path.to_path_buf();
-        if let Some(n) = self.files.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some(n) = self
+            .files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             return Ok(n.clone());
         }
         let node = Arc::new(yaml::load_file(path)?);
@@ -152,9 +167,15 @@ impl Loader {
         })
     }
 
-    fn load_plays(&self, path: &Path, plays: &mut Vec<Arc<Play>>, stack: &mut Vec<PathBuf>) -> Result<()> {
+    fn load_plays(
+        &self,
+        path: &Path,
+        plays: &mut Vec<Arc<Play>>,
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<()> {
         let abs = std::fs::canonicalize(path).map_err(|e| {
-            Error::io(path, e).with_help("Check the playbook path; it is relative to the current directory.")
+            Error::io(path, e)
+                .with_help("Check the playbook path; it is relative to the current directory.")
         })?;
         if stack.contains(&abs) {
             return Err(Error::parse(
@@ -190,7 +211,10 @@ impl Loader {
                 let name = scalar_string(target)
                     .ok_or_else(|| err("import_playbook needs a file name", target))?;
                 if name.contains("{{") {
-                    return Err(err("import_playbook does not accept templated paths here", target));
+                    return Err(err(
+                        "import_playbook does not accept templated paths here",
+                        target,
+                    ));
                 }
                 self.load_plays(&dir.join(name), plays, stack)?;
                 continue;
@@ -240,7 +264,8 @@ impl Loader {
                 }
                 "strategy" => play.strategy = scalar_string(v).unwrap_or_else(|| "linear".into()),
                 "any_errors_fatal" => {
-                    play.any_errors_fatal = crate::modules::args::to_bool(&v.to_json()).unwrap_or(false);
+                    play.any_errors_fatal =
+                        crate::modules::args::to_bool(&v.to_json()).unwrap_or(false);
                     set_keyword(&mut play.keywords, &key, v)?;
                 }
                 "max_fail_percentage" => {
@@ -251,7 +276,8 @@ impl Loader {
                     }
                 }
                 "force_handlers" => {
-                    play.force_handlers = crate::modules::args::to_bool(&v.to_json()).unwrap_or(false)
+                    play.force_handlers =
+                        crate::modules::args::to_bool(&v.to_json()).unwrap_or(false)
                 }
                 "order" => play.order = scalar_string(v).unwrap_or_else(|| "inventory".into()),
                 "pre_tasks" | "tasks" | "post_tasks" | "handlers" | "roles" => {}
@@ -276,7 +302,10 @@ impl Loader {
                         let hint = closest(other, keywords::PLAY)
                             .map(|c| format!(" Did you mean '{c}'?"))
                             .unwrap_or_default();
-                        return Err(err(format!("'{other}' is not a valid attribute for a Play.{hint}"), k));
+                        return Err(err(
+                            format!("'{other}' is not a valid attribute for a Play.{hint}"),
+                            k,
+                        ));
                     }
                 }
             }
@@ -332,21 +361,30 @@ impl Loader {
         handlers: &mut Vec<Item>,
         at: &Node,
     ) -> Result<Vec<Item>> {
-        let path = role::find_role(&spec.name, &ctx.playbook_dir, ctx.role.as_deref(), &self.roles_path)
-            .ok_or_else(|| {
-                err(format!("the role '{}' was not found", spec.name), at).with_help(format!(
-                    "Looked in {}/roles, {} and the roles_path ({}).",
-                    ctx.playbook_dir.display(),
-                    ctx.playbook_dir.display(),
-                    self.roles_path
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(":")
-                ))
-            })?;
+        let path = role::find_role(
+            &spec.name,
+            &ctx.playbook_dir,
+            ctx.role.as_deref(),
+            &self.roles_path,
+        )
+        .ok_or_else(|| {
+            err(format!("the role '{}' was not found", spec.name), at).with_help(format!(
+                "Looked in {}/roles, {} and the roles_path ({}).",
+                ctx.playbook_dir.display(),
+                ctx.playbook_dir.display(),
+                self.roles_path
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(":")
+            ))
+        })?;
         let meta = role::load_meta(self, &path)?;
-        let key = format!("{}|{}", path.display(), serde_json::Value::Object(spec.params.clone()));
+        let key = format!(
+            "{}|{}",
+            path.display(),
+            serde_json::Value::Object(spec.params.clone())
+        );
         if !meta.allow_duplicates && spec.tasks_from.is_none() && !seen.insert(key) {
             return Ok(Vec::new());
         }
@@ -368,7 +406,8 @@ impl Loader {
             }
         }
         let mut defaults = dep_defaults;
-        for (k, v) in role::load_vars_file(self, &path, "defaults", spec.defaults_from.as_deref())? {
+        for (k, v) in role::load_vars_file(self, &path, "defaults", spec.defaults_from.as_deref())?
+        {
             defaults.insert(k, v);
         }
         let instance = Arc::new(RoleInstance {
@@ -386,7 +425,10 @@ impl Loader {
             is_handler: false,
             stack: ctx.stack.clone(),
         };
-        let tasks_file = role::main_file(&path.join("tasks"), spec.tasks_from.as_deref().unwrap_or("main"));
+        let tasks_file = role::main_file(
+            &path.join("tasks"),
+            spec.tasks_from.as_deref().unwrap_or("main"),
+        );
         if let Some(f) = tasks_file {
             let node = self.load_yaml(&f)?;
             let mut items = self.load_items(&node, &role_ctx, handlers)?;
@@ -415,7 +457,12 @@ impl Loader {
     }
 
     /// Loads a task list (a YAML sequence of tasks and blocks).
-    pub fn load_items(&self, node: &Node, ctx: &Context, handlers: &mut Vec<Item>) -> Result<Vec<Item>> {
+    pub fn load_items(
+        &self,
+        node: &Node,
+        ctx: &Context,
+        handlers: &mut Vec<Item>,
+    ) -> Result<Vec<Item>> {
         let entries = match &node.value {
             NodeValue::Seq(items) => items,
             NodeValue::Null => return Ok(Vec::new()),
@@ -430,7 +477,11 @@ impl Loader {
         for entry in entries {
             if entry.as_map().is_none() {
                 return Err(err(
-                    format!("A task must be a dictionary, got a {}: {}", entry.type_name(), entry.key_string()),
+                    format!(
+                        "A task must be a dictionary, got a {}: {}",
+                        entry.type_name(),
+                        entry.key_string()
+                    ),
                     entry,
                 )
                 .with_help("Each task is a mapping like '- name: ...\\n  debug: msg=hi'."));
@@ -458,7 +509,10 @@ impl Loader {
                         let hint = closest(other, keywords::BLOCK)
                             .map(|c| format!(" Did you mean '{c}'?"))
                             .unwrap_or_default();
-                        return Err(err(format!("'{other}' is not a valid attribute for a Block.{hint}"), k));
+                        return Err(err(
+                            format!("'{other}' is not a valid attribute for a Block.{hint}"),
+                            k,
+                        ));
                     }
                 }
             }
@@ -523,7 +577,10 @@ impl Loader {
                         kw.delegate_to = Some(Value::String("localhost".into()));
                     }
                     if let Some((prev, _, _)) = &action {
-                        return Err(err(format!("conflicting action statements: {prev}, {module}"), k));
+                        return Err(err(
+                            format!("conflicting action statements: {prev}, {module}"),
+                            k,
+                        ));
                     }
                     task.action = module.clone();
                     task.args = args;
@@ -584,11 +641,17 @@ impl Loader {
                 return self.expand_role(&spec, &ictx, &mut seen, handlers, args_node);
             }
             "include" => {
-                return Err(err("'include' was removed from Ansible; use include_tasks or import_tasks", key_node))
+                return Err(err(
+                    "'include' was removed from Ansible; use include_tasks or import_tasks",
+                    key_node,
+                ))
             }
             "include_tasks" | "include_role" | "meta" => {}
             "import_playbook" => {
-                return Err(err("import_playbook is only allowed at the play level", key_node))
+                return Err(err(
+                    "import_playbook is only allowed at the play level",
+                    key_node,
+                ))
             }
             _ => {
                 if !registry::is_module(&short) {
@@ -629,7 +692,10 @@ impl Loader {
             .resolve_task_file(file, ctx)
             .ok_or_else(|| err(format!("Could not find or access '{file}'"), at))?;
         if ctx.stack.contains(&path) {
-            return Err(err(format!("import cycle: '{}' imports itself", path.display()), at));
+            return Err(err(
+                format!("import cycle: '{}' imports itself", path.display()),
+                at,
+            ));
         }
         let node = self.load_yaml(&path)?;
         let mut ictx = ctx.clone();
@@ -694,9 +760,23 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
         ($($f:ident),*) => { $( if inner.$f.is_some() { out.$f = inner.$f.clone(); } )* };
     }
     over!(
-        become_, become_user, become_method, become_flags, remote_user, connection, ignore_errors,
-        ignore_unreachable, delegate_to, delegate_facts, run_once, no_log, check_mode, diff,
-        any_errors_fatal, timeout, port
+        become_,
+        become_user,
+        become_method,
+        become_flags,
+        remote_user,
+        connection,
+        ignore_errors,
+        ignore_unreachable,
+        delegate_to,
+        delegate_facts,
+        run_once,
+        no_log,
+        check_mode,
+        diff,
+        any_errors_fatal,
+        timeout,
+        port
     );
     out
 }
@@ -727,8 +807,16 @@ fn split_action_string(node: &Node) -> Result<(String, Map<String, Value>)> {
 pub fn takes_free_form(action: &str) -> bool {
     matches!(
         action,
-        "command" | "shell" | "raw" | "script" | "include_tasks" | "import_tasks" | "include_vars"
-            | "meta" | "import_role" | "include_role"
+        "command"
+            | "shell"
+            | "raw"
+            | "script"
+            | "include_tasks"
+            | "import_tasks"
+            | "include_vars"
+            | "meta"
+            | "import_role"
+            | "include_role"
     )
 }
 

@@ -88,7 +88,10 @@ impl RoleSpec {
     pub fn from_args(args: &Map<String, Value>, at: &Node) -> Result<RoleSpec> {
         let s = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
         let name = s("name").or_else(|| s("role")).ok_or_else(|| {
-            Error::parse("include_role/import_role needs 'name'", Some(at.origin.clone()))
+            Error::parse(
+                "include_role/import_role needs 'name'",
+                Some(at.origin.clone()),
+            )
         })?;
         Ok(RoleSpec {
             name,
@@ -114,7 +117,11 @@ fn apply_keyword(kw: &mut Keywords, key: &str, wrapper: &Node) -> Result<()> {
                 let tags: Vec<String> = match json {
                     Value::Array(items) => items
                         .into_iter()
-                        .map(|t| t.as_str().map(str::to_string).unwrap_or_else(|| t.to_string()))
+                        .map(|t| {
+                            t.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| t.to_string())
+                        })
                         .collect(),
                     Value::String(s) => s.split(',').map(|t| t.trim().to_string()).collect(),
                     other => vec![other.to_string()],
@@ -247,8 +254,7 @@ pub fn load_meta(loader: &Loader, role: &Path) -> Result<RoleMeta> {
         meta.dependencies = deps.as_seq().map(<[Node]>::to_vec).unwrap_or_default();
     }
     if let Some(a) = node.get("allow_duplicates") {
-        meta.allow_duplicates =
-            crate::modules::args::to_bool(&a.to_json()).unwrap_or(false);
+        meta.allow_duplicates = crate::modules::args::to_bool(&a.to_json()).unwrap_or(false);
     }
     Ok(meta)
 }

@@ -54,7 +54,10 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn new(layers: Vec<Arc<Map<String, Value>>>, objects: Vec<(String, MjValue)>) -> Arc<Scope> {
+    pub fn new(
+        layers: Vec<Arc<Map<String, Value>>>,
+        objects: Vec<(String, MjValue)>,
+    ) -> Arc<Scope> {
         Arc::new(Scope {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             layers,
@@ -145,7 +148,10 @@ impl Scope {
                 Some(mv)
             }
             Err(e) => {
-                record_nested_error(format!("{} (while templating variable '{name}')", e.message));
+                record_nested_error(format!(
+                    "{} (while templating variable '{name}')",
+                    e.message
+                ));
                 None
             }
         }
@@ -157,7 +163,9 @@ pub fn contains_template(v: &Value) -> bool {
     match v {
         Value::String(s) => crate::template::is_template(s),
         Value::Array(items) => items.iter().any(contains_template),
-        Value::Object(m) => m.iter().any(|(k, v)| crate::template::is_template(k) || contains_template(v)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| crate::template::is_template(k) || contains_template(v)),
         _ => false,
     }
 }
@@ -209,15 +217,22 @@ mod tests {
 
     #[test]
     fn native_values_survive() {
-        let s = scope(vec![json!({"ports": [80, 443], "first": "{{ ports[0] }}", "n": "{{ ports | length }}"})]);
+        let s = scope(vec![
+            json!({"ports": [80, 443], "first": "{{ ports[0] }}", "n": "{{ ports | length }}"}),
+        ]);
         assert_eq!(s.get_json("first").unwrap(), Some(json!(80)));
         assert_eq!(s.get_json("n").unwrap(), Some(json!(2)));
     }
 
     #[test]
     fn cycles_are_reported_with_their_chain() {
-        let s = scope(vec![json!({"a": "{{ b }}", "b": "{{ c }}", "c": "{{ a }}"})]);
+        let s = scope(vec![
+            json!({"a": "{{ b }}", "b": "{{ c }}", "c": "{{ a }}"}),
+        ]);
         let e = s.get_json("a").unwrap_err();
-        assert!(e.contains("recursive loop") && e.contains("a -> b -> c -> a"), "{e}");
+        assert!(
+            e.contains("recursive loop") && e.contains("a -> b -> c -> a"),
+            "{e}"
+        );
     }
 }

@@ -195,7 +195,8 @@ impl<'a> Builder<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| t.suffix.clone());
                 let value = if let Some(tag) = tag.as_deref() {
-                    scalar::resolve_tagged(&text, tag).map_err(|m| Error::parse(m, Some(origin.clone())))?
+                    scalar::resolve_tagged(&text, tag)
+                        .map_err(|m| Error::parse(m, Some(origin.clone())))?
                 } else if style == ScalarStyle::Plain {
                     resolve_plain(&text)
                 } else {
@@ -207,7 +208,10 @@ impl<'a> Builder<'a> {
             }
             Event::Alias(id) => {
                 let mut node = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    Error::parse("YAML alias refers to an unknown anchor", Some(origin.clone()))
+                    Error::parse(
+                        "YAML alias refers to an unknown anchor",
+                        Some(origin.clone()),
+                    )
                 })?;
                 node.origin = origin;
                 Ok(node)
@@ -261,7 +265,10 @@ impl<'a> Builder<'a> {
                 self.remember(anchor, &node);
                 Ok(node)
             }
-            _ => Err(Error::parse("YAML parsing failed: unexpected event", Some(origin))),
+            _ => Err(Error::parse(
+                "YAML parsing failed: unexpected event",
+                Some(origin),
+            )),
         }
     }
 }
@@ -318,7 +325,11 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let n = load_str("- hosts: all\n  tasks:\n    - debug: msg=hi\n", "p.yml").unwrap();
-        let task = &n.as_seq().unwrap()[0].get("tasks").unwrap().as_seq().unwrap()[0];
+        let task = &n.as_seq().unwrap()[0]
+            .get("tasks")
+            .unwrap()
+            .as_seq()
+            .unwrap()[0];
         assert_eq!((task.origin.line, task.origin.col), (3, 7));
     }
 
