@@ -104,7 +104,7 @@ impl T {
         p
     }
 
-    /// Runs `play` (the shared header is prepended when `tasks` is true) with `-e base=...`.
+    /// Runs a whole playbook with `-e base=...` (see `run` for tasks under the shared header).
     fn run_raw(&self, play: &str, extra: &[&str]) -> Run {
         self.lab.write("hosts", &self.lab.inventory(sshd::USER));
         self.lab.write("site.yml", play);
@@ -531,6 +531,9 @@ fn slurp_reads_a_file_base64() {
     let t = T::new("slurp", 2);
     for h in t.hosts() {
         std::fs::write(t.dir(&h).join("s.bin"), format!("slurped {h}\n\u{1}\u{2}")).unwrap();
+        let secret = t.dir(&h).join("secret");
+        std::fs::write(&secret, "root only\n").unwrap();
+        std::fs::set_permissions(&secret, PermissionsExt::from_mode(0o600)).unwrap();
     }
     let r = t.run(
         r#"
@@ -543,11 +546,17 @@ fn slurp_reads_a_file_base64() {
           - s.source == d ~ '/s.bin'
           - s.content | b64decode == 'slurped ' ~ inventory_hostname ~ '\n\x01\x02'
           - s is not changed
+    - slurp:
+        src: "{{ d }}/secret"
+      become: true
+      register: sec
+    - assert:
+        that: sec.content | b64decode == 'root only\n'
 "#,
         &[],
     );
     r.assert_code(0);
-    t.recap_all(&r, "ok=2 changed=0 failed=0");
+    t.recap_all(&r, "ok=4 changed=0 failed=0");
 }
 
 #[test]
@@ -556,6 +565,9 @@ fn fetch_lays_out_dest_host_path_and_flat() {
     let t = T::new("fetch", 2);
     for h in t.hosts() {
         std::fs::write(t.dir(&h).join("remote.txt"), format!("from {h}\n")).unwrap();
+        let secret = t.dir(&h).join("secret");
+        std::fs::write(&secret, format!("secret of {h}\n")).unwrap();
+        std::fs::set_permissions(&secret, PermissionsExt::from_mode(0o600)).unwrap();
     }
     let out = t.lab.home.join("fetched");
     let r = t.run(
@@ -577,6 +589,11 @@ fn fetch_lays_out_dest_host_path_and_flat() {
         dest: fetched
         fail_on_missing: false
       register: f3
+    - fetch:
+        src: "{{ d }}/secret"
+        dest: "fetched/secret-{{ inventory_hostname }}"
+        flat: true
+      become: true
     - assert:
         that:
           - f1 is changed
@@ -587,7 +604,7 @@ fn fetch_lays_out_dest_host_path_and_flat() {
         &[],
     );
     r.assert_code(0);
-    t.recap_all(&r, "ok=5 changed=2 failed=0");
+    t.recap_all(&r, "ok=6 changed=3 failed=0");
     for h in t.hosts() {
         let remote = t.dir(&h).join("remote.txt");
         let nested = out.join(&h).join(remote.strip_prefix("/").unwrap());
@@ -595,6 +612,10 @@ fn fetch_lays_out_dest_host_path_and_flat() {
         assert_eq!(
             read(&out.join(format!("flat-{h}.txt"))),
             format!("from {h}\n")
+        );
+        assert_eq!(
+            read(&out.join(format!("secret-{h}"))),
+            format!("secret of {h}\n")
         );
     }
 }
@@ -726,15 +747,17 @@ fn wait_for_ports_and_paths() {
     t.recap_all(&r, "ok=6 failed=0 ignored=1");
 }
 
-/// A tiny HTTP/1.0 server on loopback: `/file.txt` is `body`, anything else 404. It serves
+/// A tiny HTTP/1.0 server on loopback: `/file.txt` is `body` (304 to a conditional request),
+/// anything else 404. It serves
 /// until `stop` is set (and at most 60 s).
-fn http_server(
-    body: &'static str,
-) -> (
+/// The port, the stop flag, and the thread (which returns how many requests it served).
+type Server = (
     u16,
     std::sync::Arc<std::sync::atomic::AtomicBool>,
     std::thread::JoinHandle<usize>,
-) {
+);
+
+fn http_server(body: &'static str) -> Server {
     use std::sync::atomic::{AtomicBool, Ordering};
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     l.set_nonblocking(true).unwrap();
@@ -762,7 +785,11 @@ fn http_server(
             let req = String::from_utf8_lossy(&req);
             let head = req.starts_with("HEAD ");
             let found = req.split_whitespace().nth(1) == Some("/file.txt");
-            let (status, content) = if found {
+            // The content is older than anything a client holds: a conditional GET gets 304.
+            let conditional = req.to_ascii_lowercase().contains("\r\nif-modified-since:");
+            let (status, content) = if found && conditional {
+                ("304 Not Modified", "")
+            } else if found {
                 ("200 OK", body)
             } else {
                 ("404 Not Found", "not found\n")
@@ -1189,4 +1216,175 @@ fn registered_setup_result_keeps_the_ansible_prefix() {
     );
     r.assert_code(0);
     t.recap_all(&r, "ok=2 failed=0");
+}
+
+const EDGE_PLAY: &str = r#"
+    - copy:
+        content: "spaced ünï\n"
+        dest: "{{ d }}/with space ünï.txt"
+    - file:
+        src: "{{ d }}/with space ünï.txt"
+        dest: "{{ d }}/link with space"
+        state: link
+    - file:
+        path: "{{ d }}/dir 'quoted' $x"
+        state: directory
+    - lineinfile:
+        path: "{{ d }}/dir 'quoted' $x/l.txt"
+        line: "$HOME `id` \"q\""
+        create: true
+    - copy:
+        src: "{{ d }}/with space ünï.txt"
+        dest: "{{ d }}/remote-copy.txt"
+        remote_src: true
+    - copy:
+        content: "not forced\n"
+        dest: "{{ d }}/keep.txt"
+        force: false
+    - copy:
+        content: "valid\n"
+        dest: "{{ d }}/validated.txt"
+        validate: grep -q valid %s
+    - copy:
+        content: "invalid\n"
+        dest: "{{ d }}/rejected.txt"
+        validate: grep -q nomatch %s
+      register: rejected
+      ignore_errors: true
+    - copy:
+        content: "root dir\n"
+        dest: "{{ d }}/rootdir/r.txt"
+        owner: root
+        mode: "0644"
+      become: true
+    - copy:
+        content: "check only\n"
+        dest: "{{ d }}/check-only.txt"
+      check_mode: true
+      register: chk
+    - assert:
+        that:
+          - rejected is failed
+          - chk is changed
+"#;
+
+#[test]
+fn odd_names_remote_src_force_validate_and_check_mode_copy() {
+    let t = T::new("edge", 2);
+    for h in t.hosts() {
+        std::fs::write(t.dir(&h).join("keep.txt"), "kept\n").unwrap();
+        // Only root may write here.
+        std::fs::create_dir(t.dir(&h).join("rootdir")).unwrap();
+        sh(&format!("chown yiqiu '{}/keep.txt'", t.dir(&h).display()));
+    }
+    let r = t.run(EDGE_PLAY, &[]);
+    r.assert_code(0);
+    t.recap_all(&r, "ok=11 changed=8 failed=0 ignored=1");
+    for h in t.hosts() {
+        let d = t.dir(&h);
+        assert_eq!(read(&d.join("with space ünï.txt")), "spaced ünï\n");
+        assert_eq!(
+            std::fs::read_link(d.join("link with space")).unwrap(),
+            d.join("with space ünï.txt")
+        );
+        assert_eq!(read(&d.join("dir 'quoted' $x/l.txt")), "$HOME `id` \"q\"\n");
+        assert_eq!(read(&d.join("remote-copy.txt")), "spaced ünï\n");
+        assert_eq!(read(&d.join("keep.txt")), "kept\n");
+        assert_eq!(read(&d.join("validated.txt")), "valid\n");
+        assert!(!d.join("rejected.txt").exists());
+        assert_eq!(read(&d.join("rootdir/r.txt")), "root dir\n");
+        assert_eq!(owner(&d.join("rootdir/r.txt")).0, 0);
+        assert!(!d.join("check-only.txt").exists());
+        let leftovers: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp") || n.starts_with(".ansible") || n.starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    }
+    // Everything but the always-changed check_mode probe is settled now.
+    let r = t.run(EDGE_PLAY, &[]);
+    r.assert_code(0);
+    t.recap_all(&r, "ok=11 changed=1 failed=0 ignored=1");
+}
+
+const ROOT_PLAY: &str = r#"
+    - file:
+        path: "{{ d }}/etc/app"
+        state: directory
+        owner: root
+        group: root
+        mode: "0755"
+    - file:
+        src: /etc/hostname
+        dest: "{{ d }}/etc/app/hostname-link"
+        state: link
+    - unarchive:
+        src: bundle.tar.gz
+        dest: "{{ d }}/etc/app"
+        owner: nobody
+        group: nogroup
+    - get_url:
+        url: "http://127.0.0.1:@PORT@/file.txt"
+        dest: "{{ d }}/etc/app/fetched.txt"
+        mode: "0600"
+    - lineinfile:
+        path: "{{ d }}/etc/app/fetched.txt"
+        line: "appended"
+        backup: true
+      register: li
+    - shell: "(sleep 1; touch '{{ d }}/late') > /dev/null 2>&1 &"
+      changed_when: false
+      when: round == '1'
+    - wait_for:
+        path: "{{ d }}/late"
+        timeout: 20
+  become: true
+"#;
+
+#[test]
+fn become_root_file_unarchive_get_url_are_idempotent() {
+    let t = T::new("become_root", 2);
+    const BODY: &str = "served\n";
+    let (port, stop, server) = http_server(BODY);
+    let src = t.lab.home.join("bundle");
+    std::fs::create_dir_all(src.join("conf.d")).unwrap();
+    std::fs::write(src.join("conf.d/a.conf"), "a\n").unwrap();
+    sh(&format!(
+        "cd '{}' && tar czf ../bundle.tar.gz conf.d",
+        src.display()
+    ));
+    let play = ROOT_PLAY.replace("@PORT@", &port.to_string());
+    let r = t.run(&play, &["-e", "round=1"]);
+    r.assert_code(0);
+    t.recap_all(&r, "ok=7 changed=5 failed=0");
+    let nobody = uid_of("nobody");
+    for h in t.hosts() {
+        let d = t.dir(&h).join("etc/app");
+        assert_eq!(owner(&d), (0, 0));
+        assert_eq!(
+            std::fs::read_link(d.join("hostname-link")).unwrap(),
+            Path::new("/etc/hostname")
+        );
+        assert_eq!(read(&d.join("conf.d/a.conf")), "a\n");
+        assert_eq!(owner(&d.join("conf.d/a.conf")), (nobody, 65534));
+        assert_eq!(owner(&d.join("conf.d")), (nobody, 65534));
+        assert_eq!(read(&d.join("fetched.txt")), "served\nappended\n");
+        assert_eq!(owner(&d.join("fetched.txt")), (0, 0));
+        assert_eq!(mode(&d.join("fetched.txt")), 0o600);
+        let backups = std::fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("fetched.txt."))
+            .count();
+        assert_eq!(backups, 1);
+        assert!(t.dir(&h).join("late").exists());
+    }
+    // get_url without force sends If-Modified-Since and keeps dest on 304: nothing changes.
+    let r = t.run(&play, &["-e", "round=2"]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    server.join().unwrap();
+    r.assert_code(0);
+    t.recap_all(&r, "changed=0 failed=0");
 }
