@@ -135,7 +135,11 @@ fn any_errors_fatal_handler_failure_stops_all_hosts() {
     );
     r.assert_code(2);
     // (The error block's source excerpt may quote the playbook line; the result must not.)
-    assert!(!r.stdout.contains("\"msg\": \"SHOULD NOT RUN\""), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("\"msg\": \"SHOULD NOT RUN\""),
+        "{}",
+        r.stdout
+    );
     r.assert_recap("alpha", "ok=2 changed=2 failed=0");
     r.assert_recap("beta", "ok=1 changed=1 failed=1");
 }

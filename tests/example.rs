@@ -37,16 +37,27 @@ fn site_deploys_is_idempotent_scales_and_cleans() {
     r.assert_recap("localhost", "failed=0 changed=8");
     let conf = std::fs::read_to_string(root.join("fileserver.conf")).expect("fileserver.conf");
     assert!(conf.contains("namespace = planet-graph-ns"), "{conf}");
-    let unit = std::fs::read_to_string(root.join("units/planet-graph_8602/unit.conf")).expect("unit");
-    assert!(unit.contains("port = 8602") && unit.contains("workers = 4"), "{unit}");
+    let unit =
+        std::fs::read_to_string(root.join("units/planet-graph_8602/unit.conf")).expect("unit");
+    assert!(
+        unit.contains("port = 8602") && unit.contains("workers = 4"),
+        "{unit}"
+    );
 
     let again = run(&root, &["playbooks/site.yaml"]);
     again.assert_code(0);
     again.assert_recap("localhost", "changed=0 failed=0");
 
-    let scaled = run(&root, &["playbooks/scale_service.yaml", "-e", "scaled_replicas=3"]);
+    let scaled = run(
+        &root,
+        &["playbooks/scale_service.yaml", "-e", "scaled_replicas=3"],
+    );
     scaled.assert_code(0);
-    assert!(root.join("units/planet-graph_8603/unit.conf").is_file(), "{}", scaled.stdout);
+    assert!(
+        root.join("units/planet-graph_8603/unit.conf").is_file(),
+        "{}",
+        scaled.stdout
+    );
 
     let debug_only = run(&root, &["playbooks/site.yaml", "--tags", "debug"]);
     debug_only.assert_code(0);

@@ -526,7 +526,6 @@ fn stat_lineinfile_blockinfile_replace_and_idempotence() {
 }
 
 #[test]
-#[ignore = "bug: slurp module not implemented (not in src/modules/registry.rs)"]
 fn slurp_reads_a_file_base64() {
     let t = T::new("slurp", 2);
     for h in t.hosts() {
@@ -560,7 +559,6 @@ fn slurp_reads_a_file_base64() {
 }
 
 #[test]
-#[ignore = "bug: fetch module not implemented (not in src/modules/registry.rs)"]
 fn fetch_lays_out_dest_host_path_and_flat() {
     let t = T::new("fetch", 2);
     for h in t.hosts() {
@@ -1171,7 +1169,6 @@ fn become_nobody_writes_where_only_nobody_can() {
 /// so `'\n'` in a string literal there is a newline (only `{{ }}` in templated strings keeps
 /// the backslash, through Ansible's backslash escaping).
 #[test]
-#[ignore = "bug: conditionals (assert that/when) keep '\\n' in Jinja string literals as backslash-n"]
 fn conditional_string_literal_escapes_are_interpreted() {
     let t = T::new("cond_escape", 1);
     let r = t.run(
@@ -1197,7 +1194,6 @@ fn conditional_string_literal_escapes_are_interpreted() {
 /// Ansible's setup module returns `ansible_`-prefixed keys in its result (what `register`
 /// sees); only the host's `ansible_facts` variable holds them without the prefix.
 #[test]
-#[ignore = "bug: registered setup result has unprefixed ansible_facts keys (kernel, not ansible_kernel)"]
 fn registered_setup_result_keeps_the_ansible_prefix() {
     let t = T::new("facts_register", 1);
     let r = t.run(

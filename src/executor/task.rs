@@ -981,7 +981,12 @@ impl PlayRun<'_> {
                 _ => &mut s.facts,
             };
             for (k, v) in facts {
-                target.insert(k.clone(), v.clone());
+                // Gathered facts live under `ansible_facts` without their prefix.
+                let key = match action {
+                    "set_fact" | "include_vars" => k.as_str(),
+                    _ => k.strip_prefix("ansible_").unwrap_or(k),
+                };
+                target.insert(key.to_string(), v.clone());
             }
         });
     }

@@ -856,9 +856,24 @@ impl Module for Setup {
             .collect();
         if !filters.is_empty() {
             facts = apply_filter(facts, &filters).map_err(ModuleError::msg)?;
+        } else {
+            facts.insert("gather_subset".into(), Value::Array(subset));
+            facts.insert("module_setup".into(), Value::Bool(true));
         }
-        facts.insert("gather_subset".into(), Value::Array(subset));
-        facts.insert("module_setup".into(), Value::Bool(true));
+        // The module's result names facts `ansible_*` as Ansible's setup does; the executor
+        // drops the prefix when it stores them under `ansible_facts`.
+        let facts: Map<String, Value> = facts
+            .into_iter()
+            .map(|(k, v)| {
+                let k = if k.starts_with("ansible_") || k == "gather_subset" || k == "module_setup"
+                {
+                    k
+                } else {
+                    format!("ansible_{k}")
+                };
+                (k, v)
+            })
+            .collect();
         Ok(map([
             ("ansible_facts", Value::Object(facts)),
             ("changed", Value::Bool(false)),
@@ -876,16 +891,18 @@ mod tests {
     fn gathers_core_facts_locally() {
         let r = run(&Setup, json!({})).unwrap();
         let f = r["ansible_facts"].as_object().unwrap();
-        assert_eq!(f["system"], json!("Linux"));
-        assert!(!f["hostname"].as_str().unwrap().is_empty());
-        assert!(!f["hostname"].as_str().unwrap().contains('.'));
-        assert!(f["processor_vcpus"].as_i64().unwrap() >= 1);
-        assert!(f["memtotal_mb"].as_i64().unwrap() > 0);
-        assert_eq!(f["user_uid"].as_i64().unwrap(), unsafe { libc::getuid() }
-            as i64);
-        assert!(f["env"].as_object().unwrap().contains_key("PATH"));
-        assert_eq!(f["date_time"]["epoch"].as_str().unwrap().len(), 10);
-        assert!(!f.contains_key("python"));
+        assert_eq!(f["ansible_system"], json!("Linux"));
+        assert!(!f["ansible_hostname"].as_str().unwrap().is_empty());
+        assert!(!f["ansible_hostname"].as_str().unwrap().contains('.'));
+        assert!(f["ansible_processor_vcpus"].as_i64().unwrap() >= 1);
+        assert!(f["ansible_memtotal_mb"].as_i64().unwrap() > 0);
+        assert_eq!(
+            f["ansible_user_uid"].as_i64().unwrap(),
+            unsafe { libc::getuid() } as i64
+        );
+        assert!(f["ansible_env"].as_object().unwrap().contains_key("PATH"));
+        assert_eq!(f["ansible_date_time"]["epoch"].as_str().unwrap().len(), 10);
+        assert!(!f.contains_key("ansible_python"));
         assert_eq!(f["module_setup"], json!(true));
         assert_eq!(r["changed"], json!(false));
     }
@@ -904,7 +921,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            r["ansible_facts"]["local"],
+            r["ansible_facts"]["ansible_local"],
             json!({"app": {"port": 8080}, "gen": {"x": [1]}})
         );
     }
@@ -917,9 +934,10 @@ mod tests {
         )
         .unwrap();
         let f = r["ansible_facts"].as_object().unwrap();
-        assert!(f.contains_key("distribution"));
-        assert!(f.contains_key("kernel"));
-        assert!(!f.contains_key("hostname"));
+        assert!(f.contains_key("ansible_distribution"));
+        assert!(f.contains_key("ansible_kernel"));
+        assert!(!f.contains_key("ansible_hostname"));
+        assert!(!f.contains_key("module_setup"));
     }
 
     const SAMPLE: &str = "\n@@yiqiu:uname\nLinux\n5.10\n#1 SMP\nx86_64\nweb1.example.com\n\

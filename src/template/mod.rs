@@ -178,30 +178,53 @@ impl Templar {
         &'static self,
         expr: &str,
         lenient: bool,
+        keep_backslashes: bool,
     ) -> Result<Arc<Expression<'static, 'static>>, TemplateError> {
         let (env, cache) = if lenient {
             (&self.lenient, &self.lenient_expressions)
         } else {
             (&self.env, &self.expressions)
         };
+        // The same text compiles differently with and without kept backslashes.
+        let key = format!("{}{expr}", if keep_backslashes { 'r' } else { 'c' });
         let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = cache.get(expr) {
+        if let Some(e) = cache.get(&key) {
             return Ok(e.clone());
         }
         let source = escape::percent_format(expr, true);
-        let source = escape::raw_string_literals(&source, true).into_owned();
+        let source = escape::raw_string_literals(&source, keep_backslashes).into_owned();
         let compiled = Arc::new(env.compile_expression_owned(source)?);
-        cache.insert(expr.to_string(), compiled.clone());
+        cache.insert(key, compiled.clone());
         Ok(compiled)
     }
 
-    /// Evaluates a bare expression to a minijinja value.
+    /// Evaluates a bare expression to a minijinja value (string literals keep their
+    /// backslashes, as inside `{{ }}` in a playbook).
     pub fn eval(&'static self, expr: &str, ctx: &MjValue) -> Result<MjValue, TemplateError> {
-        let compiled = self.expression(expr, false)?;
+        self.eval_with(expr, ctx, true)
+    }
+
+    /// Evaluates a conditional's expression: string literals have their escapes
+    /// interpreted (`'a\nb'` is three characters), as Ansible's conditionals do.
+    pub fn eval_conditional_expr(
+        &'static self,
+        expr: &str,
+        ctx: &MjValue,
+    ) -> Result<MjValue, TemplateError> {
+        self.eval_with(expr, ctx, false)
+    }
+
+    fn eval_with(
+        &'static self,
+        expr: &str,
+        ctx: &MjValue,
+        keep_backslashes: bool,
+    ) -> Result<MjValue, TemplateError> {
+        let compiled = self.expression(expr, false, keep_backslashes)?;
         compiled.eval(ctx).or_else(|e| {
             let undeclared = || compiled.undeclared_variables(false);
             if guards_undefined(expr, &e) {
-                match self.expression(expr, true)?.eval(ctx) {
+                match self.expression(expr, true, keep_backslashes)?.eval(ctx) {
                     Ok(v) if !v.is_undefined() => return Ok(v),
                     Ok(_) => {}
                     Err(e2) => {
@@ -308,8 +331,11 @@ impl Templar {
             }
             Value::String(s) => {
                 // `when: "{{ x }}"` works in Ansible (with a warning); strip the braces.
+                let v = match single_expression(s.trim()) {
+                    Some(inner) => self.eval(inner, ctx)?,
+                    None => self.eval_conditional_expr(s, ctx)?,
+                };
                 let expr = single_expression(s.trim()).unwrap_or(s.as_str());
-                let v = self.eval(expr, ctx)?;
                 if v.is_undefined() {
                     return Err(TemplateError {
                         message: errors::undefined_message(expr, ctx),
