@@ -106,7 +106,7 @@ fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
             let i = key_end.unwrap_or(0);
             out.insert(
                 word[..i].to_string(),
-                Value::String(unquote(&word[i + 1..])),
+                Value::String(unquote(&decode_escapes(&word[i + 1..]))),
             );
         } else {
             raw.push(word);
@@ -116,6 +116,62 @@ fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
         out.insert("_raw_params".into(), Value::String(raw.join(" ")));
     }
     Ok(out)
+}
+
+/// Python-style escapes in `k=v` values (`\\n`, `\\t`, `\\xNN`, `\\uNNNN`, ...), decoded as
+/// Ansible's `parse_kv` does; other backslashes stay.
+fn decode_escapes(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let hex = |chars: &mut std::iter::Peekable<std::str::Chars>, n: usize| -> Option<char> {
+            let digits: String = (0..n).filter_map(|_| chars.next()).collect();
+            u32::from_str_radix(&digits, 16)
+                .ok()
+                .and_then(char::from_u32)
+        };
+        match chars.peek().copied() {
+            Some('n') => {
+                chars.next();
+                out.push('\n');
+            }
+            Some('t') => {
+                chars.next();
+                out.push('\t');
+            }
+            Some('r') => {
+                chars.next();
+                out.push('\r');
+            }
+            Some('\\') => {
+                chars.next();
+                out.push('\\');
+            }
+            Some('x') => {
+                chars.next();
+                match hex(&mut chars, 2) {
+                    Some(ch) => out.push(ch),
+                    None => out.push_str("\\x"),
+                }
+            }
+            Some('u') => {
+                chars.next();
+                match hex(&mut chars, 4) {
+                    Some(ch) => out.push(ch),
+                    None => out.push_str("\\u"),
+                }
+            }
+            _ => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// The options free-form modules accept inline (`chdir=/tmp ls`).
@@ -152,6 +208,13 @@ mod tests {
         let m = parse_kv_free_form("FOO=1 echo a=b hello chdir=/tmp").unwrap();
         assert_eq!(m["_raw_params"], "FOO=1 echo a=b hello");
         assert_eq!(m["chdir"], "/tmp");
+    }
+
+    #[test]
+    fn escapes_in_values_are_decoded() {
+        let m = parse_kv(r#"content="a\nb\n" path=C:\dir"#).unwrap();
+        assert_eq!(m["content"], "a\nb\n");
+        assert_eq!(m["path"], "C:\\dir");
     }
 
     #[test]
