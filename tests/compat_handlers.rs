@@ -89,7 +89,6 @@ fn failed_host_does_not_run_its_handlers() {
 }
 
 #[test]
-#[ignore = "compat: a handler failing during flush_handlers inside a block does not trigger rescue"]
 fn handler_failure_in_flush_goes_to_rescue() {
     let (_d, r) = play(
         r#"

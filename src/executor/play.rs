@@ -500,13 +500,13 @@ impl<'a> PlayRun<'a> {
             self.mark_failed(&failed);
             // Handlers flush after pre_tasks and after roles+tasks.
             if i != 1 {
-                self.flush_handlers(batch);
+                self.flush_handlers(batch, false);
             }
         }
         if !self.abort.load(Ordering::SeqCst) && !self.alive(batch).is_empty() {
             let failed = self.run_items(&self.play.post_tasks, &self.alive(batch), false);
             self.mark_failed(&failed);
-            self.flush_handlers(batch);
+            self.flush_handlers(batch, false);
         }
         let all_failed = batch.iter().all(|h| {
             let f = self.flags(h);
@@ -729,7 +729,7 @@ impl<'a> PlayRun<'a> {
     /// Runs one task on `hosts`; returns the hosts that failed (not ignored).
     pub fn run_task(&self, task: &Arc<Task>, hosts: &[String], rescuable: bool) -> Vec<String> {
         if task.action == "meta" {
-            return self.run_meta(task, hosts);
+            return self.run_meta(task, hosts, rescuable);
         }
         if !self.selected(task, hosts) {
             return Vec::new();
@@ -956,8 +956,10 @@ impl<'a> PlayRun<'a> {
         Ok(())
     }
 
-    /// Runs notified handlers in the order they are defined, each once.
-    pub fn flush_handlers(&self, batch: &[String]) {
+    /// Runs notified handlers in the order they are defined, each once. Returns the hosts
+    /// whose handlers failed; inside a block with `rescue` they go to the rescue.
+    pub fn flush_handlers(&self, batch: &[String], rescuable: bool) -> Vec<String> {
+        let mut all_failed: Vec<String> = Vec::new();
         let force = self.play.force_handlers || self.shared.state.options.force_handlers;
         for (i, handler) in self.handlers.iter().enumerate() {
             let hosts = {
@@ -975,13 +977,21 @@ impl<'a> PlayRun<'a> {
             if hosts.is_empty() {
                 continue;
             }
-            let failed = self.run_task(handler, &hosts, false);
-            self.mark_failed(&failed);
-            self.check_fail_limits(&failed, false);
+            let failed = self.run_task(handler, &hosts, rescuable);
+            if !rescuable {
+                self.mark_failed(&failed);
+            }
+            self.check_fail_limits(&failed, rescuable);
+            for h in failed {
+                if !all_failed.contains(&h) {
+                    all_failed.push(h);
+                }
+            }
         }
+        all_failed
     }
 
-    fn run_meta(&self, task: &Arc<Task>, hosts: &[String]) -> Vec<String> {
+    fn run_meta(&self, task: &Arc<Task>, hosts: &[String], rescuable: bool) -> Vec<String> {
         let action = task
             .args
             .get("_raw_params")
@@ -1029,7 +1039,7 @@ impl<'a> PlayRun<'a> {
         match action.as_str() {
             "flush_handlers" => {
                 let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                self.flush_handlers(&batch);
+                return self.flush_handlers(&batch, rescuable);
             }
             "end_play" | "end_batch" => {
                 let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
