@@ -846,6 +846,13 @@ impl PlayRun<'_> {
         match result {
             Ok(mut d) => {
                 d.entry("changed").or_insert(Value::Bool(false));
+                // Outside diff mode Ansible keeps no before/after in the result.
+                if !settings.diff
+                    && d.get("diff")
+                        .is_some_and(|v| !matches!(v, Value::Array(a) if a.is_empty()))
+                {
+                    d.remove("diff");
+                }
                 d
             }
             Err(ModuleError::Failed(mut d)) => {
