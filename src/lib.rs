@@ -16,3 +16,4 @@ pub mod playbook;
 pub mod template;
 pub mod vars;
 pub mod yaml;
+pub mod release;
