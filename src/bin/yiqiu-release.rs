@@ -24,6 +24,9 @@ struct Cli {
     /// Project file (default: .yiqiu-release.yaml here or in a parent directory).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Seconds to wait for another run holding the component lock.
+    #[arg(long, global = true, default_value_t = 600)]
+    lock_timeout: u64,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -146,8 +149,12 @@ fn emit<T: serde::Serialize>(cli: &Cli, value: &T, human: String) {
     }
 }
 
-fn lock_opts() -> LockOptions {
-    LockOptions { holder_pid: Some(std::process::id()), ..LockOptions::default() }
+fn lock_opts(cli: &Cli) -> LockOptions {
+    LockOptions {
+        holder_pid: Some(std::process::id()),
+        timeout: std::time::Duration::from_secs(cli.lock_timeout),
+        ..LockOptions::default()
+    }
 }
 
 /// Turns a `--from` word into a source. Local paths are host paths (this machine is the host).
@@ -233,7 +240,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
             let sources = words.iter().map(|w| source_of(w, &cfg)).collect::<Result<Vec<_>, _>>()?;
             let mut req = DeployRequest::new(&root, type_, version, sources);
             req.switch = !no_switch;
-            req.lock = lock_opts();
+            req.lock = lock_opts(cli);
             req.custom_links = cfg.deploy.custom_links.iter().filter(|(_, t)| *t == type_ || t.ends_with(&format!("/links/{type_}"))).map(|(p, _)| p.clone()).collect();
             req.custom_links.extend(link.iter().cloned());
             req.depends = cfg.components.get(type_).map(|c| c.depends.clone()).unwrap_or_default();
@@ -279,21 +286,21 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                 }
                 "switch" | "rollback" => {
                     let r = if action == "switch" {
-                        version::switch(&mut conn, &root, type_, &need_version()?, &lock_opts())?
+                        version::switch(&mut conn, &root, type_, &need_version()?, &lock_opts(cli))?
                     } else {
-                        version::rollback(&mut conn, &root, type_, &lock_opts())?
+                        version::rollback(&mut conn, &root, type_, &lock_opts(cli))?
                     };
                     let human = format!("{}: {} current -> {}", if r.changed { "changed" } else { "ok" }, r.component, r.current);
                     emit(cli, &r, human);
                 }
                 "cleanup" => {
-                    let r = version::cleanup(&mut conn, &root, type_, *keep, *keep_days, *dry_run, &lock_opts())?;
+                    let r = version::cleanup(&mut conn, &root, type_, *keep, *keep_days, *dry_run, &lock_opts(cli))?;
                     let human = format!("{}: removed [{}], kept [{}]", if r.changed { "changed" } else { "ok" }, r.removed.join(", "), r.kept.join(", "));
                     emit(cli, &r, human);
                 }
                 _ => {
                     let v = need_version()?;
-                    let changed = version::pin(&mut conn, &root, type_, &v, action == "pin", &lock_opts())?;
+                    let changed = version::pin(&mut conn, &root, type_, &v, action == "pin", &lock_opts(cli))?;
                     emit(cli, &serde_json::json!({"changed": changed, "version": v, "action": action}), format!("{}: {action} {type_} {v}", if changed { "changed" } else { "ok" }));
                 }
             }
