@@ -19,13 +19,32 @@ fn pack_version(t: &Path, v: &str, files: usize) -> String {
     let src = t.join(format!("src-{v}"));
     std::fs::create_dir_all(src.join("data")).unwrap();
     for i in 0..files {
-        std::fs::write(src.join(format!("data/f{i:04}.txt")), format!("{v} {i} ").repeat(50)).unwrap();
+        std::fs::write(
+            src.join(format!("data/f{i:04}.txt")),
+            format!("{v} {i} ").repeat(50),
+        )
+        .unwrap();
     }
     std::fs::write(src.join("VERSION"), v).unwrap();
     let dest = t.join("dist");
-    let out = cli(&["pack", src.to_str().unwrap(), "--type", "model", "--version", v, "--dest", dest.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    dest.join(format!("model-{v}.manifest.json")).display().to_string()
+    let out = cli(&[
+        "pack",
+        src.to_str().unwrap(),
+        "--type",
+        "model",
+        "--version",
+        v,
+        "--dest",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dest.join(format!("model-{v}.manifest.json"))
+        .display()
+        .to_string()
 }
 
 /// A version dir is complete when it has every file with the right content.
@@ -34,7 +53,8 @@ fn complete(dir: &Path, v: &str, files: usize) -> bool {
         return false;
     }
     (0..files).all(|i| {
-        std::fs::read_to_string(dir.join(format!("data/f{i:04}.txt"))).ok() == Some(format!("{v} {i} ").repeat(50))
+        std::fs::read_to_string(dir.join(format!("data/f{i:04}.txt"))).ok()
+            == Some(format!("{v} {i} ").repeat(50))
     })
 }
 
@@ -44,7 +64,18 @@ fn exit_codes_json_and_one_line_reasons() {
     let root = t.path().join("root");
     let m = pack_version(t.path(), "1.0.0", 3);
     let r = root.to_str().unwrap();
-    let out = cli(&["--json", "deploy", "--type", "model", "--version", "1.0.0", "--root", r, "--from", &m]);
+    let out = cli(&[
+        "--json",
+        "deploy",
+        "--type",
+        "model",
+        "--version",
+        "1.0.0",
+        "--root",
+        r,
+        "--from",
+        &m,
+    ]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["changed"], true);
@@ -54,7 +85,16 @@ fn exit_codes_json_and_one_line_reasons() {
     assert_eq!(v["versions"][0]["version"], "1.0.0");
     assert_eq!(v["versions"][0]["current"], true);
     // Failure: non-zero, one line on stderr.
-    let out = cli(&["version", "switch", "--type", "model", "--root", r, "--version", "9.9.9"]);
+    let out = cli(&[
+        "version",
+        "switch",
+        "--type",
+        "model",
+        "--root",
+        r,
+        "--version",
+        "9.9.9",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -65,7 +105,11 @@ fn exit_codes_json_and_one_line_reasons() {
     let out = cli(&["links", "verify", "--root", r]);
     assert!(out.status.success());
     let out = cli(&["health", "--root", r]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -73,13 +117,26 @@ fn concurrent_deploys_serialize() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("root");
     let r = root.to_str().unwrap().to_string();
-    let ms: Vec<String> = ["1.0.0", "2.0.0", "3.0.0"].iter().map(|v| pack_version(t.path(), v, 200)).collect();
+    let ms: Vec<String> = ["1.0.0", "2.0.0", "3.0.0"]
+        .iter()
+        .map(|v| pack_version(t.path(), v, 200))
+        .collect();
     let children: Vec<_> = ["1.0.0", "2.0.0", "3.0.0"]
         .iter()
         .zip(&ms)
         .map(|(v, m)| {
             Command::new(BIN)
-                .args(["deploy", "--type", "model", "--version", v, "--root", &r, "--from", m])
+                .args([
+                    "deploy",
+                    "--type",
+                    "model",
+                    "--version",
+                    v,
+                    "--root",
+                    &r,
+                    "--from",
+                    m,
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -88,17 +145,27 @@ fn concurrent_deploys_serialize() {
         .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     for v in ["1.0.0", "2.0.0", "3.0.0"] {
-        assert!(complete(&root.join("components/model").join(v), v, 200), "{v}");
+        assert!(
+            complete(&root.join("components/model").join(v), v, 200),
+            "{v}"
+        );
     }
     let cur = std::fs::read_link(root.join("components/model/current")).unwrap();
     assert!(["1.0.0", "2.0.0", "3.0.0"].contains(&cur.to_str().unwrap()));
     // Serialized: each deploy saw the one before it, so the recorded previous versions form a
     // chain (None, a, b), never two deploys that both saw "no current".
     let hist = std::fs::read_to_string(root.join(".yiqiu/history.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = hist.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = hist
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert!(lines[0].get("previous").is_none());
     assert_eq!(lines[1]["previous"], lines[0]["version"]);
@@ -115,38 +182,111 @@ fn a_held_lock_blocks_and_a_dead_holder_does_not() {
     let m = pack_version(t.path(), "1.0.0", 3);
     let layout = Layout::new(r);
     let mut c = LocalConnection;
-    let held = Lock::acquire(&mut c, &layout, "model", &LockOptions { holder_pid: Some(std::process::id()), ..LockOptions::default() }).unwrap();
-    let out = cli(&["--lock-timeout", "0", "deploy", "--type", "model", "--version", "1.0.0", "--root", r, "--from", &m]);
+    let held = Lock::acquire(
+        &mut c,
+        &layout,
+        "model",
+        &LockOptions {
+            holder_pid: Some(std::process::id()),
+            ..LockOptions::default()
+        },
+    )
+    .unwrap();
+    let out = cli(&[
+        "--lock-timeout",
+        "0",
+        "deploy",
+        "--type",
+        "model",
+        "--version",
+        "1.0.0",
+        "--root",
+        r,
+        "--from",
+        &m,
+    ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("locked"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!root.join("components/model/1.0.0").exists());
     held.release(&mut c).unwrap();
     // A lock left by a process that died (kill -9) is broken, not waited on forever.
     let mut dead = Command::new("true").spawn().unwrap();
     let dead_pid = dead.id();
     dead.wait().unwrap();
-    let stale = Lock::acquire(&mut c, &layout, "model", &LockOptions { holder_pid: Some(dead_pid), ..LockOptions::default() }).unwrap();
+    let stale = Lock::acquire(
+        &mut c,
+        &layout,
+        "model",
+        &LockOptions {
+            holder_pid: Some(dead_pid),
+            ..LockOptions::default()
+        },
+    )
+    .unwrap();
     std::mem::forget(stale);
-    let out = cli(&["--lock-timeout", "5", "deploy", "--type", "model", "--version", "1.0.0", "--root", r, "--from", &m]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&[
+        "--lock-timeout",
+        "5",
+        "deploy",
+        "--type",
+        "model",
+        "--version",
+        "1.0.0",
+        "--root",
+        r,
+        "--from",
+        &m,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn kill_9_at_random_points_always_leaves_current_complete() {
     const FILES: usize = 300;
-    const ROUNDS: usize = 20;
+    const ROUNDS: usize = 50;
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("root");
     let r = root.to_str().unwrap().to_string();
     let versions: Vec<String> = (0..=ROUNDS).map(|i| format!("1.0.{i}")).collect();
-    let manifests: Vec<String> = versions.iter().map(|v| pack_version(t.path(), v, FILES)).collect();
-    let out = cli(&["deploy", "--type", "model", "--version", &versions[0], "--root", &r, "--from", &manifests[0]]);
+    let manifests: Vec<String> = versions
+        .iter()
+        .map(|v| pack_version(t.path(), v, FILES))
+        .collect();
+    let out = cli(&[
+        "deploy",
+        "--type",
+        "model",
+        "--version",
+        &versions[0],
+        "--root",
+        &r,
+        "--from",
+        &manifests[0],
+    ]);
     assert!(out.status.success());
     let comp = root.join("components/model");
     let mut killed_mid = 0;
     for i in 1..=ROUNDS {
         let mut child = Command::new(BIN)
-            .args(["deploy", "--type", "model", "--version", &versions[i], "--root", &r, "--from", &manifests[i]])
+            .args([
+                "deploy",
+                "--type",
+                "model",
+                "--version",
+                &versions[i],
+                "--root",
+                &r,
+                "--from",
+                &manifests[i],
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
@@ -163,24 +303,58 @@ fn kill_9_at_random_points_always_leaves_current_complete() {
         }
         let cur = std::fs::read_link(comp.join("current")).unwrap();
         let cur = cur.to_str().unwrap();
-        assert!(versions.iter().any(|v| v == cur), "round {i}: current -> {cur}");
-        assert!(complete(&comp.join(cur), cur, FILES), "round {i}: current {cur} is incomplete");
+        assert!(
+            versions.iter().any(|v| v == cur),
+            "round {i}: current -> {cur}"
+        );
+        assert!(
+            complete(&comp.join(cur), cur, FILES),
+            "round {i}: current {cur} is incomplete"
+        );
         // Every visible version dir is complete: they only appear by rename.
         for e in std::fs::read_dir(&comp).unwrap().flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
             if n.starts_with('.') || n == "current" {
                 continue;
             }
-            assert!(complete(&e.path(), &n, FILES), "round {i}: version dir {n} is incomplete");
+            assert!(
+                complete(&e.path(), &n, FILES),
+                "round {i}: version dir {n} is incomplete"
+            );
         }
     }
     assert!(killed_mid > 0, "no deploy was actually interrupted");
     // The next deploy breaks the dead lock, clears leftovers and works.
     let last = ROUNDS;
-    let out = cli(&["deploy", "--type", "model", "--version", &versions[last], "--root", &r, "--from", &manifests[last]]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read_link(comp.join("current")).unwrap().to_str().unwrap(), versions[last]);
-    let leftovers: Vec<_> = std::fs::read_dir(&comp).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
+    let out = cli(&[
+        "deploy",
+        "--type",
+        "model",
+        "--version",
+        &versions[last],
+        "--root",
+        &r,
+        "--from",
+        &manifests[last],
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_link(comp.join("current"))
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        versions[last]
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&comp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert!(!root.join(".yiqiu/locks/model.lock").exists());
     eprintln!("kill -9 rounds: {ROUNDS}, interrupted: {killed_mid}");

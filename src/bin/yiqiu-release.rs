@@ -9,11 +9,15 @@ use yiqiu_play::connection::local::LocalConnection;
 use yiqiu_play::release::config::ReleaseConfig;
 use yiqiu_play::release::deploy::{self, DeployRequest, Source};
 use yiqiu_play::release::lock::LockOptions;
+use yiqiu_play::release::manifest::Manifest;
 use yiqiu_play::release::pack::{self, Compression, PackOptions};
 use yiqiu_play::release::{health, links, publish, s3, version, ErrorKind, ReleaseError};
 
 #[derive(Parser)]
-#[command(name = "yiqiu-release", about = "Pack, publish and deploy versioned components")]
+#[command(
+    name = "yiqiu-release",
+    about = "Pack, publish and deploy versioned components"
+)]
 struct Cli {
     /// Print the result as JSON.
     #[arg(long, global = true)]
@@ -119,7 +123,9 @@ fn main() -> ExitCode {
 fn load_config(cli: &Cli) -> Result<(ReleaseConfig, PathBuf), ReleaseError> {
     let path = match &cli.config {
         Some(p) => Some(p.clone()),
-        None => std::env::current_dir().ok().and_then(|d| ReleaseConfig::find(&d)),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| ReleaseConfig::find(&d)),
     };
     match path {
         Some(p) => {
@@ -131,19 +137,26 @@ fn load_config(cli: &Cli) -> Result<(ReleaseConfig, PathBuf), ReleaseError> {
 }
 
 fn abs(p: &str) -> String {
-    std::path::absolute(p).map(|a| a.display().to_string()).unwrap_or_else(|_| p.to_string())
+    std::path::absolute(p)
+        .map(|a| a.display().to_string())
+        .unwrap_or_else(|_| p.to_string())
 }
 
 fn root_of(arg: &Option<String>, cfg: &ReleaseConfig) -> Result<String, ReleaseError> {
     arg.clone()
         .or_else(|| cfg.deploy.root.clone())
         .map(|r| abs(&r))
-        .ok_or_else(|| ReleaseError::invalid("--root is required (or deploy.root in .yiqiu-release.yaml)"))
+        .ok_or_else(|| {
+            ReleaseError::invalid("--root is required (or deploy.root in .yiqiu-release.yaml)")
+        })
 }
 
 fn emit<T: serde::Serialize>(cli: &Cli, value: &T, human: String) {
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
     } else {
         println!("{human}");
     }
@@ -158,22 +171,67 @@ fn lock_opts(cli: &Cli) -> LockOptions {
 }
 
 /// Turns a `--from` word into a source. Local paths are host paths (this machine is the host).
-fn source_of(word: &str, cfg: &ReleaseConfig) -> Result<Source, ReleaseError> {
+fn source_of(
+    word: &str,
+    cfg: &ReleaseConfig,
+    type_: &str,
+    version: &str,
+    manifest: &mut Option<Manifest>,
+) -> Result<Source, ReleaseError> {
     if let Some(t) = cfg.target(word) {
         return match t.type_.as_str() {
-            "s3" => Err(ReleaseError::invalid(format!("--from {word}: use the s3://bucket/key URL of the package"))),
+            "s3" => Err(ReleaseError::invalid(format!(
+                "--from {word}: use the s3://bucket/key URL of the package"
+            ))),
             _ => Ok(Source::Dir(abs(t.path.as_deref().unwrap_or(".")))),
         };
     }
     if let Some((bucket, key)) = s3::parse_s3_url(word) {
-        let t = cfg.publish.targets.iter().find(|t| t.type_ == "s3" && t.bucket.as_deref() == Some(bucket.as_str()));
+        let t = cfg
+            .publish
+            .targets
+            .iter()
+            .find(|t| t.type_ == "s3" && t.bucket.as_deref() == Some(bucket.as_str()));
         let endpoint = t
             .and_then(|t| t.endpoint.clone())
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-            .ok_or_else(|| ReleaseError::invalid(format!("{word}: no s3 target for bucket {bucket} and AWS_ENDPOINT_URL is not set")))?;
+            .ok_or_else(|| {
+                ReleaseError::invalid(format!(
+                    "{word}: no s3 target for bucket {bucket} and AWS_ENDPOINT_URL is not set"
+                ))
+            })?;
         let creds = s3::Credentials::load(t.and_then(|t| t.profile.as_deref()))?;
         let client = s3::S3Client::new(&endpoint, t.and_then(|t| t.region.as_deref()), creds)?;
-        return Ok(Source::Url(client.presign_get(&bucket, &key, std::time::Duration::from_secs(3600), std::time::SystemTime::now())));
+        // The manifest is read here, on the controller, with the credentials; the host gets
+        // only a presigned URL of the package, valid for an hour.
+        let dir = key
+            .rsplit_once('/')
+            .map(|(d, _)| format!("{d}/"))
+            .unwrap_or_default();
+        let mkey = if key.ends_with(".json") {
+            key.clone()
+        } else {
+            format!("{dir}{}", Manifest::file_name(type_, version))
+        };
+        let m = match manifest.as_ref() {
+            Some(m) => m.clone(),
+            None => Manifest::parse(
+                &client.get_object(&bucket, &mkey)?,
+                &format!("s3://{bucket}/{mkey}"),
+            )?,
+        };
+        let pkey = if key.ends_with(".json") {
+            format!("{dir}{}", m.package.file)
+        } else {
+            key.clone()
+        };
+        *manifest = Some(m);
+        return Ok(Source::Url(client.presign_get(
+            &bucket,
+            &pkey,
+            std::time::Duration::from_secs(3600),
+            std::time::SystemTime::now(),
+        )));
     }
     if word.starts_with("http://") || word.starts_with("https://") {
         return Ok(Source::Url(word.to_string()));
@@ -192,7 +250,14 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
     let (cfg, cfg_dir) = load_config(cli)?;
     let mut conn = LocalConnection;
     match &cli.cmd {
-        Cmd::Pack { src, type_, version, dest, compression, exclude } => {
+        Cmd::Pack {
+            src,
+            type_,
+            version,
+            dest,
+            compression,
+            exclude,
+        } => {
             let src = match src {
                 Some(s) => s.clone(),
                 None => cfg
@@ -200,13 +265,33 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                     .get(type_)
                     .and_then(|c| c.source.as_ref())
                     .map(|s| cfg_dir.join(s))
-                    .ok_or_else(|| ReleaseError::invalid(format!("SRC is required (no components.{type_}.source in the config)")))?,
+                    .ok_or_else(|| {
+                        ReleaseError::invalid(format!(
+                            "SRC is required (no components.{type_}.source in the config)"
+                        ))
+                    })?,
             };
-            let compression = Compression::parse(compression.as_deref().or(cfg.pack.compression.as_deref()).unwrap_or("gzip"))?;
+            let compression = Compression::parse(
+                compression
+                    .as_deref()
+                    .or(cfg.pack.compression.as_deref())
+                    .unwrap_or("gzip"),
+            )?;
             let mut excludes = cfg.pack.excludes.clone();
             excludes.extend(exclude.iter().cloned());
-            let dest = dest.clone().or_else(|| cfg.pack.dest.as_ref().map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("dist"));
-            let r = pack::pack(&PackOptions { src, component: type_.clone(), version: version.clone(), dest, compression, excludes, level: cfg.pack.level })?;
+            let dest = dest
+                .clone()
+                .or_else(|| cfg.pack.dest.as_ref().map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("dist"));
+            let r = pack::pack(&PackOptions {
+                src,
+                component: type_.clone(),
+                version: version.clone(),
+                dest,
+                compression,
+                excludes,
+                level: cfg.pack.level,
+            })?;
             let human = format!(
                 "{}: {} ({} bytes, sha256 {})",
                 if r.changed { "changed" } else { "ok" },
@@ -216,13 +301,23 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
             );
             emit(cli, &r, human);
         }
-        Cmd::Publish { manifest, target, force } => {
+        Cmd::Publish {
+            manifest,
+            target,
+            force,
+        } => {
             let targets: Vec<_> = if target.is_empty() {
                 cfg.publish.targets.clone()
             } else {
                 target
                     .iter()
-                    .map(|n| cfg.target(n).cloned().ok_or_else(|| ReleaseError::invalid(format!("no publish target named {n:?} in the config"))))
+                    .map(|n| {
+                        cfg.target(n).cloned().ok_or_else(|| {
+                            ReleaseError::invalid(format!(
+                                "no publish target named {n:?} in the config"
+                            ))
+                        })
+                    })
                     .collect::<Result<_, _>>()?
             };
             let r = publish::publish(manifest, &targets, *force)?;
@@ -234,18 +329,47 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                 .join("\n");
             emit(cli, &r, human);
         }
-        Cmd::Deploy { type_, version, root, from, no_switch, link, depends } => {
+        Cmd::Deploy {
+            type_,
+            version,
+            root,
+            from,
+            no_switch,
+            link,
+            depends,
+        } => {
             let root = root_of(root, &cfg)?;
-            let words: Vec<String> = if from.is_empty() { cfg.deploy.sources.clone() } else { from.clone() };
-            let sources = words.iter().map(|w| source_of(w, &cfg)).collect::<Result<Vec<_>, _>>()?;
+            let words: Vec<String> = if from.is_empty() {
+                cfg.deploy.sources.clone()
+            } else {
+                from.clone()
+            };
+            let mut manifest = None;
+            let sources = words
+                .iter()
+                .map(|w| source_of(w, &cfg, type_, version, &mut manifest))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut req = DeployRequest::new(&root, type_, version, sources);
+            req.manifest = manifest;
             req.switch = !no_switch;
             req.lock = lock_opts(cli);
-            req.custom_links = cfg.deploy.custom_links.iter().filter(|(_, t)| *t == type_ || t.ends_with(&format!("/links/{type_}"))).map(|(p, _)| p.clone()).collect();
+            req.custom_links = cfg
+                .deploy
+                .custom_links
+                .iter()
+                .filter(|(_, t)| *t == type_ || t.ends_with(&format!("/links/{type_}")))
+                .map(|(p, _)| p.clone())
+                .collect();
             req.custom_links.extend(link.iter().cloned());
-            req.depends = cfg.components.get(type_).map(|c| c.depends.clone()).unwrap_or_default();
+            req.depends = cfg
+                .components
+                .get(type_)
+                .map(|c| c.depends.clone())
+                .unwrap_or_default();
             for d in depends {
-                let (t, v) = d.split_once('=').ok_or_else(|| ReleaseError::invalid(format!("--depends {d:?}: use TYPE=VERSION")))?;
+                let (t, v) = d.split_once('=').ok_or_else(|| {
+                    ReleaseError::invalid(format!("--depends {d:?}: use TYPE=VERSION"))
+                })?;
                 req.depends.insert(t.to_string(), v.to_string());
             }
             let r = deploy::deploy(&mut conn, &req)?;
@@ -263,9 +387,21 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
             );
             emit(cli, &r, human);
         }
-        Cmd::Version { action, type_, root, version, keep, keep_days, dry_run } => {
+        Cmd::Version {
+            action,
+            type_,
+            root,
+            version,
+            keep,
+            keep_days,
+            dry_run,
+        } => {
             let root = root_of(root, &cfg)?;
-            let need_version = || version.clone().ok_or_else(|| ReleaseError::invalid(format!("version {action} needs --version")));
+            let need_version = || {
+                version.clone().ok_or_else(|| {
+                    ReleaseError::invalid(format!("version {action} needs --version"))
+                })
+            };
             match action.as_str() {
                 "list" => {
                     let l = version::list(&mut conn, &root, type_)?;
@@ -274,10 +410,18 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                         .iter()
                         .map(|v| {
                             let mut tags = Vec::new();
-                            if v.current { tags.push("current".to_string()) }
-                            if v.previous { tags.push("previous".to_string()) }
-                            if v.pinned { tags.push("pinned".to_string()) }
-                            if !v.required_by.is_empty() { tags.push(format!("required by {}", v.required_by.join(","))) }
+                            if v.current {
+                                tags.push("current".to_string())
+                            }
+                            if v.previous {
+                                tags.push("previous".to_string())
+                            }
+                            if v.pinned {
+                                tags.push("pinned".to_string())
+                            }
+                            if !v.required_by.is_empty() {
+                                tags.push(format!("required by {}", v.required_by.join(",")))
+                            }
                             format!("{}\t{}K\t{}", v.version, v.size_kb, tags.join(" "))
                         })
                         .collect::<Vec<_>>()
@@ -290,18 +434,50 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                     } else {
                         version::rollback(&mut conn, &root, type_, &lock_opts(cli))?
                     };
-                    let human = format!("{}: {} current -> {}", if r.changed { "changed" } else { "ok" }, r.component, r.current);
+                    let human = format!(
+                        "{}: {} current -> {}",
+                        if r.changed { "changed" } else { "ok" },
+                        r.component,
+                        r.current
+                    );
                     emit(cli, &r, human);
                 }
                 "cleanup" => {
-                    let r = version::cleanup(&mut conn, &root, type_, *keep, *keep_days, *dry_run, &lock_opts(cli))?;
-                    let human = format!("{}: removed [{}], kept [{}]", if r.changed { "changed" } else { "ok" }, r.removed.join(", "), r.kept.join(", "));
+                    let r = version::cleanup(
+                        &mut conn,
+                        &root,
+                        type_,
+                        *keep,
+                        *keep_days,
+                        *dry_run,
+                        &lock_opts(cli),
+                    )?;
+                    let human = format!(
+                        "{}: removed [{}], kept [{}]",
+                        if r.changed { "changed" } else { "ok" },
+                        r.removed.join(", "),
+                        r.kept.join(", ")
+                    );
                     emit(cli, &r, human);
                 }
                 _ => {
                     let v = need_version()?;
-                    let changed = version::pin(&mut conn, &root, type_, &v, action == "pin", &lock_opts(cli))?;
-                    emit(cli, &serde_json::json!({"changed": changed, "version": v, "action": action}), format!("{}: {action} {type_} {v}", if changed { "changed" } else { "ok" }));
+                    let changed = version::pin(
+                        &mut conn,
+                        &root,
+                        type_,
+                        &v,
+                        action == "pin",
+                        &lock_opts(cli),
+                    )?;
+                    emit(
+                        cli,
+                        &serde_json::json!({"changed": changed, "version": v, "action": action}),
+                        format!(
+                            "{}: {action} {type_} {v}",
+                            if changed { "changed" } else { "ok" }
+                        ),
+                    );
                 }
             }
         }
@@ -310,23 +486,58 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
             match action.as_str() {
                 "list" => {
                     let l = links::list(&mut conn, &root)?;
-                    let human = l.iter().map(|s| format!("{}\t-> {}\t{}", s.path, s.actual.as_deref().unwrap_or("-"), s.status)).collect::<Vec<_>>().join("\n");
+                    let human = l
+                        .iter()
+                        .map(|s| {
+                            format!(
+                                "{}\t-> {}\t{}",
+                                s.path,
+                                s.actual.as_deref().unwrap_or("-"),
+                                s.status
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     emit(cli, &l, human);
                 }
                 "verify" => {
                     let bad = links::verify(&mut conn, &root)?;
-                    let human = if bad.is_empty() { "ok: all links valid".to_string() } else { bad.iter().map(|s| format!("{} {}", s.path, s.status)).collect::<Vec<_>>().join("\n") };
+                    let human = if bad.is_empty() {
+                        "ok: all links valid".to_string()
+                    } else {
+                        bad.iter()
+                            .map(|s| format!("{} {}", s.path, s.status))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    };
                     emit(cli, &bad, human);
                     if !bad.is_empty() {
-                        return Err(ReleaseError::new(ErrorKind::Refused, format!("{} broken link(s): {}", bad.len(), bad.iter().map(|s| format!("{} {}", s.path, s.status)).collect::<Vec<_>>().join(", "))));
+                        return Err(ReleaseError::new(
+                            ErrorKind::Refused,
+                            format!(
+                                "{} broken link(s): {}",
+                                bad.len(),
+                                bad.iter()
+                                    .map(|s| format!("{} {}", s.path, s.status))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
                     }
                 }
                 _ => {
                     let r = links::repair(&mut conn, &root)?;
-                    let human = format!("{}: repaired [{}]", if r.changed { "changed" } else { "ok" }, r.repaired.join(", "));
+                    let human = format!(
+                        "{}: repaired [{}]",
+                        if r.changed { "changed" } else { "ok" },
+                        r.repaired.join(", ")
+                    );
                     emit(cli, &r, human);
                     if !r.remaining.is_empty() {
-                        return Err(ReleaseError::new(ErrorKind::Refused, format!("{} link(s) could not be repaired", r.remaining.len())));
+                        return Err(ReleaseError::new(
+                            ErrorKind::Refused,
+                            format!("{} link(s) could not be repaired", r.remaining.len()),
+                        ));
                     }
                 }
             }
@@ -334,10 +545,18 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
         Cmd::Health { root, keep } => {
             let root = root_of(root, &cfg)?;
             let r = health::health(&mut conn, &root, *keep)?;
-            let human = r.checks.iter().map(|c| format!("{}\t{}\t{}", c.status, c.name, c.detail)).collect::<Vec<_>>().join("\n");
+            let human = r
+                .checks
+                .iter()
+                .map(|c| format!("{}\t{}\t{}", c.status, c.name, c.detail))
+                .collect::<Vec<_>>()
+                .join("\n");
             emit(cli, &r, human);
             if !r.healthy {
-                return Err(ReleaseError::new(ErrorKind::Refused, "unhealthy: see the failed checks"));
+                return Err(ReleaseError::new(
+                    ErrorKind::Refused,
+                    "unhealthy: see the failed checks",
+                ));
             }
         }
     }

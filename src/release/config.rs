@@ -111,10 +111,16 @@ impl ReleaseConfig {
     pub fn load(path: &Path) -> Result<ReleaseConfig> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ReleaseError::not_found(format!("{}: {e}", path.display())))?;
-        Self::parse(&text, &path.display().to_string(), &|k| std::env::var(k).ok())
+        Self::parse(&text, &path.display().to_string(), &|k| {
+            std::env::var(k).ok()
+        })
     }
 
-    pub fn parse(text: &str, origin: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ReleaseConfig> {
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ReleaseConfig> {
         let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
             .map_err(|e| ReleaseError::invalid(format!("{origin}: {e}")))?;
         expand(&mut v, env).map_err(|e| ReleaseError::invalid(format!("{origin}: {e}")))?;
@@ -143,7 +149,10 @@ impl ReleaseConfig {
 }
 
 /// Expands `${NAME}` references; `$${` stays a literal `${`.
-pub fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> std::result::Result<String, String> {
+pub fn expand_str(
+    s: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<String, String> {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find("${") {
@@ -154,7 +163,9 @@ pub fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> std::result:
             continue;
         }
         out.push_str(&rest[..i]);
-        let end = rest[i..].find('}').ok_or_else(|| format!("unclosed ${{ in {s:?}"))?;
+        let end = rest[i..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed ${{ in {s:?}"))?;
         let name = &rest[i + 2..i + end];
         let val = env(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
         out.push_str(&val);
@@ -164,7 +175,10 @@ pub fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> std::result:
     Ok(out)
 }
 
-fn expand(v: &mut serde_yaml_ng::Value, env: &dyn Fn(&str) -> Option<String>) -> std::result::Result<(), String> {
+fn expand(
+    v: &mut serde_yaml_ng::Value,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<(), String> {
     use serde_yaml_ng::Value;
     match v {
         Value::String(s) => *s = expand_str(s, env)?,
@@ -192,7 +206,10 @@ mod tests {
         let env = |k: &str| (k == "PKG").then(|| "/data/pkg".to_string());
         let text = "components:\n  model: {source: ./models}\npublish:\n  targets:\n    - {name: local, type: filesystem, path: '${PKG}/x'}\ndeploy:\n  root: /opt/d\n  custom_links: {/app/models: model}\n";
         let c = ReleaseConfig::parse(text, "t", &env).unwrap();
-        assert_eq!(c.target("local").unwrap().path.as_deref(), Some("/data/pkg/x"));
+        assert_eq!(
+            c.target("local").unwrap().path.as_deref(),
+            Some("/data/pkg/x")
+        );
         assert_eq!(c.deploy.custom_links["/app/models"], "model");
         let err = ReleaseConfig::parse("deploy: {root: '${NOPE}'}", "t", &env).unwrap_err();
         assert!(err.message.contains("NOPE"), "{}", err.message);

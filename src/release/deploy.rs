@@ -255,14 +255,10 @@ fn deploy_locked(
             Some(m) => m.clone(),
             None => find_manifest(conn, req)?,
         };
-        if manifest.component.type_ != req.component || manifest.component.version != req.version
-        {
+        if manifest.component.type_ != req.component || manifest.component.version != req.version {
             return Err(ReleaseError::invalid(format!(
                 "manifest is for {}-{}, not {}-{}",
-                manifest.component.type_,
-                manifest.component.version,
-                req.component,
-                req.version
+                manifest.component.type_, manifest.component.version, req.component, req.version
             )));
         }
         let pkg = fetch(conn, layout, req, &manifest, &mut report, log)?;
@@ -388,10 +384,7 @@ fn find_manifest(conn: &mut dyn Connection, req: &DeployRequest) -> Result<Manif
             Source::Url(u) => {
                 let base = u.split('?').next().unwrap_or(u);
                 if base.ends_with(".json") {
-                    let script = format!(
-                        "curl -fsSL {u} 2>/dev/null || wget -qO- {u}",
-                        u = q(u)
-                    );
+                    let script = format!("curl -fsSL {u} 2>/dev/null || wget -qO- {u}", u = q(u));
                     let out = run(conn, &script)?;
                     if out.rc == 0 {
                         return Manifest::parse(&out.stdout, &src.describe());
@@ -445,7 +438,9 @@ bad="$cache"/{file}.bad-$(date +%Y%m%d%H%M%S)-$$; mv -f "$part" "$bad"; echo "MI
     );
     let cached = run(
         conn,
-        &format!("{head}[ -f \"$final\" ] && [ \"$(h256 \"$final\")\" = \"$want\" ] && echo HIT; exit 0"),
+        &format!(
+            "{head}[ -f \"$final\" ] && [ \"$(h256 \"$final\")\" = \"$want\" ] && echo HIT; exit 0"
+        ),
     )?;
     if String::from_utf8_lossy(&cached.stdout).contains("HIT") {
         report.source = Some("cache".into());
@@ -614,7 +609,10 @@ fn stays_inside(entry: &str, target: &str) -> bool {
     if target.starts_with('/') {
         return false;
     }
-    let mut depth: Vec<&str> = entry.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let mut depth: Vec<&str> = entry
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     depth.pop();
     for part in target.split('/') {
         match part {
@@ -638,7 +636,8 @@ fn bad_name(name: &str) -> bool {
 pub fn check_listing(listing: &str) -> std::result::Result<(), String> {
     for line in listing.lines().filter(|l| !l.trim().is_empty()) {
         let kind = line.chars().next().unwrap_or('?');
-        let rest = after_fields(line, 5).ok_or_else(|| format!("cannot read listing line {line:?}"))?;
+        let rest =
+            after_fields(line, 5).ok_or_else(|| format!("cannot read listing line {line:?}"))?;
         match kind {
             '-' | 'd' => {
                 if bad_name(rest) {
@@ -666,7 +665,9 @@ pub fn check_listing(listing: &str) -> std::result::Result<(), String> {
                     .split_once(" link to ")
                     .ok_or_else(|| format!("cannot read hard link line {line:?}"))?;
                 if bad_name(name) || bad_name(target) {
-                    return Err(format!("hard link {name} -> {target} escapes the version directory"));
+                    return Err(format!(
+                        "hard link {name} -> {target} escapes the version directory"
+                    ));
                 }
             }
             'c' | 'b' => return Err(format!("device entry {line:?} is not allowed")),

@@ -22,7 +22,11 @@ pub struct HealthReport {
 }
 
 fn check(name: &str, status: &str, detail: String) -> Check {
-    Check { name: name.into(), status: status.into(), detail }
+    Check {
+        name: name.into(),
+        status: status.into(),
+        detail,
+    }
 }
 
 /// Free space below this is a warning.
@@ -49,19 +53,35 @@ for d in {comps}/*; do [ -d "$d" ] && echo "comp=$(basename "$d")"; done; exit 0
             checks.push(if v == "1" {
                 check("root_writable", "ok", format!("{root} is writable"))
             } else {
-                check("root_writable", "fail", format!("{root} is not writable by this user"))
+                check(
+                    "root_writable",
+                    "fail",
+                    format!("{root} is not writable by this user"),
+                )
             });
         } else if let Some(v) = line.strip_prefix("avail=") {
             let kb: u64 = v.trim().parse().unwrap_or(0);
-            let st = if kb == 0 { "warn" } else if kb < LOW_SPACE_KB { "warn" } else { "ok" };
-            checks.push(check("free_space", st, format!("{} MB available", kb / 1024)));
+            // 0 means df could not tell: worth a look too.
+            let st = if kb < LOW_SPACE_KB { "warn" } else { "ok" };
+            checks.push(check(
+                "free_space",
+                st,
+                format!("{} MB available", kb / 1024),
+            ));
         } else if let Some(v) = line.strip_prefix("cache=") {
             let f: Vec<u64> = v.split(' ').map(|x| x.parse().unwrap_or(0)).collect();
-            let (n, b, bad) = (f.first().copied().unwrap_or(0), f.get(1).copied().unwrap_or(0), f.get(2).copied().unwrap_or(0));
+            let (n, b, bad) = (
+                f.first().copied().unwrap_or(0),
+                f.get(1).copied().unwrap_or(0),
+                f.get(2).copied().unwrap_or(0),
+            );
             checks.push(check(
                 "cache",
                 if bad > 0 { "warn" } else { "ok" },
-                format!("{n} packages, {} in the cache; {bad} bad downloads kept aside", super::deploy::human_size(b)),
+                format!(
+                    "{n} packages, {} in the cache; {bad} bad downloads kept aside",
+                    super::deploy::human_size(b)
+                ),
             ));
         } else if let Some(c) = line.strip_prefix("comp=") {
             comps.push(c.to_string());
@@ -74,7 +94,11 @@ for d in {comps}/*; do [ -d "$d" ] && echo "comp=$(basename "$d")"; done; exit 0
         check(
             "links",
             "fail",
-            broken.iter().map(|l| format!("{} {}", l.path, l.status)).collect::<Vec<_>>().join(", "),
+            broken
+                .iter()
+                .map(|l| format!("{} {}", l.path, l.status))
+                .collect::<Vec<_>>()
+                .join(", "),
         )
     });
     let now = std::time::SystemTime::now()
@@ -92,7 +116,11 @@ for d in {comps}/*; do [ -d "$d" ] && echo "comp=$(basename "$d")"; done; exit 0
     checks.push(check(
         "cleanable_versions",
         "ok",
-        if cleanable.is_empty() { "none".into() } else { cleanable.join(", ") },
+        if cleanable.is_empty() {
+            "none".into()
+        } else {
+            cleanable.join(", ")
+        },
     ));
     let healthy = checks.iter().all(|c| c.status != "fail");
     Ok(HealthReport { healthy, checks })

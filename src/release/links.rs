@@ -26,7 +26,10 @@ pub fn list(conn: &mut dyn Connection, root: &str) -> Result<Vec<LinkStatus>> {
     // Components on disk count even without a state file (deployed by hand or by an older run).
     let out = run_ok(
         conn,
-        &format!(r#"for d in {}/*; do [ -d "$d" ] && basename "$d"; done; exit 0"#, q(&layout.components())),
+        &format!(
+            r#"for d in {}/*; do [ -d "$d" ] && basename "$d"; done; exit 0"#,
+            q(&layout.components())
+        ),
         "listing components",
     )?;
     let mut wanted: Vec<(String, String, String)> = Vec::new();
@@ -38,7 +41,11 @@ pub fn list(conn: &mut dyn Connection, root: &str) -> Result<Vec<LinkStatus>> {
     }
     comps.sort();
     for t in &comps {
-        wanted.push((format!("{}/{t}", layout.links()), t.clone(), format!("../components/{t}/current")));
+        wanted.push((
+            format!("{}/{t}", layout.links()),
+            t.clone(),
+            format!("../components/{t}/current"),
+        ));
         if let Some((_, st)) = states.iter().find(|(n, _)| n == t) {
             for l in &st.custom_links {
                 wanted.push((l.clone(), t.clone(), format!("{}/{t}", layout.links())));
@@ -52,25 +59,42 @@ pub fn list(conn: &mut dyn Connection, root: &str) -> Result<Vec<LinkStatus>> {
             p = q(p)
         ));
     }
-    let out = if script.is_empty() { String::new() } else { run_ok(conn, &script, "reading links")? };
+    let out = if script.is_empty() {
+        String::new()
+    } else {
+        run_ok(conn, &script, "reading links")?
+    };
     let mut res = Vec::new();
     for ((path, component, expected), line) in wanted.into_iter().zip(out.lines()) {
         let (kind, target) = line.split_once('\t').unwrap_or((line, ""));
         let actual = (!target.is_empty()).then(|| target.to_string());
         let status = match kind {
-            "ok" if actual.as_deref().map(|a| a.trim_end_matches('/')) == Some(expected.as_str()) => "ok",
+            "ok" if actual.as_deref().map(|a| a.trim_end_matches('/'))
+                == Some(expected.as_str()) =>
+            {
+                "ok"
+            }
             "ok" => "wrong",
             "dangling" if actual.as_deref() != Some(expected.as_str()) => "wrong",
             k => k,
         };
-        res.push(LinkStatus { path, component, expected, actual, status: status.to_string() });
+        res.push(LinkStatus {
+            path,
+            component,
+            expected,
+            actual,
+            status: status.to_string(),
+        });
     }
     Ok(res)
 }
 
 /// Links that are not `ok`.
 pub fn verify(conn: &mut dyn Connection, root: &str) -> Result<Vec<LinkStatus>> {
-    Ok(list(conn, root)?.into_iter().filter(|l| l.status != "ok").collect())
+    Ok(list(conn, root)?
+        .into_iter()
+        .filter(|l| l.status != "ok")
+        .collect())
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -86,16 +110,26 @@ pub fn repair(conn: &mut dyn Connection, root: &str) -> Result<RepairReport> {
     let layout = Layout::new(root);
     let bad = verify(conn, root)?;
     let mut repaired = Vec::new();
-    let mut comps: Vec<&str> = bad.iter().filter(|l| l.status != "not_a_link").map(|l| l.component.as_str()).collect();
+    let mut comps: Vec<&str> = bad
+        .iter()
+        .filter(|l| l.status != "not_a_link")
+        .map(|l| l.component.as_str())
+        .collect();
     comps.dedup();
     for c in comps {
         let custom: Vec<String> = bad
             .iter()
-            .filter(|l| l.component == c && l.status != "not_a_link" && !l.path.starts_with(&layout.links()))
+            .filter(|l| {
+                l.component == c && l.status != "not_a_link" && !l.path.starts_with(&layout.links())
+            })
             .map(|l| l.path.clone())
             .collect();
         repaired.extend(ensure_links(conn, &layout, c, &custom)?);
     }
     let remaining = verify(conn, root)?;
-    Ok(RepairReport { changed: !repaired.is_empty(), repaired, remaining })
+    Ok(RepairReport {
+        changed: !repaired.is_empty(),
+        repaired,
+        remaining,
+    })
 }

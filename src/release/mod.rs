@@ -98,7 +98,10 @@ pub fn now_rfc3339() -> String {
 
 /// A log line in seed 003 §12.1's shape: `2024-01-20 10:00:00 [INFO] message key=value`.
 pub fn log_line(level: &str, message: &str) -> String {
-    let ts = now_rfc3339().replace('T', " ").trim_end_matches('Z').to_string();
+    let ts = now_rfc3339()
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_string();
     tracing::info!(target: "yiqiu::release", "{message}");
     format!("{ts} [{level}] {message}")
 }

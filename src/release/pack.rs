@@ -231,10 +231,7 @@ fn walk(root: &Path, rel: &str, ex: &Excludes, out: &mut Vec<String>) -> Result<
     for ent in rd {
         let ent = ent.map_err(|e| ReleaseError::io(format!("{}: {e}", dir.display())))?;
         let name = ent.file_name().into_string().map_err(|n| {
-            ReleaseError::invalid(format!(
-                "{}: file name {n:?} is not UTF-8",
-                dir.display()
-            ))
+            ReleaseError::invalid(format!("{}: file name {n:?} is not UTF-8", dir.display()))
         })?;
         names.push(name);
     }

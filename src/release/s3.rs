@@ -30,7 +30,10 @@ impl Credentials {
         match profile {
             Some(p) => {
                 let path = std::env::var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|_| {
-                    format!("{}/.aws/credentials", std::env::var("HOME").unwrap_or_default())
+                    format!(
+                        "{}/.aws/credentials",
+                        std::env::var("HOME").unwrap_or_default()
+                    )
                 });
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     ReleaseError::not_found(format!("credentials file {path}: {e}"))
@@ -40,8 +43,12 @@ impl Credentials {
                 })
             }
             None => {
-                let ak = std::env::var("AWS_ACCESS_KEY_ID").ok().filter(|s| !s.is_empty());
-                let sk = std::env::var("AWS_SECRET_ACCESS_KEY").ok().filter(|s| !s.is_empty());
+                let ak = std::env::var("AWS_ACCESS_KEY_ID")
+                    .ok()
+                    .filter(|s| !s.is_empty());
+                let sk = std::env::var("AWS_SECRET_ACCESS_KEY")
+                    .ok()
+                    .filter(|s| !s.is_empty());
                 match (ak, sk) {
                     (Some(a), Some(s)) => Ok(Credentials {
                         access_key: a,
@@ -80,7 +87,11 @@ impl Credentials {
                 }
             }
         }
-        Some(Credentials { access_key: ak?, secret_key: sk?, session_token: tok })
+        Some(Credentials {
+            access_key: ak?,
+            secret_key: sk?,
+            session_token: tok,
+        })
     }
 }
 
@@ -130,19 +141,32 @@ fn signature(secret: &str, date: &str, region: &str, string_to_sign: &str) -> St
     hex(&hmac(&k, string_to_sign))
 }
 
+/// The parts of a request that SigV4 signs.
+#[derive(Clone, Copy, Debug)]
+pub struct Canonical<'a> {
+    pub method: &'a str,
+    /// The URI-encoded path.
+    pub uri: &'a str,
+    /// The canonical query string (sorted, encoded).
+    pub query: &'a str,
+    pub headers: &'a [(String, String)],
+    pub payload_sha256: &'a str,
+    /// `20130524T000000Z`.
+    pub date: &'a str,
+}
+
 /// Signs a request: returns the `Authorization` header value. `headers` must include `host`
 /// and `x-amz-date` (and `x-amz-content-sha256`); names lowercase. `query` is the canonical
 /// query string (sorted, encoded).
-pub fn authorization(
-    creds: &Credentials,
-    region: &str,
-    method: &str,
-    canonical_uri: &str,
-    query: &str,
-    headers: &[(String, String)],
-    payload_sha256: &str,
-    date: &str,
-) -> String {
+pub fn authorization(creds: &Credentials, region: &str, req: &Canonical<'_>) -> String {
+    let Canonical {
+        method,
+        uri: canonical_uri,
+        query,
+        headers,
+        payload_sha256,
+        date,
+    } = *req;
     let mut hs: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
@@ -151,9 +175,13 @@ pub fn authorization(
     let canon_headers: String = hs.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let signed: Vec<&str> = hs.iter().map(|(k, _)| k.as_str()).collect();
     let signed = signed.join(";");
-    let creq = format!("{method}\n{canonical_uri}\n{query}\n{canon_headers}\n{signed}\n{payload_sha256}");
+    let creq =
+        format!("{method}\n{canonical_uri}\n{query}\n{canon_headers}\n{signed}\n{payload_sha256}");
     let scope = format!("{}/{region}/s3/aws4_request", &date[..8]);
-    let sts = format!("AWS4-HMAC-SHA256\n{date}\n{scope}\n{}", sha256_hex(creq.as_bytes()));
+    let sts = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+        sha256_hex(creq.as_bytes())
+    );
     format!(
         "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={}",
         creds.access_key,
@@ -178,7 +206,9 @@ pub struct Head {
 impl S3Client {
     pub fn new(endpoint: &str, region: Option<&str>, creds: Credentials) -> Result<S3Client> {
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            return Err(ReleaseError::invalid(format!("S3 endpoint {endpoint:?} must start with http:// or https://")));
+            return Err(ReleaseError::invalid(format!(
+                "S3 endpoint {endpoint:?} must start with http:// or https://"
+            )));
         }
         Ok(S3Client {
             endpoint: endpoint.trim_end_matches('/').to_string(),
@@ -188,7 +218,13 @@ impl S3Client {
     }
 
     fn host(&self) -> &str {
-        self.endpoint.split("://").nth(1).unwrap_or(&self.endpoint).split('/').next().unwrap_or("")
+        self.endpoint
+            .split("://")
+            .nth(1)
+            .unwrap_or(&self.endpoint)
+            .split('/')
+            .next()
+            .unwrap_or("")
     }
 
     fn path(bucket: &str, key: &str) -> String {
@@ -203,7 +239,13 @@ impl S3Client {
             .into()
     }
 
-    fn signed_headers(&self, method: &str, path: &str, payload: &str, extra: &[(String, String)]) -> Vec<(String, String)> {
+    fn signed_headers(
+        &self,
+        method: &str,
+        path: &str,
+        payload: &str,
+        extra: &[(String, String)],
+    ) -> Vec<(String, String)> {
         let date = amz_date(SystemTime::now());
         let mut h = vec![
             ("host".to_string(), self.host().to_string()),
@@ -214,7 +256,18 @@ impl S3Client {
             h.push(("x-amz-security-token".into(), t.clone()));
         }
         h.extend(extra.iter().cloned());
-        let auth = authorization(&self.creds, &self.region, method, path, "", &h, payload, &date);
+        let auth = authorization(
+            &self.creds,
+            &self.region,
+            &Canonical {
+                method,
+                uri: path,
+                query: "",
+                headers: &h,
+                payload_sha256: payload,
+                date: &date,
+            },
+        );
         h.push(("authorization".into(), auth));
         h.retain(|(k, _)| k != "host");
         h
@@ -227,13 +280,22 @@ impl S3Client {
         for (k, v) in self.signed_headers("HEAD", &path, &empty, &[]) {
             req = req.header(k, v);
         }
-        let resp = req.call().map_err(|e| ReleaseError::io(format!("S3 HEAD {path}: {e}")))?;
+        let resp = req
+            .call()
+            .map_err(|e| ReleaseError::io(format!("S3 HEAD {path}: {e}")))?;
         match resp.status().as_u16() {
             200 => {
                 let h = resp.headers();
                 Ok(Some(Head {
-                    size: h.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0),
-                    sha256: h.get("x-amz-meta-sha256").and_then(|v| v.to_str().ok()).map(str::to_string),
+                    size: h
+                        .get("content-length")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                    sha256: h
+                        .get("x-amz-meta-sha256")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string),
                 }))
             }
             404 => Ok(None),
@@ -241,11 +303,39 @@ impl S3Client {
         }
     }
 
+    /// Reads a small object whole (manifests).
+    pub fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>> {
+        let path = Self::path(bucket, key);
+        let empty = sha256_hex(b"");
+        let mut req = Self::agent().get(format!("{}{path}", self.endpoint));
+        for (k, v) in self.signed_headers("GET", &path, &empty, &[]) {
+            req = req.header(k, v);
+        }
+        let resp = req
+            .call()
+            .map_err(|e| ReleaseError::io(format!("S3 GET {path}: {e}")))?;
+        let status = resp.status().as_u16();
+        if status == 404 {
+            return Err(ReleaseError::not_found(format!(
+                "S3 object s3://{bucket}/{key} not found"
+            )));
+        }
+        if status != 200 {
+            return Err(ReleaseError::io(format!("S3 GET {path}: HTTP {status}")));
+        }
+        resp.into_body()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .map_err(|e| ReleaseError::io(format!("S3 GET {path}: {e}")))
+    }
+
     /// Uploads a file whose sha256 is known (it is the payload hash of the signature, so the
     /// server verifies the bytes too).
     pub fn put_file(&self, bucket: &str, key: &str, file: &Path, sha256: &str) -> Result<()> {
         let path = Self::path(bucket, key);
-        let f = std::fs::File::open(file).map_err(|e| ReleaseError::io(format!("{}: {e}", file.display())))?;
+        let f = std::fs::File::open(file)
+            .map_err(|e| ReleaseError::io(format!("{}: {e}", file.display())))?;
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         let extra = vec![("x-amz-meta-sha256".to_string(), sha256.to_string())];
         let mut req = Self::agent().put(format!("{}{path}", self.endpoint));
@@ -253,23 +343,40 @@ impl S3Client {
             req = req.header(k, v);
         }
         req = req.header("content-length", len.to_string());
-        let resp = req.send(f).map_err(|e| ReleaseError::io(format!("S3 PUT {path}: {e}")))?;
+        let resp = req
+            .send(f)
+            .map_err(|e| ReleaseError::io(format!("S3 PUT {path}: {e}")))?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             let body = resp.into_body().read_to_string().unwrap_or_default();
-            return Err(ReleaseError::io(format!("S3 PUT {path}: HTTP {status} {}", body.chars().take(300).collect::<String>())));
+            return Err(ReleaseError::io(format!(
+                "S3 PUT {path}: HTTP {status} {}",
+                body.chars().take(300).collect::<String>()
+            )));
         }
         Ok(())
     }
 
     /// A presigned GET URL (query-string auth), valid for `expires`.
-    pub fn presign_get(&self, bucket: &str, key: &str, expires: Duration, now: SystemTime) -> String {
+    pub fn presign_get(
+        &self,
+        bucket: &str,
+        key: &str,
+        expires: Duration,
+        now: SystemTime,
+    ) -> String {
         let path = Self::path(bucket, key);
         let date = amz_date(now);
         let scope = format!("{}/{}/s3/aws4_request", &date[..8], self.region);
         let mut params = vec![
-            ("X-Amz-Algorithm".to_string(), "AWS4-HMAC-SHA256".to_string()),
-            ("X-Amz-Credential".to_string(), format!("{}/{scope}", self.creds.access_key)),
+            (
+                "X-Amz-Algorithm".to_string(),
+                "AWS4-HMAC-SHA256".to_string(),
+            ),
+            (
+                "X-Amz-Credential".to_string(),
+                format!("{}/{scope}", self.creds.access_key),
+            ),
             ("X-Amz-Date".to_string(), date.clone()),
             ("X-Amz-Expires".to_string(), expires.as_secs().to_string()),
             ("X-Amz-SignedHeaders".to_string(), "host".to_string()),
@@ -278,17 +385,22 @@ impl S3Client {
             params.push(("X-Amz-Security-Token".into(), t.clone()));
         }
         params.sort();
-        let query: Vec<String> = params.iter().map(|(k, v)| format!("{}={}", uri_encode(k, false), uri_encode(v, false))).collect();
+        let query: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", uri_encode(k, false), uri_encode(v, false)))
+            .collect();
         let query = query.join("&");
         let auth = authorization(
             &self.creds,
             &self.region,
-            "GET",
-            &path,
-            &query,
-            &[("host".into(), self.host().into())],
-            "UNSIGNED-PAYLOAD",
-            &date,
+            &Canonical {
+                method: "GET",
+                uri: &path,
+                query: &query,
+                headers: &[("host".into(), self.host().into())],
+                payload_sha256: "UNSIGNED-PAYLOAD",
+                date: &date,
+            },
         );
         let sig = auth.rsplit("Signature=").next().unwrap_or("");
         format!("{}{path}?{query}&X-Amz-Signature={sig}", self.endpoint)
@@ -319,34 +431,82 @@ mod tests {
     fn header_signature_matches_the_aws_documented_example() {
         let empty = sha256_hex(b"");
         let h = vec![
-            ("host".to_string(), "examplebucket.s3.amazonaws.com".to_string()),
+            (
+                "host".to_string(),
+                "examplebucket.s3.amazonaws.com".to_string(),
+            ),
             ("range".to_string(), "bytes=0-9".to_string()),
             ("x-amz-content-sha256".to_string(), empty.clone()),
             ("x-amz-date".to_string(), "20130524T000000Z".to_string()),
         ];
-        let auth = authorization(&example_creds(), "us-east-1", "GET", "/test.txt", "", &h, &empty, "20130524T000000Z");
-        assert!(auth.ends_with("Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"), "{auth}");
+        let auth = authorization(
+            &example_creds(),
+            "us-east-1",
+            &Canonical {
+                method: "GET",
+                uri: "/test.txt",
+                query: "",
+                headers: &h,
+                payload_sha256: &empty,
+                date: "20130524T000000Z",
+            },
+        );
+        assert!(
+            auth.ends_with(
+                "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+            ),
+            "{auth}"
+        );
         assert!(auth.contains("SignedHeaders=host;range;x-amz-content-sha256;x-amz-date"));
     }
 
     /// AWS's documented presigned URL example (query-string auth, 86400 s).
     #[test]
     fn presigned_url_matches_the_aws_documented_example() {
-        let c = S3Client::new("https://examplebucket.s3.amazonaws.com", None, example_creds()).unwrap();
+        let c = S3Client::new(
+            "https://examplebucket.s3.amazonaws.com",
+            None,
+            example_creds(),
+        )
+        .unwrap();
         // Virtual-host style in the example: the path has no bucket, so sign it directly.
         let date = "20130524T000000Z";
         let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host";
-        let auth = authorization(&c.creds, "us-east-1", "GET", "/test.txt", query, &[("host".into(), "examplebucket.s3.amazonaws.com".into())], "UNSIGNED-PAYLOAD", date);
-        assert!(auth.ends_with("Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"), "{auth}");
+        let auth = authorization(
+            &c.creds,
+            "us-east-1",
+            &Canonical {
+                method: "GET",
+                uri: "/test.txt",
+                query,
+                headers: &[("host".into(), "examplebucket.s3.amazonaws.com".into())],
+                payload_sha256: "UNSIGNED-PAYLOAD",
+                date,
+            },
+        );
+        assert!(
+            auth.ends_with(
+                "Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+            ),
+            "{auth}"
+        );
         let t = humantime::parse_rfc3339("2013-05-24T00:00:00Z").unwrap();
         let url = c.presign_get("b", "m/1/m-1.tar.gz", Duration::from_secs(86400), t);
-        assert!(url.starts_with("https://examplebucket.s3.amazonaws.com/b/m/1/m-1.tar.gz?X-Amz-Algorithm="), "{url}");
+        assert!(
+            url.starts_with(
+                "https://examplebucket.s3.amazonaws.com/b/m/1/m-1.tar.gz?X-Amz-Algorithm="
+            ),
+            "{url}"
+        );
     }
 
     #[test]
     fn profile_file_parsing() {
         let t = "[default]\naws_access_key_id = A\naws_secret_access_key = B\n[profile ci]\naws_access_key_id=C\naws_secret_access_key=D\n";
-        assert_eq!(Credentials::from_profile_text(t, "ci").unwrap().access_key, "C");
+        assert_eq!(
+            Credentials::from_profile_text(t, "ci").unwrap().access_key,
+            "C"
+        );
         assert!(Credentials::from_profile_text(t, "nope").is_none());
         assert_eq!(parse_s3_url("s3://b/k/x"), Some(("b".into(), "k/x".into())));
     }

@@ -71,7 +71,12 @@ impl ComponentState {
     }
 }
 
-pub fn save(conn: &mut dyn Connection, layout: &Layout, t: &str, st: &ComponentState) -> Result<()> {
+pub fn save(
+    conn: &mut dyn Connection,
+    layout: &Layout,
+    t: &str,
+    st: &ComponentState,
+) -> Result<()> {
     let text = serde_json::to_string_pretty(st).unwrap_or_default() + "\n";
     conn.put(
         text.as_bytes(),
@@ -83,7 +88,10 @@ pub fn save(conn: &mut dyn Connection, layout: &Layout, t: &str, st: &ComponentS
 }
 
 /// Reads every component's state in one round trip: `(type, state)`.
-pub fn load_all(conn: &mut dyn Connection, layout: &Layout) -> Result<Vec<(String, ComponentState)>> {
+pub fn load_all(
+    conn: &mut dyn Connection,
+    layout: &Layout,
+) -> Result<Vec<(String, ComponentState)>> {
     let script = format!(
         r#"for f in {dir}/*.json; do [ -f "$f" ] || continue; n=$(basename "$f" .json); printf '\036%s\n' "$n"; cat "$f"; done; exit 0"#,
         dir = q(&layout.state_dir())
@@ -131,7 +139,10 @@ pub fn append_history(conn: &mut dyn Connection, layout: &Layout, e: &HistoryEnt
 
 /// Reads the history (all components), oldest first.
 pub fn read_history(conn: &mut dyn Connection, layout: &Layout) -> Result<Vec<HistoryEntry>> {
-    let out = run(conn, &format!("cat {} 2>/dev/null; exit 0", q(&layout.history())))?;
+    let out = run(
+        conn,
+        &format!("cat {} 2>/dev/null; exit 0", q(&layout.history())),
+    )?;
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

@@ -63,7 +63,11 @@ echo "$n ${{s:-0}} ${{m:-0}}"; done"#,
         let (Some(n), Some(s), Some(m)) = (it.next(), it.next(), it.next()) else {
             continue;
         };
-        rows.push((n.to_string(), s.parse().unwrap_or(0), m.parse().unwrap_or(0)));
+        rows.push((
+            n.to_string(),
+            s.parse().unwrap_or(0),
+            m.parse().unwrap_or(0),
+        ));
     }
     st.reconcile(link.as_deref());
     let mut versions: Vec<VersionInfo> = rows
@@ -109,7 +113,11 @@ pub struct SwitchReport {
     pub previous: Option<String>,
 }
 
-fn load_one(conn: &mut dyn Connection, layout: &Layout, component: &str) -> Result<(ComponentState, Option<String>)> {
+fn load_one(
+    conn: &mut dyn Connection,
+    layout: &Layout,
+    component: &str,
+) -> Result<(ComponentState, Option<String>)> {
     let script = format!(
         r#"c={c}; [ -L "$c/current" ] && echo "@current $(readlink "$c/current")"; echo "--state--"; cat {s} 2>/dev/null; exit 0"#,
         c = q(&layout.component(component)),
@@ -126,7 +134,15 @@ fn load_one(conn: &mut dyn Connection, layout: &Layout, component: &str) -> Resu
     Ok((st, link))
 }
 
-fn history(conn: &mut dyn Connection, layout: &Layout, component: &str, action: &str, version: &str, previous: Option<String>, res: &Result<bool>) {
+fn history(
+    conn: &mut dyn Connection,
+    layout: &Layout,
+    component: &str,
+    action: &str,
+    version: &str,
+    previous: Option<String>,
+    res: &Result<bool>,
+) {
     let _ = state::append_history(
         conn,
         layout,
@@ -149,7 +165,13 @@ fn history(conn: &mut dyn Connection, layout: &Layout, component: &str, action: 
 
 /// Makes `version` current. The target must be a complete version (they only appear by
 /// rename of a finished extraction). Records the version it replaces as previous.
-pub fn switch(conn: &mut dyn Connection, root: &str, component: &str, version: &str, lock: &LockOptions) -> Result<SwitchReport> {
+pub fn switch(
+    conn: &mut dyn Connection,
+    root: &str,
+    component: &str,
+    version: &str,
+    lock: &LockOptions,
+) -> Result<SwitchReport> {
     check_name("component type", component)?;
     check_name("version", version)?;
     let layout = Layout::new(root);
@@ -184,12 +206,19 @@ pub fn switch(conn: &mut dyn Connection, root: &str, component: &str, version: &
 }
 
 /// Switches back to the recorded previous version (never a guess by mtime).
-pub fn rollback(conn: &mut dyn Connection, root: &str, component: &str, lock: &LockOptions) -> Result<SwitchReport> {
+pub fn rollback(
+    conn: &mut dyn Connection,
+    root: &str,
+    component: &str,
+    lock: &LockOptions,
+) -> Result<SwitchReport> {
     check_name("component type", component)?;
     let layout = Layout::new(root);
     let (st, _) = load_one(conn, &layout, component)?;
     let prev = st.previous.clone().ok_or_else(|| {
-        ReleaseError::not_found(format!("{component}: no previous version recorded to roll back to"))
+        ReleaseError::not_found(format!(
+            "{component}: no previous version recorded to roll back to"
+        ))
     })?;
     let mut r = switch(conn, root, component, &prev, lock)?;
     r.changed = true;
@@ -205,7 +234,12 @@ pub struct CleanupReport {
 
 /// Which versions cleanup would remove: all but the newest `keep` and those younger than
 /// `keep_days`; never current, previous, pinned, or required by another component.
-pub fn cleanable(list: &VersionList, keep: Option<usize>, keep_days: Option<u64>, now: u64) -> Vec<String> {
+pub fn cleanable(
+    list: &VersionList,
+    keep: Option<usize>,
+    keep_days: Option<u64>,
+    now: u64,
+) -> Vec<String> {
     let n = list.versions.len();
     list.versions
         .iter()
@@ -214,13 +248,27 @@ pub fn cleanable(list: &VersionList, keep: Option<usize>, keep_days: Option<u64>
             let newest_n = keep.is_some_and(|k| n - i <= k);
             let young = keep_days.is_some_and(|d| now.saturating_sub(v.deployed_epoch) < d * 86400);
             let nothing_said = keep.is_none() && keep_days.is_none();
-            !(v.current || v.previous || v.pinned || !v.required_by.is_empty() || newest_n || young || nothing_said)
+            !(v.current
+                || v.previous
+                || v.pinned
+                || !v.required_by.is_empty()
+                || newest_n
+                || young
+                || nothing_said)
         })
         .map(|(_, v)| v.version.clone())
         .collect()
 }
 
-pub fn cleanup(conn: &mut dyn Connection, root: &str, component: &str, keep: Option<usize>, keep_days: Option<u64>, dry_run: bool, lock: &LockOptions) -> Result<CleanupReport> {
+pub fn cleanup(
+    conn: &mut dyn Connection,
+    root: &str,
+    component: &str,
+    keep: Option<usize>,
+    keep_days: Option<u64>,
+    dry_run: bool,
+    lock: &LockOptions,
+) -> Result<CleanupReport> {
     let layout = Layout::new(root);
     with_lock(conn, &layout, component, lock, |conn| {
         let list = list(conn, root, component)?;
@@ -236,7 +284,11 @@ pub fn cleanup(conn: &mut dyn Connection, root: &str, component: &str, keep: Opt
             .filter(|v| !gone.contains(v))
             .collect();
         if gone.is_empty() || dry_run {
-            return Ok(CleanupReport { changed: false, removed: gone, kept });
+            return Ok(CleanupReport {
+                changed: false,
+                removed: gone,
+                kept,
+            });
         }
         // Rename away first, then delete: a half-deleted dir never looks like a version.
         let c = layout.component(component);
@@ -257,12 +309,23 @@ pub fn cleanup(conn: &mut dyn Connection, root: &str, component: &str, keep: Opt
         for v in &gone {
             history(conn, &layout, component, "cleanup", v, None, &Ok(true));
         }
-        Ok(CleanupReport { changed: true, removed: gone, kept })
+        Ok(CleanupReport {
+            changed: true,
+            removed: gone,
+            kept,
+        })
     })
 }
 
 /// Pins (`pin = true`) or unpins a version: pinned versions survive every cleanup.
-pub fn pin(conn: &mut dyn Connection, root: &str, component: &str, version: &str, pin: bool, lock: &LockOptions) -> Result<bool> {
+pub fn pin(
+    conn: &mut dyn Connection,
+    root: &str,
+    component: &str,
+    version: &str,
+    pin: bool,
+    lock: &LockOptions,
+) -> Result<bool> {
     check_name("version", version)?;
     let layout = Layout::new(root);
     with_lock(conn, &layout, component, lock, |conn| {
@@ -277,7 +340,15 @@ pub fn pin(conn: &mut dyn Connection, root: &str, component: &str, version: &str
             st.pinned.retain(|v| v != version);
         }
         state::save(conn, &layout, component, &st)?;
-        history(conn, &layout, component, if pin { "pin" } else { "unpin" }, version, None, &Ok(true));
+        history(
+            conn,
+            &layout,
+            component,
+            if pin { "pin" } else { "unpin" },
+            version,
+            None,
+            &Ok(true),
+        );
         Ok(true)
     })
 }
