@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod modules;
 pub mod output;
 pub mod playbook;
+pub mod release;
 pub mod template;
 pub mod vars;
 pub mod yaml;
