@@ -184,10 +184,15 @@ pub fn install(
     Ok(sorted(res))
 }
 
-/// Replaces `dest` (currently `cur`) with `data`: uploads to a temp name beside it, then one
-/// exec validates (`%s` is the temp file), backs up, keeps the old ownership and mode unless
-/// asked otherwise, renames into place, applies owner/group and stats the result.
-/// Returns the new stat and the backup file name.
+/// Data up to this size travels on the stdin of the one exec that writes, validates, backs
+/// up and renames it: an upload first (SFTP) costs several round trips more. Larger data is
+/// streamed by `put` and finalized by a second exec.
+pub const INLINE_MAX: usize = 1 << 20;
+
+/// Replaces `dest` (currently `cur`) with `data` through a temp name beside it: validate
+/// (`%s` is the temp file), back up, keep the old ownership and mode unless asked otherwise,
+/// rename into place, apply owner/group and stat the result. Small data takes one exec (the
+/// data on stdin); large data is uploaded first. Returns the new stat and the backup name.
 pub fn write_replace(
     ctx: &mut ModuleContext,
     data: &[u8],
@@ -197,41 +202,105 @@ pub fn write_replace(
     backup: bool,
     validate: Option<&str>,
 ) -> Result<(RemoteStat, Option<String>), ModuleError> {
-    // New files keep the existing file's mode (or the umask default); an explicit octal mode
-    // is set on the temp file before the rename.
+    let want = wanted_file_mode(cur, attrs)?;
+    let tmp = temp_beside(dest);
+    let qt = quote(&tmp);
+    let parent = parent_dir(dest);
+    if data.len() > INLINE_MAX {
+        if let Err(e) = remote_file::write(ctx, data, &tmp, want) {
+            // Most often the parent is missing: say so the way Ansible does.
+            let out = exec_script(ctx, format!("test -d {}", shell_path(&parent)))?;
+            if out.rc != 0 {
+                return Err(no_parent(&parent));
+            }
+            return Err(e);
+        }
+        if let Some(v) = validate.filter(|v| !v.contains("%s")) {
+            let _ = exec_script(ctx, format!("rm -f -- {qt}"));
+            return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
+        }
+        let body = finalize_fragment(dest, &tmp, cur, attrs, backup, validate)?;
+        let script = format!("__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n{body}");
+        return run_finalize(ctx, script, dest, &parent);
+    }
+    if let Some(v) = validate.filter(|v| !v.contains("%s")) {
+        return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
+    }
+    let script = format!(
+        "{}{}",
+        inline_write_fragment(&tmp, &parent, want),
+        finalize_fragment(dest, &tmp, cur, attrs, backup, validate)?
+    );
+    let cmd = crate::connection::Command {
+        script: format!(
+            "{}set -e\n{script}set +e\n{}",
+            remote_file::prelude(),
+            remote_file::stat_fragment("p", dest, true, None)
+        ),
+        stdin: Some(data.to_vec()),
+        env: ctx.env.clone(),
+        become_: ctx.become_.clone(),
+        ..Default::default()
+    };
+    let out = ctx.conn.exec(&cmd).map_err(super::util::conn_err)?;
+    finalize_outcome(out, &parent)
+}
+
+/// The mode a rewritten file gets: an explicit mode, else the replaced file's (None: a new
+/// file with the default mode).
+fn wanted_file_mode(cur: &RemoteStat, attrs: &Attrs) -> Result<Option<u32>, ModuleError> {
     let base = if cur.exists() { cur.perm() } else { 0o644 };
-    let want = match &attrs.mode {
+    Ok(match &attrs.mode {
         Some(ModeArg::Octal(m)) => Some(*m),
         Some(ModeArg::Symbolic(s)) => {
             Some(remote_file::symbolic_mode(s, base, false).map_err(ModuleError::msg)?)
         }
         _ if cur.exists() => Some(cur.perm()),
         _ => None,
-    };
-    let tmp = temp_beside(dest);
-    if let Err(e) = remote_file::write(ctx, data, &tmp, want) {
-        // Most often the parent is missing: say so the way Ansible does.
-        let parent = dest
-            .rsplit_once('/')
-            .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
-        let out = exec_script(ctx, format!("test -d {}", shell_path(parent)))?;
-        if out.rc != 0 {
-            return Err(ModuleError::msg(format!(
-                "Destination directory {parent} does not exist"
-            )));
-        }
-        return Err(e);
-    }
+    })
+}
 
-    let qt = quote(&tmp);
+fn parent_dir(dest: &str) -> String {
+    dest.rsplit_once('/')
+        .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d })
+        .to_string()
+}
+
+fn no_parent(parent: &str) -> ModuleError {
+    ModuleError::msg(format!("Destination directory {parent} does not exist"))
+}
+
+/// Shell lines that write stdin to the temp file `tmp` (removed on exit unless renamed) with
+/// mode `want`; a missing parent directory prints `@@nodir` (stdin is drained first so the
+/// sender never writes into a closed channel).
+fn inline_write_fragment(tmp: &str, parent: &str, want: Option<u32>) -> String {
+    let qt = quote(tmp);
+    let mut s = format!(
+        "__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n\
+         if [ ! -d {p} ]; then cat >/dev/null; echo @@nodir; exit 1; fi\n\
+         cat > \"$__yq_t\"\n",
+        p = shell_path(parent)
+    );
+    if let Some(m) = want {
+        s.push_str(&format!("chmod -- {m:o} \"$__yq_t\"\n"));
+    }
+    s
+}
+
+/// Validate, backup, ownership, rename and owner/group of the temp file `tmp` (in
+/// `$__yq_t`), run under `set -e`.
+fn finalize_fragment(
+    dest: &str,
+    tmp: &str,
+    cur: &RemoteStat,
+    attrs: &Attrs,
+    backup: bool,
+    validate: Option<&str>,
+) -> Result<String, ModuleError> {
+    let qt = quote(tmp);
     let qd = shell_path(dest);
     let mut script = String::new();
-    script.push_str(&format!("__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n"));
     if let Some(v) = validate {
-        if !v.contains("%s") {
-            let _ = exec_script(ctx, format!("rm -f -- {qt}"));
-            return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
-        }
         let cmd = v.replace("%s", &qt);
         script.push_str(&format!(
             "__yq_v=$( {cmd} 2>&1 ) || {{ __yq_rc=$?; printf 'failed to validate: rc:%s error:%s\\n' \"$__yq_rc\" \"$__yq_v\" >&2; exit 1; }}\n"
@@ -252,16 +321,35 @@ pub fn write_replace(
         ..attrs.clone()
     };
     script.push_str(&format!("mv -f -- {qt} {qd}\n"));
-    let attr_cmds = owner_group.fragment(dest, &RemoteStat::default(), false)?;
-    script.push_str(&attr_cmds);
+    script.push_str(&owner_group.fragment(dest, &RemoteStat::default(), false)?);
+    Ok(script)
+}
+
+fn run_finalize(
+    ctx: &mut ModuleContext,
+    script: String,
+    dest: &str,
+    parent: &str,
+) -> Result<(RemoteStat, Option<String>), ModuleError> {
     let full = format!(
         "{}set -e\n{script}set +e\n{}",
         remote_file::prelude(),
         remote_file::stat_fragment("p", dest, true, None)
     );
     let out = exec_script(ctx, full)?;
+    finalize_outcome(out, parent)
+}
+
+/// The new stat and backup name a finalize script printed, or its failure.
+fn finalize_outcome(
+    out: crate::connection::Output,
+    parent: &str,
+) -> Result<(RemoteStat, Option<String>), ModuleError> {
     let stdout = text(&out.stdout);
     if out.rc != 0 {
+        if stdout.lines().any(|l| l == "@@nodir") {
+            return Err(no_parent(parent));
+        }
         return Err(ModuleError::msg(text(&out.stderr).trim().to_string()));
     }
     let after = remote_file::parse_stats(&stdout)
