@@ -51,6 +51,22 @@ __yq_stat() {
     printf '@@%s sum=%s\n' "$1" "$(__yq_sum "$4" "$2")"
   fi
 }
+__yq_attrs() {
+  __al=; [ "$2" = 1 ] && __al=-L
+  __x=$(stat $__al -c '%a|%u|%g|%U|%G' -- "$1" 2>/dev/null) ||
+    __x=$(stat $__al -f '%Lp|%u|%g|%Su|%Sg' -- "$1") || return 1
+  __xm=${__x%%|*}; __x=${__x#*|}; __xu=${__x%%|*}; __x=${__x#*|}
+  __xg=${__x%%|*}; __x=${__x#*|}; __xun=${__x%%|*}; __xgn=${__x#*|}
+  case $__xun in UNKNOWN|'') __xun=$__xu;; esac
+  case $__xgn in UNKNOWN|'') __xgn=$__xg;; esac
+  if [ -n "$4" ]; then
+    case $4 in *[!0-9]*) [ "$4" = "$__xun" ];; *) [ "$4" -eq "$__xu" ];; esac || chown -- "$4" "$1" || return 1
+  fi
+  if [ -n "$5" ]; then
+    case $5 in *[!0-9]*) [ "$5" = "$__xgn" ];; *) [ "$5" -eq "$__xg" ];; esac || chgrp -- "$5" "$1" || return 1
+  fi
+  if [ -n "$3" ] && [ "$3" != "$__xm" ]; then chmod -- "$3" "$1" || return 1; fi
+}
 "#;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -510,6 +526,40 @@ impl Attrs {
     }
 }
 
+impl Attrs {
+    /// A `__yq_attrs` line (see the prelude) that does on the host what [`Attrs::fragment`]
+    /// does for a path that is not a symlink, comparing there: chown, chgrp, then chmod of
+    /// what differs. None when only the controller can decide (a symbolic or `preserve`
+    /// mode, an id like `+5`). `follow` stats through a symlink.
+    pub fn shell_apply(&self, path: &str, follow: bool) -> Option<String> {
+        let mode = match &self.mode {
+            None => String::new(),
+            Some(ModeArg::Octal(m)) => format!("{m:o}"),
+            Some(_) => return None,
+        };
+        // Names compare as names, all-digit ids as numbers: as `same_id`. Anything else that
+        // parses as a number (`+5`) is left to the controller.
+        let id_ok = |v: &Option<String>| match v {
+            None => true,
+            Some(s) => {
+                !s.is_empty()
+                    && (s.bytes().all(|b| b.is_ascii_digit()) || s.parse::<u64>().is_err())
+            }
+        };
+        if !id_ok(&self.owner) || !id_ok(&self.group) {
+            return None;
+        }
+        Some(format!(
+            "__yq_attrs {} {} {} {} {}\n",
+            shell_path(path),
+            if follow { "1" } else { "0" },
+            quote(&mode),
+            quote(self.owner.as_deref().unwrap_or("")),
+            quote(self.group.as_deref().unwrap_or(""))
+        ))
+    }
+}
+
 fn same_id(wanted: &str, name: &str, id: u64) -> bool {
     match wanted.parse::<u64>() {
         Ok(n) => n == id,
@@ -599,5 +649,86 @@ mod tests {
             sha1_hex(b"hello\n"),
             "f572d396fae9206628714fb2ce00f72e94f2258f"
         );
+    }
+}
+
+/// A local connection that records every operation, so tests can assert how many round trips
+/// a module makes.
+#[cfg(test)]
+pub mod counting {
+    use crate::connection::local::LocalConnection;
+    use crate::connection::{Become, Command, ConnError, Connection, Output};
+    use crate::modules::{Module, ModuleContext, ModuleResult};
+    use serde_json::Value;
+    use std::path::Path;
+
+    #[derive(Default)]
+    pub struct Counting {
+        inner: LocalConnection,
+        /// `exec`, `put` or `get`, in order.
+        pub ops: Vec<&'static str>,
+    }
+
+    impl Connection for Counting {
+        fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
+            self.ops.push("exec");
+            self.inner.exec(cmd)
+        }
+        fn put(
+            &mut self,
+            data: &[u8],
+            dest: &str,
+            mode: Option<u32>,
+            b: &Become,
+        ) -> Result<(), ConnError> {
+            self.ops.push("put");
+            self.inner.put(data, dest, mode, b)
+        }
+        fn put_file(
+            &mut self,
+            src: &Path,
+            dest: &str,
+            mode: Option<u32>,
+            b: &Become,
+        ) -> Result<(), ConnError> {
+            self.ops.push("put");
+            self.inner.put_file(src, dest, mode, b)
+        }
+        fn get(&mut self, path: &str, b: &Become) -> Result<Vec<u8>, ConnError> {
+            self.ops.push("get");
+            self.inner.get(path, b)
+        }
+        fn transport(&self) -> &'static str {
+            "local"
+        }
+    }
+
+    /// Runs `module` with `args` on a counting local connection; returns the result and the
+    /// operations it made.
+    pub fn run(
+        module: &dyn Module,
+        args: Value,
+        check: bool,
+        diff: bool,
+    ) -> (ModuleResult, Vec<&'static str>) {
+        let raw = args.as_object().cloned().unwrap_or_default();
+        let args = crate::modules::validate(module.name(), module.spec(), raw).unwrap();
+        let mut conn = Counting::default();
+        let eval = crate::modules::util::test_support::JsonEval(serde_json::json!({}));
+        let res = {
+            let mut ctx = ModuleContext {
+                host: "localhost",
+                conn: &mut conn,
+                check_mode: check,
+                diff_mode: diff,
+                verbosity: 0,
+                become_: Default::default(),
+                env: vec![],
+                search_paths: vec![],
+                eval: &eval,
+            };
+            module.run(&args, &mut ctx)
+        };
+        (res, conn.ops)
     }
 }
