@@ -122,6 +122,165 @@ pub fn query_dest(
     Ok((all.remove("d").unwrap_or_default(), all.remove("i")))
 }
 
+/// What the one-exec install ([`query_or_install`]) did on the host: the status of the change,
+/// its output (backup name) and the stat after.
+struct Applied {
+    rc: i32,
+    stdout: String,
+    stderr: String,
+    after: RemoteStat,
+}
+
+impl Applied {
+    /// The new stat and backup name of a write, or its failure (as [`finalize_outcome`]).
+    fn outcome(&self, dest: &str) -> Result<(RemoteStat, Option<String>), ModuleError> {
+        if self.rc != 0 {
+            if self.stdout.lines().any(|l| l == "@@nodir") {
+                return Err(no_parent(&parent_dir(dest)));
+            }
+            return Err(ModuleError::msg(self.stderr.trim().to_string()));
+        }
+        Ok((self.after.clone(), remote_file::parse_backup(&self.stdout)))
+    }
+}
+
+/// What [`query_or_install`] found: the task is done, or the stats of dest (and
+/// `dest/<basename>`) for the caller's usual path.
+pub enum Quick {
+    Done(ModuleResult),
+    Stats(RemoteStat, Option<RemoteStat>),
+}
+
+/// Installs `data` at `dest` in ONE exec when the host can decide alone: the data goes on
+/// stdin; the script stats dest with its checksum and, unless dest is a directory or a
+/// symlink (or exists and `force` is off), either applies the attributes (same checksum) or
+/// writes a temp file, validates, backs up, renames and applies the attributes — what
+/// [`install`] would do in two or three. Check mode, diff mode, large data and anything
+/// only the controller can decide (a symbolic mode) take the query-then-install way.
+pub fn query_or_install(
+    ctx: &mut ModuleContext,
+    data: &[u8],
+    dest: &str,
+    basename: Option<&str>,
+    opts: &InstallOpts,
+) -> Result<Quick, ModuleError> {
+    let Some(script) = quick_script(ctx, data, dest, basename, opts) else {
+        let (d, inner) = query_dest(ctx, dest, basename)?;
+        return Ok(Quick::Stats(d, inner));
+    };
+    let cmd = crate::connection::Command {
+        script,
+        stdin: Some(data.to_vec()),
+        env: ctx.env.clone(),
+        become_: ctx.become_.clone(),
+        ..Default::default()
+    };
+    let out = ctx.conn.exec(&cmd).map_err(super::util::conn_err)?;
+    let stdout = text(&out.stdout);
+    let mut all = remote_file::parse_stats(&stdout);
+    let d = all.remove("d").unwrap_or_default();
+    let inner = all.remove("i");
+    let rc = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("@@applied="))
+        .map(|rc| rc.trim().parse().unwrap_or(1));
+    let Some(rc) = rc else {
+        return Ok(Quick::Stats(d, inner));
+    };
+    let applied = Applied {
+        rc,
+        after: all.remove("a").unwrap_or_default(),
+        stdout,
+        stderr: text(&out.stderr),
+    };
+    Ok(Quick::Done(install_with(
+        ctx,
+        data,
+        dest,
+        &d,
+        opts,
+        Some(&applied),
+    )))
+}
+
+/// The script of [`query_or_install`], or None when it does not apply.
+fn quick_script(
+    ctx: &ModuleContext,
+    data: &[u8],
+    dest: &str,
+    basename: Option<&str>,
+    opts: &InstallOpts,
+) -> Option<String> {
+    if ctx.check_mode || ctx.diff_mode || data.len() > INLINE_MAX || dest.ends_with('/') {
+        return None;
+    }
+    if opts.validate.is_some_and(|v| !v.contains("%s")) {
+        return None;
+    }
+    // `preserve` without a source mode means "keep dest's", as no mode does.
+    let attrs = Attrs {
+        mode: match &opts.attrs.mode {
+            Some(ModeArg::Preserve) => None,
+            m => m.clone(),
+        },
+        ..opts.attrs.clone()
+    };
+    let same_attrs = attrs.shell_apply(dest, false)?;
+    let want = match &attrs.mode {
+        Some(ModeArg::Octal(m)) => Some(format!("{m:o}")),
+        None => None,
+        Some(_) => return None,
+    };
+    let q = shell_path(dest);
+    let tmp = temp_beside(dest);
+    let parent = parent_dir(dest);
+    let checksum = remote_file::sha1_hex(data);
+    let mut s = remote_file::prelude().to_string();
+    if let Some(b) = basename {
+        let inner = format!("{}/{b}", dest.trim_end_matches('/'));
+        s.push_str(&remote_file::stat_fragment("i", &inner, true, Some("sha1")));
+    }
+    // Last, so `$__yq_sumv` is dest's checksum.
+    s.push_str(&remote_file::stat_fragment("d", dest, true, Some("sha1")));
+    let done = "__yq_rc=$?; echo \"@@applied=$__yq_rc\"\n";
+    // Replacing: keep the old mode (unless one is given) and ownership.
+    let replace = format!(
+        "__yq_o=$(stat -L -c '%a %u:%g' -- {q} 2>/dev/null || stat -L -f '%Lp %u:%g' -- {q})\n{}{}",
+        inline_write_lines(
+            &tmp,
+            &parent,
+            Some(want.as_deref().unwrap_or("\"${__yq_o%% *}\""))
+        ),
+        finalize_lines(
+            dest,
+            &tmp,
+            Some("\"${__yq_o#* }\""),
+            &attrs,
+            opts.backup,
+            opts.validate
+        )
+        .ok()?
+    );
+    let create = format!(
+        "{}{}",
+        inline_write_lines(&tmp, &parent, want.as_deref()),
+        finalize_lines(dest, &tmp, None, &attrs, false, opts.validate).ok()?
+    );
+    s.push_str(&format!(
+        "if [ -d {q} ] || [ -h {q} ]; then cat >/dev/null\n"
+    ));
+    if !opts.force {
+        s.push_str(&format!("elif [ -e {q} ]; then cat >/dev/null\n"));
+    }
+    s.push_str(&format!(
+        "elif [ -e {q} ] && [ \"$__yq_sumv\" = {checksum} ]; then cat >/dev/null; (\nset -e\n{same_attrs}); {done}\
+         elif [ -e {q} ]; then (\nset -e\n{replace}); {done}\
+         else (\nset -e\n{create}); {done}fi\n"
+    ));
+    s.push_str(&remote_file::stat_fragment("a", dest, true, None));
+    Some(s)
+}
+
 /// Installs `data` at `dest` (a file path; the caller resolved directories) like Ansible's
 /// copy module: unchanged when the checksum matches (attributes still applied), else
 /// backup/validate/atomic rename. `cur` is dest's stat (followed, with sha1 checksum).
@@ -131,6 +290,18 @@ pub fn install(
     dest: &str,
     cur: &RemoteStat,
     opts: &InstallOpts,
+) -> ModuleResult {
+    install_with(ctx, data, dest, cur, opts, None)
+}
+
+/// [`install`], taking the change from `applied` when the first exec already made it.
+fn install_with(
+    ctx: &mut ModuleContext,
+    data: &[u8],
+    dest: &str,
+    cur: &RemoteStat,
+    opts: &InstallOpts,
+    applied: Option<&Applied>,
 ) -> ModuleResult {
     let checksum = remote_file::sha1_hex(data);
     if cur.kind == Kind::Dir {
@@ -148,7 +319,7 @@ pub fn install(
     }
     let same = cur.exists() && cur.checksum.as_deref() == Some(checksum.as_str());
     if same {
-        return apply_file_attrs(ctx, dest, cur, &opts.attrs, Some(&checksum));
+        return apply_file_attrs(ctx, dest, cur, &opts.attrs, Some(&checksum), applied);
     }
 
     let mut res = Map::new();
@@ -163,15 +334,18 @@ pub fn install(
         return Ok(sorted(res));
     }
 
-    let (after, backup) = write_replace(
-        ctx,
-        data,
-        dest,
-        cur,
-        &opts.attrs,
-        opts.backup,
-        opts.validate,
-    )?;
+    let (after, backup) = match applied {
+        Some(a) => a.outcome(dest)?,
+        None => write_replace(
+            ctx,
+            data,
+            dest,
+            cur,
+            &opts.attrs,
+            opts.backup,
+            opts.validate,
+        )?,
+    };
     if let Some(b) = backup {
         res.insert("backup_file".into(), Value::String(b));
     }
@@ -274,6 +448,11 @@ fn no_parent(parent: &str) -> ModuleError {
 /// mode `want`; a missing parent directory prints `@@nodir` (stdin is drained first so the
 /// sender never writes into a closed channel).
 fn inline_write_fragment(tmp: &str, parent: &str, want: Option<u32>) -> String {
+    inline_write_lines(tmp, parent, want.map(|m| format!("{m:o}")).as_deref())
+}
+
+/// [`inline_write_fragment`] with the mode as a shell word.
+fn inline_write_lines(tmp: &str, parent: &str, want: Option<&str>) -> String {
     let qt = quote(tmp);
     let mut s = format!(
         "__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n\
@@ -282,7 +461,7 @@ fn inline_write_fragment(tmp: &str, parent: &str, want: Option<u32>) -> String {
         p = shell_path(parent)
     );
     if let Some(m) = want {
-        s.push_str(&format!("chmod -- {m:o} \"$__yq_t\"\n"));
+        s.push_str(&format!("chmod -- {m} \"$__yq_t\"\n"));
     }
     s
 }
@@ -297,6 +476,27 @@ fn finalize_fragment(
     backup: bool,
     validate: Option<&str>,
 ) -> Result<String, ModuleError> {
+    let keep = cur.exists().then(|| format!("{}:{}", cur.uid, cur.gid));
+    finalize_lines(
+        dest,
+        tmp,
+        keep.as_deref(),
+        attrs,
+        backup && cur.exists(),
+        validate,
+    )
+}
+
+/// [`finalize_fragment`] with the ownership to keep (`uid:gid` as a shell word, None for a
+/// new file) and whether to back up decided by the caller.
+fn finalize_lines(
+    dest: &str,
+    tmp: &str,
+    keep: Option<&str>,
+    attrs: &Attrs,
+    backup: bool,
+    validate: Option<&str>,
+) -> Result<String, ModuleError> {
     let qt = quote(tmp);
     let qd = shell_path(dest);
     let mut script = String::new();
@@ -306,15 +506,12 @@ fn finalize_fragment(
             "__yq_v=$( {cmd} 2>&1 ) || {{ __yq_rc=$?; printf 'failed to validate: rc:%s error:%s\\n' \"$__yq_rc\" \"$__yq_v\" >&2; exit 1; }}\n"
         ));
     }
-    if backup && cur.exists() {
+    if backup {
         script.push_str(&remote_file::backup_fragment(dest));
     }
-    if cur.exists() {
+    if let Some(k) = keep {
         // Keep the replaced file's ownership (works as root; harmless otherwise).
-        script.push_str(&format!(
-            "chown {}:{} -- {qt} 2>/dev/null || true\n",
-            cur.uid, cur.gid
-        ));
+        script.push_str(&format!("chown {k} -- {qt} 2>/dev/null || true\n"));
     }
     let owner_group = Attrs {
         mode: None,
@@ -402,6 +599,7 @@ fn apply_file_attrs(
     cur: &RemoteStat,
     attrs: &Attrs,
     checksum: Option<&str>,
+    applied: Option<&Applied>,
 ) -> ModuleResult {
     let attrs = Attrs {
         mode: match &attrs.mode {
@@ -414,7 +612,11 @@ fn apply_file_attrs(
     let (before, after) = attr_diff(ctx, dest, cur, &attrs)?;
     let changed = !fragment.is_empty();
     let st = if changed && !ctx.check_mode {
-        remote_file::run_then_stat(ctx, &fragment, dest, true, None)?
+        match applied {
+            Some(a) if a.rc != 0 => return Err(ModuleError::msg(a.stderr.trim().to_string())),
+            Some(a) => a.after.clone(),
+            None => remote_file::run_then_stat(ctx, &fragment, dest, true, None)?,
+        }
     } else {
         cur.clone()
     };
@@ -531,12 +733,14 @@ impl Module for Copy {
                 return Err(ModuleError::msg("can not use content with a dir as dest"));
             }
             let data = content_bytes(c);
-            let (cur, _) = query_dest(ctx, &dest, None)?;
             let opts = InstallOpts {
                 src_label: dest.clone(),
                 ..opts
             };
-            return install(ctx, &data, &dest, &cur, &opts);
+            return match query_or_install(ctx, &data, &dest, None, &opts)? {
+                Quick::Done(r) => r,
+                Quick::Stats(cur, _) => install(ctx, &data, &dest, &cur, &opts),
+            };
         }
         let Some(src) = src else {
             return Err(ModuleError::msg("src (or content) is required"));
@@ -556,7 +760,21 @@ impl Module for Copy {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (d, inner) = query_dest(ctx, &dest, Some(&basename))?;
+        let opts = InstallOpts {
+            src_label: local.display().to_string(),
+            attrs: preserve_from(&opts.attrs, local_perm(&local)),
+            ..opts
+        };
+        let follow = args.bool_or("follow", false);
+        let (d, inner) = if follow {
+            // The written path is dest's real path: decided on the controller.
+            query_dest(ctx, &dest, Some(&basename))?
+        } else {
+            match query_or_install(ctx, &data, &dest, Some(&basename), &opts)? {
+                Quick::Done(r) => return r,
+                Quick::Stats(d, inner) => (d, inner),
+            }
+        };
         let (target, cur) = if dest.ends_with('/') || d.kind == Kind::Dir {
             if !d.exists() && !ctx.check_mode {
                 exec_mkdir(ctx, &dest)?;
@@ -565,16 +783,11 @@ impl Module for Copy {
                 format!("{}/{basename}", dest.trim_end_matches('/')),
                 inner.unwrap_or_default(),
             )
-        } else if args.bool_or("follow", false) {
+        } else if follow {
             // follow: write through a symlinked dest to its target.
             (d.real_path.clone().unwrap_or_else(|| dest.clone()), d)
         } else {
             (dest.clone(), d)
-        };
-        let opts = InstallOpts {
-            src_label: local.display().to_string(),
-            attrs: preserve_from(&opts.attrs, local_perm(&local)),
-            ..opts
         };
         install(ctx, &data, &target, &cur, &opts)
     }
@@ -619,7 +832,7 @@ fn remote_copy(ctx: &mut ModuleContext, src: &str, dest: &str, opts: &InstallOpt
         d = remote_file::stat(ctx, &target, true, Some("sha1"))?;
     }
     if d.exists() && (d.checksum == s.checksum || !opts.force) {
-        return apply_file_attrs(ctx, &target, &d, &opts.attrs, s.checksum.as_deref());
+        return apply_file_attrs(ctx, &target, &d, &opts.attrs, s.checksum.as_deref(), None);
     }
     // Read through the connection so the rest (backup, validate, rename) is shared.
     let data = remote_file::read(ctx, src)?;
@@ -1112,5 +1325,126 @@ mod tests {
         assert_eq!(d["after"], json!("b\n"));
         assert_eq!(d["before_header"], json!(dest.to_str().unwrap()));
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a\n");
+    }
+
+    #[test]
+    fn content_installs_in_one_exec() {
+        use super::super::remote_file::counting;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("app $(x).sh");
+        let d = dest.to_str().unwrap();
+        let args = json!({"content": "#!/bin/sh\n", "dest": d, "mode": "0750"});
+        let (r, ops) = counting::run(&Copy, args.clone(), false, false);
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["mode"], json!("0750"));
+        assert_eq!(r["state"], json!("file"));
+        assert_eq!(r["checksum"], json!(remote_file::sha1_hex(b"#!/bin/sh\n")));
+        assert_eq!(r["size"], json!(10));
+        assert_eq!(mode_of(&dest), 0o750);
+        let (r, ops) = counting::run(&Copy, args, false, false);
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(r["changed"], json!(false));
+        assert_eq!(r["path"], json!(d));
+        // Same content, other mode: the attributes change in that exec.
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "#!/bin/sh\n", "dest": d, "mode": "0700"}),
+            false,
+            false,
+        );
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["diff"]["after"]["mode"], json!("0700"));
+        assert_eq!(mode_of(&dest), 0o700);
+        // New content without a mode keeps the old mode.
+        let (r, ops) = counting::run(&Copy, json!({"content": "new\n", "dest": d}), false, false);
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(
+            (r["changed"].clone(), r["mode"].clone()),
+            (json!(true), json!("0700"))
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        // force=false on an existing file: untouched.
+        let (r, _) = counting::run(
+            &Copy,
+            json!({"content": "other\n", "dest": d, "force": false}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["changed"], json!(false));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        // No stray temp files.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn one_exec_install_errors_and_fallbacks() {
+        use super::super::remote_file::counting;
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no/such/f");
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "x", "dest": missing.to_str().unwrap()}),
+            false,
+            false,
+        );
+        assert_eq!(ops, ["exec"]);
+        let parent = dir.path().join("no/such");
+        assert_eq!(
+            failed(r)["msg"],
+            json!(format!(
+                "Destination directory {} does not exist",
+                parent.display()
+            ))
+        );
+        // A symlinked dest is replaced by the file, as before (decided on the controller).
+        let target = dir.path().join("target");
+        std::fs::write(&target, "t").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "x", "dest": link.to_str().unwrap()}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["changed"], json!(true));
+        assert_eq!(ops, ["exec", "exec"]);
+        assert!(!link.is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "t");
+        // A symbolic mode is computed on the controller: query, then write.
+        let f = dir.path().join("sym");
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "x", "dest": f.to_str().unwrap(), "mode": "u=rw,go="}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["mode"], json!("0600"));
+        assert_eq!(ops, ["exec", "exec"]);
+        // A failed validation leaves the old file and no temp file.
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "y", "dest": f.to_str().unwrap(), "validate": "false %s"}),
+            false,
+            false,
+        );
+        assert_eq!(ops, ["exec"]);
+        assert!(failed(r)["msg"]
+            .as_str()
+            .unwrap()
+            .contains("failed to validate: rc:1"));
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "x");
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 3, "target, link, sym");
     }
 }

@@ -22,6 +22,7 @@ const PRELUDE: &str = r#"__yq_sum() {
   fi
 }
 __yq_stat() {
+  __yq_sumv=
   if [ "$3" = 1 ]; then
     if [ ! -e "$2" ]; then printf '@@%s exists=0\n' "$1"; return; fi
     __l=-L
@@ -48,7 +49,8 @@ __yq_stat() {
     __at=$(lsattr -vd -- "$2" 2>/dev/null) && printf '@@%s attr=%s\n' "$1" "$__at"
   fi
   if [ -n "$4" ] && [ -f "$2" ] && { [ "$3" = 1 ] || [ ! -h "$2" ]; } && [ -r "$2" ]; then
-    printf '@@%s sum=%s\n' "$1" "$(__yq_sum "$4" "$2")"
+    __yq_sumv=$(__yq_sum "$4" "$2")
+    printf '@@%s sum=%s\n' "$1" "$__yq_sumv"
   fi
 }
 __yq_attrs() {
