@@ -148,7 +148,7 @@ impl Applied {
 /// `dest/<basename>`) for the caller's usual path.
 pub enum Quick {
     Done(ModuleResult),
-    Stats(RemoteStat, Option<RemoteStat>),
+    Stats(Box<(RemoteStat, Option<RemoteStat>)>),
 }
 
 /// Installs `data` at `dest` in ONE exec when the host can decide alone: the data goes on
@@ -166,7 +166,7 @@ pub fn query_or_install(
 ) -> Result<Quick, ModuleError> {
     let Some(script) = quick_script(ctx, data, dest, basename, opts) else {
         let (d, inner) = query_dest(ctx, dest, basename)?;
-        return Ok(Quick::Stats(d, inner));
+        return Ok(Quick::Stats(Box::new((d, inner))));
     };
     let cmd = crate::connection::Command {
         script,
@@ -185,7 +185,7 @@ pub fn query_or_install(
         .find_map(|l| l.strip_prefix("@@applied="))
         .map(|rc| rc.trim().parse().unwrap_or(1));
     let Some(rc) = rc else {
-        return Ok(Quick::Stats(d, inner));
+        return Ok(Quick::Stats(Box::new((d, inner))));
     };
     let applied = Applied {
         rc,
@@ -739,7 +739,7 @@ impl Module for Copy {
             };
             return match query_or_install(ctx, &data, &dest, None, &opts)? {
                 Quick::Done(r) => r,
-                Quick::Stats(cur, _) => install(ctx, &data, &dest, &cur, &opts),
+                Quick::Stats(b) => install(ctx, &data, &dest, &b.0, &opts),
             };
         }
         let Some(src) = src else {
@@ -772,7 +772,7 @@ impl Module for Copy {
         } else {
             match query_or_install(ctx, &data, &dest, Some(&basename), &opts)? {
                 Quick::Done(r) => return r,
-                Quick::Stats(d, inner) => (d, inner),
+                Quick::Stats(b) => *b,
             }
         };
         let (target, cur) = if dest.ends_with('/') || d.kind == Kind::Dir {

@@ -102,7 +102,7 @@ impl Module for Template {
         let data = rendered.as_bytes();
         let (d, inner) = match copy::query_or_install(ctx, data, &dest, Some(&basename), &opts)? {
             copy::Quick::Done(r) => return r,
-            copy::Quick::Stats(d, inner) => (d, inner),
+            copy::Quick::Stats(b) => *b,
         };
         let (target, cur) = if d.kind == Kind::Dir {
             (
