@@ -131,7 +131,7 @@ impl Run<'_> {
 /// Shell that, in the same exec as the first stat, makes the change the plan would make
 /// for the states the host can decide alone, and prints `@@applied=<rc>` when it did. It
 /// mirrors the Rust plan exactly: a directory or touched file created with its attributes,
-/// attributes of an existing plain path (`__yq_attrs`), removal, a new or retargeted symlink,
+/// attributes of an existing plain path (`__yq_setattrs`), removal, a new or retargeted symlink,
 /// a new hard link. Everything else (recursion, symlinks followed, symbolic modes, force
 /// conversions, errors) prints nothing and goes the two-exec way.
 #[allow(clippy::too_many_arguments)]

@@ -53,7 +53,7 @@ __yq_stat() {
     printf '@@%s sum=%s\n' "$1" "$__yq_sumv"
   fi
 }
-__yq_attrs() {
+__yq_setattrs() {
   __al=; [ "$2" = 1 ] && __al=-L
   __x=$(stat $__al -c '%a|%u|%g|%U|%G' -- "$1" 2>/dev/null) ||
     __x=$(stat $__al -f '%Lp|%u|%g|%Su|%Sg' -- "$1") || return 1
@@ -529,7 +529,7 @@ impl Attrs {
 }
 
 impl Attrs {
-    /// A `__yq_attrs` line (see the prelude) that does on the host what [`Attrs::fragment`]
+    /// A `__yq_setattrs` line (see the prelude) that does on the host what [`Attrs::fragment`]
     /// does for a path that is not a symlink, comparing there: chown, chgrp, then chmod of
     /// what differs. None when only the controller can decide (a symbolic or `preserve`
     /// mode, an id like `+5`). `follow` stats through a symlink.
@@ -552,7 +552,7 @@ impl Attrs {
             return None;
         }
         Some(format!(
-            "__yq_attrs {} {} {} {} {}\n",
+            "__yq_setattrs {} {} {} {} {}\n",
             shell_path(path),
             if follow { "1" } else { "0" },
             quote(&mode),
