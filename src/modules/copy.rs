@@ -225,7 +225,7 @@ fn quick_script(
         },
         ..opts.attrs.clone()
     };
-    let same_attrs = attrs.shell_apply(dest, false)?;
+    let same_attrs = attrs.shell_apply("d", dest)?;
     let want = match &attrs.mode {
         Some(ModeArg::Octal(m)) => Some(format!("{m:o}")),
         None => None,
@@ -235,26 +235,32 @@ fn quick_script(
     let tmp = temp_beside(dest);
     let parent = parent_dir(dest);
     let checksum = remote_file::sha1_hex(data);
+    // Stats follow symlinks but skip `readlink -f`: a symlinked dest is left to the controller.
     let mut s = remote_file::prelude().to_string();
     if let Some(b) = basename {
         let inner = format!("{}/{b}", dest.trim_end_matches('/'));
-        s.push_str(&remote_file::stat_fragment("i", &inner, true, Some("sha1")));
+        s.push_str(&remote_file::stat_fragment_noreal(
+            "i",
+            &inner,
+            Some("sha1"),
+        ));
     }
     // Last, so `$__yq_sumv` is dest's checksum.
-    s.push_str(&remote_file::stat_fragment("d", dest, true, Some("sha1")));
+    s.push_str(&remote_file::stat_fragment_noreal("d", dest, Some("sha1")));
+    let after = remote_file::stat_fragment_noreal("a", dest, None);
     let done = "__yq_rc=$?; echo \"@@applied=$__yq_rc\"\n";
-    // Replacing: keep the old mode (unless one is given) and ownership.
+    // Replacing: keep the old mode (unless one is given) and ownership, from the first stat
+    // (`%f|%u|%g|...`, GNU; BSD prints the octal mode after a `B`); the mode is written back
+    // as octal digits by arithmetic, without a subshell.
     let replace = format!(
-        "__yq_o=$(stat -L -c '%a %u:%g' -- {q} 2>/dev/null || stat -L -f '%Lp %u:%g' -- {q})\n{}{}",
-        inline_write_lines(
-            &tmp,
-            &parent,
-            Some(want.as_deref().unwrap_or("\"${__yq_o%% *}\""))
-        ),
+        "__yq_x=$__yq_st_d; __yq_m=${{__yq_x%%|*}}; __yq_x=${{__yq_x#*|}}; __yq_u=${{__yq_x%%|*}}; __yq_x=${{__yq_x#*|}}; __yq_g=${{__yq_x%%|*}}\n\
+         case $__yq_m in B*) __yq_m=$(( 0${{__yq_m#B}} & 4095 ));; *) __yq_m=$(( 0x$__yq_m & 4095 ));; esac\n\
+         __yq_m=$(( (__yq_m >> 9 & 7) * 1000 + (__yq_m >> 6 & 7) * 100 + (__yq_m >> 3 & 7) * 10 + (__yq_m & 7) ))\n{}{}{after}",
+        inline_write_lines(&tmp, &parent, Some(want.as_deref().unwrap_or("\"$__yq_m\""))),
         finalize_lines(
             dest,
             &tmp,
-            Some("\"${__yq_o#* }\""),
+            Some("\"$__yq_u:$__yq_g\""),
             &attrs,
             opts.backup,
             opts.validate
@@ -262,22 +268,21 @@ fn quick_script(
         .ok()?
     );
     let create = format!(
-        "{}{}",
+        "{}{}{after}",
         inline_write_lines(&tmp, &parent, want.as_deref()),
         finalize_lines(dest, &tmp, None, &attrs, false, opts.validate).ok()?
     );
-    s.push_str(&format!(
-        "if [ -d {q} ] || [ -h {q} ]; then cat >/dev/null\n"
-    ));
+    // A directory, a symlink or (without force) an existing dest: the stats are all the
+    // controller needs. The data on stdin is left unread: it fits the channel window.
+    s.push_str(&format!("if [ -d {q} ] || [ -h {q} ]; then :\n"));
     if !opts.force {
-        s.push_str(&format!("elif [ -e {q} ]; then cat >/dev/null\n"));
+        s.push_str(&format!("elif [ -e {q} ]; then :\n"));
     }
     s.push_str(&format!(
-        "elif [ -e {q} ] && [ \"$__yq_sumv\" = {checksum} ]; then cat >/dev/null; (\nset -e\n{same_attrs}); {done}\
+        "elif [ -e {q} ] && [ \"$__yq_sumv\" = {checksum} ]; then (\nset -e\n{same_attrs}[ -z \"$__yq_did\" ] || {after}); {done}\
          elif [ -e {q} ]; then (\nset -e\n{replace}); {done}\
          else (\nset -e\n{create}); {done}fi\n"
     ));
-    s.push_str(&remote_file::stat_fragment("a", dest, true, None));
     Some(s)
 }
 
@@ -1369,6 +1374,16 @@ mod tests {
             (json!(true), json!("0700"))
         );
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        // The sticky bit survives the host-side octal conversion (chown clears setuid/setgid, as before).
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o1751)).unwrap();
+        let (r, _) = counting::run(
+            &Copy,
+            json!({"content": "newer\n", "dest": d}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["mode"], json!("1751"));
+        assert_eq!(mode_of(&dest), 0o1751);
         // force=false on an existing file: untouched.
         let (r, _) = counting::run(
             &Copy,
@@ -1377,7 +1392,7 @@ mod tests {
             false,
         );
         assert_eq!(r.unwrap()["changed"], json!(false));
-        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "newer\n");
         // No stray temp files.
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -149,6 +149,13 @@ fn speculate(
     let plain = format!("[ -e {q} ] && [ ! -h {q} ]");
     let done = "__yq_rc=$?; echo \"@@applied=$__yq_rc\"\n";
     let branch = |cond: &str, body: &str| format!("if {cond}; then (\nset -e\n{body}); {done}");
+    // The stat after a change (under `a`); attributes that were already right need none.
+    let after = remote_file::stat_fragment("a", path, false, None);
+    let set = || {
+        attrs
+            .shell_apply("p", path)
+            .map(|l| format!("{l}[ -z \"$__yq_did\" ] || {after}"))
+    };
     let body = match state {
         "absent" => {
             return Some(format!(
@@ -156,14 +163,14 @@ fn speculate(
             ))
         }
         "directory" if !recurse => {
-            let set = attrs.shell_apply(path, false)?;
+            let set = set()?;
             let fresh = RemoteStat {
                 kind: Kind::Dir,
                 mode: 0o040755,
                 ..RemoteStat::default()
             };
             let create = format!(
-                "{}{}",
+                "{}{}{after}",
                 mkdir_each(path, attrs),
                 attrs.fragment(path, &fresh, true).ok()?
             );
@@ -174,26 +181,27 @@ fn speculate(
             )
         }
         "file" => {
-            let set = attrs.shell_apply(path, false)?;
+            let set = set()?;
             branch(&format!("{plain} && [ ! -d {q} ]"), &set)
         }
         "touch" => {
-            let set = attrs.shell_apply(path, false)?;
             let times = touch_lines(path, args).ok()?;
+            // Touching changes the path whatever its attributes: then always stat after.
+            let set = if times.is_empty() {
+                set()?
+            } else {
+                format!("{times}{}{after}", attrs.shell_apply("p", path)?)
+            };
             let fresh = RemoteStat {
                 kind: Kind::File,
                 mode: 0o100644,
                 ..RemoteStat::default()
             };
             let create = format!(
-                ": >> {q}\n{times}{}",
+                ": >> {q}\n{times}{}{after}",
                 attrs.fragment(path, &fresh, true).ok()?
             );
-            format!(
-                "{}el{}",
-                branch(&absent, &create),
-                branch(&plain, &format!("{times}{set}"))
-            )
+            format!("{}el{}", branch(&absent, &create), branch(&plain, &set))
         }
         "link" | "hard" => {
             let (src, abs) = src?;
@@ -202,17 +210,18 @@ fn speculate(
             let mut cond = if hard {
                 absent
             } else {
+                // `$__yq_lnk_p`: the target the first stat read.
                 format!(
-                    "{{ {{ {absent}; }} || {{ [ -h {q} ] && [ \"$(readlink -- {q})\" != {qs} ]; }}; }}"
+                    "{{ {{ {absent}; }} || {{ [ -h {q} ] && [ \"$__yq_lnk_p\" != {qs} ]; }}; }}"
                 )
             };
             if hard || !force {
                 cond.push_str(&format!(" && [ -e {} ]", shell_path(abs)));
             }
             let make = if hard {
-                format!("ln -f -- {qs} {q}\n")
+                format!("ln -f -- {qs} {q}\n{after}")
             } else {
-                format!("rm -f -- {q}\nln -s -- {qs} {q}\n")
+                format!("rm -f -- {q}\nln -s -- {qs} {q}\n{after}")
             };
             branch(&cond, &make)
         }
@@ -278,7 +287,6 @@ impl Module for File {
         };
         if let Some(sp) = &speculation {
             script.push_str(sp);
-            script.push_str(&remote_file::stat_fragment("a", &path, false, None));
         }
         let out = exec_script(ctx, script)?;
         let stdout = text(&out.stdout);

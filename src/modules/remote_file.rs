@@ -11,15 +11,20 @@ use serde_json::{Map, Value};
 
 /// Shell functions the stat scripts rely on; prepended once per script.
 const PRELUDE: &str = r#"__yq_sum() {
+  __yq_sumset "$1" "$2" && printf '%s\n' "$__yq_sumv"
+}
+__yq_sumset() {
+  __yq_sumv=
   case $1 in
     sha1) __c=sha1sum; __s=1;; sha224) __c=sha224sum; __s=224;; sha256) __c=sha256sum; __s=256;;
     sha384) __c=sha384sum; __s=384;; sha512) __c=sha512sum; __s=512;; md5) __c=md5sum; __s=;;
     *) return 1;;
   esac
-  if command -v $__c >/dev/null 2>&1; then $__c < "$2" | cut -d' ' -f1
-  elif [ -n "$__s" ] && command -v shasum >/dev/null 2>&1; then shasum -a $__s < "$2" | cut -d' ' -f1
-  else openssl dgst -$1 < "$2" | sed 's/^.*= *//'
+  if command -v $__c >/dev/null 2>&1; then __yq_sumv=$($__c < "$2")
+  elif [ -n "$__s" ] && command -v shasum >/dev/null 2>&1; then __yq_sumv=$(shasum -a $__s < "$2")
+  else __yq_sumv=$(openssl dgst -$1 < "$2" | sed 's/^.*= *//')
   fi
+  __yq_sumv=${__yq_sumv%% *}
 }
 __yq_stat() {
   __yq_sumv=
@@ -33,13 +38,18 @@ __yq_stat() {
   __st=$(stat $__l -c '%f|%u|%g|%U|%G|%s|%.9Y|%.9X|%.9Z|%i|%h|%d|%o|%b|%t:%T' -- "$2" 2>/dev/null) ||
     __st=$(stat $__l -f 'B%p|%u|%g|%Su|%Sg|%z|%Fm|%Fa|%Fc|%i|%l|%d|%k|%b|%r' -- "$2" 2>/dev/null) || __st=
   printf '@@%s st=%s\n' "$1" "$__st"
+  eval "__yq_st_$1=\$__st"
   __a=
   [ -r "$2" ] && __a=${__a}r
   [ -w "$2" ] && __a=${__a}w
   [ -x "$2" ] && __a=${__a}x
   printf '@@%s access=%s\n' "$1" "$__a"
-  if [ -h "$2" ]; then printf '@@%s link=%s\n' "$1" "$(readlink -- "$2")"; fi
-  if [ -h "$2" ] || [ "$3" = 1 ]; then
+  if [ -h "$2" ]; then
+    __lnk=$(readlink -- "$2")
+    eval "__yq_lnk_$1=\$__lnk"
+    printf '@@%s link=%s\n' "$1" "$__lnk"
+  fi
+  if [ -h "$2" ] || { [ "$3" = 1 ] && [ "$6" != 1 ]; }; then
     __r=$(readlink -f -- "$2" 2>/dev/null) && printf '@@%s real=%s\n' "$1" "$__r"
   fi
   if [ "$5" = 1 ] && command -v file >/dev/null 2>&1; then
@@ -49,25 +59,26 @@ __yq_stat() {
     __at=$(lsattr -vd -- "$2" 2>/dev/null) && printf '@@%s attr=%s\n' "$1" "$__at"
   fi
   if [ -n "$4" ] && [ -f "$2" ] && { [ "$3" = 1 ] || [ ! -h "$2" ]; } && [ -r "$2" ]; then
-    __yq_sumv=$(__yq_sum "$4" "$2")
+    __yq_sumset "$4" "$2"
     printf '@@%s sum=%s\n' "$1" "$__yq_sumv"
   fi
 }
 __yq_setattrs() {
-  __al=; [ "$2" = 1 ] && __al=-L
-  __x=$(stat $__al -c '%a|%u|%g|%U|%G' -- "$1" 2>/dev/null) ||
-    __x=$(stat $__al -f '%Lp|%u|%g|%Su|%Sg' -- "$1") || return 1
+  eval "__x=\$__yq_st_$1"
   __xm=${__x%%|*}; __x=${__x#*|}; __xu=${__x%%|*}; __x=${__x#*|}
-  __xg=${__x%%|*}; __x=${__x#*|}; __xun=${__x%%|*}; __xgn=${__x#*|}
+  __xg=${__x%%|*}; __x=${__x#*|}; __xun=${__x%%|*}; __x=${__x#*|}; __xgn=${__x%%|*}
   case $__xun in UNKNOWN|'') __xun=$__xu;; esac
   case $__xgn in UNKNOWN|'') __xgn=$__xg;; esac
+  case $__xm in B*) __xm=$(( 0${__xm#B} & 4095 ));; *) __xm=$(( 0x$__xm & 4095 ));; esac
   if [ -n "$4" ]; then
-    case $4 in *[!0-9]*) [ "$4" = "$__xun" ];; *) [ "$4" -eq "$__xu" ];; esac || chown -- "$4" "$1" || return 1
+    case $4 in *[!0-9]*) [ "$4" = "$__xun" ];; *) [ "$4" -eq "$__xu" ];; esac ||
+      { chown -- "$4" "$2" && __yq_did=1; } || return 1
   fi
   if [ -n "$5" ]; then
-    case $5 in *[!0-9]*) [ "$5" = "$__xgn" ];; *) [ "$5" -eq "$__xg" ];; esac || chgrp -- "$5" "$1" || return 1
+    case $5 in *[!0-9]*) [ "$5" = "$__xgn" ];; *) [ "$5" -eq "$__xg" ];; esac ||
+      { chgrp -- "$5" "$2" && __yq_did=1; } || return 1
   fi
-  if [ -n "$3" ] && [ "$3" != "$__xm" ]; then chmod -- "$3" "$1" || return 1; fi
+  if [ -n "$3" ] && [ "$__xm" -ne $(( 0$3 )) ]; then chmod -- "$3" "$2" && __yq_did=1 || return 1; fi
 }
 "#;
 
@@ -183,6 +194,17 @@ pub fn stat_fragment_mime(
         if follow { "1" } else { "0" },
         quote(checksum.unwrap_or("")),
         if mime { "1" } else { "0" }
+    )
+}
+
+/// [`stat_fragment`] following symlinks without `real` (`readlink -f`) for a path that is not
+/// a symlink: one process less where the caller has no use for it.
+pub fn stat_fragment_noreal(tag: &str, path: &str, checksum: Option<&str>) -> String {
+    format!(
+        "__yq_stat {} {} 1 {} 0 1\n",
+        quote(tag),
+        shell_path(path),
+        quote(checksum.unwrap_or(""))
     )
 }
 
@@ -530,10 +552,11 @@ impl Attrs {
 
 impl Attrs {
     /// A `__yq_setattrs` line (see the prelude) that does on the host what [`Attrs::fragment`]
-    /// does for a path that is not a symlink, comparing there: chown, chgrp, then chmod of
-    /// what differs. None when only the controller can decide (a symbolic or `preserve`
-    /// mode, an id like `+5`). `follow` stats through a symlink.
-    pub fn shell_apply(&self, path: &str, follow: bool) -> Option<String> {
+    /// does for a path that is not a symlink, comparing with the stat the script printed
+    /// under `tag` (same path): chown, chgrp, then chmod of what differs, setting
+    /// `__yq_did` when it changed anything. None when only the controller can decide (a
+    /// symbolic or `preserve` mode, an id like `+5`).
+    pub fn shell_apply(&self, tag: &str, path: &str) -> Option<String> {
         let mode = match &self.mode {
             None => String::new(),
             Some(ModeArg::Octal(m)) => format!("{m:o}"),
@@ -553,8 +576,8 @@ impl Attrs {
         }
         Some(format!(
             "__yq_setattrs {} {} {} {} {}\n",
+            quote(tag),
             shell_path(path),
-            if follow { "1" } else { "0" },
             quote(&mode),
             quote(self.owner.as_deref().unwrap_or("")),
             quote(self.group.as_deref().unwrap_or(""))
