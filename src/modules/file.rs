@@ -545,15 +545,13 @@ fn mkdir_each(path: &str, attrs: &Attrs) -> String {
         }
         cur.push_str(part);
         let q = shell_path(&cur);
-        script.push_str(&format!("if [ ! -d {q} ]; then {}\n", mkdir_one(&q)));
         let fresh = RemoteStat {
             kind: Kind::Dir,
             mode: 0o755,
             ..RemoteStat::default()
         };
-        if let Ok(Some(m)) = attrs.wanted_mode(&fresh) {
-            script.push_str(&format!("chmod -- {m:o} {q}\n"));
-        }
+        let mode = attrs.wanted_mode(&fresh).ok().flatten();
+        script.push_str(&format!("if [ ! -d {q} ]; then {}\n", mkdir_one(&q, mode)));
         if let Some(o) = &attrs.owner {
             script.push_str(&format!("chown -- {} {q}\n", quote(o)));
         }
@@ -565,10 +563,16 @@ fn mkdir_each(path: &str, attrs: &Attrs) -> String {
     script
 }
 
-/// `mkdir` of one directory (`q` quoted) that another process may create at the same moment:
-/// that is fine; a real failure is reported by the second mkdir.
-fn mkdir_one(q: &str) -> String {
-    format!("mkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}")
+/// `mkdir` of one directory (`q` quoted) with `mode` (`mkdir -m`: the same end state as
+/// mkdir + chmod, one process less). Another process may create it at the same moment: that
+/// is fine (it then gets the mode by chmod); a real failure is reported by the last mkdir.
+fn mkdir_one(q: &str, mode: Option<u32>) -> String {
+    match mode {
+        Some(m) => format!(
+            "mkdir -m {m:o} -- {q} 2>/dev/null || {{ [ -d {q} ] && chmod -- {m:o} {q}; }} || mkdir -m {m:o} -- {q}"
+        ),
+        None => format!("mkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}"),
+    }
 }
 
 /// Recursive attributes: compares a listing of every entry before and after.
@@ -1161,15 +1165,19 @@ mod tests {
         std::fs::create_dir(&d).unwrap();
         let q = shell_path(d.to_str().unwrap());
         // The line mkdir_each runs once `[ ! -d ]` said the directory was missing.
-        let line = mkdir_one(&q);
-        let ok = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("set -e\n{line}\n"))
-            .output()
-            .unwrap();
-        assert!(ok.status.success());
+        for mode in [None, Some(0o700)] {
+            let line = mkdir_one(&q, mode);
+            let ok = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("set -e\n{line}\n"))
+                .output()
+                .unwrap();
+            assert!(ok.status.success());
+        }
+        // The raced directory still gets the mode.
+        assert_eq!(mode_of(&d), 0o700);
         let missing = dir.path().join("no/such");
-        let line = mkdir_one(&shell_path(missing.to_str().unwrap()));
+        let line = mkdir_one(&shell_path(missing.to_str().unwrap()), Some(0o755));
         let bad = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!("set -e\n{line}\n"))
