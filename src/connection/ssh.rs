@@ -19,8 +19,9 @@
 //! - I/O runs non-blocking in one loop reading stdout and stderr and writing stdin together:
 //!   reading one stream while the other fills its window would deadlock; the loop also answers
 //!   the sudo password prompt (see `become.rs`).
-//! - Uploads go through SFTP to a temp file beside the destination, then a rename: a reader never
-//!   sees a half-written file, and a failed upload leaves the old file intact. With become, the
+//! - Uploads go to a temp file beside the destination, then a rename: a reader never sees a
+//!   half-written file, and a failed upload leaves the old file intact. Small data (`put` up to
+//!   1 MiB) is one exec with the data on stdin; files and larger data stream through SFTP. With become, the
 //!   login user cannot write the destination, so the file goes to a private (0600) temp file in
 //!   /tmp first and the become user copies it into place.
 
@@ -39,6 +40,11 @@ use std::time::{Duration, Instant};
 const KEEPALIVE_SECS: u32 = 15;
 /// SFTP writes go out in chunks this large so libssh2 can pipeline them.
 const CHUNK: usize = 1 << 20;
+/// `put` of at most this much data is one exec with the data on stdin (`cat` to a temp file,
+/// chmod, rename): one channel, where SFTP costs its start-up, open, write, setstat, rename
+/// and close requests, each waiting for its reply. Larger data streams over SFTP. Below the
+/// server's initial channel window (2 MiB for OpenSSH), so the data is sent without waiting.
+const INLINE_PUT_MAX: usize = 1 << 20;
 
 /// Everything needed to (re)connect to one host, resolved once.
 #[derive(Clone, Debug)]
@@ -482,9 +488,9 @@ impl SshConnection {
     }
 }
 
-impl Connection for SshConnection {
-    fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %cmd.script);
+impl SshConnection {
+    /// [`Connection::exec`] without its trace line (for operations traced as themselves).
+    fn exec_untraced(&mut self, cmd: &Command) -> Result<Output, ConnError> {
         let mut script = String::new();
         for (k, v) in &cmd.env {
             if k.is_empty()
@@ -520,6 +526,57 @@ impl Connection for SshConnection {
         Ok(out)
     }
 
+    /// A small `put` as one exec (see [`INLINE_PUT_MAX`]), run as the become user when
+    /// there is one, so the file is theirs with no staging copy.
+    fn put_inline(
+        &mut self,
+        data: &[u8],
+        dest: &str,
+        mode: Option<u32>,
+        become_: &Become,
+    ) -> Result<(), ConnError> {
+        let (dir, name) = split_dest(dest);
+        let tmp = format!("{dir}/.{name}.yiqiu-{}.tmp", unique());
+        let qd = quote(dest);
+        // Keep an existing file's permissions when no mode is given (as Ansible's atomic_move).
+        let chmod = match mode {
+            Some(m) => format!("chmod {m:o} \"$t\""),
+            None => format!(
+                "{{ m=$(stat -c %a {qd} 2>/dev/null) && chmod \"$m\" \"$t\" || chmod 0644 \"$t\"; }}"
+            ),
+        };
+        let script = format!(
+            "t={}; umask 077; cat > \"$t\" && {chmod} && mv -f \"$t\" {qd} || {{ rc=$?; rm -f \"$t\"; exit $rc; }}",
+            quote(&tmp)
+        );
+        let out = self.exec_untraced(&Command {
+            script,
+            stdin: Some(data.to_vec()),
+            become_: become_.clone(),
+            ..Command::default()
+        })?;
+        if out.rc != 0 {
+            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            return Err(ConnError::Failed(format!(
+                "could not write {dest} on {}: {}",
+                self.target.name,
+                if err.is_empty() {
+                    format!("rc={}", out.rc)
+                } else {
+                    err
+                }
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Connection for SshConnection {
+    fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %cmd.script);
+        self.exec_untraced(cmd)
+    }
+
     fn put(
         &mut self,
         data: &[u8],
@@ -528,6 +585,9 @@ impl Connection for SshConnection {
         become_: &Become,
     ) -> Result<(), ConnError> {
         tracing::debug!(target: "yiqiu::roundtrip", op = "put", dest);
+        if data.len() <= INLINE_PUT_MAX {
+            return self.put_inline(data, dest, mode, become_);
+        }
         let mut src = data;
         self.put_stream(&mut src, dest, mode, become_)
     }
@@ -539,6 +599,7 @@ impl Connection for SshConnection {
         mode: Option<u32>,
         become_: &Become,
     ) -> Result<(), ConnError> {
+        tracing::debug!(target: "yiqiu::roundtrip", op = "put_file", dest);
         let mut file = std::fs::File::open(src)
             .map_err(|e| ConnError::Failed(format!("could not read {}: {e}", src.display())))?;
         self.put_stream(&mut file, dest, mode, become_)

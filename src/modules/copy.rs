@@ -122,6 +122,170 @@ pub fn query_dest(
     Ok((all.remove("d").unwrap_or_default(), all.remove("i")))
 }
 
+/// What the one-exec install ([`query_or_install`]) did on the host: the status of the change,
+/// its output (backup name) and the stat after.
+struct Applied {
+    rc: i32,
+    stdout: String,
+    stderr: String,
+    after: RemoteStat,
+}
+
+impl Applied {
+    /// The new stat and backup name of a write, or its failure (as [`finalize_outcome`]).
+    fn outcome(&self, dest: &str) -> Result<(RemoteStat, Option<String>), ModuleError> {
+        if self.rc != 0 {
+            if self.stdout.lines().any(|l| l == "@@nodir") {
+                return Err(no_parent(&parent_dir(dest)));
+            }
+            return Err(ModuleError::msg(self.stderr.trim().to_string()));
+        }
+        Ok((self.after.clone(), remote_file::parse_backup(&self.stdout)))
+    }
+}
+
+/// What [`query_or_install`] found: the task is done, or the stats of dest (and
+/// `dest/<basename>`) for the caller's usual path.
+pub enum Quick {
+    Done(ModuleResult),
+    Stats(Box<(RemoteStat, Option<RemoteStat>)>),
+}
+
+/// Installs `data` at `dest` in ONE exec when the host can decide alone: the data goes on
+/// stdin; the script stats dest with its checksum and, unless dest is a directory or a
+/// symlink (or exists and `force` is off), either applies the attributes (same checksum) or
+/// writes a temp file, validates, backs up, renames and applies the attributes — what
+/// [`install`] would do in two or three. Check mode, diff mode, large data and anything
+/// only the controller can decide (a symbolic mode) take the query-then-install way.
+pub fn query_or_install(
+    ctx: &mut ModuleContext,
+    data: &[u8],
+    dest: &str,
+    basename: Option<&str>,
+    opts: &InstallOpts,
+) -> Result<Quick, ModuleError> {
+    let Some(script) = quick_script(ctx, data, dest, basename, opts) else {
+        let (d, inner) = query_dest(ctx, dest, basename)?;
+        return Ok(Quick::Stats(Box::new((d, inner))));
+    };
+    let cmd = crate::connection::Command {
+        script,
+        stdin: Some(data.to_vec()),
+        env: ctx.env.clone(),
+        become_: ctx.become_.clone(),
+        ..Default::default()
+    };
+    let out = ctx.conn.exec(&cmd).map_err(super::util::conn_err)?;
+    let stdout = text(&out.stdout);
+    let mut all = remote_file::parse_stats(&stdout);
+    let d = all.remove("d").unwrap_or_default();
+    let inner = all.remove("i");
+    let rc = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("@@applied="))
+        .map(|rc| rc.trim().parse().unwrap_or(1));
+    let Some(rc) = rc else {
+        return Ok(Quick::Stats(Box::new((d, inner))));
+    };
+    let applied = Applied {
+        rc,
+        after: all.remove("a").unwrap_or_default(),
+        stdout,
+        stderr: text(&out.stderr),
+    };
+    Ok(Quick::Done(install_with(
+        ctx,
+        data,
+        dest,
+        &d,
+        opts,
+        Some(&applied),
+    )))
+}
+
+/// The script of [`query_or_install`], or None when it does not apply.
+fn quick_script(
+    ctx: &ModuleContext,
+    data: &[u8],
+    dest: &str,
+    basename: Option<&str>,
+    opts: &InstallOpts,
+) -> Option<String> {
+    if ctx.check_mode || ctx.diff_mode || data.len() > INLINE_MAX || dest.ends_with('/') {
+        return None;
+    }
+    if opts.validate.is_some_and(|v| !v.contains("%s")) {
+        return None;
+    }
+    // `preserve` without a source mode means "keep dest's", as no mode does.
+    let attrs = Attrs {
+        mode: match &opts.attrs.mode {
+            Some(ModeArg::Preserve) => None,
+            m => m.clone(),
+        },
+        ..opts.attrs.clone()
+    };
+    let same_attrs = attrs.shell_apply("d", dest)?;
+    let want = match &attrs.mode {
+        Some(ModeArg::Octal(m)) => Some(format!("{m:o}")),
+        None => None,
+        Some(_) => return None,
+    };
+    let q = shell_path(dest);
+    let tmp = temp_beside(dest);
+    let parent = parent_dir(dest);
+    let checksum = remote_file::sha1_hex(data);
+    // Stats follow symlinks but skip `readlink -f`: a symlinked dest is left to the controller.
+    let mut s = remote_file::prelude().to_string();
+    if let Some(b) = basename {
+        let inner = format!("{}/{b}", dest.trim_end_matches('/'));
+        s.push_str(&remote_file::stat_fragment_noreal(
+            "i",
+            &inner,
+            Some("sha1"),
+        ));
+    }
+    // Last, so `$__yq_sumv` is dest's checksum.
+    s.push_str(&remote_file::stat_fragment_noreal("d", dest, Some("sha1")));
+    let after = remote_file::stat_fragment_noreal("a", dest, None);
+    let done = "__yq_rc=$?; echo \"@@applied=$__yq_rc\"\n";
+    // Replacing: keep the old mode (unless one is given) and ownership, from the first stat
+    // (`%f|%u|%g|...`, GNU; BSD prints the octal mode after a `B`); the mode is written back
+    // as octal digits by arithmetic, without a subshell.
+    let replace = format!(
+        "__yq_x=$__yq_st_d; __yq_m=${{__yq_x%%|*}}; __yq_x=${{__yq_x#*|}}; __yq_u=${{__yq_x%%|*}}; __yq_x=${{__yq_x#*|}}; __yq_g=${{__yq_x%%|*}}\n\
+         case $__yq_m in B*) __yq_m=$(( 0${{__yq_m#B}} & 4095 ));; *) __yq_m=$(( 0x$__yq_m & 4095 ));; esac\n\
+         __yq_m=$(( (__yq_m >> 9 & 7) * 1000 + (__yq_m >> 6 & 7) * 100 + (__yq_m >> 3 & 7) * 10 + (__yq_m & 7) ))\n{}{}{after}",
+        inline_write_lines(&tmp, &parent, Some(want.as_deref().unwrap_or("\"$__yq_m\""))),
+        finalize_lines(
+            dest,
+            &tmp,
+            Some("\"$__yq_u:$__yq_g\""),
+            &attrs,
+            opts.backup,
+            opts.validate
+        )
+        .ok()?
+    );
+    let create = format!(
+        "{}{}{after}",
+        inline_write_lines(&tmp, &parent, want.as_deref()),
+        finalize_lines(dest, &tmp, None, &attrs, false, opts.validate).ok()?
+    );
+    // A directory, a symlink or (without force) an existing dest: the stats are all the
+    // controller needs. The data on stdin is left unread: it fits the channel window.
+    s.push_str(&format!("if [ -d {q} ] || [ -h {q} ]; then :\n"));
+    if !opts.force {
+        s.push_str(&format!("elif [ -e {q} ]; then :\n"));
+    }
+    s.push_str(&format!(
+        "elif [ -e {q} ] && [ \"$__yq_sumv\" = {checksum} ]; then (\nset -e\n{same_attrs}[ -z \"$__yq_did\" ] || {after}); {done}\
+         elif [ -e {q} ]; then (\nset -e\n{replace}); {done}\
+         else (\nset -e\n{create}); {done}fi\n"
+    ));
+    Some(s)
+}
+
 /// Installs `data` at `dest` (a file path; the caller resolved directories) like Ansible's
 /// copy module: unchanged when the checksum matches (attributes still applied), else
 /// backup/validate/atomic rename. `cur` is dest's stat (followed, with sha1 checksum).
@@ -131,6 +295,18 @@ pub fn install(
     dest: &str,
     cur: &RemoteStat,
     opts: &InstallOpts,
+) -> ModuleResult {
+    install_with(ctx, data, dest, cur, opts, None)
+}
+
+/// [`install`], taking the change from `applied` when the first exec already made it.
+fn install_with(
+    ctx: &mut ModuleContext,
+    data: &[u8],
+    dest: &str,
+    cur: &RemoteStat,
+    opts: &InstallOpts,
+    applied: Option<&Applied>,
 ) -> ModuleResult {
     let checksum = remote_file::sha1_hex(data);
     if cur.kind == Kind::Dir {
@@ -148,7 +324,7 @@ pub fn install(
     }
     let same = cur.exists() && cur.checksum.as_deref() == Some(checksum.as_str());
     if same {
-        return apply_file_attrs(ctx, dest, cur, &opts.attrs, Some(&checksum));
+        return apply_file_attrs(ctx, dest, cur, &opts.attrs, Some(&checksum), applied);
     }
 
     let mut res = Map::new();
@@ -163,15 +339,18 @@ pub fn install(
         return Ok(sorted(res));
     }
 
-    let (after, backup) = write_replace(
-        ctx,
-        data,
-        dest,
-        cur,
-        &opts.attrs,
-        opts.backup,
-        opts.validate,
-    )?;
+    let (after, backup) = match applied {
+        Some(a) => a.outcome(dest)?,
+        None => write_replace(
+            ctx,
+            data,
+            dest,
+            cur,
+            &opts.attrs,
+            opts.backup,
+            opts.validate,
+        )?,
+    };
     if let Some(b) = backup {
         res.insert("backup_file".into(), Value::String(b));
     }
@@ -184,10 +363,15 @@ pub fn install(
     Ok(sorted(res))
 }
 
-/// Replaces `dest` (currently `cur`) with `data`: uploads to a temp name beside it, then one
-/// exec validates (`%s` is the temp file), backs up, keeps the old ownership and mode unless
-/// asked otherwise, renames into place, applies owner/group and stats the result.
-/// Returns the new stat and the backup file name.
+/// Data up to this size travels on the stdin of the one exec that writes, validates, backs
+/// up and renames it: an upload first (SFTP) costs several round trips more. Larger data is
+/// streamed by `put` and finalized by a second exec.
+pub const INLINE_MAX: usize = 1 << 20;
+
+/// Replaces `dest` (currently `cur`) with `data` through a temp name beside it: validate
+/// (`%s` is the temp file), back up, keep the old ownership and mode unless asked otherwise,
+/// rename into place, apply owner/group and stat the result. Small data takes one exec (the
+/// data on stdin); large data is uploaded first. Returns the new stat and the backup name.
 pub fn write_replace(
     ctx: &mut ModuleContext,
     data: &[u8],
@@ -197,71 +381,177 @@ pub fn write_replace(
     backup: bool,
     validate: Option<&str>,
 ) -> Result<(RemoteStat, Option<String>), ModuleError> {
-    // New files keep the existing file's mode (or the umask default); an explicit octal mode
-    // is set on the temp file before the rename.
+    let want = wanted_file_mode(cur, attrs)?;
+    let tmp = temp_beside(dest);
+    let qt = quote(&tmp);
+    let parent = parent_dir(dest);
+    if data.len() > INLINE_MAX {
+        if let Err(e) = remote_file::write(ctx, data, &tmp, want) {
+            // Most often the parent is missing: say so the way Ansible does.
+            let out = exec_script(ctx, format!("test -d {}", shell_path(&parent)))?;
+            if out.rc != 0 {
+                return Err(no_parent(&parent));
+            }
+            return Err(e);
+        }
+        if let Some(v) = validate.filter(|v| !v.contains("%s")) {
+            let _ = exec_script(ctx, format!("rm -f -- {qt}"));
+            return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
+        }
+        let body = finalize_fragment(dest, &tmp, cur, attrs, backup, validate)?;
+        let script = format!("__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n{body}");
+        return run_finalize(ctx, script, dest, &parent);
+    }
+    if let Some(v) = validate.filter(|v| !v.contains("%s")) {
+        return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
+    }
+    let script = format!(
+        "{}{}",
+        inline_write_fragment(&tmp, &parent, want),
+        finalize_fragment(dest, &tmp, cur, attrs, backup, validate)?
+    );
+    let cmd = crate::connection::Command {
+        script: format!(
+            "{}set -e\n{script}set +e\n{}",
+            remote_file::prelude(),
+            remote_file::stat_fragment("p", dest, true, None)
+        ),
+        stdin: Some(data.to_vec()),
+        env: ctx.env.clone(),
+        become_: ctx.become_.clone(),
+        ..Default::default()
+    };
+    let out = ctx.conn.exec(&cmd).map_err(super::util::conn_err)?;
+    finalize_outcome(out, &parent)
+}
+
+/// The mode a rewritten file gets: an explicit mode, else the replaced file's (None: a new
+/// file with the default mode).
+fn wanted_file_mode(cur: &RemoteStat, attrs: &Attrs) -> Result<Option<u32>, ModuleError> {
     let base = if cur.exists() { cur.perm() } else { 0o644 };
-    let want = match &attrs.mode {
+    Ok(match &attrs.mode {
         Some(ModeArg::Octal(m)) => Some(*m),
         Some(ModeArg::Symbolic(s)) => {
             Some(remote_file::symbolic_mode(s, base, false).map_err(ModuleError::msg)?)
         }
         _ if cur.exists() => Some(cur.perm()),
         _ => None,
-    };
-    let tmp = temp_beside(dest);
-    if let Err(e) = remote_file::write(ctx, data, &tmp, want) {
-        // Most often the parent is missing: say so the way Ansible does.
-        let parent = dest
-            .rsplit_once('/')
-            .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
-        let out = exec_script(ctx, format!("test -d {}", shell_path(parent)))?;
-        if out.rc != 0 {
-            return Err(ModuleError::msg(format!(
-                "Destination directory {parent} does not exist"
-            )));
-        }
-        return Err(e);
-    }
+    })
+}
 
-    let qt = quote(&tmp);
+fn parent_dir(dest: &str) -> String {
+    dest.rsplit_once('/')
+        .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d })
+        .to_string()
+}
+
+fn no_parent(parent: &str) -> ModuleError {
+    ModuleError::msg(format!("Destination directory {parent} does not exist"))
+}
+
+/// Shell lines that write stdin to the temp file `tmp` (removed on exit unless renamed) with
+/// mode `want`; a missing parent directory prints `@@nodir` (stdin is drained first so the
+/// sender never writes into a closed channel).
+fn inline_write_fragment(tmp: &str, parent: &str, want: Option<u32>) -> String {
+    inline_write_lines(tmp, parent, want.map(|m| format!("{m:o}")).as_deref())
+}
+
+/// [`inline_write_fragment`] with the mode as a shell word.
+fn inline_write_lines(tmp: &str, parent: &str, want: Option<&str>) -> String {
+    let qt = quote(tmp);
+    let mut s = format!(
+        "__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n\
+         if [ ! -d {p} ]; then cat >/dev/null; echo @@nodir; exit 1; fi\n\
+         cat > \"$__yq_t\"\n",
+        p = shell_path(parent)
+    );
+    if let Some(m) = want {
+        s.push_str(&format!("chmod -- {m} \"$__yq_t\"\n"));
+    }
+    s
+}
+
+/// Validate, backup, ownership, rename and owner/group of the temp file `tmp` (in
+/// `$__yq_t`), run under `set -e`.
+fn finalize_fragment(
+    dest: &str,
+    tmp: &str,
+    cur: &RemoteStat,
+    attrs: &Attrs,
+    backup: bool,
+    validate: Option<&str>,
+) -> Result<String, ModuleError> {
+    let keep = cur.exists().then(|| format!("{}:{}", cur.uid, cur.gid));
+    finalize_lines(
+        dest,
+        tmp,
+        keep.as_deref(),
+        attrs,
+        backup && cur.exists(),
+        validate,
+    )
+}
+
+/// [`finalize_fragment`] with the ownership to keep (`uid:gid` as a shell word, None for a
+/// new file) and whether to back up decided by the caller.
+fn finalize_lines(
+    dest: &str,
+    tmp: &str,
+    keep: Option<&str>,
+    attrs: &Attrs,
+    backup: bool,
+    validate: Option<&str>,
+) -> Result<String, ModuleError> {
+    let qt = quote(tmp);
     let qd = shell_path(dest);
     let mut script = String::new();
-    script.push_str(&format!("__yq_t={qt}; trap 'rm -f -- \"$__yq_t\"' EXIT\n"));
     if let Some(v) = validate {
-        if !v.contains("%s") {
-            let _ = exec_script(ctx, format!("rm -f -- {qt}"));
-            return Err(ModuleError::msg(format!("validate must contain %s: {v}")));
-        }
         let cmd = v.replace("%s", &qt);
         script.push_str(&format!(
             "__yq_v=$( {cmd} 2>&1 ) || {{ __yq_rc=$?; printf 'failed to validate: rc:%s error:%s\\n' \"$__yq_rc\" \"$__yq_v\" >&2; exit 1; }}\n"
         ));
     }
-    if backup && cur.exists() {
+    if backup {
         script.push_str(&remote_file::backup_fragment(dest));
     }
-    if cur.exists() {
+    if let Some(k) = keep {
         // Keep the replaced file's ownership (works as root; harmless otherwise).
-        script.push_str(&format!(
-            "chown {}:{} -- {qt} 2>/dev/null || true\n",
-            cur.uid, cur.gid
-        ));
+        script.push_str(&format!("chown {k} -- {qt} 2>/dev/null || true\n"));
     }
     let owner_group = Attrs {
         mode: None,
         ..attrs.clone()
     };
     script.push_str(&format!("mv -f -- {qt} {qd}\n"));
-    let attr_cmds = owner_group.fragment(dest, &RemoteStat::default(), false)?;
-    script.push_str(&attr_cmds);
+    script.push_str(&owner_group.fragment(dest, &RemoteStat::default(), false)?);
+    Ok(script)
+}
+
+fn run_finalize(
+    ctx: &mut ModuleContext,
+    script: String,
+    dest: &str,
+    parent: &str,
+) -> Result<(RemoteStat, Option<String>), ModuleError> {
     let full = format!(
         "{}set -e\n{script}set +e\n{}",
         remote_file::prelude(),
         remote_file::stat_fragment("p", dest, true, None)
     );
     let out = exec_script(ctx, full)?;
+    finalize_outcome(out, parent)
+}
+
+/// The new stat and backup name a finalize script printed, or its failure.
+fn finalize_outcome(
+    out: crate::connection::Output,
+    parent: &str,
+) -> Result<(RemoteStat, Option<String>), ModuleError> {
     let stdout = text(&out.stdout);
     if out.rc != 0 {
+        if stdout.lines().any(|l| l == "@@nodir") {
+            return Err(no_parent(parent));
+        }
         return Err(ModuleError::msg(text(&out.stderr).trim().to_string()));
     }
     let after = remote_file::parse_stats(&stdout)
@@ -314,6 +604,7 @@ fn apply_file_attrs(
     cur: &RemoteStat,
     attrs: &Attrs,
     checksum: Option<&str>,
+    applied: Option<&Applied>,
 ) -> ModuleResult {
     let attrs = Attrs {
         mode: match &attrs.mode {
@@ -326,7 +617,11 @@ fn apply_file_attrs(
     let (before, after) = attr_diff(ctx, dest, cur, &attrs)?;
     let changed = !fragment.is_empty();
     let st = if changed && !ctx.check_mode {
-        remote_file::run_then_stat(ctx, &fragment, dest, true, None)?
+        match applied {
+            Some(a) if a.rc != 0 => return Err(ModuleError::msg(a.stderr.trim().to_string())),
+            Some(a) => a.after.clone(),
+            None => remote_file::run_then_stat(ctx, &fragment, dest, true, None)?,
+        }
     } else {
         cur.clone()
     };
@@ -443,12 +738,14 @@ impl Module for Copy {
                 return Err(ModuleError::msg("can not use content with a dir as dest"));
             }
             let data = content_bytes(c);
-            let (cur, _) = query_dest(ctx, &dest, None)?;
             let opts = InstallOpts {
                 src_label: dest.clone(),
                 ..opts
             };
-            return install(ctx, &data, &dest, &cur, &opts);
+            return match query_or_install(ctx, &data, &dest, None, &opts)? {
+                Quick::Done(r) => r,
+                Quick::Stats(b) => install(ctx, &data, &dest, &b.0, &opts),
+            };
         }
         let Some(src) = src else {
             return Err(ModuleError::msg("src (or content) is required"));
@@ -468,7 +765,21 @@ impl Module for Copy {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (d, inner) = query_dest(ctx, &dest, Some(&basename))?;
+        let opts = InstallOpts {
+            src_label: local.display().to_string(),
+            attrs: preserve_from(&opts.attrs, local_perm(&local)),
+            ..opts
+        };
+        let follow = args.bool_or("follow", false);
+        let (d, inner) = if follow {
+            // The written path is dest's real path: decided on the controller.
+            query_dest(ctx, &dest, Some(&basename))?
+        } else {
+            match query_or_install(ctx, &data, &dest, Some(&basename), &opts)? {
+                Quick::Done(r) => return r,
+                Quick::Stats(b) => *b,
+            }
+        };
         let (target, cur) = if dest.ends_with('/') || d.kind == Kind::Dir {
             if !d.exists() && !ctx.check_mode {
                 exec_mkdir(ctx, &dest)?;
@@ -477,16 +788,11 @@ impl Module for Copy {
                 format!("{}/{basename}", dest.trim_end_matches('/')),
                 inner.unwrap_or_default(),
             )
-        } else if args.bool_or("follow", false) {
+        } else if follow {
             // follow: write through a symlinked dest to its target.
             (d.real_path.clone().unwrap_or_else(|| dest.clone()), d)
         } else {
             (dest.clone(), d)
-        };
-        let opts = InstallOpts {
-            src_label: local.display().to_string(),
-            attrs: preserve_from(&opts.attrs, local_perm(&local)),
-            ..opts
         };
         install(ctx, &data, &target, &cur, &opts)
     }
@@ -531,7 +837,7 @@ fn remote_copy(ctx: &mut ModuleContext, src: &str, dest: &str, opts: &InstallOpt
         d = remote_file::stat(ctx, &target, true, Some("sha1"))?;
     }
     if d.exists() && (d.checksum == s.checksum || !opts.force) {
-        return apply_file_attrs(ctx, &target, &d, &opts.attrs, s.checksum.as_deref());
+        return apply_file_attrs(ctx, &target, &d, &opts.attrs, s.checksum.as_deref(), None);
     }
     // Read through the connection so the rest (backup, validate, rename) is shared.
     let data = remote_file::read(ctx, src)?;
@@ -1024,5 +1330,136 @@ mod tests {
         assert_eq!(d["after"], json!("b\n"));
         assert_eq!(d["before_header"], json!(dest.to_str().unwrap()));
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a\n");
+    }
+
+    #[test]
+    fn content_installs_in_one_exec() {
+        use super::super::remote_file::counting;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("app $(x).sh");
+        let d = dest.to_str().unwrap();
+        let args = json!({"content": "#!/bin/sh\n", "dest": d, "mode": "0750"});
+        let (r, ops) = counting::run(&Copy, args.clone(), false, false);
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["mode"], json!("0750"));
+        assert_eq!(r["state"], json!("file"));
+        assert_eq!(r["checksum"], json!(remote_file::sha1_hex(b"#!/bin/sh\n")));
+        assert_eq!(r["size"], json!(10));
+        assert_eq!(mode_of(&dest), 0o750);
+        let (r, ops) = counting::run(&Copy, args, false, false);
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(r["changed"], json!(false));
+        assert_eq!(r["path"], json!(d));
+        // Same content, other mode: the attributes change in that exec.
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "#!/bin/sh\n", "dest": d, "mode": "0700"}),
+            false,
+            false,
+        );
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["diff"]["after"]["mode"], json!("0700"));
+        assert_eq!(mode_of(&dest), 0o700);
+        // New content without a mode keeps the old mode.
+        let (r, ops) = counting::run(&Copy, json!({"content": "new\n", "dest": d}), false, false);
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(
+            (r["changed"].clone(), r["mode"].clone()),
+            (json!(true), json!("0700"))
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        // The sticky bit survives the host-side octal conversion (chown clears setuid/setgid, as before).
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o1751)).unwrap();
+        let (r, _) = counting::run(
+            &Copy,
+            json!({"content": "newer\n", "dest": d}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["mode"], json!("1751"));
+        assert_eq!(mode_of(&dest), 0o1751);
+        // force=false on an existing file: untouched.
+        let (r, _) = counting::run(
+            &Copy,
+            json!({"content": "other\n", "dest": d, "force": false}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["changed"], json!(false));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "newer\n");
+        // No stray temp files.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn one_exec_install_errors_and_fallbacks() {
+        use super::super::remote_file::counting;
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no/such/f");
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "x", "dest": missing.to_str().unwrap()}),
+            false,
+            false,
+        );
+        assert_eq!(ops, ["exec"]);
+        let parent = dir.path().join("no/such");
+        assert_eq!(
+            failed(r)["msg"],
+            json!(format!(
+                "Destination directory {} does not exist",
+                parent.display()
+            ))
+        );
+        // A symlinked dest is replaced by the file, as before (decided on the controller).
+        let target = dir.path().join("target");
+        std::fs::write(&target, "t").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "x", "dest": link.to_str().unwrap()}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["changed"], json!(true));
+        assert_eq!(ops, ["exec", "exec"]);
+        assert!(!link.is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "t");
+        // A symbolic mode is computed on the controller: query, then write.
+        let f = dir.path().join("sym");
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "x", "dest": f.to_str().unwrap(), "mode": "u=rw,go="}),
+            false,
+            false,
+        );
+        assert_eq!(r.unwrap()["mode"], json!("0600"));
+        assert_eq!(ops, ["exec", "exec"]);
+        // A failed validation leaves the old file and no temp file.
+        let (r, ops) = counting::run(
+            &Copy,
+            json!({"content": "y", "dest": f.to_str().unwrap(), "validate": "false %s"}),
+            false,
+            false,
+        );
+        assert_eq!(ops, ["exec"]);
+        assert!(failed(r)["msg"]
+            .as_str()
+            .unwrap()
+            .contains("failed to validate: rc:1"));
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "x");
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 3, "target, link, sym");
     }
 }

@@ -103,6 +103,131 @@ struct Run<'a> {
     path: &'a str,
     attrs: Attrs,
     check: bool,
+    /// What the first exec already applied, when it could decide on the host (see
+    /// [`speculate`]): exactly the change this run's plan makes, so the plan uses its
+    /// outcome instead of a second exec.
+    applied: Option<Applied>,
+}
+
+/// The outcome of the change the first exec made: its status, stderr and the stat after.
+#[derive(Clone, Debug)]
+struct Applied {
+    rc: i32,
+    stderr: String,
+    after: RemoteStat,
+}
+
+impl Run<'_> {
+    /// Runs `fragment` then stats the path, or takes what the first exec already did.
+    fn apply(&self, ctx: &mut ModuleContext, fragment: &str) -> Result<RemoteStat, ModuleError> {
+        match &self.applied {
+            Some(a) if a.rc != 0 => Err(ModuleError::msg(a.stderr.trim().to_string())),
+            Some(a) => Ok(a.after.clone()),
+            None => remote_file::run_then_stat(ctx, fragment, self.path, false, None),
+        }
+    }
+}
+
+/// Shell that, in the same exec as the first stat, makes the change the plan would make
+/// for the states the host can decide alone, and prints `@@applied=<rc>` when it did. It
+/// mirrors the Rust plan exactly: a directory or touched file created with its attributes,
+/// attributes of an existing plain path (`__yq_setattrs`), removal, a new or retargeted symlink,
+/// a new hard link. Everything else (recursion, symlinks followed, symbolic modes, force
+/// conversions, errors) prints nothing and goes the two-exec way.
+#[allow(clippy::too_many_arguments)]
+fn speculate(
+    state: &str,
+    path: &str,
+    attrs: &Attrs,
+    src: Option<(&str, &str)>,
+    force: bool,
+    recurse: bool,
+    args: &Args,
+) -> Option<String> {
+    let q = shell_path(path);
+    let absent = format!("[ ! -e {q} ] && [ ! -h {q} ]");
+    let plain = format!("[ -e {q} ] && [ ! -h {q} ]");
+    let done = "__yq_rc=$?; echo \"@@applied=$__yq_rc\"\n";
+    let branch = |cond: &str, body: &str| format!("if {cond}; then (\nset -e\n{body}); {done}");
+    // The stat after a change (under `a`); attributes that were already right need none.
+    let after = remote_file::stat_fragment("a", path, false, None);
+    let set = || {
+        attrs
+            .shell_apply("p", path)
+            .map(|l| format!("{l}[ -z \"$__yq_did\" ] || {after}"))
+    };
+    let body = match state {
+        "absent" => {
+            return Some(format!(
+                "if [ -e {q} ] || [ -h {q} ]; then rm -rf -- {q}; {done}fi\n"
+            ))
+        }
+        "directory" if !recurse => {
+            let set = set()?;
+            let fresh = RemoteStat {
+                kind: Kind::Dir,
+                mode: 0o040755,
+                ..RemoteStat::default()
+            };
+            let create = format!(
+                "{}{}{after}",
+                mkdir_each(path, attrs),
+                attrs.fragment(path, &fresh, true).ok()?
+            );
+            format!(
+                "{}el{}",
+                branch(&absent, &create),
+                branch(&format!("[ -d {q} ] && [ ! -h {q} ]"), &set)
+            )
+        }
+        "file" => {
+            let set = set()?;
+            branch(&format!("{plain} && [ ! -d {q} ]"), &set)
+        }
+        "touch" => {
+            let times = touch_lines(path, args).ok()?;
+            // Touching changes the path whatever its attributes: then always stat after.
+            let set = if times.is_empty() {
+                set()?
+            } else {
+                format!("{times}{}{after}", attrs.shell_apply("p", path)?)
+            };
+            let fresh = RemoteStat {
+                kind: Kind::File,
+                mode: 0o100644,
+                ..RemoteStat::default()
+            };
+            let create = format!(
+                ": >> {q}\n{times}{}{after}",
+                attrs.fragment(path, &fresh, true).ok()?
+            );
+            format!("{}el{}", branch(&absent, &create), branch(&plain, &set))
+        }
+        "link" | "hard" => {
+            let (src, abs) = src?;
+            let qs = quote(src);
+            let hard = state == "hard";
+            let mut cond = if hard {
+                absent
+            } else {
+                // `$__yq_lnk_p`: the target the first stat read.
+                format!(
+                    "{{ {{ {absent}; }} || {{ [ -h {q} ] && [ \"$__yq_lnk_p\" != {qs} ]; }}; }}"
+                )
+            };
+            if hard || !force {
+                cond.push_str(&format!(" && [ -e {} ]", shell_path(abs)));
+            }
+            let make = if hard {
+                format!("ln -f -- {qs} {q}\n{after}")
+            } else {
+                format!("rm -f -- {q}\nln -s -- {qs} {q}\n{after}")
+            };
+            branch(&cond, &make)
+        }
+        _ => return None,
+    };
+    Some(format!("{body}fi\n"))
 }
 
 impl Module for File {
@@ -125,25 +250,57 @@ impl Module for File {
             ));
         }
 
-        // One exec: the path (not followed), and src for links.
+        // One exec: the path (not followed), and src for links; outside check mode also the
+        // change itself when the host can decide it (see `speculate`), and the stat after.
         let mut script = remote_file::prelude().to_string();
         script.push_str(&remote_file::stat_fragment("p", &path, false, None));
-        if let Some(s) = &src {
-            let abs = if s.starts_with('/') {
+        let abs = src.as_ref().map(|s| {
+            if s.starts_with('/') {
                 s.clone()
             } else {
                 let dir = path
                     .rsplit_once('/')
                     .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
                 format!("{dir}/{s}")
-            };
-            script.push_str(&remote_file::stat_fragment("s", &abs, true, None));
+            }
+        });
+        if let Some(abs) = &abs {
+            script.push_str(&remote_file::stat_fragment("s", abs, true, None));
+        }
+        // Only where the argument checks below pass whatever the host holds.
+        let speculation = match (args.str("state"), ctx.check_mode) {
+            (Some(state), false)
+                if (src.is_none() || matches!(state, "link" | "hard"))
+                    && (!recurse || state == "directory") =>
+            {
+                speculate(
+                    state,
+                    &path,
+                    &attrs,
+                    src.as_deref().zip(abs.as_deref()),
+                    force,
+                    recurse,
+                    args,
+                )
+            }
+            _ => None,
+        };
+        if let Some(sp) = &speculation {
+            script.push_str(sp);
         }
         let out = exec_script(ctx, script)?;
-        let mut all = remote_file::parse_stats(&text(&out.stdout));
+        let stdout = text(&out.stdout);
+        let mut all = remote_file::parse_stats(&stdout);
         let cur = all.remove("p").unwrap_or_default();
         let src_st = all.remove("s").unwrap_or_default();
         let prev = cur.state_name();
+        let applied = stdout.lines().find_map(|l| {
+            l.strip_prefix("@@applied=").map(|rc| Applied {
+                rc: rc.trim().parse().unwrap_or(1),
+                stderr: text(&out.stderr),
+                after: all.remove("a").unwrap_or_default(),
+            })
+        });
 
         let state = match args.str("state") {
             Some(s) => s.to_string(),
@@ -165,6 +322,7 @@ impl Module for File {
             path: &path,
             attrs,
             check: ctx.check_mode,
+            applied,
         };
         match state.as_str() {
             "absent" => absent(ctx, &run, &cur),
@@ -192,11 +350,17 @@ fn absent(ctx: &mut ModuleContext, run: &Run, cur: &RemoteStat) -> ModuleResult 
     let (before, after) = initial_diff(run.path, "absent", cur.state_name());
     let changed = cur.exists();
     if changed && !run.check {
-        let out = exec_script(ctx, format!("rm -rf -- {}", shell_path(run.path)))?;
-        if out.rc != 0 {
+        let (rc, stderr) = match &run.applied {
+            Some(a) => (a.rc, a.stderr.clone()),
+            None => {
+                let out = exec_script(ctx, format!("rm -rf -- {}", shell_path(run.path)))?;
+                (out.rc, text(&out.stderr))
+            }
+        };
+        if rc != 0 {
             return Err(ModuleError::msg(format!(
                 "rmtree failed: {}",
-                text(&out.stderr).trim()
+                stderr.trim()
             )));
         }
     }
@@ -238,7 +402,7 @@ fn finish(
     let st = if run.check || !changed {
         cur.clone()
     } else {
-        remote_file::run_then_stat(ctx, &format!("{pre}{fragment}"), target, false, None)?
+        run.apply(ctx, &format!("{pre}{fragment}"))?
     };
     if res.get("changed") == Some(&Value::Bool(true)) {
         changed = true;
@@ -277,6 +441,7 @@ fn ensure_file(ctx: &mut ModuleContext, run: &Run, cur: &RemoteStat, follow: boo
                 path: &real,
                 attrs: run.attrs.clone(),
                 check: run.check,
+                applied: None,
             };
             let diff = initial_diff(&real, "file", "file");
             return finish(
@@ -336,10 +501,16 @@ fn ensure_dir(
             ));
         }
     }
+    // A followed symlink is never applied by the first exec (it only changes plain paths).
     let run = Run {
         path: &path,
         attrs: run.attrs.clone(),
         check: run.check,
+        applied: if path == run.path {
+            run.applied.clone()
+        } else {
+            None
+        },
     };
     if recurse {
         let changed = recurse_attrs(ctx, &run)?;
@@ -374,15 +545,13 @@ fn mkdir_each(path: &str, attrs: &Attrs) -> String {
         }
         cur.push_str(part);
         let q = shell_path(&cur);
-        script.push_str(&format!("if [ ! -d {q} ]; then mkdir -- {q}\n"));
         let fresh = RemoteStat {
             kind: Kind::Dir,
             mode: 0o755,
             ..RemoteStat::default()
         };
-        if let Ok(Some(m)) = attrs.wanted_mode(&fresh) {
-            script.push_str(&format!("chmod -- {m:o} {q}\n"));
-        }
+        let mode = attrs.wanted_mode(&fresh).ok().flatten();
+        script.push_str(&format!("if [ ! -d {q} ]; then {}\n", mkdir_one(&q, mode)));
         if let Some(o) = &attrs.owner {
             script.push_str(&format!("chown -- {} {q}\n", quote(o)));
         }
@@ -392,6 +561,18 @@ fn mkdir_each(path: &str, attrs: &Attrs) -> String {
         script.push_str("fi\n");
     }
     script
+}
+
+/// `mkdir` of one directory (`q` quoted) with `mode` (`mkdir -m`: the same end state as
+/// mkdir + chmod, one process less). Another process may create it at the same moment: that
+/// is fine (it then gets the mode by chmod); a real failure is reported by the last mkdir.
+fn mkdir_one(q: &str, mode: Option<u32>) -> String {
+    match mode {
+        Some(m) => format!(
+            "mkdir -m {m:o} -- {q} 2>/dev/null || {{ [ -d {q} ] && chmod -- {m:o} {q}; }} || mkdir -m {m:o} -- {q}"
+        ),
+        None => format!("mkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}"),
+    }
 }
 
 /// Recursive attributes: compares a listing of every entry before and after.
@@ -539,7 +720,7 @@ fn ensure_link(
         cur.add_path_info(&mut r);
         r
     } else {
-        let st = remote_file::run_then_stat(ctx, &pre, run.path, false, None)?;
+        let st = run.apply(ctx, &pre)?;
         res.insert("changed".into(), Value::Bool(true));
         res.insert("diff".into(), diff_value(diff.0.clone(), diff.1.clone()));
         st.add_path_info(&mut res);
@@ -567,26 +748,34 @@ fn ensure_link(
     Ok(sorted(r))
 }
 
-fn touch(ctx: &mut ModuleContext, run: &Run, cur: &RemoteStat, args: &Args) -> ModuleResult {
-    let q = shell_path(run.path);
-    let diff = initial_diff(run.path, "touch", cur.state_name());
+/// The `touch` commands for the time arguments.
+fn touch_lines(path: &str, args: &Args) -> Result<String, ModuleError> {
+    let q = shell_path(path);
     let mtime = args.str("modification_time").unwrap_or("now");
     let atime = args.str("access_time").unwrap_or("now");
     let mfmt = args
         .str("modification_time_format")
         .unwrap_or("%Y%m%d%H%M.%S");
     let afmt = args.str("access_time_format").unwrap_or("%Y%m%d%H%M.%S");
+    let mut lines = String::new();
+    for (flag, value, fmt) in [("-m", mtime, mfmt), ("-a", atime, afmt)] {
+        match value {
+            "preserve" => {}
+            "now" => lines.push_str(&format!("touch {flag} -- {q}\n")),
+            t => lines.push_str(&format!("touch {flag} -t {} -- {q}\n", touch_time(t, fmt)?)),
+        }
+    }
+    Ok(lines)
+}
+
+fn touch(ctx: &mut ModuleContext, run: &Run, cur: &RemoteStat, args: &Args) -> ModuleResult {
+    let q = shell_path(run.path);
+    let diff = initial_diff(run.path, "touch", cur.state_name());
     let mut pre = String::new();
     if !cur.exists() {
         pre.push_str(&format!(": >> {q}\n"));
     }
-    for (flag, value, fmt) in [("-m", mtime, mfmt), ("-a", atime, afmt)] {
-        match value {
-            "preserve" => {}
-            "now" => pre.push_str(&format!("touch {flag} -- {q}\n")),
-            t => pre.push_str(&format!("touch {flag} -t {} -- {q}\n", touch_time(t, fmt)?)),
-        }
-    }
+    pre.push_str(&touch_lines(run.path, args)?);
     let res = map([("dest", Value::String(run.path.into()))]);
     // A new file gets the usual 0644 before the mode is applied.
     let basis = if cur.exists() {
@@ -807,5 +996,194 @@ mod tests {
         } else {
             assert!(failed(r)["msg"].as_str().is_some());
         }
+    }
+
+    #[test]
+    fn one_exec_per_task_outside_check_mode() {
+        use super::super::remote_file::counting;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("x y/z");
+        let p = d.to_str().unwrap();
+        let args = json!({"path": p, "state": "directory", "mode": "0750"});
+        let (r, ops) = counting::run(&File, args.clone(), false, false);
+        let r = r.unwrap();
+        assert_eq!(ops, ["exec"]);
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["mode"], json!("0750"));
+        assert_eq!(mode_of(&d), 0o750);
+        let (r, ops) = counting::run(&File, args, false, false);
+        assert_eq!(
+            (r.unwrap()["changed"].clone(), ops.len()),
+            (json!(false), 1)
+        );
+        // An existing directory whose mode differs: changed by the same exec.
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let (r, ops) = counting::run(
+            &File,
+            json!({"path": p, "state": "directory", "mode": 493}),
+            false,
+            false,
+        );
+        let r = r.unwrap();
+        assert_eq!(ops.len(), 1);
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["diff"]["before"]["mode"], json!("0700"));
+        assert_eq!(r["diff"]["after"]["mode"], json!("0755"));
+        assert_eq!(mode_of(&d), 0o755);
+        // Links: created, unchanged, retargeted.
+        let l = dir.path().join("cur");
+        let ls = l.to_str().unwrap();
+        for (target, changed) in [(p, true), (p, false), ("elsewhere", true)] {
+            let (r, ops) = counting::run(
+                &File,
+                json!({"path": ls, "src": target, "state": "link", "force": true}),
+                false,
+                false,
+            );
+            let r = r.unwrap();
+            assert_eq!(ops.len(), 1, "{target}");
+            assert_eq!(r["changed"], json!(changed));
+            assert_eq!(r["state"], json!("link"));
+            assert_eq!(std::fs::read_link(&l).unwrap(), Path::new(target));
+        }
+        // A missing src without force fails and changes nothing.
+        let e = failed(
+            counting::run(
+                &File,
+                json!({"path": ls, "src": "nope", "state": "link"}),
+                false,
+                false,
+            )
+            .0,
+        );
+        assert!(e["msg"]
+            .as_str()
+            .unwrap()
+            .contains("src file does not exist"));
+        assert_eq!(std::fs::read_link(&l).unwrap(), Path::new("elsewhere"));
+        // touch, then absent.
+        let t = dir.path().join("t");
+        let ts = t.to_str().unwrap();
+        let (r, ops) = counting::run(
+            &File,
+            json!({"path": ts, "state": "touch", "mode": "0600"}),
+            false,
+            false,
+        );
+        assert_eq!((r.unwrap()["mode"].clone(), ops.len()), (json!("0600"), 1));
+        let (r, ops) = counting::run(&File, json!({"path": ts, "state": "absent"}), false, false);
+        assert_eq!((r.unwrap()["changed"].clone(), ops.len()), (json!(true), 1));
+        assert!(!t.exists());
+        // Check mode never applies anything.
+        let (r, ops) = counting::run(&File, json!({"path": ts, "state": "touch"}), true, false);
+        assert_eq!((r.unwrap()["changed"].clone(), ops.len()), (json!(true), 1));
+        assert!(!t.exists());
+    }
+
+    #[test]
+    fn wrong_kinds_and_argument_errors_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let p = f.to_str().unwrap();
+        let e = failed(run(
+            &File,
+            json!({"path": p, "state": "directory", "mode": "0700"}),
+        ));
+        assert_eq!(e["msg"], json!(format!("{p} already exists as a file")));
+        assert_eq!(mode_of(&f), 0o644);
+        let e = failed(run(
+            &File,
+            json!({"path": p, "state": "file", "recurse": true, "mode": "0700"}),
+        ));
+        assert!(e["msg"]
+            .as_str()
+            .unwrap()
+            .contains("recurse option requires"));
+        assert_eq!(mode_of(&f), 0o644);
+        let e = failed(run(
+            &File,
+            json!({"path": p, "state": "file", "src": "/etc", "mode": "0700"}),
+        ));
+        assert!(e["msg"].as_str().unwrap().contains("src option requires"));
+        assert_eq!(mode_of(&f), 0o644);
+        // A file is not replaced by a symlink without force.
+        let e = failed(run(
+            &File,
+            json!({"path": p, "src": "/etc", "state": "link"}),
+        ));
+        assert!(e["msg"].as_str().unwrap().contains("refusing to convert"));
+        assert!(f.is_file());
+    }
+
+    #[test]
+    fn owner_and_group_are_compared_on_the_host() {
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("owned");
+        let p = d.to_str().unwrap();
+        for owner in ["nobody", "65534", "0", "root"] {
+            let (r, ops) = super::super::remote_file::counting::run(
+                &File,
+                json!({"path": p, "state": "directory", "owner": owner, "group": "0"}),
+                false,
+                false,
+            );
+            let r = r.unwrap();
+            assert!(ops.len() <= 2, "{owner}: {ops:?}");
+            let uid = if matches!(owner, "nobody" | "65534") {
+                65534
+            } else {
+                0
+            };
+            assert_eq!(r["uid"], json!(uid), "{owner}");
+            assert_eq!(r["gid"], json!(0));
+        }
+        // The same owner by name and by number is no change.
+        let r = run(
+            &File,
+            json!({"path": p, "state": "directory", "owner": "0"}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(false));
+        let r = run(
+            &File,
+            json!({"path": p, "state": "directory", "owner": "root"}),
+        )
+        .unwrap();
+        assert_eq!(r["changed"], json!(false));
+    }
+
+    #[test]
+    fn mkdir_tolerates_a_directory_created_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("raced");
+        std::fs::create_dir(&d).unwrap();
+        let q = shell_path(d.to_str().unwrap());
+        // The line mkdir_each runs once `[ ! -d ]` said the directory was missing.
+        for mode in [None, Some(0o700)] {
+            let line = mkdir_one(&q, mode);
+            let ok = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("set -e\n{line}\n"))
+                .output()
+                .unwrap();
+            assert!(ok.status.success());
+        }
+        // The raced directory still gets the mode.
+        assert_eq!(mode_of(&d), 0o700);
+        let missing = dir.path().join("no/such");
+        let line = mkdir_one(&shell_path(missing.to_str().unwrap()), Some(0o755));
+        let bad = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("set -e\n{line}\n"))
+            .output()
+            .unwrap();
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("No such file"));
     }
 }

@@ -1,14 +1,15 @@
 //! `lineinfile`: ensures one line is present (or absent) in a text file.
 //!
-//! The text logic runs on the controller, ported from Ansible's module: one exec stats the
-//! file, `get` reads it, and when it changed one `put` plus one exec (backup, validate,
-//! rename, attributes) write it back. [`load`] and [`save`] are shared with `blockinfile`
+//! The text logic runs on the controller, ported from Ansible's module: one exec stats and
+//! reads the file, and when it changed one exec (the new text on stdin) writes it back
+//! (backup, validate, rename, attributes). [`load`] and [`save`] are shared with `blockinfile`
 //! and `replace`.
 
 use super::copy::{attr_diff, sorted, write_replace};
 use super::remote_file::{self, Attrs, Kind, RemoteStat};
 use super::util::{exec_script, map, shell_path, text};
 use super::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
+use crate::connection::quote;
 use regex::bytes::{Captures, Regex};
 use serde_json::{Map, Value};
 
@@ -48,9 +49,22 @@ pub struct Loaded {
     pub target: String,
 }
 
-/// Stats and reads `path`. A directory fails with Ansible's `Path X is a directory !`.
+/// Stats and reads `path` in one exec (the stat lines, a marker line, then the bytes). A
+/// directory fails with Ansible's `Path X is a directory !`.
 pub fn load(ctx: &mut ModuleContext, path: &str) -> Result<Loaded, ModuleError> {
-    let stat = remote_file::stat(ctx, path, true, None)?;
+    let marker = format!("@@data-{}", unique_token());
+    let q = shell_path(path);
+    let script = format!(
+        "{}{}if [ -e {q} ] && [ ! -d {q} ]; then printf '%s\\n' {m}; exec cat -- {q}; fi\n",
+        remote_file::prelude(),
+        remote_file::stat_fragment("p", path, true, None),
+        m = quote(&marker),
+    );
+    let out = exec_script(ctx, script)?;
+    let (head, body) = split_marker(&out.stdout, marker.as_bytes());
+    let stat = remote_file::parse_stats(&text(head))
+        .remove("p")
+        .unwrap_or_default();
     if stat.kind == Kind::Dir {
         let mut m = map([
             (
@@ -63,12 +77,41 @@ pub fn load(ctx: &mut ModuleContext, path: &str) -> Result<Loaded, ModuleError> 
         return Err(ModuleError::Failed(m));
     }
     let data = if stat.exists() {
-        Some(remote_file::read(ctx, path)?)
+        match body {
+            Some(b) if out.rc == 0 => Some(b.to_vec()),
+            _ => {
+                return Err(ModuleError::msg(format!(
+                    "could not read {path}: {}",
+                    text(&out.stderr).trim()
+                )))
+            }
+        }
     } else {
         None
     };
     let target = stat.real_path.clone().unwrap_or_else(|| path.to_string());
     Ok(Loaded { stat, data, target })
+}
+
+/// Splits `out` at the line `marker`: what came before, and the bytes after (None when the
+/// marker never came).
+fn split_marker<'a>(out: &'a [u8], marker: &[u8]) -> (&'a [u8], Option<&'a [u8]>) {
+    let mut line = marker.to_vec();
+    line.push(b'\n');
+    let at = out.windows(line.len()).position(|w| w == line.as_slice());
+    match at {
+        Some(i) if i == 0 || out[i - 1] == b'\n' => (&out[..i], Some(&out[i + line.len()..])),
+        _ => (out, None),
+    }
+}
+
+/// A token no file name printed by the stat lines is likely to contain.
+fn unique_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", std::process::id(), nanos)
 }
 
 /// What [`save`] did.
@@ -611,6 +654,45 @@ pub mod tests {
             backrefs: false,
             firstmatch: false,
         }
+    }
+
+    #[test]
+    fn marker_splits_stat_lines_from_data() {
+        let out = b"@@p st=1\n@@M\nbody @@M\n\nend";
+        let (head, body) = split_marker(out, b"@@M");
+        assert_eq!(head, b"@@p st=1\n");
+        assert_eq!(body, Some(&b"body @@M\n\nend"[..]));
+        assert_eq!(split_marker(b"x@@M\n", b"@@M"), (&b"x@@M\n"[..], None));
+        assert_eq!(split_marker(b"@@M\n", b"@@M"), (&b""[..], Some(&b""[..])));
+    }
+
+    #[test]
+    fn loads_binary_data_and_empty_files_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("bin 'x'");
+        let bytes: Vec<u8> = (0..=255u8).chain(b"\n@@data-0\n".iter().copied()).collect();
+        std::fs::write(&f, &bytes).unwrap();
+        let mut conn = crate::connection::local::LocalConnection;
+        let eval = super::super::util::test_support::JsonEval(serde_json::json!({}));
+        let mut ctx = ModuleContext {
+            host: "localhost",
+            conn: &mut conn,
+            check_mode: false,
+            diff_mode: false,
+            verbosity: 0,
+            become_: Default::default(),
+            env: vec![],
+            search_paths: vec![],
+            eval: &eval,
+        };
+        let l = load(&mut ctx, f.to_str().unwrap()).unwrap();
+        assert_eq!(l.data.as_deref(), Some(bytes.as_slice()));
+        assert_eq!(l.stat.size, bytes.len() as u64);
+        std::fs::write(&f, b"").unwrap();
+        let l = load(&mut ctx, f.to_str().unwrap()).unwrap();
+        assert_eq!(l.data.as_deref(), Some(&b""[..]));
+        let l = load(&mut ctx, dir.path().join("none").to_str().unwrap()).unwrap();
+        assert!(l.data.is_none() && !l.stat.exists());
     }
 
     #[test]

@@ -11,17 +11,23 @@ use serde_json::{Map, Value};
 
 /// Shell functions the stat scripts rely on; prepended once per script.
 const PRELUDE: &str = r#"__yq_sum() {
+  __yq_sumset "$1" "$2" && printf '%s\n' "$__yq_sumv"
+}
+__yq_sumset() {
+  __yq_sumv=
   case $1 in
     sha1) __c=sha1sum; __s=1;; sha224) __c=sha224sum; __s=224;; sha256) __c=sha256sum; __s=256;;
     sha384) __c=sha384sum; __s=384;; sha512) __c=sha512sum; __s=512;; md5) __c=md5sum; __s=;;
     *) return 1;;
   esac
-  if command -v $__c >/dev/null 2>&1; then $__c < "$2" | cut -d' ' -f1
-  elif [ -n "$__s" ] && command -v shasum >/dev/null 2>&1; then shasum -a $__s < "$2" | cut -d' ' -f1
-  else openssl dgst -$1 < "$2" | sed 's/^.*= *//'
+  if command -v $__c >/dev/null 2>&1; then __yq_sumv=$($__c < "$2")
+  elif [ -n "$__s" ] && command -v shasum >/dev/null 2>&1; then __yq_sumv=$(shasum -a $__s < "$2")
+  else __yq_sumv=$(openssl dgst -$1 < "$2" | sed 's/^.*= *//')
   fi
+  __yq_sumv=${__yq_sumv%% *}
 }
 __yq_stat() {
+  __yq_sumv=
   if [ "$3" = 1 ]; then
     if [ ! -e "$2" ]; then printf '@@%s exists=0\n' "$1"; return; fi
     __l=-L
@@ -32,13 +38,18 @@ __yq_stat() {
   __st=$(stat $__l -c '%f|%u|%g|%U|%G|%s|%.9Y|%.9X|%.9Z|%i|%h|%d|%o|%b|%t:%T' -- "$2" 2>/dev/null) ||
     __st=$(stat $__l -f 'B%p|%u|%g|%Su|%Sg|%z|%Fm|%Fa|%Fc|%i|%l|%d|%k|%b|%r' -- "$2" 2>/dev/null) || __st=
   printf '@@%s st=%s\n' "$1" "$__st"
+  eval "__yq_st_$1=\$__st"
   __a=
   [ -r "$2" ] && __a=${__a}r
   [ -w "$2" ] && __a=${__a}w
   [ -x "$2" ] && __a=${__a}x
   printf '@@%s access=%s\n' "$1" "$__a"
-  if [ -h "$2" ]; then printf '@@%s link=%s\n' "$1" "$(readlink -- "$2")"; fi
-  if [ -h "$2" ] || [ "$3" = 1 ]; then
+  if [ -h "$2" ]; then
+    __lnk=$(readlink -- "$2")
+    eval "__yq_lnk_$1=\$__lnk"
+    printf '@@%s link=%s\n' "$1" "$__lnk"
+  fi
+  if [ -h "$2" ] || { [ "$3" = 1 ] && [ "$6" != 1 ]; }; then
     __r=$(readlink -f -- "$2" 2>/dev/null) && printf '@@%s real=%s\n' "$1" "$__r"
   fi
   if [ "$5" = 1 ] && command -v file >/dev/null 2>&1; then
@@ -48,8 +59,26 @@ __yq_stat() {
     __at=$(lsattr -vd -- "$2" 2>/dev/null) && printf '@@%s attr=%s\n' "$1" "$__at"
   fi
   if [ -n "$4" ] && [ -f "$2" ] && { [ "$3" = 1 ] || [ ! -h "$2" ]; } && [ -r "$2" ]; then
-    printf '@@%s sum=%s\n' "$1" "$(__yq_sum "$4" "$2")"
+    __yq_sumset "$4" "$2"
+    printf '@@%s sum=%s\n' "$1" "$__yq_sumv"
   fi
+}
+__yq_setattrs() {
+  eval "__x=\$__yq_st_$1"
+  __xm=${__x%%|*}; __x=${__x#*|}; __xu=${__x%%|*}; __x=${__x#*|}
+  __xg=${__x%%|*}; __x=${__x#*|}; __xun=${__x%%|*}; __x=${__x#*|}; __xgn=${__x%%|*}
+  case $__xun in UNKNOWN|'') __xun=$__xu;; esac
+  case $__xgn in UNKNOWN|'') __xgn=$__xg;; esac
+  case $__xm in B*) __xm=$(( 0${__xm#B} & 4095 ));; *) __xm=$(( 0x$__xm & 4095 ));; esac
+  if [ -n "$4" ]; then
+    case $4 in *[!0-9]*) [ "$4" = "$__xun" ];; *) [ "$4" -eq "$__xu" ];; esac ||
+      { chown -- "$4" "$2" && __yq_did=1; } || return 1
+  fi
+  if [ -n "$5" ]; then
+    case $5 in *[!0-9]*) [ "$5" = "$__xgn" ];; *) [ "$5" -eq "$__xg" ];; esac ||
+      { chgrp -- "$5" "$2" && __yq_did=1; } || return 1
+  fi
+  if [ -n "$3" ] && [ "$__xm" -ne $(( 0$3 )) ]; then chmod -- "$3" "$2" && __yq_did=1 || return 1; fi
 }
 "#;
 
@@ -165,6 +194,17 @@ pub fn stat_fragment_mime(
         if follow { "1" } else { "0" },
         quote(checksum.unwrap_or("")),
         if mime { "1" } else { "0" }
+    )
+}
+
+/// [`stat_fragment`] following symlinks without `real` (`readlink -f`) for a path that is not
+/// a symlink: one process less where the caller has no use for it.
+pub fn stat_fragment_noreal(tag: &str, path: &str, checksum: Option<&str>) -> String {
+    format!(
+        "__yq_stat {} {} 1 {} 0 1\n",
+        quote(tag),
+        shell_path(path),
+        quote(checksum.unwrap_or(""))
     )
 }
 
@@ -510,6 +550,41 @@ impl Attrs {
     }
 }
 
+impl Attrs {
+    /// A `__yq_setattrs` line (see the prelude) that does on the host what [`Attrs::fragment`]
+    /// does for a path that is not a symlink, comparing with the stat the script printed
+    /// under `tag` (same path): chown, chgrp, then chmod of what differs, setting
+    /// `__yq_did` when it changed anything. None when only the controller can decide (a
+    /// symbolic or `preserve` mode, an id like `+5`).
+    pub fn shell_apply(&self, tag: &str, path: &str) -> Option<String> {
+        let mode = match &self.mode {
+            None => String::new(),
+            Some(ModeArg::Octal(m)) => format!("{m:o}"),
+            Some(_) => return None,
+        };
+        // Names compare as names, all-digit ids as numbers: as `same_id`. Anything else that
+        // parses as a number (`+5`) is left to the controller.
+        let id_ok = |v: &Option<String>| match v {
+            None => true,
+            Some(s) => {
+                !s.is_empty()
+                    && (s.bytes().all(|b| b.is_ascii_digit()) || s.parse::<u64>().is_err())
+            }
+        };
+        if !id_ok(&self.owner) || !id_ok(&self.group) {
+            return None;
+        }
+        Some(format!(
+            "__yq_setattrs {} {} {} {} {}\n",
+            quote(tag),
+            shell_path(path),
+            quote(&mode),
+            quote(self.owner.as_deref().unwrap_or("")),
+            quote(self.group.as_deref().unwrap_or(""))
+        ))
+    }
+}
+
 fn same_id(wanted: &str, name: &str, id: u64) -> bool {
     match wanted.parse::<u64>() {
         Ok(n) => n == id,
@@ -599,5 +674,86 @@ mod tests {
             sha1_hex(b"hello\n"),
             "f572d396fae9206628714fb2ce00f72e94f2258f"
         );
+    }
+}
+
+/// A local connection that records every operation, so tests can assert how many round trips
+/// a module makes.
+#[cfg(test)]
+pub mod counting {
+    use crate::connection::local::LocalConnection;
+    use crate::connection::{Become, Command, ConnError, Connection, Output};
+    use crate::modules::{Module, ModuleContext, ModuleResult};
+    use serde_json::Value;
+    use std::path::Path;
+
+    #[derive(Default)]
+    pub struct Counting {
+        inner: LocalConnection,
+        /// `exec`, `put` or `get`, in order.
+        pub ops: Vec<&'static str>,
+    }
+
+    impl Connection for Counting {
+        fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
+            self.ops.push("exec");
+            self.inner.exec(cmd)
+        }
+        fn put(
+            &mut self,
+            data: &[u8],
+            dest: &str,
+            mode: Option<u32>,
+            b: &Become,
+        ) -> Result<(), ConnError> {
+            self.ops.push("put");
+            self.inner.put(data, dest, mode, b)
+        }
+        fn put_file(
+            &mut self,
+            src: &Path,
+            dest: &str,
+            mode: Option<u32>,
+            b: &Become,
+        ) -> Result<(), ConnError> {
+            self.ops.push("put");
+            self.inner.put_file(src, dest, mode, b)
+        }
+        fn get(&mut self, path: &str, b: &Become) -> Result<Vec<u8>, ConnError> {
+            self.ops.push("get");
+            self.inner.get(path, b)
+        }
+        fn transport(&self) -> &'static str {
+            "local"
+        }
+    }
+
+    /// Runs `module` with `args` on a counting local connection; returns the result and the
+    /// operations it made.
+    pub fn run(
+        module: &dyn Module,
+        args: Value,
+        check: bool,
+        diff: bool,
+    ) -> (ModuleResult, Vec<&'static str>) {
+        let raw = args.as_object().cloned().unwrap_or_default();
+        let args = crate::modules::validate(module.name(), module.spec(), raw).unwrap();
+        let mut conn = Counting::default();
+        let eval = crate::modules::util::test_support::JsonEval(serde_json::json!({}));
+        let res = {
+            let mut ctx = ModuleContext {
+                host: "localhost",
+                conn: &mut conn,
+                check_mode: check,
+                diff_mode: diff,
+                verbosity: 0,
+                become_: Default::default(),
+                env: vec![],
+                search_paths: vec![],
+                eval: &eval,
+            };
+            module.run(&args, &mut ctx)
+        };
+        (res, conn.ops)
     }
 }

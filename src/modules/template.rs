@@ -91,15 +91,6 @@ impl Module for Template {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (d, inner) = copy::query_dest(ctx, &dest, Some(&basename))?;
-        let (target, cur) = if d.kind == Kind::Dir {
-            (
-                format!("{}/{basename}", dest.trim_end_matches('/')),
-                inner.unwrap_or_default(),
-            )
-        } else {
-            (dest.clone(), d)
-        };
         let opts = InstallOpts {
             attrs: Attrs::from_args(args)?,
             backup: args.bool_or("backup", false),
@@ -108,7 +99,20 @@ impl Module for Template {
             src_label: full.clone(),
             after_header: Some(full),
         };
-        copy::install(ctx, rendered.as_bytes(), &target, &cur, &opts)
+        let data = rendered.as_bytes();
+        let (d, inner) = match copy::query_or_install(ctx, data, &dest, Some(&basename), &opts)? {
+            copy::Quick::Done(r) => return r,
+            copy::Quick::Stats(b) => *b,
+        };
+        let (target, cur) = if d.kind == Kind::Dir {
+            (
+                format!("{}/{basename}", dest.trim_end_matches('/')),
+                inner.unwrap_or_default(),
+            )
+        } else {
+            (dest.clone(), d)
+        };
+        copy::install(ctx, data, &target, &cur, &opts)
     }
 }
 
