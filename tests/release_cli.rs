@@ -277,6 +277,8 @@ fn kill_9_at_random_points_always_leaves_current_complete() {
     for i in 1..=ROUNDS {
         let mut child = Command::new(BIN)
             .args([
+                "--lock-timeout",
+                "60",
                 "deploy",
                 "--type",
                 "model",
@@ -327,6 +329,8 @@ fn kill_9_at_random_points_always_leaves_current_complete() {
     // The next deploy breaks the dead lock, clears leftovers and works.
     let last = ROUNDS;
     let out = cli(&[
+        "--lock-timeout",
+        "60",
         "deploy",
         "--type",
         "model",

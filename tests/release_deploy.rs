@@ -423,3 +423,79 @@ fn links_verify_and_repair() {
     let h = yiqiu_play::release::health::health(&mut c, r, 3).unwrap();
     assert!(h.healthy, "{:?}", h.checks);
 }
+
+/// Counts round trips, for the figures and to keep them from creeping up.
+struct Counting(LocalConnection, usize);
+impl yiqiu_play::connection::Connection for Counting {
+    fn exec(
+        &mut self,
+        c: &yiqiu_play::connection::Command,
+    ) -> Result<yiqiu_play::connection::Output, yiqiu_play::connection::ConnError> {
+        self.1 += 1;
+        self.0.exec(c)
+    }
+    fn put(
+        &mut self,
+        d: &[u8],
+        p: &str,
+        m: Option<u32>,
+        b: &yiqiu_play::connection::Become,
+    ) -> Result<(), yiqiu_play::connection::ConnError> {
+        self.1 += 1;
+        self.0.put(d, p, m, b)
+    }
+    fn put_file(
+        &mut self,
+        s: &Path,
+        p: &str,
+        m: Option<u32>,
+        b: &yiqiu_play::connection::Become,
+    ) -> Result<(), yiqiu_play::connection::ConnError> {
+        self.1 += 1;
+        self.0.put_file(s, p, m, b)
+    }
+    fn get(
+        &mut self,
+        p: &str,
+        b: &yiqiu_play::connection::Become,
+    ) -> Result<Vec<u8>, yiqiu_play::connection::ConnError> {
+        self.1 += 1;
+        self.0.get(p, b)
+    }
+    fn transport(&self) -> &'static str {
+        "counting"
+    }
+}
+
+#[test]
+fn a_failure_after_the_switch_rolls_current_back() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    let (m1, m) = packed(t.path(), "1.0.0", "one");
+    let (m2, _) = packed(t.path(), "1.0.1", "two");
+    let mut c = Counting(LocalConnection, 0);
+    let mut rq = req(&root, "1.0.0", vec![Source::Manifest(s(&m1))]);
+    rq.manifest = Some(m);
+    deploy(&mut c, &rq).unwrap();
+    eprintln!("round trips: fresh deploy {}", c.1);
+    assert!(c.1 <= 9, "fresh deploy took {} round trips", c.1);
+    c.1 = 0;
+    deploy(&mut c, &req(&root, "1.0.0", vec![Source::Manifest(s(&m1))])).unwrap();
+    eprintln!("round trips: deploy of the current version {}", c.1);
+    assert!(c.1 <= 5, "no-op deploy took {} round trips", c.1);
+    // A custom link whose path is a real directory cannot be made: the switch is undone.
+    let blocked = t.path().join("app/models");
+    std::fs::create_dir_all(&blocked).unwrap();
+    let mut rq = req(&root, "1.0.1", vec![Source::Manifest(s(&m2))]);
+    rq.custom_links = vec![s(&blocked)];
+    let e = deploy(&mut c, &rq).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Refused, "{e}");
+    assert_eq!(current(&root), "1.0.0");
+    assert!(
+        !root.join("components/model/1.0.1").exists(),
+        "the new version was left behind"
+    );
+    assert!(blocked.is_dir());
+    let l = version::list(&mut LocalConnection, root.to_str().unwrap(), "model").unwrap();
+    assert_eq!(l.current.as_deref(), Some("1.0.0"));
+}

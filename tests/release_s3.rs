@@ -317,4 +317,48 @@ fn deploy_from_an_s3_url_via_a_presigned_url() {
         std::fs::read_to_string(p.join("root/links/model/bert/config.json")).unwrap(),
         "from-s3"
     );
+    // By publish target name: the key comes from the target's prefix and the layout.
+    std::fs::write(p.join("models/bert/config.json"), "second").unwrap();
+    assert!(
+        run(p, &env, &["pack", "--type", "model", "--version", "1.0.1"])
+            .status
+            .success()
+    );
+    let out = run(
+        p,
+        &env,
+        &[
+            "publish",
+            "dist/model-1.0.1.manifest.json",
+            "--target",
+            "prod",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        p,
+        &env,
+        &[
+            "deploy",
+            "--type",
+            "model",
+            "--version",
+            "1.0.1",
+            "--from",
+            "prod",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("root/links/model/bert/config.json")).unwrap(),
+        "second"
+    );
 }

@@ -120,6 +120,15 @@ fn main() -> ExitCode {
     }
 }
 
+fn config_path(cli: &Cli) -> Option<PathBuf> {
+    match &cli.config {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| ReleaseConfig::find(&d)),
+    }
+}
+
 fn load_config(cli: &Cli) -> Result<(ReleaseConfig, PathBuf), ReleaseError> {
     let path = match &cli.config {
         Some(p) => Some(p.clone()),
@@ -179,12 +188,25 @@ fn source_of(
     manifest: &mut Option<Manifest>,
 ) -> Result<Source, ReleaseError> {
     if let Some(t) = cfg.target(word) {
-        return match t.type_.as_str() {
-            "s3" => Err(ReleaseError::invalid(format!(
-                "--from {word}: use the s3://bucket/key URL of the package"
-            ))),
-            _ => Ok(Source::Dir(abs(t.path.as_deref().unwrap_or(".")))),
-        };
+        if t.type_ == "s3" {
+            // The layout publish wrote: <prefix>/<type>/<version>/<type>-<version>.manifest.json.
+            let prefix = t.prefix.as_deref().unwrap_or("").trim_matches('/');
+            let key = format!("{type_}/{version}/{}", Manifest::file_name(type_, version));
+            let key = if prefix.is_empty() {
+                key
+            } else {
+                format!("{prefix}/{key}")
+            };
+            let bucket = t.bucket.as_deref().unwrap_or_default();
+            return source_of(
+                &format!("s3://{bucket}/{key}"),
+                cfg,
+                type_,
+                version,
+                manifest,
+            );
+        }
+        return Ok(Source::Dir(abs(t.path.as_deref().unwrap_or("."))));
     }
     if let Some((bucket, key)) = s3::parse_s3_url(word) {
         let t = cfg
@@ -544,7 +566,19 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
         }
         Cmd::Health { root, keep } => {
             let root = root_of(root, &cfg)?;
-            let r = health::health(&mut conn, &root, *keep)?;
+            let mut r = health::health(&mut conn, &root, *keep)?;
+            // The config parsed (or this command would have failed before here).
+            r.checks.push(health::Check {
+                name: "config".into(),
+                status: "ok".into(),
+                detail: match config_path(cli) {
+                    Some(p) => format!("{} is valid", p.display()),
+                    None => format!(
+                        "no {} found (defaults)",
+                        yiqiu_play::release::config::FILE_NAME
+                    ),
+                },
+            });
             let human = r
                 .checks
                 .iter()

@@ -312,10 +312,19 @@ fn deploy_locked(
         }
         e
     };
-    if req.switch && p.current.as_deref() != Some(req.version.as_str()) {
-        if let Err(e) = switch_current(conn, layout, &req.component, &req.version) {
-            return Err(undo(conn, false, e));
+    let mut custom = st.custom_links.clone();
+    for l in &req.custom_links {
+        if !custom.contains(l) {
+            custom.push(l.clone());
         }
+    }
+    let mut links_done = false;
+    if req.switch && p.current.as_deref() != Some(req.version.as_str()) {
+        match switch_current(conn, layout, &req.component, &req.version, &custom) {
+            Ok(changed) => report.links_changed = changed,
+            Err(e) => return Err(undo(conn, false, e)),
+        }
+        links_done = true;
         log.push(log_line(
             "INFO",
             &format!("updated link current -> {}", req.version),
@@ -326,8 +335,8 @@ fn deploy_locked(
         report.current = Some(req.version.clone());
     }
     let after = (|| -> Result<()> {
-        if st.current.is_some() {
-            report.links_changed = ensure_links(conn, layout, &req.component, &req.custom_links)?;
+        if st.current.is_some() && !links_done {
+            report.links_changed = ensure_links(conn, layout, &req.component, &custom)?;
             if !report.links_changed.is_empty() {
                 report.changed = true;
             }
@@ -436,16 +445,19 @@ bad="$cache"/{file}.bad-$(date +%Y%m%d%H%M%S)-$$; mv -f "$part" "$bad"; echo "MI
 "#,
         file = q(file)
     );
-    let cached = run(
-        conn,
-        &format!(
-            "{head}[ -f \"$final\" ] && [ \"$(h256 \"$final\")\" = \"$want\" ] && echo HIT; exit 0"
-        ),
-    )?;
-    if String::from_utf8_lossy(&cached.stdout).contains("HIT") {
-        report.source = Some("cache".into());
-        log.push(log_line("INFO", "using the package from the host cache"));
-        return Ok(final_path);
+    let cache_probe =
+        "[ -f \"$final\" ] && [ \"$(h256 \"$final\")\" = \"$want\" ] && { echo HIT; exit 0; }\n";
+    // The cache check rides along with the first source's script (one round trip less),
+    // except before a push from the controller, which it must be able to skip.
+    let mut cache_checked = false;
+    if matches!(req.sources.first(), None | Some(Source::Controller(_))) {
+        let cached = run(conn, &format!("{head}{cache_probe}exit 0"))?;
+        cache_checked = true;
+        if String::from_utf8_lossy(&cached.stdout).contains("HIT") {
+            report.source = Some("cache".into());
+            log.push(log_line("INFO", "using the package from the host cache"));
+            return Ok(final_path);
+        }
     }
     for src in &req.sources {
         let started = std::time::Instant::now();
@@ -507,9 +519,16 @@ bad="$cache"/{file}.bad-$(date +%Y%m%d%H%M%S)-$$; mv -f "$part" "$bad"; echo "MI
                 )
             }
         };
-        let out = run(conn, &format!("{head}{body}{verify}"))?;
+        let probe = if cache_checked { "" } else { cache_probe };
+        cache_checked = true;
+        let out = run(conn, &format!("{head}{probe}{body}{verify}"))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let line = text.lines().last().unwrap_or("").to_string();
+        if out.rc == 0 && line == "HIT" {
+            report.source = Some("cache".into());
+            log.push(log_line("INFO", "using the package from the host cache"));
+            return Ok(final_path);
+        }
         if out.rc == 0 && line == "OK" {
             log.push(log_line(
                 "INFO",
@@ -705,25 +724,57 @@ mv "$tmp" "$c/$v" || {{ rm -rf "$tmp"; exit 1; }}"#,
     run_ok(conn, &script, "extracting the package").map(|_| ())
 }
 
-/// Points `<root>/components/<type>/current` at `version` atomically.
+/// A sh function `_links` that points `<root>/links/<type>` and the custom links.
+fn links_fn(layout: &Layout, component: &str, custom: &[String]) -> String {
+    let stable = format!("{}/{component}", layout.links());
+    let mut f = format!(
+        "_links() {{ alink {} {} || return $?\n",
+        q(&format!("../components/{component}/current")),
+        q(&stable)
+    );
+    for l in custom {
+        f.push_str(&format!("alink {} {} || return $?\n", q(&stable), q(l)));
+    }
+    f.push_str("}\n");
+    f
+}
+
+fn changed_links(out: &crate::connection::Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("CHANGED ").map(str::to_string))
+        .collect()
+}
+
+/// Points `<root>/components/<type>/current` at `version` atomically, then the links, in one
+/// round trip. If the links cannot be made, `current` is put back before returning the error.
+/// Returns the links it changed (besides `current`).
 pub fn switch_current(
     conn: &mut dyn Connection,
     layout: &Layout,
     component: &str,
     version: &str,
-) -> Result<()> {
+    custom: &[String],
+) -> Result<Vec<String>> {
     let script = format!(
-        r#"{SH_ALINK}c={c}
+        r#"{SH_ALINK}{links}c={c}
 if [ -e "$c/current" ] && [ ! -L "$c/current" ]; then echo "$c/current is a real directory, not a symlink: refusing to replace it" >&2; exit 3; fi
 [ -d "$c"/{v} ] || {{ echo "version {vv} is not deployed" >&2; exit 4; }}
-alink {v} "$c/current" >/dev/null"#,
+old=$(readlink "$c/current" 2>/dev/null)
+alink {v} "$c/current" >/dev/null || exit 1
+_links; rc=$?
+if [ $rc -ne 0 ]; then
+  if [ -n "$old" ]; then alink "$old" "$c/current" >/dev/null; else rm -f "$c/current"; fi
+  [ $rc -eq 3 ] && exit 3; exit 1
+fi"#,
+        links = links_fn(layout, component, custom),
         c = q(&layout.component(component)),
         v = q(version),
         vv = version,
     );
     let out = run(conn, &script)?;
     match out.rc {
-        0 => Ok(()),
+        0 => Ok(changed_links(&out)),
         3 => Err(ReleaseError::refused(last_line(&out.stderr))),
         4 => Err(ReleaseError::not_found(last_line(&out.stderr))),
         _ => Err(ReleaseError::io(format!(
@@ -741,18 +792,7 @@ pub fn ensure_links(
     component: &str,
     custom: &[String],
 ) -> Result<Vec<String>> {
-    let mut script = format!(
-        "{SH_ALINK}alink {} {} || exit $?\n",
-        q(&format!("../components/{component}/current")),
-        q(&format!("{}/{component}", layout.links()))
-    );
-    for l in custom {
-        script.push_str(&format!(
-            "alink {} {} || exit $?\n",
-            q(&format!("{}/{component}", layout.links())),
-            q(l)
-        ));
-    }
+    let script = format!("{SH_ALINK}{}_links", links_fn(layout, component, custom));
     let out = run(conn, &script)?;
     if out.rc != 0 {
         return Err(ReleaseError::new(
@@ -764,10 +804,7 @@ pub fn ensure_links(
             format!("updating links failed: {}", last_line(&out.stderr)),
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("CHANGED ").map(str::to_string))
-        .collect())
+    Ok(changed_links(&out))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Per-component lock on a host: `mkdir` of `<root>/.yiqiu/locks/<type>.lock` (atomic on every
-//! POSIX filesystem), with an owner file holding a random token, the host name, the holder's
+//! Per-component lock on a host: `<root>/.yiqiu/locks/<type>.lock`, a directory renamed into
+//! place (atomic on every POSIX filesystem; rename refuses a non-empty target), with an owner file holding a random token, the host name, the holder's
 //! pid and the time. Released explicitly on every path (the callers release it after the work,
 //! success or failure). A lock whose holder died (`kill -9`) is broken: same host and the pid
 //! is gone, or older than the lease.
@@ -49,18 +49,25 @@ impl Lock {
         let token = format!("{:016x}", rand::random::<u64>());
         let pid = opts.holder_pid.map(|p| p.to_string()).unwrap_or_default();
         // Steps of 0.1 s where `sleep` takes fractions (GNU, busybox), else 1 s.
+        // The lock dir appears by rename with its owner file already inside, so a holder
+        // killed at any point leaves either no lock or a lock that names it. A lock dir
+        // without an owner is one being released: breaking it is harmless.
         let script = format!(
             r#"d={d}; mkdir -p "$(dirname "$d")" || exit 1
-tries=0; max={max}; me=$(hostname 2>/dev/null || uname -n)
+tries=0; max={max}; me=$(hostname 2>/dev/null || uname -n); t="$d.new-$$"
 while :; do
-  if mkdir "$d" 2>/dev/null; then printf '%s %s %s %s\n' {token} "$me" {pid} "$(date +%s)" > "$d/owner" && exit 0; rm -rf "$d"; exit 1; fi
+  rm -rf "$t"; mkdir "$t" && printf '%s %s %s %s\n' {token} "$me" {pid} "$(date +%s)" > "$t/owner" || {{ rm -rf "$t"; exit 1; }}
+  if mv -T "$t" "$d" 2>/dev/null; then exit 0; fi
+  rm -rf "$t"
+  stale=
   if [ -f "$d/owner" ]; then
     read -r otok ohost opid otime < "$d/owner"
-    now=$(date +%s); stale=
+    now=$(date +%s)
     if [ "$ohost" = "$me" ] && [ -n "$opid" ] && [ "$opid" != "-" ] && ! kill -0 "$opid" 2>/dev/null; then stale=1; fi
     if [ -n "$otime" ] && [ $((now - otime)) -gt {lease} ]; then stale=1; fi
-    if [ -n "$stale" ]; then mv "$d" "$d.stale-$$" 2>/dev/null && rm -rf "$d.stale-$$"; continue; fi
+  elif [ -d "$d" ]; then stale=1
   fi
+  if [ -n "$stale" ]; then mv -T "$d" "$d.stale-$$" 2>/dev/null && rm -rf "$d.stale-$$"; continue; fi
   tries=$((tries + 1)); [ "$tries" -gt "$max" ] && {{ echo "component is locked by another deploy ($(cat "$d/owner" 2>/dev/null))" >&2; exit 75; }}
   sleep 0.1 2>/dev/null || {{ sleep 1; tries=$((tries + 9)); }}
 done"#,

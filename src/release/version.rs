@@ -1,6 +1,6 @@
 //! `version list|switch|rollback|cleanup|pin|unpin` for one component on a host.
 
-use super::deploy::{ensure_links, switch_current};
+use super::deploy::switch_current;
 use super::lock::{with_lock, LockOptions};
 use super::remote::{q, run_ok, Layout};
 use super::state::{self, ComponentState, HistoryEntry};
@@ -180,14 +180,12 @@ pub fn switch(
         if link.as_deref() == Some(version) {
             return Ok((false, st));
         }
-        switch_current(conn, &layout, component, version)?;
+        switch_current(conn, &layout, component, version, &st.custom_links)?;
         st.switched(version);
-        let saved = ensure_links(conn, &layout, component, &st.custom_links)
-            .and_then(|_| state::save(conn, &layout, component, &st));
-        if let Err(e) = saved {
+        if let Err(e) = state::save(conn, &layout, component, &st) {
             // Put the old version back: a switch is all or nothing.
             if let Some(old) = &link {
-                let _ = switch_current(conn, &layout, component, old);
+                let _ = switch_current(conn, &layout, component, old, &st.custom_links);
             }
             return Err(e);
         }
