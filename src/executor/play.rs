@@ -312,7 +312,7 @@ impl<'a> PlayRun<'a> {
                 .unwrap_or_else(|| empty.clone()),
         );
         layers.push(state.inventory_vars(host, &self.play.playbook_dir));
-        layers.push(Arc::new(state.facts_layer(host)));
+        layers.push(state.facts_layer(host));
         layers.push(self.play_vars.clone());
         layers.push(self.vars_files.clone());
         layers.push(
@@ -322,8 +322,8 @@ impl<'a> PlayRun<'a> {
         if let Some(t) = task {
             layers.push(Arc::new(t.keywords.vars.clone()));
         }
-        layers.push(Arc::new(store.include_vars));
-        layers.push(Arc::new(store.set_facts));
+        layers.push(store.include_vars);
+        layers.push(store.set_facts);
         if let Some(r) = role {
             layers.push(Arc::new(r.params.clone()));
         }
@@ -801,7 +801,8 @@ impl<'a> PlayRun<'a> {
                 if let (Some(reg), Some(data)) = (&task.register, outcome.registered.as_ref()) {
                     for h in hosts.iter().filter(|h| *h != first) {
                         self.shared.state.update_store(h, |s| {
-                            s.set_facts.insert(reg.clone(), Value::Object(data.clone()));
+                            Arc::make_mut(&mut s.set_facts)
+                                .insert(reg.clone(), Value::Object(data.clone()));
                         });
                     }
                 }
@@ -1073,7 +1074,9 @@ impl<'a> PlayRun<'a> {
             "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" => {
                 if action == "clear_facts" {
                     for h in &hosts {
-                        self.shared.state.update_store(h, |s| s.facts.clear());
+                        self.shared
+                            .state
+                            .update_store(h, |s| s.facts = Default::default());
                     }
                 }
             }

@@ -74,15 +74,18 @@ impl Default for RunOptions {
 /// One layer of variables, shared cheaply between scopes.
 pub type VarsLayer = Arc<Map<String, Value>>;
 
-/// Variables a host accumulates during the run.
+/// Variables a host accumulates during the run. Layers are shared (`Arc`): every task's
+/// scope takes them without copying; a change copies a layer only if a scope still holds it.
 #[derive(Clone, Debug, Default)]
 pub struct HostStore {
     /// Gathered facts (precedence 11), keyed without the `ansible_` prefix.
-    pub facts: Map<String, Value>,
+    pub facts: VarsLayer,
     /// `include_vars` (precedence 18).
-    pub include_vars: Map<String, Value>,
+    pub include_vars: VarsLayer,
     /// `set_fact` and `register` (precedence 19).
-    pub set_facts: Map<String, Value>,
+    pub set_facts: VarsLayer,
+    /// The facts as variables (`ansible_facts` + `ansible_*`), built once per change.
+    facts_vars: Option<VarsLayer>,
 }
 
 pub struct RunState {
@@ -128,7 +131,9 @@ impl RunState {
 
     pub fn update_store(&self, host: &str, f: impl FnOnce(&mut HostStore)) {
         let mut hosts = self.hosts.write().unwrap_or_else(|p| p.into_inner());
-        f(hosts.entry(host.to_string()).or_default());
+        let store = hosts.entry(host.to_string()).or_default();
+        f(store);
+        store.facts_vars = None;
     }
 
     /// Inventory variables (precedence 3-10) of a host.
@@ -162,10 +167,13 @@ impl RunState {
     }
 
     /// Facts as variables: `ansible_facts` and each fact as `ansible_<name>`.
-    pub fn facts_layer(&self, host: &str) -> Map<String, Value> {
+    pub fn facts_layer(&self, host: &str) -> VarsLayer {
         let store = self.store(host);
+        if let Some(cached) = store.facts_vars {
+            return cached;
+        }
         let mut out = Map::new();
-        for (k, v) in &store.facts {
+        for (k, v) in store.facts.iter() {
             let name = if k.starts_with("ansible_") {
                 k.clone()
             } else {
@@ -173,8 +181,18 @@ impl RunState {
             };
             out.insert(name, v.clone());
         }
-        out.insert("ansible_facts".into(), Value::Object(store.facts));
-        out
+        out.insert(
+            "ansible_facts".into(),
+            Value::Object((*store.facts).clone()),
+        );
+        let layer = Arc::new(out);
+        let mut hosts = self.hosts.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = hosts.get_mut(host) {
+            if Arc::ptr_eq(&s.facts, &store.facts) {
+                s.facts_vars = Some(layer.clone());
+            }
+        }
+        layer
     }
 
     /// The variables of a host outside any play (what `hostvars[host]` shows).
@@ -194,9 +212,9 @@ impl RunState {
             vec![
                 Arc::new(super::play::host_defaults(host)),
                 self.inventory_vars(host, playbook_dir),
-                Arc::new(self.facts_layer(host)),
-                Arc::new(store.include_vars),
-                Arc::new(store.set_facts),
+                self.facts_layer(host),
+                store.include_vars,
+                store.set_facts,
                 self.extra_vars.clone(),
                 Arc::new(magic),
             ],

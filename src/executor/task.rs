@@ -982,11 +982,11 @@ impl PlayRun<'_> {
         };
         let action = task.action.as_str();
         self.shared.state.update_store(&owner, |s| {
-            let target = match action {
+            let target = std::sync::Arc::make_mut(match action {
                 "set_fact" => &mut s.set_facts,
                 "include_vars" => &mut s.include_vars,
                 _ => &mut s.facts,
-            };
+            });
             for (k, v) in facts {
                 // Gathered facts live under `ansible_facts` without their prefix.
                 let key = match action {
@@ -1108,7 +1108,7 @@ impl PlayRun<'_> {
         if let Some(reg) = &task.register {
             let r = internal(&data);
             state.update_store(host, |s| {
-                s.set_facts.insert(reg.clone(), Value::Object(r.clone()));
+                Arc::make_mut(&mut s.set_facts).insert(reg.clone(), Value::Object(r.clone()));
             });
             registered = Some(r);
         }
@@ -1172,10 +1172,9 @@ impl PlayRun<'_> {
                 failed_task.insert("action".into(), Value::String(task.action.clone()));
                 let r = internal(&data);
                 state.update_store(host, |s| {
-                    s.set_facts
-                        .insert("ansible_failed_task".into(), Value::Object(failed_task));
-                    s.set_facts
-                        .insert("ansible_failed_result".into(), Value::Object(r));
+                    let facts = Arc::make_mut(&mut s.set_facts);
+                    facts.insert("ansible_failed_task".into(), Value::Object(failed_task));
+                    facts.insert("ansible_failed_result".into(), Value::Object(r));
                 });
             }
         }
