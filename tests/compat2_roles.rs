@@ -83,3 +83,56 @@ fn fileglob_in_role_searches_playbook_dir() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=1 failed=0");
 }
+
+#[test]
+#[ignore = "compat: loop_control.index_var is undefined inside include_tasks files"]
+fn include_tasks_loop_index_var_visible_inside() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - include_tasks: step.yml
+      loop: [a, b]
+      loop_control:
+        index_var: idx
+"#,
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "step.yml",
+            "- debug:\n    msg: \"step {{ idx }}={{ item }}\"\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.out_contains("\"msg\": \"step 0=a\"");
+    r.out_contains("\"msg\": \"step 1=b\"");
+    r.assert_recap("localhost", "ok=4 failed=0");
+}
+
+#[test]
+#[ignore = "compat: after a failure in one looped include, the host still runs the next items' includes"]
+fn failure_in_looped_include_stops_the_host() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - include_tasks: step.yml
+      loop: [1, 2, 3]
+"#,
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("step.yml", "- fail:\n    msg: \"boom {{ item }}\"\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(2);
+    r.out_contains("boom 1");
+    assert!(!r.stdout.contains("boom 2"), "{}", r.stdout);
+    r.assert_recap("localhost", "ok=3 failed=1");
+}

@@ -64,3 +64,25 @@ fn gather_facts_as_a_task() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=2 failed=0");
 }
+
+#[test]
+#[ignore = "compat: Python methods list.index, str.rsplit and str.zfill are missing"]
+fn python_methods_index_rsplit_zfill() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    tiers: [web, app, db]
+  tasks:
+    - assert:
+        that:
+          - tiers.index('app') == 1
+          - "'pkg-1.2.3'.rsplit('-', 1) == ['pkg', '1.2.3']"
+          - "'7'.zfill(3) == '007'"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 failed=0");
+}
