@@ -65,6 +65,7 @@ pub struct PlayRun<'a> {
     pub notified: Mutex<HashMap<usize, Vec<String>>>,
     pub handlers: Vec<Arc<Task>>,
     pub abort: AtomicBool,
+    play_ended: AtomicBool,
     no_more_hosts_shown: AtomicBool,
     /// Magic variables shared by every host of the batch.
     pub play_magic: Mutex<Arc<Map<String, Value>>>,
@@ -197,6 +198,7 @@ impl<'a> PlayRun<'a> {
             notified: Mutex::new(HashMap::new()),
             handlers,
             abort: AtomicBool::new(false),
+            play_ended: AtomicBool::new(false),
             no_more_hosts_shown: AtomicBool::new(false),
             play_magic: Mutex::new(Arc::new(Map::new())),
             hostvars,
@@ -369,12 +371,12 @@ impl<'a> PlayRun<'a> {
             cb.no_hosts_matched();
             return Ok(PlayEnd::Continue);
         }
-        for h in &self.play_hosts {
-            self.shared.stat(h, |_| {});
-        }
         let batches = batches(&self.play_hosts, &self.play.serial);
         let mut end = PlayEnd::Continue;
         for (i, batch) in batches.iter().enumerate() {
+            if self.play_ended.load(Ordering::SeqCst) {
+                break;
+            }
             if i > 0 {
                 cb.play_start(&self.play.display_name(), opts.check);
             }
@@ -1048,6 +1050,10 @@ impl<'a> PlayRun<'a> {
                     self.set_flags(h, |f| f.ended = true);
                 }
                 self.abort.store(true, Ordering::SeqCst);
+                if action == "end_play" {
+                    // Later serial batches do not start either.
+                    self.play_ended.store(true, Ordering::SeqCst);
+                }
             }
             "end_host" => {
                 for h in &hosts {

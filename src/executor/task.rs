@@ -237,7 +237,12 @@ impl PlayRun<'_> {
         }
         Ok(Settings {
             become_,
-            delegate_to: render_opt_string(&kw.delegate_to, &ctx)?,
+            delegate_to: match render_opt_string(&kw.delegate_to, &ctx) {
+                Ok(d) => d,
+                // With a loop it may name the item; it is resolved again per item.
+                Err(_) if task.loop_.is_some() => None,
+                Err(e) => return Err(e),
+            },
             ignore_errors: truthy(&kw.ignore_errors, &ctx)?.unwrap_or(false),
             check_mode: truthy(&kw.check_mode, &ctx)?.unwrap_or(opts.check),
             diff: truthy(&kw.diff, &ctx)?.unwrap_or(opts.diff),
@@ -386,6 +391,22 @@ impl PlayRun<'_> {
                 Err(msg) => task_error(task, msg),
                 Ok(false) => skipped_map(task),
                 Ok(true) => {
+                    // A templated delegate_to may name the loop item, so it is resolved per item.
+                    let templated_delegate = matches!(&task.keywords.delegate_to,
+                        Some(Value::String(d)) if crate::template::is_template(d));
+                    let per_item = if templated_delegate {
+                        match self.settings(task, &scope) {
+                            Ok(s) => Some(s),
+                            Err(msg) => {
+                                results.push(Value::Object(task_error(task, msg)));
+                                any_failed = true;
+                                continue;
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    let settings = per_item.as_ref().unwrap_or(settings);
                     let (d, inc) = self.run_with_retries(task, host, &scope, settings, &top);
                     includes.extend(inc);
                     d
@@ -668,6 +689,15 @@ impl PlayRun<'_> {
         } else {
             None
         };
+        if let Some(iv) = task.loop_control.get("index_var").and_then(Value::as_str) {
+            if let Ok(v) = templar().eval(iv, ctx) {
+                if !v.is_undefined() {
+                    if let Ok(j) = crate::template::to_json(&v) {
+                        keywords.vars.insert(iv.to_string(), j);
+                    }
+                }
+            }
+        }
         // Loop variables and include params become vars of the included tasks.
         for name in [
             "item",
@@ -823,10 +853,18 @@ impl PlayRun<'_> {
             .delegate_to
             .clone()
             .unwrap_or_else(|| host.to_string());
-        let conn = match self.connection(&target) {
-            Ok(c) => c,
-            Err(ConnError::Unreachable(msg)) => return unreachable_map(msg),
-            Err(ConnError::Failed(msg)) => return fail_map(msg),
+        // Controller-side actions (debug, set_fact, assert, ...) never touch the host, as in
+        // Ansible: an unreachable host can still print and set facts.
+        let conn = if module.controller_only() {
+            std::sync::Arc::new(std::sync::Mutex::new(
+                Box::new(crate::connection::local::LocalConnection) as Box<dyn crate::connection::Connection>,
+            ))
+        } else {
+            match self.connection(&target) {
+                Ok(c) => c,
+                Err(ConnError::Unreachable(msg)) => return unreachable_map(msg),
+                Err(ConnError::Failed(msg)) => return fail_map(msg),
+            }
         };
         let evaluator = TaskEvaluator { ctx: ctx.clone() };
         let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());

@@ -55,6 +55,7 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
     let short = short_name(name);
     let short = match short {
         "service" => "systemd",
+        "gather_facts" => "setup",
         "systemd_service" => "systemd",
         other => other,
     };

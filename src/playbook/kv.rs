@@ -150,6 +150,15 @@ fn decode_escapes(s: &str) -> String {
                 chars.next();
                 out.push('\r');
             }
+            Some(e @ ('b' | 'f' | 'v' | 'a')) => {
+                chars.next();
+                out.push(match e {
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    'v' => '\u{b}',
+                    _ => '\u{7}',
+                });
+            }
             Some('\\') => {
                 chars.next();
                 out.push('\\');

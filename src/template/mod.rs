@@ -9,6 +9,7 @@ mod escape;
 pub mod filters;
 pub mod lookups;
 pub mod pyfmt;
+mod pymethods;
 pub mod tests;
 mod yaml_dump;
 
@@ -152,7 +153,7 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
         ))
     });
     minijinja_contrib::add_to_environment(&mut env);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(pymethods::unknown_method_callback);
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
