@@ -173,10 +173,18 @@ impl Module for ComponentDeploy {
         SPEC
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
-        let req = request(args, ctx)?;
         if ctx.check_mode {
+            // Only the host is read: the package may not be packed yet in a check run.
+            let mut req = DeployRequest::new(
+                args.str("root").unwrap_or_default(),
+                args.str("type").unwrap_or_default(),
+                args.str("version").unwrap_or_default(),
+                Vec::new(),
+            );
+            req.switch = args.bool_or("switch", true);
             return check(ctx, &req);
         }
+        let req = request(args, ctx)?;
         let r = deploy::deploy(&mut *ctx.conn, &req).map_err(release_err)?;
         let msg = if !r.changed {
             format!(
@@ -231,6 +239,8 @@ fn check(ctx: &mut ModuleContext, req: &DeployRequest) -> ModuleResult {
     );
     rest.insert("switched".into(), Value::Bool(switch));
     rest.insert("extracted".into(), Value::Bool(!exists));
+    // Not fetched in check mode; the key is there so plays can test it either way.
+    rest.insert("source".into(), Value::Null);
     let msg = if changed {
         format!(
             "would {}{}{} {} {}",

@@ -112,6 +112,14 @@ impl Module for ComponentPublish {
 /// What publishing would do at each target: `changed`, `ok` (identical package there) or
 /// `refused` (a different package, no `force`).
 fn check(manifest: &Path, targets: &[TargetConfig], force: bool) -> ModuleResult {
+    if !manifest.exists() {
+        // A pack earlier in the same check run would have made it.
+        return Ok(result(
+            true,
+            format!("would publish {} (not packed yet)", manifest.display()),
+            Map::new(),
+        ));
+    }
     let m = Manifest::load(manifest).map_err(release_err)?;
     let want = &m.package.checksum.value;
     let pkg = manifest
