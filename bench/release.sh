@@ -85,7 +85,8 @@ if (( DO_PACK )); then
     # files: two of random bytes (weights; incompressible) and two base64 (logs/embeddings text).
     small_mb=$(( PACK_MB / 5 ))
     large_mb=$(( (PACK_MB - small_mb) / 4 ))
-    rand_bytes "$small_mb" "$T/small.bin"
+    # base64 turns 3 bytes into 4: start from 3/4 of the size.
+    rand_bytes $(( small_mb * 3 / 4 )) "$T/small.bin"
     python3 - "$T/small.bin" "$SRC" <<'EOF' || die "generating small files failed"
 import base64, os, random, sys
 data = base64.b64encode(open(sys.argv[1], "rb").read())
