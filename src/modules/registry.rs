@@ -33,6 +33,12 @@ fn all() -> &'static [&'static dyn Module] {
         &super::wait_for::WaitFor,
         &super::slurp::Slurp,
         &super::fetch::Fetch,
+        &super::component_pack::ComponentPack,
+        &super::component_publish::ComponentPublish,
+        &super::component_deploy::ComponentDeploy,
+        &super::component_version::ComponentVersion,
+        &super::component_links::ComponentLinks,
+        &super::component_health::ComponentHealth,
     ]
 }
 
