@@ -41,7 +41,6 @@ fn delegate_to_templated_per_loop_item() {
 }
 
 #[test]
-#[ignore = "compat: debug connects to the host; Ansible runs it on the controller"]
 fn debug_runs_without_connecting_to_the_host() {
     // Port 1 on loopback refuses connections: any attempt to connect is unreachable.
     let dir = project(&[

@@ -87,7 +87,6 @@ fn command_executable_arg_is_only_a_warning() {
 }
 
 #[test]
-#[ignore = "compat: k=v single-quoted '\\b' is not decoded to a backspace like Ansible's parse_kv"]
 fn replace_kv_backslash_b_is_a_python_escape() {
     // In k=v form Ansible decodes '\b' to a backspace (no match), '\\b' to the regex \b.
     let (_d, r) = play(

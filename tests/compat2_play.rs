@@ -15,7 +15,6 @@ fn run_two_hosts(yaml: &str, extra: &[(&str, &str)]) -> (tempfile::TempDir, Run)
 }
 
 #[test]
-#[ignore = "compat: meta end_play only ends the current serial batch"]
 fn end_play_with_serial_skips_later_batches() {
     let (_d, r) = run_two_hosts(
         r#"

@@ -85,7 +85,6 @@ fn fileglob_in_role_searches_playbook_dir() {
 }
 
 #[test]
-#[ignore = "compat: loop_control.index_var is undefined inside include_tasks files"]
 fn include_tasks_loop_index_var_visible_inside() {
     let dir = project(&[
         (
@@ -114,7 +113,6 @@ fn include_tasks_loop_index_var_visible_inside() {
 }
 
 #[test]
-#[ignore = "compat: after a failure in one looped include, the host still runs the next items' includes"]
 fn failure_in_looped_include_stops_the_host() {
     let dir = project(&[
         (

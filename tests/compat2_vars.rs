@@ -47,7 +47,6 @@ fn now_global_formats_and_returns_datetime() {
 }
 
 #[test]
-#[ignore = "compat: `gather_facts` as a task action is an unknown module"]
 fn gather_facts_as_a_task() {
     let (_d, r) = play(
         r#"
@@ -66,7 +65,6 @@ fn gather_facts_as_a_task() {
 }
 
 #[test]
-#[ignore = "compat: Python methods list.index, str.rsplit and str.zfill are missing"]
 fn python_methods_index_rsplit_zfill() {
     let (_d, r) = play(
         r#"

@@ -871,12 +871,17 @@ impl<'a> PlayRun<'a> {
             }
         }
         let mut failed = Vec::new();
+        // Ansible announces every include of the task before running any of them.
+        for (inc, hosts) in &groups {
+            self.shared
+                .callback
+                .included_item(&inc.display_path, hosts, inc.item_label.as_deref());
+        }
         for (inc, hosts) in groups {
-            self.shared.callback.included_item(
-                &inc.display_path,
-                &hosts,
-                inc.item_label.as_deref(),
-            );
+            let hosts: Vec<String> = hosts.into_iter().filter(|h| !failed.contains(h)).collect();
+            if hosts.is_empty() {
+                continue;
+            }
             match self.load_include(&inc) {
                 Ok(items) => {
                     for h in self.run_items(&items, &hosts, rescuable) {

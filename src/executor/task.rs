@@ -856,9 +856,10 @@ impl PlayRun<'_> {
         // Controller-side actions (debug, set_fact, assert, ...) never touch the host, as in
         // Ansible: an unreachable host can still print and set facts.
         let conn = if module.controller_only() {
-            std::sync::Arc::new(std::sync::Mutex::new(
-                Box::new(crate::connection::local::LocalConnection) as Box<dyn crate::connection::Connection>,
-            ))
+            std::sync::Arc::new(std::sync::Mutex::new(Box::new(
+                crate::connection::local::LocalConnection,
+            )
+                as Box<dyn crate::connection::Connection>))
         } else {
             match self.connection(&target) {
                 Ok(c) => c,
@@ -1168,6 +1169,17 @@ impl PlayRun<'_> {
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(false);
         let ignored = (failed && ignore_errors) || (unreachable && ignore_unreachable);
+        let include_items = data
+            .get("results")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter(|i| i.get("skipped") != Some(&Value::Bool(true)))
+                    .count() as u32
+            })
+            .unwrap_or(1);
+        let is_include_loop = matches!(task.action.as_str(), "include_tasks" | "include_role")
+            && data.contains_key("results");
         self.shared.stat(host, |s| match status {
             Status::Unreachable if ignored => {
                 s.unreachable += 1;
@@ -1188,6 +1200,8 @@ impl PlayRun<'_> {
                 s.ok += 1;
                 s.changed += 1;
             }
+            // Each item of a looped include counts, as Ansible counts each included file.
+            Status::Ok if is_include_loop => s.ok += include_items,
             Status::Ok => s.ok += 1,
         });
         if status == Status::Failed && !ignored {

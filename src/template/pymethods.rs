@@ -20,7 +20,9 @@ pub fn unknown_method_callback(
                     if max < 0 {
                         s.rsplit(sep).map(str::to_string).collect()
                     } else {
-                        s.rsplitn(max as usize + 1, sep).map(str::to_string).collect()
+                        s.rsplitn(max as usize + 1, sep)
+                            .map(str::to_string)
+                            .collect()
                     }
                 }
                 _ => s.split_whitespace().rev().map(str::to_string).collect(),
@@ -39,7 +41,10 @@ pub fn unknown_method_callback(
                 Some(rest) => (&s[..1], rest),
                 None => ("", s),
             };
-            Ok(Value::from(format!("{sign}{}{digits}", "0".repeat(width - len))))
+            Ok(Value::from(format!(
+                "{sign}{}{digits}",
+                "0".repeat(width - len)
+            )))
         }
         (ValueKind::Seq, "index") => {
             let needle = args.first().cloned().unwrap_or(Value::UNDEFINED);
