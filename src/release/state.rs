@@ -78,12 +78,20 @@ pub fn save(
     st: &ComponentState,
 ) -> Result<()> {
     let text = serde_json::to_string_pretty(st).unwrap_or_default() + "\n";
-    conn.put(
-        text.as_bytes(),
-        &layout.state_file(t),
-        Some(0o644),
-        &Become::default(),
-    )?;
+    let file = layout.state_file(t);
+    if conn
+        .put(text.as_bytes(), &file, Some(0o644), &Become::default())
+        .is_err()
+    {
+        // A root that deploy did not create has no state dir yet (switch/pin on a hand-made
+        // root): create it and write again. The common path keeps its single round trip.
+        run_ok(
+            conn,
+            &format!("mkdir -p {}", q(&layout.state_dir())),
+            "creating the state dir",
+        )?;
+        conn.put(text.as_bytes(), &file, Some(0o644), &Become::default())?;
+    }
     Ok(())
 }
 
