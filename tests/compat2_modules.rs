@@ -63,7 +63,6 @@ fn find_read_whole_file_dollar_matches_before_final_newline() {
 }
 
 #[test]
-#[ignore = "compat: command rejects `executable`; Ansible ignores it with a warning"]
 fn command_executable_arg_is_only_a_warning() {
     let (_d, r) = play(
         r#"

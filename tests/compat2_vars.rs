@@ -25,7 +25,6 @@ fn set_fact_free_form_templated_kv() {
 }
 
 #[test]
-#[ignore = "compat: Jinja global now() is missing"]
 fn now_global_formats_and_returns_datetime() {
     let (_d, r) = play(
         r#"

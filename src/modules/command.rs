@@ -23,6 +23,8 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("stdin_add_newline", ArgKind::Bool),
     ArgSpec::new("strip_empty_ends", ArgKind::Bool),
     ArgSpec::new("expand_argument_vars", ArgKind::Bool),
+    // Accepted for old playbooks and ignored with a warning, as Ansible does.
+    ArgSpec::new("executable", ArgKind::Str),
 ];
 
 /// Markers the prelude prints on stderr to tell its own outcomes from the command's.
@@ -390,7 +392,24 @@ impl Module for CommandModule {
             program: words.first().cloned(),
             joined: argv.join(" "),
         };
-        run_prepared(prepared, args, ctx)
+        let mut result = run_prepared(prepared, args, ctx);
+        if let Some(exe) = args.str("executable") {
+            let warning = Value::String(format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            ));
+            let map = match &mut result {
+                Ok(m) => m,
+                Err(ModuleError::Failed(m)) => m,
+                Err(ModuleError::Unreachable(_)) => return result,
+            };
+            match map.get_mut("warnings").and_then(Value::as_array_mut) {
+                Some(w) => w.push(warning),
+                None => {
+                    map.insert("warnings".into(), Value::Array(vec![warning]));
+                }
+            }
+        }
+        result
     }
 }
 

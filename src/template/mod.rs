@@ -8,6 +8,7 @@ mod errors;
 mod escape;
 pub mod filters;
 pub mod lookups;
+mod now;
 pub mod pyfmt;
 mod pymethods;
 pub mod tests;
@@ -158,6 +159,7 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     tests::register(&mut env);
     lookups::register(&mut env);
     env.add_global("omit", OMIT);
+    env.add_function("now", now::now);
     env
 }
 
