@@ -4,7 +4,6 @@ mod common;
 use common::*;
 
 #[test]
-#[ignore = "compat: first_found inside a role does not search the role's tasks/ dir"]
 fn first_found_in_role_finds_task_files() {
     // The usual "OS-specific tasks with a default" idiom (setup_remote_tmp_dir uses it).
     let dir = project(&[
@@ -59,7 +58,6 @@ fn first_found_with_paths_loads_role_vars() {
 }
 
 #[test]
-#[ignore = "compat: fileglob inside a role does not fall back to the playbook dir (and its files/)"]
 fn fileglob_in_role_searches_playbook_dir() {
     let dir = project(&[
         (

@@ -175,6 +175,10 @@ pub fn search_dirs(state: &State, subdir: &str) -> Vec<PathBuf> {
     for base in ["role_path", "playbook_dir"] {
         if let Some(b) = var_str(state, base) {
             dirs.push(Path::new(&b).join(subdir));
+            if base == "role_path" {
+                // Ansible's search path includes the role's task dir (first_found of task files).
+                dirs.push(Path::new(&b).join("tasks"));
+            }
             dirs.push(PathBuf::from(b));
         }
     }
@@ -356,7 +360,6 @@ fn fileglob_lookup(state: &State, terms: &[MjValue]) -> PluginResult {
                 .into_iter()
                 .map(|d| d.join(&pattern_dir))
                 .filter(|d| d.is_dir())
-                .take(1)
                 .collect()
         };
         for dir in dirs {
@@ -370,7 +373,11 @@ fn fileglob_lookup(state: &State, terms: &[MjValue]) -> PluginResult {
                 .map(|p| p.display().to_string())
                 .collect();
             found.sort();
-            out.extend(found.into_iter().map(Value::String));
+            // The first directory of the search path with a match wins, as in Ansible.
+            if !found.is_empty() {
+                out.extend(found.into_iter().map(Value::String));
+                break;
+            }
         }
     }
     Ok(out)
