@@ -7,7 +7,6 @@ const TWO_LOCAL_HOSTS: &str =
     "localhost ansible_connection=local\ntesthost ansible_connection=local\n";
 
 #[test]
-#[ignore = "compat: delegate_to is templated once per task, so `{{ item }}` is undefined"]
 fn delegate_to_templated_per_loop_item() {
     let dir = project(&[
         (
@@ -70,7 +69,6 @@ fn debug_runs_without_connecting_to_the_host() {
 }
 
 #[test]
-#[ignore = "compat: magic var ansible_playbook_python is undefined"]
 fn ansible_playbook_python_is_defined() {
     // Inventories often say ansible_python_interpreter="{{ ansible_playbook_python }}";
     // add_host with it failed in delegate_to/test_delegate_to_loop_randomness.yml.

@@ -100,6 +100,21 @@ fn flatten_handlers(items: &[Item], out: &mut Vec<Arc<Task>>) {
     }
 }
 
+/// The controller's python3 on PATH, else the usual path.
+fn controller_python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        std::env::var_os("PATH")
+            .and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join("python3"))
+                    .find(|p| p.is_file())
+                    .map(|p| p.display().to_string())
+            })
+            .unwrap_or_else(|| "/usr/bin/python3".into())
+    })
+}
+
 /// Variables every host has unless its inventory says otherwise.
 pub fn host_defaults(host: &str) -> Map<String, Value> {
     let mut m = Map::new();
@@ -298,6 +313,12 @@ impl<'a> PlayRun<'a> {
             }),
         );
         m.insert("omit".into(), Value::String(crate::template::OMIT.into()));
+        // Playbooks pass it on as `ansible_python_interpreter`; we run no Python ourselves, so
+        // it names the controller's python3 (if any) for compatibility.
+        m.insert(
+            "ansible_playbook_python".into(),
+            Value::String(controller_python().into()),
+        );
         *self.play_magic.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
     }
 

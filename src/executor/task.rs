@@ -387,26 +387,26 @@ impl PlayRun<'_> {
                     .unwrap_or_else(|_| value_label(l)),
                 None => value_label(item),
             };
+            // A templated delegate_to may name the loop item, so it is resolved per item.
+            let templated_delegate = matches!(&task.keywords.delegate_to,
+                Some(Value::String(d)) if crate::template::is_template(d));
+            let per_item = if templated_delegate {
+                match self.settings(task, &scope) {
+                    Ok(s) => Some(s),
+                    Err(msg) => {
+                        results.push(Value::Object(task_error(task, msg)));
+                        any_failed = true;
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let settings = per_item.as_ref().unwrap_or(settings);
             let mut data = match self.check_when(task, &ctx) {
                 Err(msg) => task_error(task, msg),
                 Ok(false) => skipped_map(task),
                 Ok(true) => {
-                    // A templated delegate_to may name the loop item, so it is resolved per item.
-                    let templated_delegate = matches!(&task.keywords.delegate_to,
-                        Some(Value::String(d)) if crate::template::is_template(d));
-                    let per_item = if templated_delegate {
-                        match self.settings(task, &scope) {
-                            Ok(s) => Some(s),
-                            Err(msg) => {
-                                results.push(Value::Object(task_error(task, msg)));
-                                any_failed = true;
-                                continue;
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    let settings = per_item.as_ref().unwrap_or(settings);
                     let (d, inc) = self.run_with_retries(task, host, &scope, settings, &top);
                     includes.extend(inc);
                     d
