@@ -4,7 +4,6 @@ mod common;
 use common::*;
 
 #[test]
-#[ignore = "compat: template_uid, template_mtime and template_run_date are undefined in templates"]
 fn template_module_exposes_template_vars() {
     let dir = project(&[
         (
@@ -113,7 +112,6 @@ fn replace_kv_backslash_b_is_a_python_escape() {
 }
 
 #[test]
-#[ignore = "compat: template ignores an `ansible_managed` var set by the user"]
 fn template_honours_user_ansible_managed() {
     let dir = project(&[
         (

@@ -42,16 +42,41 @@ fn template_vars(src: &str, full: &str, dest: &str) -> String {
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into());
     let lit = |s: &str| serde_json::Value::String(s.to_string()).to_string();
-    [
-        ("ansible_managed", "Ansible managed"),
+    // Owner and mtime of the template file on the controller, as Ansible exposes them.
+    let (uid, mtime) = std::fs::metadata(full)
+        .map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.uid(), m.mtime())
+        })
+        .unwrap_or((0, 0));
+    let owner = user_name(uid).unwrap_or_else(|| uid.to_string());
+    let mut out: String = [
         ("template_host", host.as_str()),
         ("template_path", src),
         ("template_fullpath", full),
         ("template_destpath", dest),
+        ("template_uid", owner.as_str()),
     ]
     .iter()
     .map(|(k, v)| format!("{{% set {k} = {} %}}", lit(v)))
-    .collect()
+    .collect();
+    // A user's own `ansible_managed` wins over the default.
+    out.push_str("{% set ansible_managed = ansible_managed | default(\"Ansible managed\") %}");
+    out.push_str(&format!(
+        "{{% set template_mtime = {mtime} %}}{{% set template_run_date = now() %}}"
+    ));
+    out
+}
+
+/// The login name of `uid` from /etc/passwd.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id = f.nth(1)?;
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
 }
 
 impl Module for Template {
