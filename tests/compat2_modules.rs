@@ -137,7 +137,6 @@ fn template_honours_user_ansible_managed() {
 }
 
 #[test]
-#[ignore = "compat: copy with `src: ''` reports changed instead of failing"]
 fn copy_with_empty_src_fails() {
     let (_d, r) = play(
         r#"

@@ -720,9 +720,12 @@ impl Module for Copy {
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let dest = args.str("dest").unwrap_or_default().to_string();
         let content = args.0.get("content").filter(|v| !v.is_null());
-        let src = args.str("src");
+        let src = args.str("src").filter(|s| !s.is_empty());
         if content.is_some() && src.is_some() {
             return Err(ModuleError::msg("src and content are mutually exclusive"));
+        }
+        if content.is_none() && src.is_none() {
+            return Err(ModuleError::msg("src (or content) is required"));
         }
         let attrs = Attrs::from_args(args)?;
         let opts = InstallOpts {
