@@ -41,7 +41,6 @@ fn end_play_with_serial_skips_later_batches() {
 }
 
 #[test]
-#[ignore = "compat: tasks included by a handler get `TASK` banners instead of `RUNNING HANDLER`"]
 fn handler_included_tasks_use_handler_banner() {
     let (_d, r) = run_two_hosts(
         r#"

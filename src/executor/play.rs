@@ -936,7 +936,7 @@ impl<'a> PlayRun<'a> {
             role: inc.role.clone(),
             file_dir: inc.file_dir.clone(),
             playbook_dir: self.play.playbook_dir.clone(),
-            is_handler: false,
+            is_handler: inc.from_handler,
             stack: Vec::new(),
         };
         if let Some(role) = &inc.role_spec {

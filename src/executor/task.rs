@@ -29,6 +29,8 @@ pub struct IncludeRequest {
     pub key: String,
     /// For a looped include: the item, printed as `=> (item=...)`.
     pub item_label: Option<String>,
+    /// Included by a handler: its tasks are shown as `RUNNING HANDLER`.
+    pub from_handler: bool,
 }
 
 impl IncludeRequest {
@@ -741,6 +743,7 @@ impl PlayRun<'_> {
                 origin: task.origin.clone(),
                 key,
                 item_label,
+                from_handler: task.is_handler,
             });
         }
         let file = args
@@ -782,6 +785,7 @@ impl PlayRun<'_> {
             origin: task.origin.clone(),
             key,
             item_label,
+            from_handler: task.is_handler,
         })
     }
 
