@@ -74,6 +74,11 @@ fn with_nested(e: TemplateError) -> String {
     take_nested_error().unwrap_or(e.message)
 }
 
+/// A boolean result key (`failed`, `changed`, `skipped`, ...); absent means false.
+fn flag(data: &Map<String, Value>, key: &str) -> bool {
+    data.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
 /// A failure caused by the task as written (templating, arguments): the message plus
 /// Ansible 2.19's error block with the origin and a source excerpt.
 fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
@@ -427,15 +432,9 @@ impl PlayRun<'_> {
                     Value::String(label_text.clone()),
                 );
             }
-            let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
-            let changed = data
-                .get("changed")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let skipped = data
-                .get("skipped")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            let failed = flag(&data, "failed");
+            let changed = flag(&data, "changed");
+            let skipped = flag(&data, "skipped");
             if !failed && !skipped {
                 // Later items see the facts of earlier ones (the accumulate idiom).
                 self.apply_facts(task, host, &data, settings.delegate_to.as_deref());
@@ -587,7 +586,7 @@ impl PlayRun<'_> {
         if task.changed_when.is_none() && task.failed_when.is_none() {
             return;
         }
-        if d.get("skipped").and_then(Value::as_bool).unwrap_or(false) {
+        if flag(d, "skipped") {
             return;
         }
         let mut top = loop_vars.clone();
@@ -1053,19 +1052,10 @@ impl PlayRun<'_> {
         rescuable: bool,
         includes: Vec<IncludeRequest>,
     ) -> HostOutcome {
-        let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
-        let unreachable = data
-            .get("unreachable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let skipped = data
-            .get("skipped")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let changed = data
-            .get("changed")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let failed = flag(&data, "failed");
+        let unreachable = flag(&data, "unreachable");
+        let skipped = flag(&data, "skipped");
+        let changed = flag(&data, "changed");
         let state = &self.shared.state;
         // Facts and inventory changes from the module.
         if !failed && !unreachable {
@@ -1125,7 +1115,7 @@ impl PlayRun<'_> {
                 data = fail_map(msg);
             }
         }
-        let failed = data.get("failed").and_then(Value::as_bool).unwrap_or(false);
+        let failed = flag(&data, "failed");
         let no_log = task
             .keywords
             .no_log
