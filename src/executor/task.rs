@@ -74,6 +74,19 @@ fn with_nested(e: TemplateError) -> String {
     take_nested_error().unwrap_or(e.message)
 }
 
+/// A result key holding a list of strings (`groups`, `parent_groups`); absent means empty.
+fn string_list(data: &Map<String, Value>, key: &str) -> Vec<String> {
+    data.get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A boolean result key (`failed`, `changed`, `skipped`, ...); absent means false.
 fn flag(data: &Map<String, Value>, key: &str) -> bool {
     data.get(key).and_then(Value::as_bool).unwrap_or(false)
@@ -1066,15 +1079,7 @@ impl PlayRun<'_> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let groups: Vec<String> = add
-                    .get("groups")
-                    .and_then(Value::as_array)
-                    .map(|g| {
-                        g.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let groups = string_list(&add, "groups");
                 let vars = add
                     .get("host_vars")
                     .and_then(Value::as_object)
@@ -1090,15 +1095,7 @@ impl PlayRun<'_> {
                 .and_then(Value::as_str)
                 .map(str::to_string)
             {
-                let parents: Vec<String> = data
-                    .get("parent_groups")
-                    .and_then(Value::as_array)
-                    .map(|g| {
-                        g.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let parents = string_list(&data, "parent_groups");
                 {
                     let mut inv = state.inventory_mut();
                     inv.add_to_group(host, &group);
