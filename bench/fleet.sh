@@ -87,8 +87,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 127.0.1.1 .. 127.0.1.250, then 127.0.2.1 .. : every host its own address, one fixed port.
-addr() { local i=$(( $1 - 1 )); echo "127.0.$(( 1 + i / 250 )).$(( 1 + i % 250 ))"; }
 
 if [[ $(id -u) -eq 0 ]]; then
     LOGIN=yiqiu
@@ -131,48 +129,11 @@ LogLevel ERROR
 Subsystem sftp internal-sftp
 EOF
 
-HOSTS=()
-: >"$T/known_hosts"
-hostkey=$(cut -d' ' -f1,2 "$T/host_ed25519.pub")
+# shellcheck source=lib/fleet_up.sh
+. "$HERE/lib/fleet_up.sh"
+fleet_up
+HOSTS=("${FLEET_ADDRS[@]}")
 inv="$T/inventory.ini"
-{
-    say "[fleet]"
-    for i in $(seq 1 "$N"); do
-        a=$(addr "$i")
-        HOSTS+=("$a")
-        printf 'h%04d ansible_host=%s\n' "$i" "$a"
-        printf '[%s]:%s %s\n' "$a" "$PORT" "$hostkey" >>"$T/known_hosts"
-    done
-    say ""
-    say "[fleet:vars]"
-    say "ansible_port=$PORT"
-    say "ansible_user=$LOGIN"
-    say "ansible_ssh_private_key_file=$T/id_ed25519"
-    say "ansible_python_interpreter=/usr/bin/python3"
-    say "ansible_ssh_common_args='-o UserKnownHostsFile=$T/known_hosts -o StrictHostKeyChecking=yes'"
-} >"$inv"
-
-# yiqiu-play reads known_hosts locations from ~/.ssh/config, as ssh does (not from
-# ansible_ssh_common_args), so it runs with a private HOME whose config names ours.
-mkdir -p "$T/home/.ssh" && chmod 0700 "$T/home/.ssh"
-printf 'Host *\n    UserKnownHostsFile %s\n    StrictHostKeyChecking yes\n' "$T/known_hosts" \
-    >"$T/home/.ssh/config"
-
-say "starting $N sshd on $(addr 1)..$(addr "$N"):$PORT as user $LOGIN ..."
-for i in $(seq 1 "$N"); do
-    a=$(addr "$i")
-    /usr/sbin/sshd -f "$T/sshd_config" -o "ListenAddress=$a:$PORT" -o "PidFile=$T/sshd.$i.pid" \
-        -E "$T/sshd.$i.log" || die "sshd on $a:$PORT did not start (see $T/sshd.$i.log)"
-done
-for i in $(seq 1 "$N"); do
-    for _ in $(seq 1 50); do [[ -s $T/sshd.$i.pid ]] && break; sleep 0.1; done
-    [[ -s $T/sshd.$i.pid ]] || die "sshd $i wrote no pid file"
-    SSHD_PIDS+=("$(cat "$T/sshd.$i.pid")")
-done
-# One real login proves keys, user and known_hosts before anything is timed.
-ssh -q -o BatchMode=yes -o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=yes \
-    -i "$T/id_ed25519" -p "$PORT" "$LOGIN@$(addr 1)" true \
-    || die "ssh $LOGIN@$(addr 1):$PORT failed (see $T/sshd.1.log)"
 say "fleet up: $N servers"
 
 # --- runs ------------------------------------------------------------------------------------

@@ -169,7 +169,6 @@ if (( DO_DEPLOY )); then
     rm -rf "$PSRC"
 
     # sshd fleet, as bench/fleet.sh starts it.
-    addr() { local i=$(( $1 - 1 )); echo "127.0.$(( 1 + i / 250 )).$(( 1 + i % 250 ))"; }
     if [[ $(id -u) -eq 0 ]]; then
         LOGIN=yiqiu
         id "$LOGIN" >/dev/null 2>&1 || useradd -m -s /bin/bash "$LOGIN" || die "useradd failed"
@@ -203,41 +202,10 @@ MaxSessions 100
 LogLevel ERROR
 Subsystem sftp internal-sftp
 EOF
-    : >"$T/known_hosts"
-    hostkey=$(cut -d' ' -f1,2 "$T/host_ed25519.pub")
+    # shellcheck source=lib/fleet_up.sh
+    . "$HERE/lib/fleet_up.sh"
+    fleet_up
     inv="$T/inventory.ini"
-    {
-        say "[fleet]"
-        for i in $(seq 1 "$N"); do
-            a=$(addr "$i")
-            printf 'h%04d ansible_host=%s\n' "$i" "$a"
-            printf '[%s]:%s %s\n' "$a" "$PORT" "$hostkey" >>"$T/known_hosts"
-        done
-        say ""
-        say "[fleet:vars]"
-        say "ansible_port=$PORT"
-        say "ansible_user=$LOGIN"
-        say "ansible_ssh_private_key_file=$T/id_ed25519"
-        say "ansible_python_interpreter=/usr/bin/python3"
-        say "ansible_ssh_common_args='-o UserKnownHostsFile=$T/known_hosts -o StrictHostKeyChecking=yes'"
-    } >"$inv"
-    mkdir -p "$T/home/.ssh" && chmod 0700 "$T/home/.ssh"
-    printf 'Host *\n    UserKnownHostsFile %s\n    StrictHostKeyChecking yes\n' "$T/known_hosts" \
-        >"$T/home/.ssh/config"
-    say "starting $N sshd on $(addr 1)..$(addr "$N"):$PORT as user $LOGIN ..."
-    for i in $(seq 1 "$N"); do
-        a=$(addr "$i")
-        /usr/sbin/sshd -f "$T/sshd_config" -o "ListenAddress=$a:$PORT" -o "PidFile=$T/sshd.$i.pid" \
-            -E "$T/sshd.$i.log" || die "sshd on $a:$PORT did not start (see $T/sshd.$i.log)"
-    done
-    for i in $(seq 1 "$N"); do
-        for _ in $(seq 1 50); do [[ -s $T/sshd.$i.pid ]] && break; sleep 0.1; done
-        [[ -s $T/sshd.$i.pid ]] || die "sshd $i wrote no pid file"
-        SSHD_PIDS+=("$(cat "$T/sshd.$i.pid")")
-    done
-    ssh -q -o BatchMode=yes -o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=yes \
-        -i "$T/id_ed25519" -p "$PORT" "$LOGIN@$(addr 1)" true \
-        || die "ssh $LOGIN@$(addr 1):$PORT failed (see $T/sshd.1.log)"
 
     cat >"$T/yiqiu.yml" <<EOF
 - hosts: fleet
