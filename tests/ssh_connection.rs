@@ -2,73 +2,14 @@
 //! on loopback addresses (see `support/sshd.rs`).
 
 mod common;
+#[path = "support/lab_run.rs"]
+mod lab_run;
 #[path = "support/sshd.rs"]
 mod sshd;
 
-use common::Run;
+use lab_run::{run, run_with_hook};
 use sshd::Lab;
-use std::io::{BufRead, BufReader, Read};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_yiqiu-play");
-
-fn run(lab: &Lab, inventory: &str, play: &str, env: &[(&str, &str)]) -> Run {
-    lab.write("hosts", inventory);
-    lab.write("site.yml", play);
-    let mut cmd = lab.command(BIN);
-    cmd.args(["-i", "hosts", "site.yml"])
-        .envs(env.iter().copied());
-    let out = cmd.output().expect("run yiqiu-play");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        dir: lab.home.clone(),
-    }
-}
-
-/// Starts the play, calls `at` once stdout shows a line containing `marker`, then waits.
-fn run_with_hook(lab: &Lab, inventory: &str, play: &str, marker: &str, at: impl FnOnce()) -> Run {
-    lab.write("hosts", inventory);
-    lab.write("site.yml", play);
-    let mut cmd = lab.command(BIN);
-    cmd.args(["-i", "hosts", "site.yml"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn yiqiu-play");
-    let mut stderr = child.stderr.take().unwrap();
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut stdout = String::new();
-    let mut at = Some(at);
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap_or(0) > 0 {
-        if line.contains(marker) {
-            if let Some(f) = at.take() {
-                f();
-            }
-        }
-        stdout.push_str(&line);
-        line.clear();
-    }
-    let status = child.wait().unwrap();
-    let stderr = err_thread.join().unwrap();
-    assert!(
-        at.is_none(),
-        "marker {marker:?} never showed:\n{stdout}\n{stderr}"
-    );
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-        dir: lab.home.clone(),
-    }
-}
 
 #[test]
 fn commands_and_shell_run_on_three_hosts() {

@@ -35,6 +35,8 @@ pub struct Options {
     pub connection: String,
     pub timeout: u64,
     pub private_key_file: Option<PathBuf>,
+    /// `[ssh_connection] ssh_args` from ansible.cfg.
+    pub ssh_args: Option<String>,
     pub ssh_common_args: Option<String>,
     pub ssh_extra_args: Option<String>,
     pub sftp_extra_args: Option<String>,
@@ -174,6 +176,7 @@ fn resolve_common(c: &CommonArgs, cfg: &Config, cwd: &Path, home: Option<&Path>)
             .as_ref()
             .map(|p| unfrack(&p.to_string_lossy(), cwd, home, &env))
             .or_else(|| cfg.private_key_file.clone()),
+        ssh_args: cfg.ssh_args.clone(),
         ssh_common_args: conn.ssh_common_args.clone(),
         ssh_extra_args: conn.ssh_extra_args.clone(),
         sftp_extra_args: conn.sftp_extra_args.clone(),

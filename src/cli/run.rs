@@ -122,6 +122,9 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         host_key_checking: opts.config.host_key_checking,
         display_skipped_hosts: opts.config.display_skipped_hosts,
         display_ok_hosts: opts.config.display_ok_hosts,
+        ssh_args: opts.ssh_args.clone(),
+        ssh_common_args: opts.ssh_common_args.clone(),
+        ssh_extra_args: opts.ssh_extra_args.clone(),
     })
 }
 

@@ -1,16 +1,58 @@
 //! The `local` connection: runs commands on the controller itself.
 
 use super::{wrap_become, Become, Command, ConnError, Connection, Output};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Child, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Reads a child's pipe to the end on its own thread (both pipes at once, so neither fills).
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Waits up to `limit`; then kills the child's process group (TERM, then KILL) and fails
+/// with the timeout.
+fn wait_or_kill(
+    child: &mut Child,
+    limit: Duration,
+) -> Result<std::io::Result<ExitStatus>, ConnError> {
+    let until = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(Ok(status)),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => break,
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let group = -(child.id() as libc::pid_t);
+    // SAFETY: kill(2) on the process group we created; no memory is involved.
+    unsafe { libc::kill(group, libc::SIGTERM) };
+    let grace = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(group, libc::SIGKILL) };
+    let _ = child.wait();
+    Err(ConnError::Failed(format!(
+        "the command timed out after {} seconds and was killed",
+        limit.as_secs()
+    )))
+}
 
 #[derive(Debug, Default)]
 pub struct LocalConnection;
 
 impl Connection for LocalConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %cmd.script);
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %super::traceable(&cmd.script));
         let script = wrap_become(&cmd.script, &cmd.become_);
         let shell = cmd.executable.as_deref().unwrap_or("/bin/sh");
         let mut proc = std::process::Command::new(shell);
@@ -28,22 +70,35 @@ impl Connection for LocalConnection {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+        if cmd.timeout.is_some() {
+            // Its own process group, so a timeout kills the command and its children.
+            proc.process_group(0);
+        }
         let mut child = proc
             .spawn()
             .map_err(|e| ConnError::Failed(format!("could not start {shell}: {e}")))?;
-        if let Some(data) = &cmd.stdin {
+        if let Some(data) = cmd.stdin.clone() {
             if let Some(mut stdin) = child.stdin.take() {
                 // A command that does not read its stdin closes the pipe early; that is fine.
-                let _ = stdin.write_all(data);
+                std::thread::spawn(move || {
+                    let _ = stdin.write_all(&data);
+                });
             }
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| ConnError::Failed(format!("waiting for {shell}: {e}")))?;
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+        let status = match cmd.timeout {
+            None => child.wait(),
+            Some(t) => wait_or_kill(&mut child, t)?,
+        }
+        .map_err(|e| ConnError::Failed(format!("waiting for {shell}: {e}")))?;
+        let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
+            h.and_then(|h| h.join().ok()).unwrap_or_default()
+        };
         Ok(Output {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
+            rc: status.code().unwrap_or(-1),
+            stdout: collect(stdout),
+            stderr: collect(stderr),
         })
     }
 

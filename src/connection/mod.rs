@@ -5,6 +5,7 @@
 //! `become` by wrapping the command (sudo/su) with proper quoting.
 
 pub mod r#become;
+pub mod deadline;
 pub mod known_hosts;
 pub mod local;
 pub mod ssh;
@@ -105,6 +106,9 @@ pub struct ConnectionSpec {
     pub timeout: Duration,
     /// Verify host keys against known_hosts (Ansible's default: yes).
     pub host_key_checking: bool,
+    /// `-o` options from Ansible's `ssh_args`, `ssh_common_args` and `ssh_extra_args`, in
+    /// that order (the first value of a key wins, as for ssh).
+    pub ssh_options: Vec<(String, String)>,
 }
 
 /// Opens a connection as `spec` says.
@@ -116,6 +120,36 @@ pub fn open(spec: &ConnectionSpec) -> Result<Box<dyn Connection>, ConnError> {
             "Failed to connect to the host via {other}: the '{other}' connection is not available in this build (host {})",
             spec.inventory_name
         ))),
+    }
+}
+
+thread_local! {
+    /// Whether the task running on this thread has `no_log` (a module runs on the thread of
+    /// its task, so the connection can tell without every call site passing it down).
+    static NO_LOG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, this thread's commands carry secrets: the round-trip trace censors them.
+pub struct NoLogScope(bool);
+
+impl NoLogScope {
+    pub fn enter(no_log: bool) -> NoLogScope {
+        NoLogScope(NO_LOG.with(|c| c.replace(no_log)))
+    }
+}
+
+impl Drop for NoLogScope {
+    fn drop(&mut self) {
+        NO_LOG.with(|c| c.set(self.0));
+    }
+}
+
+/// What the `yiqiu::roundtrip` trace may show of a script.
+pub fn traceable(script: &str) -> &str {
+    if NO_LOG.with(|c| c.get()) {
+        "(censored due to no_log)"
+    } else {
+        script
     }
 }
 
@@ -137,6 +171,32 @@ pub fn join_argv<S: AsRef<str>>(argv: &[S]) -> String {
         .map(|w| quote(w.as_ref()))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A shell command (ending in `;`) that removes the temp files interrupted uploads to `dest`
+/// left beside it: `.NAME.yiqiu-*` (a module's staging file) and `..NAME.yiqiu-*` (the
+/// connection's temp file for that staging file). A killed controller cannot clean up after
+/// itself, so the next write to the same path does.
+pub fn remove_stale_temps(dest: &str) -> String {
+    let path = Path::new(dest);
+    let dir = path
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| ".".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.is_empty() {
+        return String::new();
+    }
+    let dir = quote(&dir);
+    format!(
+        "rm -f -- {dir}/{}* {dir}/{}* 2>/dev/null;",
+        quote(&format!(".{name}.yiqiu-")),
+        quote(&format!("..{name}.yiqiu-"))
+    )
 }
 
 /// Wraps a script with sudo or su as `become_` asks.
@@ -169,6 +229,25 @@ pub fn wrap_become(script: &str, become_: &Become) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_log_censors_the_trace_while_in_scope() {
+        assert_eq!(traceable("echo pw"), "echo pw");
+        {
+            let _s = NoLogScope::enter(true);
+            assert_eq!(traceable("echo pw"), "(censored due to no_log)");
+        }
+        assert_eq!(traceable("echo pw"), "echo pw");
+    }
+
+    #[test]
+    fn stale_temp_cleanup_is_quoted_and_globbed() {
+        assert_eq!(
+            remove_stale_temps("/srv/it's/app.conf"),
+            r"rm -f -- '/srv/it'\''s'/.app.conf.yiqiu-* '/srv/it'\''s'/..app.conf.yiqiu-* 2>/dev/null;"
+        );
+        assert_eq!(remove_stale_temps("/"), "");
+    }
 
     #[test]
     fn quoting_survives_hostile_words() {

@@ -7,8 +7,13 @@
 //! - `TCP_NODELAY`: an SSH exec is a burst of small packets that wait on each other (channel
 //!   open, exec request, EOF, close). With Nagle's algorithm on, each waits for the delayed
 //!   ACK: about 45 ms per command instead of about 5 ms.
-//! - TCP keepalive with short timers plus SSH keepalives: a peer that vanished without closing
-//!   the TCP connection errors the socket within about half a minute instead of hanging a task.
+//! - A hung host never stalls a run. A stopped sshd (or a frozen VM) still ACKs TCP, so TCP
+//!   keepalive cannot see it; what we watch is SSH traffic. While a command runs we send SSH
+//!   keepalives that ask for a reply every `ServerAliveInterval` and read the kernel's
+//!   "time since data was last received" (`TCP_INFO`); after `ServerAliveInterval ×
+//!   ServerAliveCountMax` of silence the host is unreachable. Every blocking libssh2 call
+//!   (channel open, SFTP, close) has the same bound as its timeout. A lost session is made
+//!   non-blocking before it is dropped, so freeing it never waits on the dead peer.
 //! - Before reusing a session we peek at the socket: if the server closed it (restarted sshd,
 //!   reboot) between tasks, the session is re-opened once, transparently. A command already
 //!   running when the connection drops returns `Unreachable`: re-running it could repeat side
@@ -36,8 +41,11 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How often an idle session sends an SSH keepalive, in seconds.
-const KEEPALIVE_SECS: u32 = 15;
+/// `ServerAliveInterval` when neither ssh_config nor the ssh args set one (OpenSSH's own
+/// default, 0, means "wait forever", which a run that must end cannot accept).
+const DEFAULT_ALIVE_INTERVAL_SECS: u64 = 10;
+/// `ServerAliveCountMax` default, as OpenSSH's.
+const DEFAULT_ALIVE_COUNT_MAX: u32 = 3;
 /// SFTP writes go out in chunks this large so libssh2 can pipeline them.
 const CHUNK: usize = 1 << 20;
 /// `put` of at most this much data is one exec with the data on stdin (`cat` to a temp file,
@@ -62,13 +70,18 @@ pub struct Target {
     pub known_hosts: Vec<PathBuf>,
     pub policy: Policy,
     pub timeout: Duration,
+    /// `ServerAliveInterval`: how often a busy session asks the server for a reply.
+    pub alive_interval: Duration,
+    /// `ServerAliveCountMax`: unanswered intervals before the host counts as hung.
+    pub alive_count_max: u32,
 }
 
 impl Target {
     /// Merges the inventory's `spec` with `~/.ssh/config`: values set in the inventory win.
     pub fn resolve(spec: &ConnectionSpec) -> Target {
         let home = home_dir();
-        let config = SshConfig::load(&home.join(".ssh/config")).query(&spec.host);
+        let mut config = SshConfig::load(&home.join(".ssh/config")).query(&spec.host);
+        config.override_with(&spec.ssh_options);
         let address = config
             .host_name
             .as_deref()
@@ -114,7 +127,18 @@ impl Target {
         } else {
             spec.timeout
         };
+        let alive_interval = Duration::from_secs(
+            config
+                .server_alive_interval
+                .filter(|s| *s > 0)
+                .unwrap_or(DEFAULT_ALIVE_INTERVAL_SECS),
+        );
         Target {
+            alive_interval,
+            alive_count_max: config
+                .server_alive_count_max
+                .unwrap_or(DEFAULT_ALIVE_COUNT_MAX)
+                .max(1),
             name: spec.inventory_name.clone(),
             address,
             port,
@@ -126,6 +150,18 @@ impl Target {
             policy,
             timeout,
         }
+    }
+
+    /// How often keepalives really go out: libssh2 turns an interval of 1 s into 2 s.
+    fn keepalive_every(&self) -> Duration {
+        self.alive_interval.max(Duration::from_secs(2))
+    }
+
+    /// How long the server may stay silent before the host counts as hung: as for OpenSSH,
+    /// `ServerAliveCountMax` keepalives sent after the last data, each unanswered for an
+    /// interval.
+    pub fn silence_limit(&self) -> Duration {
+        self.keepalive_every() * (self.alive_count_max + 1)
     }
 }
 
@@ -163,7 +199,7 @@ impl SshConnection {
             None => true,
         };
         if dead {
-            self.live = None;
+            self.forget();
             self.live = Some(connect(&self.target)?);
         }
         self.live
@@ -174,11 +210,34 @@ impl SshConnection {
     /// A connection-level failure in the middle of an operation: forget the session (the next
     /// task reconnects) and mark the host unreachable.
     fn lost(&mut self, what: &str, e: impl std::fmt::Display) -> ConnError {
-        self.live = None;
+        let silent = self.live.as_ref().and_then(|l| silent_for(&l.socket));
+        self.forget();
+        match silent {
+            Some(s) if s >= self.target.silence_limit() => self.hung(s),
+            _ => ConnError::Unreachable(format!(
+                "Failed to connect to the host via ssh: connection to {} port {} lost during {what}: {e}",
+                self.target.address, self.target.port
+            )),
+        }
+    }
+
+    /// The server has not sent a byte for `silent`: the host is unreachable.
+    fn hung(&mut self, silent: Duration) -> ConnError {
+        self.forget();
         ConnError::Unreachable(format!(
-            "Failed to connect to the host via ssh: connection to {} port {} lost during {what}: {e}",
-            self.target.address, self.target.port
+            "Failed to connect to the host via ssh: Timeout, server {} not responding: no reply for {} s (ServerAliveInterval={}, ServerAliveCountMax={})",
+            self.target.address,
+            silent.as_secs(),
+            self.target.alive_interval.as_secs(),
+            self.target.alive_count_max
         ))
+    }
+
+    /// Drops the session without waiting on the peer (it may be hung).
+    fn forget(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.session.set_blocking(false);
+        }
     }
 
     fn sftp_error(&mut self, what: String, e: ssh2::Error) -> ConnError {
@@ -199,8 +258,10 @@ impl SshConnection {
         };
         match first {
             Ok(c) => Ok(c),
+            // A silent server is not re-dialled: a hung host would cost a second timeout.
+            Err(e) if is_timeout(&e) => Err(self.lost("channel open", e)),
             Err(e) if is_transport(&e) => {
-                self.live = None;
+                self.forget();
                 let live = self.live()?;
                 live.session.channel_session().map_err(|e| {
                     ConnError::Unreachable(format!("Failed to open an ssh channel: {e}"))
@@ -243,7 +304,17 @@ impl SshConnection {
         timeout: Option<Duration>,
     ) -> Result<Output, ConnError> {
         let mut channel = self.channel()?;
-        if let Err(e) = channel.exec(&wrapped.line) {
+        // With a timeout, the command first reports its pid on stderr: sshd made it a session
+        // (and process group) leader, so the whole group can be killed when time runs out.
+        let pid_marker = timeout.map(|_| format!("YIQIU-PID-{}=", unique()));
+        let line = match &pid_marker {
+            Some(m) => format!(
+                "exec /bin/sh -c {}",
+                quote(&format!("echo {m}$$ >&2; {}", wrapped.line))
+            ),
+            None => wrapped.line.clone(),
+        };
+        if let Err(e) = channel.exec(&line) {
             return Err(if is_transport(&e) {
                 self.lost("command start", e)
             } else {
@@ -256,7 +327,12 @@ impl SshConnection {
                 .as_ref()
                 .ok_or_else(|| ConnError::Unreachable("no ssh session".into()))?;
             live.session.set_blocking(false);
-            let r = pump(live, &mut channel, wrapped, stdin, password, timeout);
+            let limits = Limits {
+                timeout,
+                silence: self.target.silence_limit(),
+                pid_marker,
+            };
+            let r = pump(live, &mut channel, wrapped, stdin, password, &limits);
             live.session.set_blocking(true);
             r
         };
@@ -280,11 +356,39 @@ impl SshConnection {
                 Ok(out)
             }
             Err(PumpError::Transport(e)) => Err(self.lost("command", e)),
+            Err(PumpError::Silent(d)) => Err(self.hung(d)),
+            Err(PumpError::TimedOut(pid)) => {
+                drop(channel);
+                let limit = timeout.unwrap_or_default();
+                if let Some(pid) = pid {
+                    self.kill_group(pid)?;
+                }
+                Err(ConnError::Failed(format!(
+                    "the command timed out after {} seconds and was killed",
+                    limit.as_secs()
+                )))
+            }
             Err(PumpError::Failed(msg)) => {
                 let _ = channel.close();
                 Err(ConnError::Failed(msg))
             }
         }
+    }
+
+    /// Ends a timed-out command: TERM to its process group, KILL after two seconds; on a new
+    /// channel, so the session stays usable for the next task. (`kill -SIG -PGID`: dash's
+    /// kill rejects `--`.)
+    fn kill_group(&mut self, pid: u32) -> Result<(), ConnError> {
+        let script = format!(
+            "kill -TERM -{pid} 2>/dev/null || kill -TERM {pid} 2>/dev/null; i=0; \
+             while kill -0 -{pid} 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; \
+             kill -KILL -{pid} 2>/dev/null; exit 0"
+        );
+        self.exec_untraced(&Command {
+            script,
+            ..Command::default()
+        })
+        .map(|_| ())
     }
 
     /// Runs a shell script as `become_` on this connection and fails on a non-zero status.
@@ -342,11 +446,22 @@ impl SshConnection {
         res.and_then(|_| {
             closed.map_err(|e| ssh_to_conn(&e, format!("could not write {path} on {name}")))
         })
-        .map_err(|e| {
-            if matches!(e, ConnError::Unreachable(_)) {
-                self.live = None;
+        .map_err(|e| match e {
+            // ssh2's io::Error drops the libssh2 code: ask the session what happened.
+            ConnError::Failed(msg) if self.session_broken() => self.lost("upload", msg),
+            ConnError::Unreachable(_) => {
+                self.forget();
+                e
             }
-            e
+            other => other,
+        })
+    }
+
+    /// Whether the transport under the session is gone (as opposed to a refused request).
+    fn session_broken(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| {
+            !socket_alive(&l.socket)
+                || ssh2::Error::last_session_error(&l.session).is_some_and(|e| is_transport(&e))
         })
     }
 
@@ -369,6 +484,7 @@ impl SshConnection {
         }
         let (dir, name) = split_dest(dest);
         let tmp = format!("{dir}/.{name}.yiqiu-{suffix}.tmp");
+        self.sh(&super::remove_stale_temps(dest), &Become::default())?;
         // Keep an existing file's permissions when no mode is given (as Ansible's atomic_move).
         let mode = match mode {
             Some(m) => Some(m),
@@ -463,6 +579,7 @@ impl SshConnection {
         }
         let (dir, name) = split_dest(dest);
         let tmp = format!("{dir}/.{name}.yiqiu-{suffix}.tmp");
+        let stale = super::remove_stale_temps(dest);
         let chmod = match mode {
             Some(m) => format!("chmod {m:o} {t}", t = quote(&tmp)),
             None => format!(
@@ -472,7 +589,7 @@ impl SshConnection {
             ),
         };
         let mut script = format!(
-            "cp {s} {t} && {chmod} && mv -f {t} {d} || {{ rc=$?; rm -f {t}; exit $rc; }}",
+            "{stale} cp {s} {t} && {chmod} && mv -f {t} {d} || {{ rc=$?; rm -f {t}; exit $rc; }}",
             s = quote(&staged),
             t = quote(&tmp),
             d = quote(dest),
@@ -492,16 +609,11 @@ impl SshConnection {
     /// [`Connection::exec`] without its trace line (for operations traced as themselves).
     fn exec_untraced(&mut self, cmd: &Command) -> Result<Output, ConnError> {
         let mut script = String::new();
-        for (k, v) in &cmd.env {
-            if k.is_empty()
-                || k.starts_with(|c: char| c.is_ascii_digit())
-                || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                return Err(ConnError::Failed(format!(
-                    "invalid environment variable name: {k:?}"
-                )));
-            }
-            script.push_str(&format!("export {k}={}; ", quote(v)));
+        // The environment travels on stdin, ahead of the command's own input, and is read by
+        // the (become) shell itself: values never appear in any process's argv on the host.
+        let env_block = env_on_stdin(&cmd.env)?;
+        if let Some((reader, _)) = &env_block {
+            script.push_str(reader);
         }
         if let Some(cwd) = &cmd.cwd {
             script.push_str(&format!("cd {} || exit 1; ", quote(cwd)));
@@ -514,7 +626,9 @@ impl SshConnection {
         }
         let wrapped = bec::wrap(&script, &cmd.become_, &unique());
         let password = cmd.become_.password.clone();
-        let mut stdin: &[u8] = cmd.stdin.as_deref().unwrap_or(&[]);
+        let own_stdin: &[u8] = cmd.stdin.as_deref().unwrap_or(&[]);
+        let env_data: &[u8] = env_block.as_ref().map_or(&[], |(_, d)| d.as_slice());
+        let mut stdin = env_data.chain(own_stdin);
         let out = self.run(&wrapped, &mut stdin, password.as_deref(), cmd.timeout)?;
         if cmd.become_.enabled
             && cmd.become_.method != "su"
@@ -546,7 +660,8 @@ impl SshConnection {
             ),
         };
         let script = format!(
-            "t={}; umask 077; cat > \"$t\" && {chmod} && mv -f \"$t\" {qd} || {{ rc=$?; rm -f \"$t\"; exit $rc; }}",
+            "{} t={}; umask 077; cat > \"$t\" && {chmod} && mv -f \"$t\" {qd} || {{ rc=$?; rm -f \"$t\"; exit $rc; }}",
+            super::remove_stale_temps(dest),
             quote(&tmp)
         );
         let out = self.exec_untraced(&Command {
@@ -573,7 +688,7 @@ impl SshConnection {
 
 impl Connection for SshConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %cmd.script);
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %super::traceable(&cmd.script));
         self.exec_untraced(cmd)
     }
 
@@ -624,7 +739,7 @@ impl Connection for SshConnection {
             Err(e) => {
                 let err = io_error(e, format!("could not read {path} on {name}"));
                 if matches!(err, ConnError::Unreachable(_)) {
-                    self.live = None;
+                    self.forget();
                 }
                 Err(err)
             }
@@ -636,8 +751,20 @@ impl Connection for SshConnection {
     }
 }
 
+/// What ends a command early: its timeout, and the server's silence.
+struct Limits {
+    timeout: Option<Duration>,
+    silence: Duration,
+    /// The stderr prefix of the pid line a timed command prints first.
+    pid_marker: Option<String>,
+}
+
 enum PumpError {
+    /// The command ran out of time; the pid of its process group, if it was reported.
+    TimedOut(Option<u32>),
     Transport(String),
+    /// The server sent nothing, not even a keepalive reply, for this long.
+    Silent(Duration),
     Failed(String),
 }
 
@@ -652,9 +779,10 @@ fn pump(
     wrapped: &Wrapped,
     stdin: &mut dyn Read,
     password: Option<&str>,
-    timeout: Option<Duration>,
+    limits: &Limits,
 ) -> Result<Output, PumpError> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = limits.timeout.map(|t| Instant::now() + t);
+    let mut pid: Option<u32> = None;
     let mut out = Output::default();
     let mut buf = vec![0u8; 32 * 1024];
     // Bytes waiting to go to the remote stdin, and whether the source has more.
@@ -688,6 +816,11 @@ fn pump(
                 }
                 Err(e) if would_block(&e) => {}
                 Err(e) => return Err(PumpError::Transport(e.to_string())),
+            }
+        }
+        if pid.is_none() {
+            if let Some(marker) = &limits.pid_marker {
+                pid = take_pid_line(&mut out.stderr, marker.as_bytes());
             }
         }
         if let Some(prompt) = &wrapped.prompt {
@@ -761,10 +894,12 @@ fn pump(
         }
         if let Some(d) = deadline {
             if Instant::now() >= d {
-                return Err(PumpError::Failed(format!(
-                    "The command timed out after {} seconds",
-                    timeout.map(|t| t.as_secs()).unwrap_or_default()
-                )));
+                return Err(PumpError::TimedOut(pid));
+            }
+        }
+        if let Some(silent) = silent_for(&live.socket) {
+            if silent >= limits.silence {
+                return Err(PumpError::Silent(silent));
             }
         }
         match live.session.keepalive_send() {
@@ -843,15 +978,28 @@ fn connect(t: &Target) -> Result<Live, ConnError> {
             .unwrap_or(u32::MAX)
             .max(1000),
     );
-    session
-        .handshake()
-        .map_err(|e| unreachable(format!("ssh handshake failed: {e}")))?;
+    session.handshake().map_err(|e| {
+        if is_timeout(&e) {
+            // OpenSSH's words for a server that accepts TCP and never sends its banner.
+            ConnError::Unreachable(format!(
+                "Failed to connect to the host via ssh: Connection timed out during banner exchange\r\nConnection to {} port {} timed out",
+                t.address, t.port
+            ))
+        } else {
+            unreachable(format!("ssh handshake failed: {e}"))
+        }
+    })?;
     known_hosts::verify(&session, &t.address, t.port, &t.known_hosts, t.policy)?;
     authenticate(&session, t)?;
-    // Later operations (SFTP, channel close) may legitimately take longer than a connect; the
-    // TCP keepalive is what catches a dead peer.
-    session.set_timeout(0);
-    session.set_keepalive(false, KEEPALIVE_SECS);
+    // A blocking call (channel open, SFTP, close) waits for a reply the server sends at once;
+    // if none comes within the silence limit, the host is hung.
+    session.set_timeout(
+        u32::try_from(t.silence_limit().as_millis())
+            .unwrap_or(u32::MAX)
+            .max(1000),
+    );
+    // `want_reply`: the replies are the traffic that proves the server is alive.
+    session.set_keepalive(true, t.keepalive_every().as_secs().min(3600) as u32);
     Ok(Live {
         session,
         socket,
@@ -979,6 +1127,35 @@ fn tcp_keepalive(stream: &TcpStream) {
     }
 }
 
+/// How long since the server last sent data on this socket (Linux `TCP_INFO`); `None` where the
+/// kernel does not say.
+#[cfg(target_os = "linux")]
+fn silent_for(socket: &TcpStream) -> Option<Duration> {
+    // SAFETY: getsockopt into a zeroed tcp_info we own, with its size.
+    unsafe {
+        let mut info: libc::tcp_info = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let rc = libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        );
+        (rc == 0).then(|| Duration::from_millis(u64::from(info.tcpi_last_data_recv)))
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn silent_for(_socket: &TcpStream) -> Option<Duration> {
+    None
+}
+
+/// libssh2's own timeouts: the peer did not answer in time.
+fn is_timeout(e: &ssh2::Error) -> bool {
+    matches!(e.code(), ErrorCode::Session(-9 | -30))
+}
+
 /// Errors that mean the transport is gone (as opposed to a refused request).
 fn is_transport(e: &ssh2::Error) -> bool {
     matches!(
@@ -1076,6 +1253,44 @@ fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
+/// For a non-empty environment: the shell prefix that reads `export` lines from stdin up to
+/// a random end marker and evaluates them, and the stdin data to send first.
+fn env_on_stdin(env: &[(String, String)]) -> Result<Option<(String, Vec<u8>)>, ConnError> {
+    if env.is_empty() {
+        return Ok(None);
+    }
+    let end = format!("YIQIU-ENV-END-{}", unique());
+    let mut data = String::new();
+    for (k, v) in env {
+        if k.is_empty()
+            || k.starts_with(|c: char| c.is_ascii_digit())
+            || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(ConnError::Failed(format!(
+                "invalid environment variable name: {k:?}"
+            )));
+        }
+        data.push_str(&format!("export {k}={}\n", quote(v)));
+    }
+    data.push_str(&end);
+    data.push('\n');
+    // `read` takes one byte at a time from a pipe, so the command's own input stays unread.
+    let reader = format!(
+        "__yq_env=; while IFS= read -r __yq_l; do [ \"$__yq_l\" = {end} ] && break; __yq_env=\"$__yq_env$__yq_l\n\"; done; eval \"$__yq_env\"; unset __yq_env __yq_l; "
+    );
+    Ok(Some((reader, data.into_bytes())))
+}
+
+/// Removes the `<marker><pid>\n` line a timed command writes first on stderr; its pid.
+fn take_pid_line(stderr: &mut Vec<u8>, marker: &[u8]) -> Option<u32> {
+    let at = find(stderr, marker)?;
+    let rest = &stderr[at + marker.len()..];
+    let end = rest.iter().position(|b| *b == b'\n')?;
+    let pid = std::str::from_utf8(&rest[..end]).ok()?.parse().ok();
+    stderr.drain(at..at + marker.len() + end + 1);
+    pid
+}
+
 fn strip_all(hay: &mut Vec<u8>, needle: &[u8]) {
     while let Some(at) = find(hay, needle) {
         hay.drain(at..at + needle.len());
@@ -1119,6 +1334,16 @@ mod tests {
     fn dest_splits() {
         assert_eq!(split_dest("/etc/motd"), ("/etc".into(), "motd".into()));
         assert_eq!(split_dest("motd"), (".".into(), "motd".into()));
+    }
+
+    #[test]
+    fn pid_line_is_taken_from_stderr() {
+        let mut err = b"YIQIU-PID-k=4242\noops\n".to_vec();
+        assert_eq!(take_pid_line(&mut err, b"YIQIU-PID-k="), Some(4242));
+        assert_eq!(err, b"oops\n");
+        let mut partial = b"YIQIU-PID-k=42".to_vec();
+        assert_eq!(take_pid_line(&mut partial, b"YIQIU-PID-k="), None);
+        assert_eq!(partial, b"YIQIU-PID-k=42");
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct HostConfig {
     /// `yes`, `no`, `accept-new`, `ask` (lower-cased).
     pub strict_host_key_checking: Option<String>,
     pub connect_timeout: Option<u64>,
+    pub server_alive_interval: Option<u64>,
+    pub server_alive_count_max: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -135,12 +137,76 @@ impl SshConfig {
                     "connecttimeout" if out.connect_timeout.is_none() => {
                         out.connect_timeout = first.parse().ok();
                     }
+                    "serveraliveinterval" if out.server_alive_interval.is_none() => {
+                        out.server_alive_interval = first.parse().ok();
+                    }
+                    "serveralivecountmax" if out.server_alive_count_max.is_none() => {
+                        out.server_alive_count_max = first.parse().ok();
+                    }
                     _ => {}
                 }
             }
         }
         out
     }
+}
+
+impl HostConfig {
+    /// Applies `-o Key=Value` options from the command line (Ansible's `ssh_args`,
+    /// `ssh_common_args`, `ssh_extra_args`): as for ssh, they win over the config file.
+    pub fn override_with(&mut self, options: &[(String, String)]) {
+        for (key, value) in options {
+            match key.as_str() {
+                "hostname" => self.host_name = Some(value.clone()),
+                "user" => self.user = Some(value.clone()),
+                "port" => self.port = value.parse().ok().or(self.port),
+                "identityfile" => self
+                    .identity_files
+                    .insert(0, PathBuf::from(expand_tilde(value))),
+                "userknownhostsfile" => {
+                    self.user_known_hosts_files = words(value)
+                        .iter()
+                        .map(|w| PathBuf::from(expand_tilde(w)))
+                        .collect()
+                }
+                "stricthostkeychecking" => {
+                    self.strict_host_key_checking = Some(value.to_ascii_lowercase())
+                }
+                "connecttimeout" => self.connect_timeout = value.parse().ok(),
+                "serveraliveinterval" => self.server_alive_interval = value.parse().ok(),
+                "serveralivecountmax" => self.server_alive_count_max = value.parse().ok(),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The `-o Key=Value` / `-oKey=Value` / `-o "Key Value"` options in an ssh argument string,
+/// keys lower-cased, the first occurrence of each key first (ssh keeps the first value).
+pub fn parse_ssh_options(args: &str) -> Vec<(String, String)> {
+    let words = shlex::split(args).unwrap_or_else(|| words(args));
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut iter = words.into_iter();
+    while let Some(w) = iter.next() {
+        let option = match w.strip_prefix("-o") {
+            Some("") => iter.next(),
+            Some(rest) => Some(rest.to_string()),
+            None => None,
+        };
+        let Some(option) = option else { continue };
+        let (key, value) = match option.split_once('=') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+            None => match option.trim().split_once(char::is_whitespace) {
+                Some((k, v)) => (k.to_string(), v.trim().to_string()),
+                None => continue,
+            },
+        };
+        let key = key.to_ascii_lowercase();
+        if !out.iter().any(|(k, _)| *k == key) {
+            out.push((key, value));
+        }
+    }
+    out
 }
 
 /// Expands `%` tokens ssh allows in file names: `%d` home, `%u` local user, `%h` host,
@@ -284,6 +350,32 @@ fn wildcard(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_options_from_ansible_args() {
+        let o = parse_ssh_options(
+            "-C -o ControlMaster=auto -oServerAliveInterval=2 -o 'ServerAliveCountMax 4' -o ServerAliveInterval=9",
+        );
+        assert_eq!(
+            o,
+            vec![
+                ("controlmaster".to_string(), "auto".to_string()),
+                ("serveraliveinterval".to_string(), "2".to_string()),
+                ("serveralivecountmax".to_string(), "4".to_string()),
+            ]
+        );
+        let mut h = SshConfig::parse("Host *\n  ServerAliveInterval 30\n  ServerAliveCountMax 5\n")
+            .query("web");
+        assert_eq!(
+            (h.server_alive_interval, h.server_alive_count_max),
+            (Some(30), Some(5))
+        );
+        h.override_with(&o);
+        assert_eq!(
+            (h.server_alive_interval, h.server_alive_count_max),
+            (Some(2), Some(4))
+        );
+    }
 
     const CONFIG: &str = "\
 # global

@@ -572,7 +572,7 @@ impl<'a> PlayRun<'a> {
         }
         let mut alive: Vec<String> = hosts.to_vec();
         let mut failed: Vec<String> = Vec::new();
-        for (idx, item) in items.iter().enumerate() {
+        for item in items {
             alive.retain(|h| {
                 let f = self.flags(h);
                 !f.unreachable && !f.ended && !failed.contains(h)
@@ -580,10 +580,9 @@ impl<'a> PlayRun<'a> {
             if self.abort.load(Ordering::SeqCst) {
                 break;
             }
+            // Ansible 2.19's linear strategy says `NO MORE HOSTS LEFT` only when
+            // any_errors_fatal or max_fail_percentage ends the play, not when every host failed.
             if alive.is_empty() {
-                if idx < items.len() && !failed.is_empty() && !rescuable {
-                    self.maybe_no_more_hosts();
-                }
                 break;
             }
             let newly = match item {
@@ -633,14 +632,6 @@ impl<'a> PlayRun<'a> {
         failed.into_inner().unwrap_or_default()
     }
 
-    fn maybe_no_more_hosts(&self) {
-        let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if self.alive(&batch).is_empty() {
-            self.abort.store(true, Ordering::SeqCst);
-            self.no_more_hosts();
-        }
-    }
-
     /// `NO MORE HOSTS LEFT`, at most once per play.
     fn no_more_hosts(&self) {
         if !self.no_more_hosts_shown.swap(true, Ordering::SeqCst) {
@@ -658,8 +649,8 @@ impl<'a> PlayRun<'a> {
             for h in &batch {
                 self.set_flags(h, |f| f.failed = true);
             }
+            // Unlike max_fail_percentage, no `NO MORE HOSTS LEFT` banner (as Ansible 2.19).
             self.abort.store(true, Ordering::SeqCst);
-            self.no_more_hosts();
             return;
         }
         if let Some(pct) = self.play.max_fail_percentage {

@@ -38,6 +38,10 @@ pub struct RunOptions {
     pub host_key_checking: bool,
     pub display_skipped_hosts: bool,
     pub display_ok_hosts: bool,
+    /// ansible.cfg `ssh_args`, `--ssh-common-args`, `--ssh-extra-args`.
+    pub ssh_args: Option<String>,
+    pub ssh_common_args: Option<String>,
+    pub ssh_extra_args: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -67,6 +71,9 @@ impl Default for RunOptions {
             host_key_checking: true,
             display_skipped_hosts: true,
             display_ok_hosts: true,
+            ssh_args: None,
+            ssh_common_args: None,
+            ssh_extra_args: None,
         }
     }
 }

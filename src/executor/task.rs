@@ -205,6 +205,8 @@ struct Settings {
     diff: bool,
     no_log: bool,
     env: Vec<(String, String)>,
+    /// The task's `timeout:` in seconds (0 or unset: none).
+    timeout: u64,
 }
 
 impl PlayRun<'_> {
@@ -268,6 +270,7 @@ impl PlayRun<'_> {
             diff: truthy(&kw.diff, &ctx)?.unwrap_or(opts.diff),
             no_log: truthy(&kw.no_log, &ctx)?.unwrap_or(false),
             env,
+            timeout: task_timeout(&kw.timeout, &ctx)?,
         })
     }
 
@@ -374,6 +377,7 @@ impl PlayRun<'_> {
         let mut includes = Vec::new();
         let mut any_changed = false;
         let mut any_failed = false;
+        let mut any_unreachable = false;
         let mut all_skipped = n > 0;
         for (i, item) in items.iter().enumerate() {
             if i > 0 && pause > 0.0 {
@@ -446,16 +450,20 @@ impl PlayRun<'_> {
                 );
             }
             let failed = flag(&data, "failed");
+            let unreachable = flag(&data, "unreachable");
             let changed = flag(&data, "changed");
             let skipped = flag(&data, "skipped");
-            if !failed && !skipped {
+            if !failed && !skipped && !unreachable {
                 // Later items see the facts of earlier ones (the accumulate idiom).
                 self.apply_facts(task, host, &data, settings.delegate_to.as_deref());
             }
             any_failed |= failed;
+            any_unreachable |= unreachable;
             any_changed |= changed;
             all_skipped &= skipped;
-            let status = if failed {
+            // An unreachable item prints as a failed one (`failed: [h] (item=x)`); the task
+            // result then marks the host unreachable.
+            let status = if failed || unreachable {
                 Status::Failed
             } else if skipped {
                 Status::Skipped
@@ -467,7 +475,7 @@ impl PlayRun<'_> {
             if settings.no_log {
                 data.insert("_ansible_no_log".into(), Value::Bool(true));
             }
-            if failed {
+            if failed || unreachable {
                 add_error_summary(task, &mut data);
             }
             if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
@@ -475,7 +483,7 @@ impl PlayRun<'_> {
                 r.item_label = Some(label_text);
                 r.delegated_to = settings.delegate_to.clone();
                 r.ignored = failed && settings.ignore_errors;
-                if settings.diff {
+                if settings.diff && !settings.no_log {
                     self.shared.callback.file_diff(&r);
                 }
                 self.shared
@@ -519,6 +527,9 @@ impl PlayRun<'_> {
             );
             out.insert("msg".into(), Value::String("All items skipped".into()));
         }
+        if any_unreachable {
+            out.insert("unreachable".into(), Value::Bool(true));
+        }
         out.insert("results".into(), Value::Array(results));
         (out, includes)
     }
@@ -558,6 +569,10 @@ impl PlayRun<'_> {
         loop {
             attempt += 1;
             let (mut d, inc) = self.run_action(task, host, scope, settings);
+            // A connection failure ends the attempts at once, as in Ansible.
+            if flag(&d, "unreachable") {
+                return (d, inc);
+            }
             self.apply_when_overrides(task, host, loop_vars, &mut d);
             d.insert("attempts".into(), Value::from(attempt));
             let mut top = loop_vars.clone();
@@ -884,10 +899,13 @@ impl PlayRun<'_> {
             }
         };
         let evaluator = TaskEvaluator { ctx: ctx.clone() };
+        let _secrets = crate::connection::NoLogScope::enter(settings.no_log);
         let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let budget = (settings.timeout > 0).then(|| Duration::from_secs(settings.timeout));
+        let mut deadline = crate::connection::deadline::Deadline::new(&mut **guard, budget);
         let mut mctx = ModuleContext {
             host,
-            conn: &mut **guard,
+            conn: &mut deadline,
             check_mode: settings.check_mode,
             diff_mode: settings.diff,
             verbosity: self.shared.state.options.verbosity,
@@ -897,7 +915,11 @@ impl PlayRun<'_> {
             eval: &evaluator,
         };
         let result = module.run(&args, &mut mctx);
+        let timed_out = deadline.expired();
         drop(guard);
+        if timed_out && !matches!(result, Err(ModuleError::Unreachable(_))) {
+            return timed_out_map(task, settings.timeout);
+        }
         match result {
             Ok(mut d) => {
                 d.entry("changed").or_insert(Value::Bool(false));
@@ -988,6 +1010,15 @@ impl PlayRun<'_> {
                     .unwrap_or(opts.timeout),
             ),
             host_key_checking,
+            ssh_options: [
+                text("ansible_ssh_args").or_else(|| opts.ssh_args.clone()),
+                text("ansible_ssh_common_args").or_else(|| opts.ssh_common_args.clone()),
+                text("ansible_ssh_extra_args").or_else(|| opts.ssh_extra_args.clone()),
+            ]
+            .iter()
+            .flatten()
+            .flat_map(|a| crate::connection::ssh_config::parse_ssh_options(a))
+            .collect(),
         }
     }
 
@@ -1122,7 +1153,7 @@ impl PlayRun<'_> {
         if no_log {
             data.insert("_ansible_no_log".into(), Value::Bool(true));
         }
-        if failed {
+        if failed || unreachable {
             add_error_summary(task, &mut data);
         }
         let mut registered = None;
@@ -1132,7 +1163,7 @@ impl PlayRun<'_> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         };
-        if !data.contains_key("failed") && !data.contains_key("skipped") {
+        if !data.contains_key("failed") && !data.contains_key("skipped") && !unreachable {
             data.insert("failed".into(), Value::Bool(false));
         }
         if let Some(reg) = &task.register {
@@ -1172,8 +1203,9 @@ impl PlayRun<'_> {
         let is_include_loop = matches!(task.action.as_str(), "include_tasks" | "include_role")
             && data.contains_key("results");
         self.shared.stat(host, |s| match status {
+            // Ansible's strategy counts an ignored unreachable result as ok + ignored.
             Status::Unreachable if ignored => {
-                s.unreachable += 1;
+                s.ok += 1;
                 s.ignored += 1;
             }
             Status::Unreachable => s.unreachable += 1,
@@ -1239,7 +1271,8 @@ impl PlayRun<'_> {
             let mut r = TaskResult::new(host, status, shown);
             r.ignored = ignored;
             r.delegated_to = delegated_to;
-            if diff && task.loop_.is_none() {
+            // A diff would show what no_log hides.
+            if diff && task.loop_.is_none() && !no_log {
                 self.shared.callback.file_diff(&r);
             }
             self.shared
@@ -1256,6 +1289,45 @@ impl PlayRun<'_> {
     }
 }
 
+/// The `timeout:` keyword as Ansible takes it: an integer number of seconds.
+fn task_timeout(v: &Option<Value>, ctx: &MjValue) -> Result<u64, String> {
+    let Some(v) = v else { return Ok(0) };
+    let rendered = match v {
+        Value::String(s) => templar().render_native(s, ctx).map_err(with_nested)?,
+        other => other.clone(),
+    };
+    let n = match &rendered {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Null => Some(0),
+        _ => None,
+    };
+    match n {
+        Some(n) if (0..=100_000_000).contains(&n) => Ok(n as u64),
+        Some(n) => Err(format!(
+            "Timeout {n} is invalid, it must be between 0 and 100000000."
+        )),
+        None => Err(format!(
+            "The task's timeout must be a whole number of seconds, got {}",
+            value_label(&rendered)
+        )),
+    }
+}
+
+/// Ansible 2.19's result for a task its `timeout:` cut short.
+fn timed_out_map(task: &Task, seconds: u64) -> Map<String, Value> {
+    let mut m = task_error(task, format!("Timed out after {seconds} second(s)."));
+    m.insert("changed".into(), Value::Bool(false));
+    m.insert(
+        "timedout".into(),
+        serde_json::json!({
+            "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+            "period": seconds,
+        }),
+    );
+    m
+}
+
 fn skipped_map(task: &Task) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("changed".into(), Value::Bool(false));
@@ -1270,10 +1342,16 @@ fn skipped_map(task: &Task) -> Map<String, Value> {
     m
 }
 
+/// An unreachable host, as Ansible 2.19 reports the connection failure it raised: the message
+/// is prefixed `Task failed:` and the result carries the (unavailable) traceback key.
 fn unreachable_map(msg: String) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("changed".into(), Value::Bool(false));
-    m.insert("msg".into(), Value::String(msg));
+    m.insert(
+        "exception".into(),
+        Value::String("(traceback unavailable)".into()),
+    );
+    m.insert("msg".into(), Value::String(format!("Task failed: {msg}")));
     m.insert("unreachable".into(), Value::Bool(true));
     m
 }

@@ -523,6 +523,9 @@ fn finalize_lines(
         ..attrs.clone()
     };
     script.push_str(&format!("mv -f -- {qt} {qd}\n"));
+    // What an interrupted earlier run left beside dest (ours is renamed by now).
+    script.push_str(&crate::connection::remove_stale_temps(dest));
+    script.push('\n');
     script.push_str(&owner_group.fragment(dest, &RemoteStat::default(), false)?);
     Ok(script)
 }

@@ -143,6 +143,22 @@ impl Sshd {
         let _ = child.wait();
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the server and every per-connection process:
+    /// `STOP` freezes the host while the kernel keeps its TCP connections up.
+    pub fn signal(&self, signal: &str) {
+        let slot = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(child) = slot.as_ref() else {
+            return;
+        };
+        let mut pids = descendants(child.id());
+        pids.push(child.id());
+        for pid in pids {
+            let _ = Command::new("kill")
+                .args([&format!("-{signal}"), &pid.to_string()])
+                .output();
+        }
+    }
+
     /// Starts again on the same address and port with the same key.
     pub fn restart(&self) {
         self.kill();
@@ -352,6 +368,14 @@ impl Lab {
             .env("ANSIBLE_NOCOLOR", "1")
             .current_dir(&self.home);
         cmd
+    }
+
+    /// A directory under the lab that the login user [`USER`] owns (the lab itself is root's).
+    pub fn user_dir(&self, name: &str) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        must(&format!("chown {USER}: '{}'", dir.display()));
+        dir
     }
 
     pub fn write(&self, name: &str, content: &str) -> PathBuf {
