@@ -1,7 +1,19 @@
 //! `yiqiu-play`: run Ansible playbooks (or, as `yiqiu-play adhoc`, one module ad hoc).
 
+/// The run's own stack. Deep but legal inputs (nested blocks, long variable chains, nested
+/// includes) recurse; their depth is capped with clear errors well before this is used up.
+const STACK_BYTES: usize = 64 << 20;
+
 fn main() {
-    std::process::exit(yiqiu_play::cli::main_with_args(
-        std::env::args_os().collect(),
-    ));
+    let args = std::env::args_os().collect();
+    let code = std::thread::Builder::new()
+        .name("yiqiu-play".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || yiqiu_play::cli::main_with_args(args))
+        .map(|h| h.join().unwrap_or(250))
+        .unwrap_or_else(|e| {
+            eprintln!("[ERROR]: could not start: {e}");
+            250
+        });
+    std::process::exit(code);
 }

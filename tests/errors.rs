@@ -60,7 +60,7 @@ fn variable_cycle_is_reported_with_chain() {
         &[],
     );
     r.assert_code(2);
-    r.out_contains("recursive loop detected");
+    r.out_contains("Recursive loop detected in template");
 }
 
 #[test]

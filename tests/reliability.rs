@@ -311,3 +311,45 @@ fn task_timeout_on_the_local_connection_kills_the_command() {
         "the command group survived"
     );
 }
+
+#[test]
+fn full_disk_says_no_space_left_on_device() {
+    let lab = Lab::new(1);
+    let small = lab.user_dir("small");
+    let mount = |args: &[&str]| {
+        std::process::Command::new(args[0])
+            .args(&args[1..])
+            .status()
+            .expect("mount")
+            .success()
+    };
+    let path = small.display().to_string();
+    assert!(
+        mount(&[
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=1m,mode=0777",
+            "tmpfs",
+            &path
+        ]),
+        "this test mounts a 1 MB tmpfs and needs root"
+    );
+    let big = lab.dir.path().join("three-mb.bin");
+    std::fs::write(&big, vec![7u8; 3 << 20]).expect("big file");
+    let play = format!(
+        "- hosts: targets\n  gather_facts: false\n  tasks:\n    - copy: src={} dest={path}/big.bin\n",
+        big.display()
+    );
+    let r = run(&lab, &lab.inventory(sshd::USER), &play, &[]);
+    let left: Vec<_> = std::fs::read_dir(&small)
+        .map(|d| d.flatten().count())
+        .into_iter()
+        .collect();
+    mount(&["umount", &path]);
+    r.assert_code(2);
+    r.assert_recap("host0", "failed=1 unreachable=0");
+    r.out_contains("No space left on device");
+    assert_eq!(left, vec![0], "the failed upload left files behind");
+}

@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use yiqiu_play::cli::print::stdout_line;
 use yiqiu_play::connection::local::LocalConnection;
 use yiqiu_play::release::config::ReleaseConfig;
 use yiqiu_play::release::deploy::{self, DeployRequest, Source};
@@ -112,7 +113,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if cli.json {
-                println!("{}", serde_json::json!({"failed": true, "msg": e.message}));
+                stdout_line(&serde_json::json!({"failed": true, "msg": e.message}).to_string());
             }
             eprintln!("yiqiu-release: {e}");
             ExitCode::from(if e.kind == ErrorKind::Invalid { 2 } else { 1 })
@@ -162,12 +163,9 @@ fn root_of(arg: &Option<String>, cfg: &ReleaseConfig) -> Result<String, ReleaseE
 
 fn emit<T: serde::Serialize>(cli: &Cli, value: &T, human: String) {
     if cli.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
+        stdout_line(&serde_json::to_string_pretty(value).unwrap_or_default());
     } else {
-        println!("{human}");
+        stdout_line(&human);
     }
 }
 

@@ -12,6 +12,7 @@ pub mod extra_vars;
 pub mod ini;
 pub mod options;
 pub mod paths;
+pub mod print;
 
 pub use adhoc::{parse_module_args, AdhocArgs};
 pub use args::{parse_adhoc, parse_cli, version_text, Invocation, PlaybookArgs};

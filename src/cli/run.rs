@@ -58,7 +58,7 @@ fn run(invocation: Invocation) -> Result<i32> {
     match invocation {
         Invocation::Playbook(args) => {
             if args.common.version {
-                println!("{}", version_text(cfg_file.as_deref()));
+                super::print::stdout_line(&version_text(cfg_file.as_deref()));
                 return Ok(0);
             }
             let opts = resolve(&args, &cfg);
@@ -160,17 +160,14 @@ fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
         for (pb, path) in playbooks.iter().zip(&opts.playbooks) {
             let mut shown = pb.clone();
             shown.path = path.clone();
-            print!(
-                "{}",
-                listing::list(
-                    mode,
-                    &shown,
-                    &inventory,
-                    run.limit.as_deref(),
-                    &filter,
-                    &run.extra_vars
-                )?
-            );
+            super::print::stdout(&listing::list(
+                mode,
+                &shown,
+                &inventory,
+                run.limit.as_deref(),
+                &filter,
+                &run.extra_vars,
+            )?);
         }
         return Ok(0);
     }

@@ -457,6 +457,34 @@ impl SshConnection {
         })
     }
 
+    /// SFTP reports a full disk as a bare "Failure" (SSH_FX_FAILURE): ask `df` whether `dir`
+    /// has room left, and say so the way the system would.
+    fn explain_write_failure(&mut self, e: ConnError, dir: &str) -> ConnError {
+        let ConnError::Failed(msg) = e else { return e };
+        let probe = format!(
+            "df -Pk {} 2>/dev/null | awk 'NR==2 {{print $4}}'",
+            quote(dir)
+        );
+        let full = self
+            .exec_untraced(&Command {
+                script: probe,
+                ..Command::default()
+            })
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .is_some_and(|free_kb| free_kb == 0);
+        if full {
+            let head = msg.rsplit_once(": ").map_or(msg.as_str(), |(h, _)| h);
+            return ConnError::Failed(format!("{head}: No space left on device"));
+        }
+        ConnError::Failed(msg)
+    }
+
     /// Whether the transport under the session is gone (as opposed to a refused request).
     fn session_broken(&self) -> bool {
         self.live.as_ref().is_some_and(|l| {
@@ -497,6 +525,8 @@ impl SshConnection {
             }
         };
         if let Err(e) = self.upload(src, &tmp, 0o600) {
+            // Before the partial file is removed, which frees the space again.
+            let e = self.explain_write_failure(e, &dir);
             if !matches!(e, ConnError::Unreachable(_)) {
                 self.remove_quietly(&tmp);
             }
@@ -553,6 +583,8 @@ impl SshConnection {
     ) -> Result<(), ConnError> {
         let staged = format!("/tmp/.yiqiu-put-{suffix}");
         if let Err(e) = self.upload(src, &staged, 0o600) {
+            // Before the partial file is removed, which frees the space again.
+            let e = self.explain_write_failure(e, "/tmp");
             if !matches!(e, ConnError::Unreachable(_)) {
                 self.remove_quietly(&staged);
             }

@@ -77,9 +77,13 @@ pub fn run_playbooks(
     loader: &Loader,
     callback: &dyn Callback,
 ) -> Result<i32> {
-    let forks = options.forks.max(1);
+    // No more workers than hosts: a 3-host inventory with forks 50 starts 3 threads. (Hosts
+    // that add_host creates later share them.)
+    let forks = options.forks.min(inventory.hosts.len()).max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(forks)
+        // As the main thread's (see main.rs): depth limits, not the stack, end deep inputs.
+        .stack_size(32 << 20)
         .build()
         .map_err(|e| Error::other(format!("could not start {forks} workers: {e}")))?;
     let tags = TagFilter::new(options.tags.clone(), options.skip_tags.clone());

@@ -870,6 +870,7 @@ impl<'a> PlayRun<'a> {
     }
 
     /// Groups include requests by file and variables, keeping first-seen order, and runs each.
+    /// Includes nest at most [`MAX_INCLUDE_DEPTH`] deep.
     fn run_includes(
         &self,
         includes: Vec<(String, IncludeRequest)>,
@@ -894,9 +895,13 @@ impl<'a> PlayRun<'a> {
             if hosts.is_empty() {
                 continue;
             }
-            match self.load_include(&inc) {
-                Ok(items) => {
-                    for h in self.run_items(&items, &hosts, rescuable) {
+            let nested = IncludeDepth::enter(&inc.display_path);
+            match nested.and_then(|_guard| {
+                let items = self.load_include(&inc)?;
+                Ok(self.run_items(&items, &hosts, rescuable))
+            }) {
+                Ok(run_failed) => {
+                    for h in run_failed {
                         if !failed.contains(&h) {
                             failed.push(h);
                         }
@@ -912,6 +917,13 @@ impl<'a> PlayRun<'a> {
                             .callback
                             .host_result(&r, self.shared.state.options.verbosity);
                         self.shared.stat(h, |s| s.failed += 1);
+                        if !rescuable {
+                            self.shared
+                                .failed_hosts
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(h.clone());
+                        }
                         failed.push(h.clone());
                     }
                 }
@@ -1120,5 +1132,45 @@ impl<'a> PlayRun<'a> {
 
     pub fn playbook_dir(&self) -> PathBuf {
         self.play.playbook_dir.clone()
+    }
+}
+
+/// How deep `include_tasks` / `include_role` may nest. ansible-playbook has no limit of its
+/// own and dies of Python's recursion limit after about 250, with a traceback.
+pub const MAX_INCLUDE_DEPTH: usize = 100;
+
+thread_local! {
+    /// The includes being run on this thread, outermost first (each strategy runs an include
+    /// and everything it includes on one thread).
+    static INCLUDE_CHAIN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One level of include nesting; leaving it pops the chain.
+struct IncludeDepth;
+
+impl IncludeDepth {
+    fn enter(path: &str) -> Result<IncludeDepth> {
+        INCLUDE_CHAIN.with(|c| {
+            let mut chain = c.borrow_mut();
+            if chain.len() >= MAX_INCLUDE_DEPTH {
+                let mut shown: Vec<&str> = chain.iter().take(4).map(String::as_str).collect();
+                shown.push("...");
+                shown.push(path);
+                return Err(crate::error::Error::other(format!(
+                    "Includes nest deeper than {MAX_INCLUDE_DEPTH} levels: {}. An include that includes itself needs a condition that ends it.",
+                    shown.join(" -> ")
+                )));
+            }
+            chain.push(path.to_string());
+            Ok(IncludeDepth)
+        })
+    }
+}
+
+impl Drop for IncludeDepth {
+    fn drop(&mut self) {
+        INCLUDE_CHAIN.with(|c| {
+            c.borrow_mut().pop();
+        });
     }
 }

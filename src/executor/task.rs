@@ -97,6 +97,8 @@ fn flag(data: &Map<String, Value>, key: &str) -> bool {
 fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     let msg = format!("Task failed: {}", msg.into());
     let mut m = fail_map(msg.clone());
+    // Ansible sets it on every result built from an exception (debug's callback hides it).
+    m.insert("changed".into(), Value::Bool(false));
     let mut summary = format!("{msg}\nOrigin: {}", task.origin);
     if let Some(ex) = task.origin.excerpt() {
         summary.push_str("\n\n");

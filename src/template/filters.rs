@@ -286,6 +286,7 @@ fn center(value: &MjValue, width: Option<usize>) -> Result<String, Error> {
         return Ok(s);
     }
     let pad = width - len;
+    super::limits::check_len("center", s.len() + pad)?;
     let left = pad / 2 + (pad & width & 1);
     Ok(format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left)))
 }
@@ -340,7 +341,7 @@ fn string(value: &MjValue) -> Result<String, Error> {
 
 fn json_opts(kwargs: &Kwargs, mut opts: JsonOptions) -> Result<JsonOptions, Error> {
     if let Some(i) = kwargs.get::<Option<usize>>("indent")? {
-        opts.indent = Some(i);
+        opts.indent = Some(super::limits::check_indent("to_json", i)?);
     }
     if let Some(s) = kwargs.get::<Option<bool>>("sort_keys")? {
         opts.sort_keys = s;
@@ -377,12 +378,18 @@ fn from_json(value: &MjValue) -> Result<MjValue, Error> {
 }
 
 fn to_yaml(value: &MjValue, kwargs: Kwargs) -> Result<String, Error> {
-    let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(2);
+    let indent = super::limits::check_indent(
+        "to_yaml",
+        kwargs.get::<Option<usize>>("indent")?.unwrap_or(2),
+    )?;
     Ok(yaml_dump::to_yaml(&data(value)?, indent))
 }
 
 fn to_nice_yaml(value: &MjValue, kwargs: Kwargs) -> Result<String, Error> {
-    let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(4);
+    let indent = super::limits::check_indent(
+        "to_nice_yaml",
+        kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
+    )?;
     Ok(yaml_dump::to_nice_yaml(&data(value)?, indent))
 }
 

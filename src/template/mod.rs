@@ -7,6 +7,7 @@
 mod errors;
 mod escape;
 pub mod filters;
+pub mod limits;
 pub mod lookups;
 mod now;
 pub mod pyfmt;
@@ -256,6 +257,14 @@ impl Templar {
     }
 
     fn render_named(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
+        let out = self.render_unchecked(name, ctx)?;
+        limits::check_len("the template", out.len()).map_err(|e| TemplateError {
+            message: e.to_string(),
+        })?;
+        Ok(out)
+    }
+
+    fn render_unchecked(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
         let tmpl = self.env.get_template(name)?;
         tmpl.render(ctx).or_else(|e| {
             let undeclared = || tmpl.undeclared_variables(false);

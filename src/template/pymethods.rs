@@ -37,6 +37,7 @@ pub fn unknown_method_callback(
             if len >= width {
                 return Ok(Value::from(s));
             }
+            super::limits::check_len("zfill", s.len() + width - len)?;
             let (sign, digits) = match s.strip_prefix(['-', '+']) {
                 Some(rest) => (&s[..1], rest),
                 None => ("", s),

@@ -22,6 +22,9 @@ thread_local! {
     /// The first error met while rendering a variable inside another template; the outer
     /// error ("'a' is undefined") is less useful than this one.
     static NESTED_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Set when a chain hit [`MAX_VARIABLE_CHAIN`]: every level of it then gives up at once
+    /// instead of retrying (the retries of a few hundred levels would never end).
+    static CHAIN_TOO_DEEP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Takes the error recorded while rendering nested variables, if any.
@@ -132,12 +135,35 @@ impl Scope {
             })
         });
         if let Some(chain) = cycle {
-            record_nested_error(format!("recursive loop detected in template: {chain}"));
+            record_nested_error(format!("Recursive loop detected in template: {chain}"));
+            return None;
+        }
+        let depth = RENDERING.with(|r| r.borrow().len());
+        if depth > 0 && CHAIN_TOO_DEEP.with(|c| c.get()) {
+            return None;
+        }
+        if depth >= MAX_VARIABLE_CHAIN {
+            CHAIN_TOO_DEEP.with(|c| c.set(true));
+            let start = RENDERING.with(|r| {
+                let r = r.borrow();
+                let names: Vec<&str> = r.iter().take(3).map(|(_, n)| n.as_str()).collect();
+                names.join(" -> ")
+            });
+            record_nested_error(format!(
+                "Recursive loop detected in template: maximum recursion depth exceeded (a chain of more than {MAX_VARIABLE_CHAIN} variables, each defined by the next: {start} -> ...)"
+            ));
             return None;
         }
         RENDERING.with(|r| r.borrow_mut().push(key));
         let rendered = templar().render_value(raw, &self.context());
-        RENDERING.with(|r| r.borrow_mut().pop());
+        let outermost = RENDERING.with(|r| {
+            let mut r = r.borrow_mut();
+            r.pop();
+            r.is_empty()
+        });
+        if outermost {
+            CHAIN_TOO_DEEP.with(|c| c.set(false));
+        }
         match rendered {
             Ok(v) => {
                 let mv = to_mj(&v);
@@ -157,6 +183,10 @@ impl Scope {
         }
     }
 }
+
+/// How long a chain of variables, each defined by a template naming the next, may be.
+/// ansible-playbook stops at about 87 (Python's recursion limit) with the same message.
+const MAX_VARIABLE_CHAIN: usize = 400;
 
 /// Whether a value holds Jinja anywhere inside.
 pub fn contains_template(v: &Value) -> bool {
@@ -231,7 +261,7 @@ mod tests {
         ]);
         let e = s.get_json("a").unwrap_err();
         assert!(
-            e.contains("recursive loop") && e.contains("a -> b -> c -> a"),
+            e.contains("Recursive loop detected in template") && e.contains("a -> b -> c -> a"),
             "{e}"
         );
     }

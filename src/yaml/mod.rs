@@ -112,8 +112,27 @@ impl Node {
 
 /// Reads and parses a YAML file; the first document is returned (null when empty).
 pub fn load_file(path: &Path) -> Result<Node> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    load_str(&text, &path.display().to_string())
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let file = path.display().to_string();
+    let text =
+        String::from_utf8(bytes).map_err(|e| not_utf8(&file, e.as_bytes(), e.utf8_error()))?;
+    load_str(&text, &file)
+}
+
+/// A parse error (exit 4, as ansible-playbook) at the first byte that is not UTF-8.
+fn not_utf8(file: &str, bytes: &[u8], e: std::str::Utf8Error) -> Error {
+    let good = &bytes[..e.valid_up_to()];
+    let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+    let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let col = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
+    Error::parse(
+        format!(
+            "YAML parsing failed: the file is not valid UTF-8 (byte 0x{:02x})",
+            bytes[e.valid_up_to()]
+        ),
+        Some(Origin::new(Arc::from(file), line, col)),
+    )
+    .with_help("Save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`).")
 }
 
 /// Parses YAML text; `file` names the source in positions and errors.
@@ -157,14 +176,42 @@ fn parse_text(text: &str, file: &str) -> Result<Node> {
         file: file.clone(),
         anchors: HashMap::new(),
         parser: Parser::new_from_str(text),
+        depth: 0,
+        expanded: 0,
     };
     builder.document()
 }
 
+/// How deep collections may nest. PyYAML has no limit of its own (Python's recursion limit
+/// ends it); no playbook, inventory or vars file comes near this.
+pub const MAX_DEPTH: usize = 200;
+/// How many nodes aliases may add to one document when expanded: a "billion laughs" file of a
+/// few hundred bytes otherwise expands to millions of nodes and gigabytes.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
 struct Builder<'a> {
     file: Arc<str>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and how many nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    /// Collections open right now.
+    depth: usize,
+    /// Nodes added by alias expansion so far.
+    expanded: usize,
+}
+
+/// How many nodes `node` holds, itself included.
+fn node_count(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeValue::Map(pairs) => {
+            1 + pairs
+                .iter()
+                .map(|(k, v)| node_count(k) + node_count(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -220,8 +267,22 @@ impl<'a> Builder<'a> {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors
+                .insert(anchor, (node.clone(), node_count(node)));
         }
+    }
+
+    /// Enters a collection; too deep is an error.
+    fn open(&mut self, origin: &Origin) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Error::parse(
+                format!("YAML parsing failed: collections nest deeper than {MAX_DEPTH} levels"),
+                Some(origin.clone()),
+            )
+            .with_help("Flatten the data: no playbook, inventory or vars file needs this depth."));
+        }
+        Ok(())
     }
 
     fn node(&mut self, ev: Event<'a>, origin: Origin) -> Result<Node> {
@@ -241,16 +302,28 @@ impl<'a> Builder<'a> {
                 Ok(node)
             }
             Event::Alias(id) => {
-                let mut node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                let (node, size) = self.anchors.get(&id).ok_or_else(|| {
                     Error::parse(
                         "YAML alias refers to an unknown anchor",
                         Some(origin.clone()),
                     )
                 })?;
+                self.expanded = self.expanded.saturating_add(*size);
+                if self.expanded > MAX_ALIAS_NODES {
+                    return Err(Error::parse(
+                        format!(
+                            "YAML parsing failed: aliases expand to more than {MAX_ALIAS_NODES} nodes in this document (an alias \"bomb\"?)"
+                        ),
+                        Some(origin),
+                    )
+                    .with_help("Each alias copies its anchored value; nested aliases multiply. Reduce the nesting of anchors."));
+                }
+                let mut node = node.clone();
                 node.origin = origin;
                 Ok(node)
             }
             Event::SequenceStart(anchor, _) => {
+                self.open(&origin)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, o) = self.next()?;
@@ -259,6 +332,7 @@ impl<'a> Builder<'a> {
                     }
                     items.push(self.node(ev, o)?);
                 }
+                self.depth -= 1;
                 let node = Node {
                     value: NodeValue::Seq(items),
                     origin,
@@ -267,6 +341,7 @@ impl<'a> Builder<'a> {
                 Ok(node)
             }
             Event::MappingStart(anchor, _) => {
+                self.open(&origin)?;
                 let mut pairs: Vec<(Node, Node)> = Vec::new();
                 let mut merged: Vec<(Node, Node)> = Vec::new();
                 loop {
@@ -292,6 +367,7 @@ impl<'a> Builder<'a> {
                         pairs.push((k, v));
                     }
                 }
+                self.depth -= 1;
                 let node = Node {
                     value: NodeValue::Map(pairs),
                     origin,
@@ -354,6 +430,31 @@ mod tests {
         assert_eq!(v["other"]["x"], Value::from(1));
         assert_eq!(v["other"]["y"], Value::from(3));
         assert_eq!(v["list"][0]["y"], Value::from(2));
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_errors_not_crashes() {
+        let mut bomb = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..8 {
+            let refs = vec![format!("*l{}", i - 1); 9].join(", ");
+            bomb.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let e = load_str(&bomb, "bomb.yml").unwrap_err().to_string();
+        assert!(
+            e.contains("aliases expand to more than 1000000 nodes"),
+            "{e}"
+        );
+        assert!(e.contains("bomb.yml:7:"), "{e}");
+        // Five levels (59049 nodes) are fine.
+        let small: String = bomb.lines().take(6).map(|l| format!("{l}\n")).collect();
+        assert!(load_str(&small, "small.yml").is_ok());
+        let mut deep = String::new();
+        for i in 0..150 {
+            deep.push_str(&" ".repeat(i * 2));
+            deep.push_str("- k:\n");
+        }
+        let e = load_str(&deep, "deep.yml").unwrap_err().to_string();
+        assert!(e.contains("nest deeper than 200 levels"), "{e}");
     }
 
     #[test]
