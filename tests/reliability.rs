@@ -353,3 +353,41 @@ fn full_disk_says_no_space_left_on_device() {
     r.out_contains("No space left on device");
     assert_eq!(left, vec![0], "the failed upload left files behind");
 }
+
+#[test]
+fn host_frozen_between_tasks_is_unreachable_with_alive_settings_from_ssh_config() {
+    let lab = Lab::new(3);
+    // The keepalive settings come from ~/.ssh/config this time.
+    lab.write(
+        ".ssh/config",
+        "Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n",
+    );
+    let play = r#"
+- hosts: targets
+  gather_facts: false
+  tasks:
+    - name: first
+      command: echo first
+    - name: pause here
+      pause:
+        seconds: 2
+    - name: after the freeze
+      command: echo second
+"#;
+    let r = run_with_hook(
+        &lab,
+        &lab.inventory(sshd::USER),
+        play,
+        "TASK [pause here]",
+        || {
+            lab.hosts[1].signal("STOP");
+        },
+    );
+    lab.hosts[1].signal("CONT");
+    r.assert_code(4);
+    r.assert_recap("host1", "ok=2 unreachable=1 failed=0");
+    r.assert_recap("host0", "ok=3 unreachable=0");
+    r.assert_recap("host2", "ok=3 unreachable=0");
+    r.out_contains("fatal: [host1]: UNREACHABLE!");
+    r.out_contains("ServerAliveInterval=1, ServerAliveCountMax=2");
+}

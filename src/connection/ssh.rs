@@ -11,9 +11,11 @@
 //!   keepalive cannot see it; what we watch is SSH traffic. While a command runs we send SSH
 //!   keepalives that ask for a reply every `ServerAliveInterval` and read the kernel's
 //!   "time since data was last received" (`TCP_INFO`); after `ServerAliveInterval ×
-//!   ServerAliveCountMax` of silence the host is unreachable. Every blocking libssh2 call
-//!   (channel open, SFTP, close) has the same bound as its timeout. A lost session is made
-//!   non-blocking before it is dropped, so freeing it never waits on the dead peer.
+//!   ServerAliveCountMax` of silence the host is unreachable. A blocking libssh2 call
+//!   (channel open, SFTP, close) sends the same keepalives while it waits and gives up after
+//!   one interval without any reply, so it is bounded too (by the silence limit as its API
+//!   timeout as well). A lost session is made non-blocking before it is dropped, so freeing
+//!   it never waits on the dead peer.
 //! - Before reusing a session we peek at the socket: if the server closed it (restarted sshd,
 //!   reboot) between tasks, the session is re-opened once, transparently. A command already
 //!   running when the connection drops returns `Unreachable`: re-running it could repeat side
@@ -212,8 +214,10 @@ impl SshConnection {
     fn lost(&mut self, what: &str, e: impl std::fmt::Display) -> ConnError {
         let silent = self.live.as_ref().and_then(|l| silent_for(&l.socket));
         self.forget();
+        // A blocking libssh2 call gives up after one keepalive interval without a reply
+        // (its poll waits for the next keepalive): a silent server, not a closed one.
         match silent {
-            Some(s) if s >= self.target.silence_limit() => self.hung(s),
+            Some(s) if s >= self.target.keepalive_every() => self.hung(s),
             _ => ConnError::Unreachable(format!(
                 "Failed to connect to the host via ssh: connection to {} port {} lost during {what}: {e}",
                 self.target.address, self.target.port
