@@ -55,21 +55,28 @@ fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output 
         .unwrap()
 }
 
+/// The Python that has moto: `.ci/run` installs it into a venv of its own and names it in
+/// `YIQIU_TEST_PYTHON` (never the system Python).
+fn python() -> String {
+    std::env::var("YIQIU_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 /// Starts moto_server; `no_auth_calls`: how many requests pass unsigned before signatures
 /// are checked (None: never checked).
 fn start(no_auth_calls: Option<u32>) -> Option<(Server, String)> {
     // A missing server is a failure, not a skip: `.ci/run` installs it.
-    let installed = Command::new("python3")
+    let installed = Command::new(python())
         .args(["-m", "moto.server", "--help"])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
         installed,
-        "the S3 tests need a real S3 server: run .ci/run or `python3 -m pip install 'moto[server]'`"
+        "the S3 tests need a real S3 server (moto): run .ci/run, or make a venv with \
+         `pip install 'moto[server]'` and set YIQIU_TEST_PYTHON to its python"
     );
     let port = free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let mut cmd = Command::new("python3");
+    let mut cmd = Command::new(python());
     cmd.args(["-m", "moto.server", "-p", &port.to_string()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
