@@ -5,6 +5,7 @@
 const STACK_BYTES: usize = 64 << 20;
 
 fn main() {
+    yiqiu_play::cli::interrupt::install();
     let args = std::env::args_os().collect();
     let code = std::thread::Builder::new()
         .name("yiqiu-play".into())

@@ -238,3 +238,30 @@ fn forks_are_capped_at_the_number_of_hosts() {
     // main + the run thread + 2 workers (+ a few for pipes); never 200.
     assert!(threads < 12, "{threads} threads for 2 hosts with -f 200");
 }
+
+#[test]
+fn ctrl_c_ends_like_ansible_playbook() {
+    let d = project(&[(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: long\n      command: sleep 30\n",
+    )]);
+    let mut child = Command::new(BIN)
+        .arg("site.yml")
+        .current_dir(d.path())
+        .env("HOME", d.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("TASK [long]") {
+        line.clear();
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(99));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("[ERROR]: User interrupted execution"), "{err}");
+}

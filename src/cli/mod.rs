@@ -10,6 +10,7 @@ pub mod args;
 pub mod config;
 pub mod extra_vars;
 pub mod ini;
+pub mod interrupt;
 pub mod options;
 pub mod paths;
 pub mod print;
