@@ -60,6 +60,8 @@ pub enum ErrorKind {
     FileNotFound,
     /// A bad command-line option: exit 2.
     Cli,
+    /// Options that parse but do not make sense together (`AnsibleOptionsError`): exit 5.
+    Options,
     /// A template error outside of any task: exit 1.
     Template,
     /// Anything else that stops the run: exit 1.
@@ -98,6 +100,9 @@ impl Error {
     pub fn cli(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Cli, message)
     }
+    pub fn options(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Options, message)
+    }
     pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Error {
         let path = path.into();
         let kind = if err.kind() == std::io::ErrorKind::NotFound {
@@ -122,6 +127,7 @@ impl Error {
             ErrorKind::Parse => 4,
             ErrorKind::FileNotFound => 1,
             ErrorKind::Cli => 2,
+            ErrorKind::Options => 5,
             ErrorKind::Template | ErrorKind::Other => 1,
         }
     }

@@ -103,3 +103,27 @@ fn version_flag() {
     r.assert_code(0);
     r.out_contains("yiqiu-play");
 }
+
+#[test]
+fn adhoc_command_modules_need_arguments_like_ansible() {
+    let d = project(&[("hosts", "web1 ansible_connection=local\n")]);
+    for module in ["shell", "command", "raw"] {
+        let r = run_in(d.path(), &["adhoc", "-i", "hosts", "all", "-m", module]);
+        r.assert_code(5);
+        r.err_contains(&format!("[ERROR]: No argument passed to {module} module"));
+        assert!(!r.stdout.contains("web1"), "{}", r.stdout);
+    }
+}
+
+#[test]
+fn start_at_task_without_a_match_says_so() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: real\n      debug: msg=hi\n",
+        &["--start-at-task", "imaginary"],
+    );
+    r.assert_code(0);
+    r.err_contains(
+        "[ERROR]: No matching task \"imaginary\" found. Note: --start-at-task can only follow static includes.",
+    );
+    assert!(!r.stdout.contains("TASK [real]"), "{}", r.stdout);
+}

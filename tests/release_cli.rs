@@ -363,3 +363,90 @@ fn kill_9_at_random_points_always_leaves_current_complete() {
     assert!(!root.join(".yiqiu/locks/model.lock").exists());
     eprintln!("kill -9 rounds: {ROUNDS}, interrupted: {killed_mid}");
 }
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn messages_say_what_happened_and_what_to_do() {
+    let t = tempfile::tempdir().unwrap();
+    let version = cli(&["--version"]);
+    assert!(version.status.success());
+    assert!(text(&version).starts_with("yiqiu-release "));
+    let root = t.path().join("root");
+    let root_s = root.to_str().unwrap();
+    let missing = cli(&[
+        "deploy",
+        "--type",
+        "model",
+        "--version",
+        "1",
+        "--root",
+        root_s,
+        "--from",
+        "/nonexistent/pkgs",
+    ]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing).contains("/nonexistent/pkgs does not exist"),
+        "{}",
+        text(&missing)
+    );
+    for v in ["1", "2"] {
+        let m = pack_version(t.path(), v, 2);
+        let out = cli(&[
+            "deploy",
+            "--type",
+            "model",
+            "--version",
+            v,
+            "--root",
+            root_s,
+            "--from",
+            &m,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let back = cli(&["version", "rollback", "--type", "model", "--root", root_s]);
+    assert!(
+        text(&back).contains("current -> 1 (rolled back from 2"),
+        "{}",
+        text(&back)
+    );
+    let again = cli(&["version", "rollback", "--type", "model", "--root", root_s]);
+    assert!(
+        text(&again).contains("current -> 2 (rolled back from 1")
+            && text(&again).contains("returns to 1"),
+        "{}",
+        text(&again)
+    );
+    let cleanup = cli(&["version", "cleanup", "--type", "model", "--root", root_s]);
+    assert!(
+        text(&cleanup).contains("no --keep or --keep-days given, so every version is kept: [1, 2]"),
+        "{}",
+        text(&cleanup)
+    );
+    let link = root.join("links/model");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("../components/model/1", &link).unwrap();
+    let verify = cli(&["links", "verify", "--root", root_s]);
+    assert!(!verify.status.success());
+    let v = text(&verify);
+    assert!(
+        v.contains("points at ../components/model/1, expected ../components/model/current"),
+        "{v}"
+    );
+    assert!(v.contains("links repair --root"), "{v}");
+    assert!(!v.contains("rc="), "{v}");
+    let repair = cli(&["links", "repair", "--root", root_s]);
+    assert!(repair.status.success(), "{}", text(&repair));
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        Path::new("../components/model/current")
+    );
+}

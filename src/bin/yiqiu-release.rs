@@ -17,13 +17,14 @@ use yiqiu_play::release::{health, links, publish, s3, version, ErrorKind, Releas
 #[derive(Parser)]
 #[command(
     name = "yiqiu-release",
+    version,
     about = "Pack, publish and deploy versioned components"
 )]
 struct Cli {
     /// Print the result as JSON.
     #[arg(long, global = true)]
     json: bool,
-    /// Print log lines (seed 003 §12.1).
+    /// Print what each step does, as it happens.
     #[arg(short, long, global = true)]
     verbose: bool,
     /// Project file (default: .yiqiu-release.yaml here or in a parent directory).
@@ -257,6 +258,11 @@ fn source_of(
         return Ok(Source::Url(word.to_string()));
     }
     let path = abs(word.strip_prefix("file://").unwrap_or(word));
+    if !Path::new(&path).exists() {
+        return Err(ReleaseError::invalid(format!(
+            "--from {word}: {path} does not exist (give a package, a manifest, a directory, an http(s) URL or a publish target name)"
+        )));
+    }
     if Path::new(&path).is_dir() {
         Ok(Source::Dir(path))
     } else if path.ends_with(".json") {
@@ -454,12 +460,20 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                     } else {
                         version::rollback(&mut conn, &root, type_, &lock_opts(cli))?
                     };
-                    let human = format!(
+                    let mut human = format!(
                         "{}: {} current -> {}",
                         if r.changed { "changed" } else { "ok" },
                         r.component,
                         r.current
                     );
+                    if action == "rollback" {
+                        if let Some(from) = &r.previous {
+                            human.push_str(&format!(
+                                " (rolled back from {from}: {} is the version that was current before it; rolling back again returns to {from})",
+                                r.current
+                            ));
+                        }
+                    }
                     emit(cli, &r, human);
                 }
                 "cleanup" => {
@@ -472,12 +486,22 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                         *dry_run,
                         &lock_opts(cli),
                     )?;
-                    let human = format!(
-                        "{}: removed [{}], kept [{}]",
-                        if r.changed { "changed" } else { "ok" },
-                        r.removed.join(", "),
-                        r.kept.join(", ")
-                    );
+                    let human = if keep.is_none() && keep_days.is_none() {
+                        format!(
+                            "ok: no --keep or --keep-days given, so every version is kept: [{}]. \
+                             --keep N keeps the N newest, --keep-days D those deployed in the last D days; \
+                             current, previous, pinned and required versions are always kept.",
+                            r.kept.join(", ")
+                        )
+                    } else {
+                        format!(
+                            "{}: {} [{}], kept [{}]",
+                            if r.changed { "changed" } else { "ok" },
+                            if *dry_run { "would remove" } else { "removed" },
+                            r.removed.join(", "),
+                            r.kept.join(", ")
+                        )
+                    };
                     emit(cli, &r, human);
                 }
                 _ => {
@@ -522,25 +546,28 @@ fn run(cli: &Cli) -> Result<ExitCode, ReleaseError> {
                 }
                 "verify" => {
                     let bad = links::verify(&mut conn, &root)?;
+                    // Each broken link with what it should point at.
+                    let explain = |s: &links::LinkStatus| match &s.actual {
+                        Some(actual) => format!(
+                            "{} {}: points at {actual}, expected {}",
+                            s.path, s.status, s.expected
+                        ),
+                        None => {
+                            format!("{} {}: expected a link to {}", s.path, s.status, s.expected)
+                        }
+                    };
                     let human = if bad.is_empty() {
                         "ok: all links valid".to_string()
                     } else {
-                        bad.iter()
-                            .map(|s| format!("{} {}", s.path, s.status))
-                            .collect::<Vec<_>>()
-                            .join("\n")
+                        bad.iter().map(explain).collect::<Vec<_>>().join("\n")
                     };
                     emit(cli, &bad, human);
                     if !bad.is_empty() {
                         return Err(ReleaseError::new(
                             ErrorKind::Refused,
                             format!(
-                                "{} broken link(s): {}",
-                                bad.len(),
-                                bad.iter()
-                                    .map(|s| format!("{} {}", s.path, s.status))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                "{} broken link(s); `yiqiu-release links repair --root {root}` recreates them",
+                                bad.len()
                             ),
                         ));
                     }

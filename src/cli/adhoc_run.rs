@@ -31,6 +31,20 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
             None,
         ));
     }
+    // As `ansible`: these modules need arguments, refused before anything connects.
+    let needs_args = ["command", "raw", "script", "shell"].contains(&module.as_str());
+    if needs_args
+        && args
+            .module_args
+            .as_deref()
+            .is_none_or(|a| a.trim().is_empty())
+    {
+        let mut msg = format!("No argument passed to {} module", args.module_name);
+        if args.pattern.ends_with(".yml") || args.pattern.ends_with(".yaml") {
+            msg.push_str(" (did you mean to run ansible-playbook?)");
+        }
+        return Err(Error::options(msg));
+    }
     let module_args = match &args.module_args {
         Some(text) => parse_module_args(text)?,
         None => Map::new(),

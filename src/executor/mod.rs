@@ -137,6 +137,16 @@ pub fn run_playbooks(
     stats.sort_keys();
     callback.recap(&stats);
     callback.playbook_end();
+    if let Some(name) = shared
+        .start_at
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
+        eprintln!(
+            "[ERROR]: No matching task \"{name}\" found. Note: --start-at-task can only follow static includes."
+        );
+    }
     let code = if shared.unreachable_any.load(Ordering::SeqCst) {
         exit::HOST_UNREACHABLE
     } else if !shared

@@ -549,7 +549,10 @@ bad="$cache"/{file}.bad-$(date +%Y%m%d%H%M%S)-$$; mv -f "$part" "$bad"; echo "MI
         } else if let Some(rest) = line.strip_prefix("FAIL ") {
             rest.to_string()
         } else {
-            format!("rc={} {}", out.rc, last_line(&out.stderr))
+            match last_line(&out.stderr) {
+                e if e.is_empty() => format!("the fetch failed with exit status {}", out.rc),
+                e => e,
+            }
         };
         log.push(log_line(
             "WARN",

@@ -34,11 +34,12 @@ pub fn run(conn: &mut dyn Connection, script: &str) -> Result<crate::connection:
 pub fn run_ok(conn: &mut dyn Connection, script: &str, what: &str) -> Result<String> {
     let out = run(conn, script)?;
     if out.rc != 0 {
-        return Err(ReleaseError::io(format!(
-            "{what} failed (rc={}): {}",
-            out.rc,
-            last_line(&out.stderr)
-        )));
+        let err = last_line(&out.stderr);
+        return Err(ReleaseError::io(if err.is_empty() {
+            format!("{what} failed with exit status {}", out.rc)
+        } else {
+            format!("{what} failed: {err}")
+        }));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
