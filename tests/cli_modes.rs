@@ -127,3 +127,16 @@ fn start_at_task_without_a_match_says_so() {
     );
     assert!(!r.stdout.contains("TASK [real]"), "{}", r.stdout);
 }
+
+#[test]
+fn pause_prints_ansibles_lines() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - pause:\n        seconds: 1\n        prompt: Waiting\n    - pause:\n        seconds: 1\n        echo: false\n",
+        &[],
+    );
+    r.assert_code(0);
+    r.out_contains(
+        "TASK [pause] *******************************************************************\nPausing for 1 seconds\n(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r\nok: [localhost]",
+    );
+    r.out_contains("Pausing for 1 seconds (output is hidden)\nok: [localhost]");
+}

@@ -55,7 +55,19 @@ impl Module for Pause {
         let mut user_input = String::new();
         let mut warnings = Vec::new();
         match wait {
-            Some(secs) => std::thread::sleep(Duration::from_secs(secs.unsigned_abs())),
+            Some(secs) => {
+                // Ansible's lines, printed before the wait whether or not stdin is a terminal.
+                let hidden = if echo { "" } else { " (output is hidden)" };
+                let mut text = format!("Pausing for {secs} seconds{hidden}\n");
+                if args.str("prompt").is_some() {
+                    text.push_str(
+                        "(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r\n",
+                    );
+                }
+                let mut out = std::io::stdout();
+                let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+                std::thread::sleep(Duration::from_secs(secs.unsigned_abs()))
+            }
             None => {
                 let stdin = std::io::stdin();
                 if stdin.is_terminal() {
