@@ -178,3 +178,22 @@ fn a_killed_controller_leaves_no_temp_files() {
         format!("token={SECRET}\n")
     );
 }
+
+#[test]
+fn vvv_shows_connection_and_commands_with_secrets_masked() {
+    let lab = Lab::new(1);
+    let play = format!(
+        "- hosts: targets\n  gather_facts: false\n  tasks:\n    - command: echo {SECRET}\n      no_log: true\n    - command: echo shown-at-vvv\n      environment:\n        TOKEN: {SECRET}\n"
+    );
+    let r = run_args(&lab, &lab.inventory(sshd::USER), &play, &["-vvv"], &[]);
+    r.assert_code(0);
+    let addr = &lab.hosts[0].addr;
+    r.out_contains(&format!(
+        "<{addr}> ESTABLISH SSH CONNECTION FOR USER: {}",
+        sshd::USER
+    ));
+    r.out_contains(&format!("<{addr}> SSH: EXEC /bin/sh -c '"));
+    r.out_contains("exec echo shown-at-vvv");
+    r.out_contains("SSH: EXEC /bin/sh -c '(censored due to no_log)'");
+    assert!(!r.stdout.contains(SECRET), "{}", r.stdout);
+}

@@ -153,6 +153,22 @@ pub fn traceable(script: &str) -> &str {
     }
 }
 
+/// `-v` count of the run, for the `-vvv` connection lines.
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets the verbosity the connection lines follow (the executor does, once per run).
+pub fn set_verbosity(v: u8) {
+    VERBOSITY.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Ansible's `-vvv` connection line, `<host> MESSAGE`, on stdout. Secrets stay out: the
+/// caller passes scripts through [`traceable`], and environment values are never in them.
+pub fn vvv(host: &str, message: &str) {
+    if VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) >= 3 {
+        crate::cli::print::stdout_line(&format!("<{host}> {message}"));
+    }
+}
+
 /// Quotes one word for a POSIX shell.
 pub fn quote(word: &str) -> String {
     if !word.is_empty()

@@ -724,7 +724,12 @@ impl SshConnection {
 
 impl Connection for SshConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %super::traceable(&cmd.script));
+        let shown = super::traceable(&cmd.script);
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %shown);
+        super::vvv(
+            &self.target.address,
+            &format!("SSH: EXEC /bin/sh -c {}", quote(shown)),
+        );
         self.exec_untraced(cmd)
     }
 
@@ -977,6 +982,10 @@ fn wait_socket(live: &Live, want_write: bool) {
 
 /// Opens TCP, does the SSH handshake, checks the host key and authenticates.
 fn connect(t: &Target) -> Result<Live, ConnError> {
+    super::vvv(
+        &t.address,
+        &format!("ESTABLISH SSH CONNECTION FOR USER: {}", t.user),
+    );
     let unreachable = |why: String| {
         ConnError::Unreachable(format!(
             "Failed to connect to the host via ssh: ssh: connect to host {} port {}: {why}",

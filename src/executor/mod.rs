@@ -89,6 +89,7 @@ pub fn run_playbooks(
     let tags = TagFilter::new(options.tags.clone(), options.skip_tags.clone());
     let start_at = options.start_at_task.clone();
     let limit = options.limit.clone();
+    crate::connection::set_verbosity(options.verbosity);
     let state = RunState::new(options, inventory);
     let shared = RunShared {
         state: state.clone(),
