@@ -19,47 +19,28 @@
 //! Ansible: `ansible_facts` (merged into host facts), `add_host`, `add_group`, `failed`, `changed`,
 //! `skipped`.
 
-pub mod add_host;
-pub mod archive_check;
 pub mod args;
-pub mod assert;
-pub mod blockinfile;
-pub mod command;
-pub mod component_deploy;
-pub mod component_health;
-pub mod component_links;
-pub mod component_pack;
-pub mod component_publish;
-pub mod component_version;
-pub mod copy;
-pub mod debug;
-pub mod fail;
-pub mod fetch;
-pub mod file;
-pub mod find;
-pub mod get_url;
-pub mod group_by;
-pub mod include_vars;
-pub mod lineinfile;
-pub mod pause;
-pub mod ping;
-pub mod raw;
+pub mod commands;
+pub mod control;
+pub mod files;
 pub mod registry;
-pub mod remote_file;
-pub mod replace;
-pub mod set_fact;
-pub mod setup;
-pub mod shell;
-pub mod slurp;
-pub mod stat;
-pub mod systemd;
-pub mod tempfile;
-pub mod template;
-pub mod unarchive;
+pub mod release;
+pub mod system;
 pub mod util;
-pub mod wait_for;
 
+// The families keep the short paths (`modules::copy`) working.
 pub use args::{validate, ArgKind, ArgSpec, Args};
+pub use commands::{command, raw, shell};
+pub use control::{add_host, assert, debug, fail, group_by, include_vars, pause, set_fact};
+pub use files::{
+    archive_check, blockinfile, copy, fetch, file, find, get_url, lineinfile, remote_file, replace,
+    slurp, stat, tempfile, template, unarchive,
+};
+pub use release::{
+    component_deploy, component_health, component_links, component_pack, component_publish,
+    component_version,
+};
+pub use system::{ping, setup, systemd, wait_for};
 
 use crate::connection::{Become, Connection};
 use serde_json::{Map, Value};

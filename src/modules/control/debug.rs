@@ -1,0 +1,147 @@
+//! `debug`: prints a message or the value of an expression.
+
+use crate::modules::util::map;
+use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
+use serde_json::Value;
+
+pub struct Debug;
+
+const SPEC: &[ArgSpec] = &[
+    ArgSpec::new("msg", ArgKind::Raw),
+    ArgSpec::new("var", ArgKind::Raw),
+    ArgSpec::new("verbosity", ArgKind::Int),
+];
+
+impl Module for Debug {
+    fn name(&self) -> &'static str {
+        "debug"
+    }
+    fn spec(&self) -> &'static [ArgSpec] {
+        SPEC
+    }
+    fn raw_args(&self) -> &'static [&'static str] {
+        &["var"]
+    }
+    fn controller_only(&self) -> bool {
+        true
+    }
+    fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
+        if args.get("msg").is_some() && args.get("var").is_some() {
+            return Err(ModuleError::msg("'msg' and 'var' are incompatible options"));
+        }
+        let verbosity = args.int("verbosity").unwrap_or(0);
+        if verbosity > i64::from(ctx.verbosity) {
+            return Ok(map([
+                (
+                    "skipped_reason",
+                    Value::String("Verbosity threshold not met.".into()),
+                ),
+                ("skipped", Value::Bool(true)),
+            ]));
+        }
+        let mut res = serde_json::Map::new();
+        if let Some(var) = args.get("var") {
+            let expr = match var {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            // ansible-core 2.19 reports an undefined or broken expression inline, with a
+            // warning, rather than failing the task.
+            let value = match ctx.eval.eval_expr(&expr) {
+                Ok(v) => v,
+                Err(e) => {
+                    res.insert(
+                        "warnings".into(),
+                        Value::Array(vec![Value::String(format!(
+                            "Encountered 1 template error.\nerror 1 - {e}"
+                        ))]),
+                    );
+                    Value::String(format!("<< error 1 - {e} >>"))
+                }
+            };
+            res.insert(expr, value);
+        } else {
+            let msg = args
+                .get("msg")
+                .cloned()
+                .unwrap_or_else(|| Value::String("Hello world!".into()));
+            res.insert("msg".into(), msg);
+        }
+        res.insert("_ansible_verbose_always".into(), Value::Bool(true));
+        res.insert("changed".into(), Value::Bool(false));
+        Ok(res)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::util::test_support::{run, run_with, Opts};
+    use serde_json::json;
+
+    #[test]
+    fn msg_and_default() {
+        let r = run(&Debug, json!({"msg": "hi"})).unwrap();
+        assert_eq!(r["msg"], json!("hi"));
+        assert_eq!(r["changed"], json!(false));
+        assert_eq!(r["_ansible_verbose_always"], json!(true));
+        let r = run(&Debug, json!({})).unwrap();
+        assert_eq!(r["msg"], json!("Hello world!"));
+    }
+
+    #[test]
+    fn var_evaluates_expression() {
+        let opts = Opts {
+            vars: Some(json!({"x": {"a": [1, 2]}})),
+            ..Opts::default()
+        };
+        let r = run_with(&Debug, json!({"var": "x.a"}), opts).unwrap();
+        assert_eq!(r["x.a"], json!([1, 2]));
+    }
+
+    #[test]
+    fn undefined_var_is_reported_inline() {
+        let r = run(&Debug, json!({"var": "nosuch"})).unwrap();
+        let v = r["nosuch"].as_str().unwrap();
+        assert!(
+            v.starts_with("<< error 1 - ") && v.contains("nosuch"),
+            "{v}"
+        );
+        assert!(r["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Encountered 1 template error."));
+    }
+
+    #[test]
+    fn verbosity_threshold() {
+        let r = run(&Debug, json!({"msg": "x", "verbosity": 2})).unwrap();
+        assert_eq!(
+            r,
+            *json!({"skipped_reason": "Verbosity threshold not met.", "skipped": true})
+                .as_object()
+                .unwrap()
+        );
+        let opts = Opts {
+            verbosity: 2,
+            ..Opts::default()
+        };
+        let r = run_with(&Debug, json!({"msg": "x", "verbosity": "2"}), opts).unwrap();
+        assert_eq!(r["msg"], json!("x"));
+    }
+
+    #[test]
+    fn msg_and_var_conflict_and_unknown_args() {
+        assert!(run(&Debug, json!({"msg": "a", "var": "b"})).is_err());
+        let e = crate::modules::validate(
+            "debug",
+            SPEC,
+            json!({"mgs": 1}).as_object().cloned().unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("Unsupported parameters for (debug) module: mgs"),
+            "{e}"
+        );
+    }
+}

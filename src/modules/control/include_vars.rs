@@ -1,0 +1,377 @@
+//! `include_vars`: loads variables from YAML/JSON files on the controller.
+//!
+//! Relative paths are looked up in `ctx.search_paths`, each both in its `vars/` subdirectory
+//! and itself, as Ansible's `_find_needle('vars', ...)` does.
+
+use crate::modules::util::map;
+use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+pub struct IncludeVars;
+
+const SPEC: &[ArgSpec] = &[
+    ArgSpec::new("_raw_params", ArgKind::Str),
+    ArgSpec::new("file", ArgKind::Path),
+    ArgSpec::new("dir", ArgKind::Path),
+    ArgSpec::new("name", ArgKind::Str),
+    ArgSpec::new("depth", ArgKind::Int),
+    ArgSpec::new("files_matching", ArgKind::Str),
+    ArgSpec::new("ignore_files", ArgKind::List),
+    ArgSpec::new("extensions", ArgKind::List),
+    ArgSpec::new("ignore_unknown_extensions", ArgKind::Bool),
+    ArgSpec::new("hash_behaviour", ArgKind::Str).choices(&["replace", "merge"]),
+];
+
+/// Why loading stopped, with the files already included (Ansible reports both).
+struct Failure {
+    message: String,
+}
+
+fn fail(message: String) -> Failure {
+    Failure { message }
+}
+
+struct Loader {
+    extensions: Vec<String>,
+    ignore_unknown: bool,
+    merge: bool,
+    facts: Map<String, Value>,
+    files: Vec<Value>,
+}
+
+impl Loader {
+    fn valid_ext(&self, path: &Path) -> bool {
+        let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+        // An empty string in `extensions` admits files without an extension.
+        match ext {
+            Some(e) => self.extensions.contains(&e),
+            None => self.extensions.iter().any(String::is_empty),
+        }
+    }
+
+    fn load(&mut self, path: &Path) -> Result<(), Failure> {
+        let node = crate::yaml::load_file(path).map_err(|e| fail(e.message))?;
+        let data = match node.to_json() {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            _ => {
+                return Err(fail(format!(
+                    "{} must be stored as a dictionary/hash",
+                    path.display()
+                )))
+            }
+        };
+        for (k, v) in data {
+            match (self.merge, self.facts.get_mut(&k), v) {
+                (true, Some(Value::Object(old)), Value::Object(new)) => merge_into(old, new),
+                (_, _, v) => {
+                    self.facts.insert(k, v);
+                }
+            }
+        }
+        self.files.push(Value::String(path.display().to_string()));
+        Ok(())
+    }
+}
+
+/// Ansible's recursive dict merge (`hash_behaviour: merge`).
+fn merge_into(old: &mut Map<String, Value>, new: Map<String, Value>) {
+    for (k, v) in new {
+        match (old.get_mut(&k), v) {
+            (Some(Value::Object(o)), Value::Object(n)) => merge_into(o, n),
+            (_, v) => {
+                old.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Where a relative `file`/`dir` is looked for, in order.
+fn candidates(rel: &str, search: &[PathBuf]) -> Vec<PathBuf> {
+    let p = Path::new(rel);
+    if p.is_absolute() {
+        return vec![p.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    for base in search {
+        out.push(base.join("vars").join(rel));
+        out.push(base.join(rel));
+    }
+    if out.is_empty() {
+        out.push(p.to_path_buf());
+    }
+    out
+}
+
+fn find(rel: &str, search: &[PathBuf], want_dir: bool) -> Result<PathBuf, Failure> {
+    let cands = candidates(rel, search);
+    for c in &cands {
+        if (want_dir && c.is_dir()) || (!want_dir && c.is_file()) {
+            return Ok(std::path::absolute(c).unwrap_or_else(|_| c.clone()));
+        }
+    }
+    let searched: Vec<String> = cands.iter().map(|c| c.display().to_string()).collect();
+    Err(fail(format!(
+        "Could not find or access '{rel}'\nSearched in:\n\t{} on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+        searched.join("\n\t")
+    )))
+}
+
+/// Files of a directory tree in Ansible's order: each directory's files sorted, directories
+/// visited in sorted path order; `depth` 0 means unlimited.
+fn walk(root: &Path, depth: i64) -> Result<Vec<PathBuf>, Failure> {
+    let mut dirs = vec![(root.to_path_buf(), 1i64)];
+    let mut all_dirs = Vec::new();
+    while let Some((d, level)) = dirs.pop() {
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(&d).map_err(|e| fail(format!("{}: {e}", d.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if depth == 0 || level < depth {
+                    dirs.push((path, level + 1));
+                }
+            } else {
+                files.push(path);
+            }
+        }
+        files.sort();
+        all_dirs.push((d, files));
+    }
+    all_dirs.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(all_dirs.into_iter().flat_map(|(_, f)| f).collect())
+}
+
+impl IncludeVars {
+    fn load_all(args: &Args, ctx: &ModuleContext, loader: &mut Loader) -> Result<(), Failure> {
+        let file = args.string("file").or_else(|| args.string("_raw_params"));
+        if let Some(dir) = args.string("dir") {
+            if file.is_some() {
+                return Err(fail(
+                    "You are mixing file only and dir only arguments, these are incompatible"
+                        .into(),
+                ));
+            }
+            let root = find(&dir, &ctx.search_paths, true)?;
+            let matching = match args.str("files_matching") {
+                Some(re) => Some(
+                    regex::Regex::new(re)
+                        .map_err(|e| fail(format!("Invalid files_matching regex: {e}")))?,
+                ),
+                None => None,
+            };
+            let mut ignores = Vec::new();
+            for i in args.list("ignore_files").into_iter().flatten() {
+                let s = i
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string());
+                let re = regex::Regex::new(&format!("{s}$"))
+                    .map_err(|e| fail(format!("Invalid ignore_files regex: {e}")))?;
+                ignores.push(re);
+            }
+            for path in walk(&root, args.int("depth").unwrap_or(0))? {
+                let fname = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if ignores.iter().any(|r| r.is_match(&fname)) {
+                    continue;
+                }
+                if let Some(m) = &matching {
+                    if !m.is_match(&fname) {
+                        continue;
+                    }
+                }
+                if !loader.valid_ext(&path) {
+                    if loader.ignore_unknown {
+                        continue;
+                    }
+                    return Err(fail(format!(
+                        "{} does not have a valid extension: {}",
+                        path.display(),
+                        loader.extensions.join(", ")
+                    )));
+                }
+                loader.load(&path)?;
+            }
+            return Ok(());
+        }
+        let Some(file) = file else {
+            return Err(fail("No file or dir was given".into()));
+        };
+        let path = find(&file, &ctx.search_paths, false)?;
+        if !loader.valid_ext(&path) {
+            return Err(fail(format!(
+                "{} does not have a valid extension: {}",
+                path.display(),
+                loader.extensions.join(", ")
+            )));
+        }
+        loader.load(&path)
+    }
+}
+
+impl Module for IncludeVars {
+    fn name(&self) -> &'static str {
+        "include_vars"
+    }
+    fn spec(&self) -> &'static [ArgSpec] {
+        SPEC
+    }
+    fn free_form(&self) -> bool {
+        true
+    }
+    fn controller_only(&self) -> bool {
+        true
+    }
+    fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
+        let extensions = match args.list("extensions") {
+            Some(list) => list
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect(),
+            None => vec!["yaml".into(), "yml".into(), "json".into()],
+        };
+        let mut loader = Loader {
+            extensions,
+            ignore_unknown: args.bool_or("ignore_unknown_extensions", false),
+            merge: args.str("hash_behaviour") == Some("merge"),
+            facts: Map::new(),
+            files: Vec::new(),
+        };
+        let outcome = Self::load_all(args, ctx, &mut loader);
+        let facts = match args.str("name") {
+            Some(name) if outcome.is_ok() => map([(name, Value::Object(loader.facts))]),
+            _ if outcome.is_err() => Map::new(),
+            _ => loader.facts,
+        };
+        let mut res = map([
+            ("ansible_facts", Value::Object(facts)),
+            ("ansible_included_var_files", Value::Array(loader.files)),
+            ("changed", Value::Bool(false)),
+        ]);
+        match outcome {
+            Ok(()) => Ok(res),
+            Err(f) => {
+                // ansible-core 2.19 registers the reason under `message` with a generic msg.
+                res.insert("message".into(), Value::String(f.message));
+                res.insert(
+                    "msg".into(),
+                    Value::String("Task failed: Action failed: Unknown error.".into()),
+                );
+                Err(ModuleError::Failed(res))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::util::test_support::{failed, run_with, Opts};
+    use serde_json::json;
+
+    fn setup() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path();
+        std::fs::create_dir_all(p.join("vars")).unwrap();
+        std::fs::create_dir_all(p.join("d/sub")).unwrap();
+        std::fs::write(p.join("vars/v1.yml"), "a: 1\nb: [x]\n").unwrap();
+        std::fs::write(p.join("d/a.yml"), "x: 1\nh: {k: 1}\n").unwrap();
+        std::fs::write(p.join("d/sub/b.yaml"), "y: 2\nh: {j: 2}\n").unwrap();
+        std::fs::write(p.join("d/c.txt"), "zz").unwrap();
+        std::fs::write(p.join("list.yml"), "- 1\n").unwrap();
+        t
+    }
+
+    fn opts(t: &tempfile::TempDir) -> Opts {
+        Opts {
+            search: vec![t.path().to_path_buf()],
+            ..Opts::default()
+        }
+    }
+
+    #[test]
+    fn free_form_file_in_vars_subdir() {
+        let t = setup();
+        let r = run_with(&IncludeVars, json!({"_raw_params": "v1.yml"}), opts(&t)).unwrap();
+        assert_eq!(r["ansible_facts"], json!({"a": 1, "b": ["x"]}));
+        let f = t.path().join("vars/v1.yml").display().to_string();
+        assert_eq!(r["ansible_included_var_files"], json!([f]));
+        assert_eq!(r["changed"], json!(false));
+    }
+
+    #[test]
+    fn name_nests_facts() {
+        let t = setup();
+        let r = run_with(
+            &IncludeVars,
+            json!({"file": "v1.yml", "name": "nest"}),
+            opts(&t),
+        )
+        .unwrap();
+        assert_eq!(r["ansible_facts"], json!({"nest": {"a": 1, "b": ["x"]}}));
+    }
+
+    #[test]
+    fn dir_walk_order_extensions_and_merge() {
+        let t = setup();
+        let r = run_with(
+            &IncludeVars,
+            json!({"dir": "d", "ignore_unknown_extensions": true, "hash_behaviour": "merge"}),
+            opts(&t),
+        )
+        .unwrap();
+        assert_eq!(
+            r["ansible_facts"],
+            json!({"x": 1, "h": {"k": 1, "j": 2}, "y": 2})
+        );
+        assert_eq!(r["ansible_included_var_files"].as_array().unwrap().len(), 2);
+        let r = run_with(
+            &IncludeVars,
+            json!({"dir": "d", "depth": 1, "files_matching": "^a"}),
+            opts(&t),
+        )
+        .unwrap();
+        assert_eq!(r["ansible_facts"], json!({"x": 1, "h": {"k": 1}}));
+        let m = failed(run_with(&IncludeVars, json!({"dir": "d"}), opts(&t)));
+        assert!(m["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("c.txt does not have a valid extension: yaml, yml, json"));
+        assert_eq!(m["ansible_included_var_files"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn missing_and_non_dict_files() {
+        let t = setup();
+        let m = failed(run_with(
+            &IncludeVars,
+            json!({"file": "nosuch.yml"}),
+            opts(&t),
+        ));
+        assert!(m["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Could not find or access 'nosuch.yml'\nSearched in:"));
+        assert_eq!(
+            m["msg"],
+            json!("Task failed: Action failed: Unknown error.")
+        );
+        let m = failed(run_with(
+            &IncludeVars,
+            json!({"file": "list.yml"}),
+            opts(&t),
+        ));
+        assert!(m["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("must be stored as a dictionary/hash"));
+    }
+}
