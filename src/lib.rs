@@ -10,6 +10,7 @@ pub mod connection;
 pub mod error;
 pub mod executor;
 pub mod inventory;
+pub mod k8s;
 pub mod modules;
 pub mod output;
 pub mod playbook;

@@ -23,6 +23,7 @@ pub mod args;
 pub mod commands;
 pub mod control;
 pub mod files;
+pub mod k8s;
 pub mod registry;
 pub mod release;
 pub mod system;

@@ -39,6 +39,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::component_version::ComponentVersion,
         &super::component_links::ComponentLinks,
         &super::component_health::ComponentHealth,
+        &super::k8s::objects::K8s,
+        &super::k8s::info::K8sInfo,
     ]
 }
 
@@ -49,6 +51,7 @@ pub fn short_name(name: &str) -> &str {
         "ansible.legacy.",
         "ansible.posix.",
         "community.general.",
+        "kubernetes.core.",
     ] {
         if let Some(rest) = name.strip_prefix(prefix) {
             return rest;

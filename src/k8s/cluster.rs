@@ -1,0 +1,114 @@
+//! One API client per (cluster, credentials) for the whole run, and the kinds it resolved.
+//!
+//! A task pays for the client and for discovery only the first time its settings are seen;
+//! after that a `k8s` task is the one or two HTTP round trips of its own request.
+
+use super::auth::Auth;
+use super::K8sError;
+use kube::api::{Api, DynamicObject};
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use kube::Client;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub struct Cluster {
+    pub client: Client,
+    /// The namespace of the kubeconfig context (`default` when it names none).
+    pub default_namespace: String,
+    kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
+}
+
+static CLUSTERS: OnceLock<Mutex<HashMap<Auth, Arc<Cluster>>>> = OnceLock::new();
+
+/// The shared client for `auth`, made on first use.
+pub async fn get(auth: &Auth) -> Result<Arc<Cluster>, K8sError> {
+    let all = CLUSTERS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(c) = all.lock().unwrap_or_else(|p| p.into_inner()).get(auth) {
+        return Ok(c.clone());
+    }
+    let config = auth.config().await?;
+    let default_namespace = config.default_namespace.clone();
+    let client = Client::try_from(config)
+        .map_err(|e| K8sError(format!("Could not create the Kubernetes client: {e}")))?;
+    let cluster = Arc::new(Cluster {
+        client,
+        default_namespace,
+        kinds: Mutex::new(HashMap::new()),
+    });
+    all.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(auth.clone(), cluster.clone());
+    Ok(cluster)
+}
+
+impl Cluster {
+    /// The resource for `api_version` + `kind`, discovered once per run; an error when the
+    /// server does not have it.
+    pub async fn resource(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<(ApiResource, ApiCapabilities), K8sError> {
+        self.find_resource(api_version, kind).await?.ok_or_else(|| {
+            K8sError(format!(
+                "Failed to find exact match for {api_version}.{kind} by [kind, name, singularName, shortNames]"
+            ))
+        })
+    }
+
+    /// As [`Cluster::resource`], with `None` for a kind the server does not have (a server
+    /// that cannot be reached is an error).
+    pub async fn find_resource(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<(ApiResource, ApiCapabilities)>, K8sError> {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(found) = self
+            .kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(Some(found.clone()));
+        }
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        let found = match kube::discovery::pinned_kind(&self.client, &gvk).await {
+            Ok(found) => found,
+            Err(kube::Error::Discovery(_)) => return Ok(None),
+            Err(e) if super::status_code(&e) == Some(404) => return Ok(None),
+            Err(e) => {
+                return Err(K8sError(format!(
+                    "Failed to reach the Kubernetes API to look up {api_version}.{kind}: {}",
+                    super::describe(&e)
+                )))
+            }
+        };
+        self.kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, found.clone());
+        Ok(Some(found))
+    }
+
+    /// An API handle for the resource, namespaced when the kind is.
+    pub fn api(
+        &self,
+        ar: &ApiResource,
+        caps: &ApiCapabilities,
+        namespace: Option<&str>,
+    ) -> Api<DynamicObject> {
+        match caps.scope {
+            Scope::Namespaced => Api::namespaced_with(
+                self.client.clone(),
+                namespace.unwrap_or(&self.default_namespace),
+                ar,
+            ),
+            Scope::Cluster => Api::all_with(self.client.clone(), ar),
+        }
+    }
+}

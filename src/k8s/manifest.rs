@@ -1,0 +1,156 @@
+//! The objects a `k8s` task works on: `definition` (a mapping, a list, or YAML text with one
+//! or more documents), `src` (a file found as `copy` finds it), or `template` (rendered on the
+//! controller with the task's variables); or, with none of them, the object that `kind`,
+//! `name`, `namespace` and `api_version` name.
+
+use super::K8sError;
+use crate::modules::{Args, ModuleContext};
+use serde_json::{json, Value};
+
+/// Every YAML document of `text` that is not empty.
+pub fn parse_documents(text: &str, what: &str) -> Result<Vec<Value>, K8sError> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let v = Value::deserialize(doc)
+            .map_err(|e| K8sError(format!("Error parsing {what} (document {}): {e}", i + 1)))?;
+        match v {
+            Value::Null => {}
+            Value::Array(items) => out.extend(items.into_iter().filter(|i| !i.is_null())),
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// The objects of the task, each with `namespace` filled in where the task gives one.
+pub fn objects(args: &Args, ctx: &mut ModuleContext) -> Result<Vec<Value>, K8sError> {
+    let mut objs = match (
+        args.get("definition"),
+        args.str("src"),
+        args.get("template"),
+    ) {
+        (Some(Value::String(text)), _, _) => parse_documents(text, "definition")?,
+        (Some(Value::Array(items)), _, _) => items.clone(),
+        (Some(v @ Value::Object(_)), _, _) => vec![v.clone()],
+        (Some(other), _, _) => {
+            return Err(K8sError(format!(
+                "definition must be a mapping, a list or YAML text, got {other}"
+            )))
+        }
+        (None, Some(src), _) => {
+            let path = crate::modules::copy::find_local(ctx, src)
+                .ok_or_else(|| K8sError(format!("Error accessing {src}. Does the file exist?")))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| K8sError(format!("Error reading {}: {e}", path.display())))?;
+            parse_documents(&text, &path.display().to_string())?
+        }
+        (None, None, Some(t)) => {
+            let name = match t {
+                Value::String(s) => s.clone(),
+                Value::Object(m) => m
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                _ => String::new(),
+            };
+            let path = crate::modules::copy::find_local(ctx, &name)
+                .ok_or_else(|| K8sError(format!("Could not find the template {name}")))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| K8sError(format!("Error reading {}: {e}", path.display())))?;
+            let rendered = ctx
+                .eval
+                .render_template(&text, &path.display().to_string())
+                .map_err(K8sError)?;
+            parse_documents(&rendered, &path.display().to_string())?
+        }
+        (None, None, None) => vec![from_names(args)?],
+    };
+    for o in &mut objs {
+        fill(o, args)?;
+    }
+    Ok(objs)
+}
+
+/// The object `kind` / `name` / `api_version` name (for `state: absent` and patches).
+fn from_names(args: &Args) -> Result<Value, K8sError> {
+    let kind = args.str("kind").ok_or_else(|| {
+        K8sError("Error: kind is required when no definition, src or template is given".into())
+    })?;
+    let mut metadata = json!({});
+    if let Some(n) = args.str("name") {
+        metadata["name"] = json!(n);
+    }
+    if let Some(g) = args.str("generate_name") {
+        metadata["generateName"] = json!(g);
+    }
+    Ok(json!({
+        "apiVersion": args.str("api_version").unwrap_or("v1"),
+        "kind": kind,
+        "metadata": metadata,
+    }))
+}
+
+/// Gives the object the task's `namespace` (when it has none) and checks the basics.
+fn fill(o: &mut Value, args: &Args) -> Result<(), K8sError> {
+    if !o.is_object() {
+        return Err(K8sError(format!(
+            "a resource definition must be a mapping, got {o}"
+        )));
+    }
+    for key in ["apiVersion", "kind"] {
+        if o.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(K8sError(format!(
+                "Error: the resource definition has no {key} (object: {})",
+                label(o)
+            )));
+        }
+    }
+    if o.get("metadata").is_none_or(|m| !m.is_object()) {
+        o["metadata"] = json!({});
+    }
+    if let Some(ns) = args.str("namespace") {
+        if o["metadata"].get("namespace").is_none() {
+            o["metadata"]["namespace"] = json!(ns);
+        }
+    }
+    Ok(())
+}
+
+/// `kind/name` (or `kind/generateName*`) for messages.
+pub fn label(o: &Value) -> String {
+    let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
+    let meta = o.get("metadata");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            meta.and_then(|m| m.get("generateName"))
+                .and_then(Value::as_str)
+                .map(|g| format!("{g}*"))
+        })
+        .unwrap_or_else(|| "?".into());
+    format!("{}/{name}", kind.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_document_yaml_gives_every_object() {
+        let docs = parse_documents(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(label(&docs[1]), "service/b");
+        assert!(parse_documents("a: [", "x")
+            .unwrap_err()
+            .0
+            .contains("document 1"));
+    }
+}

@@ -1,0 +1,108 @@
+//! `k8s_info` (kubernetes.core.k8s_info): reads objects; usable with `until:`.
+
+use super::{failed, wait_spec, AUTH_SPEC};
+use crate::k8s::auth::Auth;
+use crate::k8s::{cluster, runtime, wait, K8sError};
+use crate::modules::util::map;
+use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
+use kube::api::ListParams;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+pub struct K8sInfo;
+
+const OWN_SPEC: &[ArgSpec] = &[
+    ArgSpec::new("kind", ArgKind::Str).required(),
+    ArgSpec::new("api_version", ArgKind::Str).aliases(&["api", "version"]),
+    ArgSpec::new("name", ArgKind::Str),
+    ArgSpec::new("namespace", ArgKind::Str),
+    ArgSpec::new("label_selectors", ArgKind::List),
+    ArgSpec::new("field_selectors", ArgKind::List),
+    ArgSpec::new("wait", ArgKind::Bool),
+    ArgSpec::new("wait_condition", ArgKind::Dict),
+    ArgSpec::new("wait_sleep", ArgKind::Int),
+    ArgSpec::new("wait_timeout", ArgKind::Int),
+];
+
+fn spec() -> &'static [ArgSpec] {
+    static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
+    ALL.get_or_init(|| OWN_SPEC.iter().chain(AUTH_SPEC.iter()).copied().collect())
+}
+
+fn selectors(args: &Args, key: &str) -> Option<String> {
+    let list = args.list(key)?;
+    let parts: Vec<String> = list
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+impl Module for K8sInfo {
+    fn name(&self) -> &'static str {
+        "k8s_info"
+    }
+    fn spec(&self) -> &'static [ArgSpec] {
+        spec()
+    }
+    fn controller_only(&self) -> bool {
+        true
+    }
+    fn run(&self, args: &Args, _ctx: &mut ModuleContext) -> ModuleResult {
+        let kind = args.str("kind").unwrap_or_default().to_string();
+        let api_version = args.str("api_version").unwrap_or("v1").to_string();
+        let name = args.str("name").map(str::to_string);
+        let namespace = args.str("namespace").map(str::to_string);
+        let mut lp = ListParams::default();
+        if let Some(l) = selectors(args, "label_selectors") {
+            lp = lp.labels(&l);
+        }
+        if let Some(f) = selectors(args, "field_selectors") {
+            lp = lp.fields(&f);
+        }
+        let waiting = wait_spec(args)?;
+        let auth = Auth::from_args(args);
+        let found = runtime::block_on(async {
+            let cluster = cluster::get(&auth).await?;
+            // kubernetes.core: an unknown kind is `api_found: false`, not a failure.
+            let Some((ar, caps)) = cluster.find_resource(&api_version, &kind).await? else {
+                return Ok(None);
+            };
+            let api = cluster.api(&ar, &caps, namespace.as_deref());
+            let objs: Vec<Value> = match &name {
+                Some(n) => {
+                    if let Some(spec) = &waiting {
+                        vec![wait::until_ready(&api, &kind, n, spec).await?]
+                    } else {
+                        api.get_opt(n)
+                            .await
+                            .map_err(K8sError::from)?
+                            .into_iter()
+                            .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+                            .collect()
+                    }
+                }
+                None => api
+                    .list(&lp)
+                    .await
+                    .map_err(K8sError::from)?
+                    .items
+                    .into_iter()
+                    .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+                    .collect(),
+            };
+            Ok::<_, K8sError>(Some(objs))
+        })
+        .and_then(|r| r)
+        .map_err(|e| failed(e.0))?;
+        Ok(map([
+            ("changed", Value::Bool(false)),
+            ("api_found", Value::Bool(found.is_some())),
+            ("resources", Value::Array(found.unwrap_or_default())),
+        ]))
+    }
+}

@@ -1,0 +1,64 @@
+//! Kubernetes modules with kubernetes.core's names and arguments: `k8s` and `k8s_info`
+//! (`kubernetes.core.k8s` resolves to the same). The work is in `crate::k8s`; these files
+//! only map arguments and results.
+
+pub mod info;
+pub mod objects;
+
+use crate::k8s::auth::ARG_NAMES;
+use crate::k8s::wait::{Condition, WaitSpec};
+use crate::modules::{ArgKind, ArgSpec, Args, ModuleError};
+use std::time::Duration;
+
+/// The connection arguments every k8s module takes.
+pub const AUTH_SPEC: [ArgSpec; 11] = [
+    ArgSpec::new("kubeconfig", ArgKind::Raw),
+    ArgSpec::new("context", ArgKind::Str),
+    ArgSpec::new("host", ArgKind::Str),
+    ArgSpec::new("api_key", ArgKind::Str),
+    ArgSpec::new("username", ArgKind::Str),
+    ArgSpec::new("password", ArgKind::Str),
+    ArgSpec::new("client_cert", ArgKind::Path).aliases(&["cert_file"]),
+    ArgSpec::new("client_key", ArgKind::Path).aliases(&["key_file"]),
+    ArgSpec::new("ca_cert", ArgKind::Path).aliases(&["ssl_ca_cert"]),
+    ArgSpec::new("validate_certs", ArgKind::Bool).aliases(&["verify_ssl"]),
+    ArgSpec::new("proxy", ArgKind::Str),
+];
+
+const _: () = assert!(AUTH_SPEC.len() == ARG_NAMES.len());
+
+/// `wait`, `wait_condition`, `wait_sleep`, `wait_timeout` (kubernetes.core's defaults: 5 s and
+/// 120 s; we poll at most every 0.5 s, so `wait_sleep` is an upper bound).
+pub fn wait_spec(args: &Args) -> Result<Option<WaitSpec>, ModuleError> {
+    if !args.bool_or("wait", false) {
+        return Ok(None);
+    }
+    let condition = match args.dict("wait_condition") {
+        None => None,
+        Some(c) => Some(Condition {
+            type_: c
+                .get("type")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| ModuleError::msg("wait_condition needs a type"))?
+                .to_string(),
+            status: c
+                .get("status")
+                .map(|v| match v {
+                    serde_json::Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+                    other => other.as_str().unwrap_or("True").to_string(),
+                })
+                .unwrap_or_else(|| "True".into()),
+            reason: c.get("reason").and_then(|v| v.as_str()).map(str::to_string),
+        }),
+    };
+    Ok(Some(WaitSpec {
+        timeout: Duration::from_secs(args.int("wait_timeout").unwrap_or(120).max(0) as u64),
+        sleep: Duration::from_secs(args.int("wait_sleep").unwrap_or(5).max(0) as u64),
+        condition,
+    }))
+}
+
+/// A failed k8s task with the message and kubernetes.core's keys.
+pub fn failed(msg: impl Into<String>) -> ModuleError {
+    ModuleError::msg(msg)
+}

@@ -1,0 +1,191 @@
+//! `k8s` (kubernetes.core.k8s): create, update, apply, patch and delete objects.
+
+use super::{failed, wait_spec, AUTH_SPEC};
+use crate::k8s::auth::Auth;
+use crate::k8s::object::{self, DeleteOptions, Options, Outcome};
+use crate::k8s::{cluster, manifest, runtime, K8sError};
+use crate::modules::util::map;
+use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+pub struct K8s;
+
+const OWN_SPEC: &[ArgSpec] = &[
+    ArgSpec::new("state", ArgKind::Str).choices(&["present", "absent", "patched"]),
+    ArgSpec::new("definition", ArgKind::Raw).aliases(&["resource_definition", "inline"]),
+    ArgSpec::new("src", ArgKind::Path),
+    ArgSpec::new("template", ArgKind::Raw),
+    ArgSpec::new("kind", ArgKind::Str),
+    ArgSpec::new("name", ArgKind::Str),
+    ArgSpec::new("namespace", ArgKind::Str),
+    ArgSpec::new("api_version", ArgKind::Str).aliases(&["api", "version"]),
+    ArgSpec::new("generate_name", ArgKind::Str),
+    ArgSpec::new("label_selectors", ArgKind::List),
+    ArgSpec::new("delete_all", ArgKind::Bool).aliases(&["all"]),
+    ArgSpec::new("apply", ArgKind::Bool),
+    ArgSpec::new("server_side_apply", ArgKind::Dict),
+    ArgSpec::new("force", ArgKind::Bool),
+    ArgSpec::new("merge_type", ArgKind::Raw),
+    ArgSpec::new("wait", ArgKind::Bool),
+    ArgSpec::new("wait_condition", ArgKind::Dict),
+    ArgSpec::new("wait_sleep", ArgKind::Int),
+    ArgSpec::new("wait_timeout", ArgKind::Int),
+    ArgSpec::new("delete_options", ArgKind::Dict),
+    ArgSpec::new("continue_on_error", ArgKind::Bool),
+];
+
+fn spec() -> &'static [ArgSpec] {
+    static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
+    ALL.get_or_init(|| OWN_SPEC.iter().chain(AUTH_SPEC.iter()).copied().collect())
+}
+
+fn options(args: &Args, ctx: &ModuleContext) -> Result<Options, crate::modules::ModuleError> {
+    let server_side_apply = args.dict("server_side_apply").map(|s| {
+        (
+            s.get("field_manager")
+                .and_then(Value::as_str)
+                .unwrap_or("ansible")
+                .to_string(),
+            s.get("force_conflicts")
+                .and_then(crate::modules::args::to_bool)
+                .unwrap_or(false),
+        )
+    });
+    let merge_types = match args.get("merge_type") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for t in &merge_types {
+        if !["strategic-merge", "merge"].contains(&t.as_str()) {
+            return Err(failed(format!(
+                "value of merge_type must be one or more of: strategic-merge, merge. Got: {t}"
+            )));
+        }
+    }
+    let d = args.dict("delete_options");
+    let delete = DeleteOptions {
+        propagation_policy: d
+            .and_then(|d| d.get("propagationPolicy"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        grace_period_seconds: d
+            .and_then(|d| d.get("gracePeriodSeconds"))
+            .and_then(Value::as_u64)
+            .map(|g| g as u32),
+        preconditions: d.and_then(|d| d.get("preconditions")).map(|p| {
+            (
+                p.get("resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                p.get("uid").and_then(Value::as_str).map(str::to_string),
+            )
+        }),
+    };
+    Ok(Options {
+        check_mode: ctx.check_mode,
+        diff: ctx.diff_mode,
+        force: args.bool_or("force", false),
+        apply: args.bool_or("apply", false),
+        server_side_apply,
+        merge_types,
+        delete,
+        wait: wait_spec(args)?,
+    })
+}
+
+fn outcome_map(o: &Outcome, started: Instant) -> serde_json::Map<String, Value> {
+    let mut m = map([
+        ("changed", Value::Bool(o.changed)),
+        ("method", Value::String(o.method.into())),
+        ("result", o.result.clone()),
+        ("duration", json!(started.elapsed().as_secs())),
+    ]);
+    if let Some(d) = &o.diff {
+        m.insert("diff".into(), d.clone());
+    }
+    m
+}
+
+async fn one(
+    cluster: &cluster::Cluster,
+    state: &str,
+    obj: &Value,
+    opts: &Options,
+) -> Result<Outcome, K8sError> {
+    match state {
+        "absent" => object::absent(cluster, obj, opts).await,
+        "patched" => object::patched(cluster, obj, opts).await,
+        _ => object::present(cluster, obj, opts).await,
+    }
+}
+
+impl Module for K8s {
+    fn name(&self) -> &'static str {
+        "k8s"
+    }
+    fn spec(&self) -> &'static [ArgSpec] {
+        spec()
+    }
+    fn controller_only(&self) -> bool {
+        true
+    }
+    fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
+        let started = Instant::now();
+        let state = args.str("state").unwrap_or("present").to_string();
+        let opts = options(args, ctx)?;
+        let objs = manifest::objects(args, ctx).map_err(|e| failed(e.0))?;
+        let continue_on_error = args.bool_or("continue_on_error", false);
+        let auth = Auth::from_args(args);
+        let results = runtime::block_on(async {
+            let cluster = cluster::get(&auth).await?;
+            let mut out = Vec::new();
+            for obj in &objs {
+                let r = one(&cluster, &state, obj, &opts).await;
+                let stop = r.is_err() && !continue_on_error;
+                out.push(r);
+                if stop {
+                    break;
+                }
+            }
+            Ok::<_, K8sError>(out)
+        })
+        .and_then(|r| r)
+        .map_err(|e| failed(e.0))?;
+        if objs.len() == 1 {
+            return match results.into_iter().next() {
+                Some(Ok(o)) => Ok(outcome_map(&o, started)),
+                Some(Err(e)) => Err(failed(e.0)),
+                None => Err(failed("no object")),
+            };
+        }
+        let mut changed = false;
+        let mut items = Vec::new();
+        let mut first_error = None;
+        for r in results {
+            match r {
+                Ok(o) => {
+                    changed |= o.changed;
+                    items.push(Value::Object(outcome_map(&o, started)));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e.0.clone());
+                    items.push(json!({"error": {"msg": e.0}, "changed": false}));
+                }
+            }
+        }
+        if let (Some(e), false) = (&first_error, continue_on_error) {
+            return Err(failed(e.clone()));
+        }
+        Ok(map([
+            ("changed", Value::Bool(changed)),
+            ("result", json!({"results": items})),
+            ("duration", json!(started.elapsed().as_secs())),
+        ]))
+    }
+}
