@@ -186,7 +186,25 @@ class StandIn:
             return
         if code != 200:
             log("node heartbeat failed:", code, resp.get("message") if resp else "")
+        else:
+            self.untaint(resp)
         self.renew_lease()
+
+    def untaint(self, node):
+        """Drop the not-ready/unreachable taints that admission puts on a new node. A real
+        cluster's node lifecycle controller removes them once the kubelet reports Ready;
+        cluster.sh runs the controller-manager without it (nobody runs a real kubelet)."""
+        taints = (node.get("spec") or {}).get("taints") or []
+        keep = [t for t in taints if t.get("key") not in (
+            "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
+        if len(keep) != len(taints):
+            code, resp = self.api.request(
+                "PATCH", "/api/v1/nodes/" + NODE, {"spec": {"taints": keep or None}},
+                ctype="application/merge-patch+json")
+            if code == 200:
+                log("removed not-ready taint")
+            else:
+                log("untaint failed:", code, (resp or {}).get("message"))
 
     def renew_lease(self):
         ts = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
