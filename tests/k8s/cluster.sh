@@ -168,8 +168,8 @@ do_build() {
     ver="$(k8s_version)"
     dir="$(cache_dir "$ver")"
     mkdir -p "$dir"
-    exec 9>"$dir/.lock"
-    flock 9
+    exec 9>"$dir/.build.lock"
+    flock -w 3600 9 || die "another build holds $dir/.build.lock"
     if why="$(cache_valid "$dir")"; then
         log "cached: $dir/bin (Kubernetes $("$dir/bin/kube-apiserver" --version | awk '{print $2}'), Debian $ver)"
         echo "$dir/bin"
@@ -385,8 +385,8 @@ do_start() {
     fi
     touch "$d/.yiqiu-k8s"
     BIN="$(bin_dir)"
-    exec 8>"$d/.lock"
-    flock 8
+    exec 8>"$d/.cluster.lock"
+    flock -w 300 8 || die "another cluster.sh holds $d/.cluster.lock"
     if cluster_up "$d"; then
         log "already running in $d: reusing it"
         echo "KUBECONFIG=$d/admin.kubeconfig"
@@ -526,8 +526,8 @@ do_stop() {
     if [ ! -d "$d" ]; then log "nothing in $d"; return 0; fi
     d="$(cd "$d" && pwd)"
     [ -f "$d/.yiqiu-k8s" ] || die "$d is not a yiqiu-k8s state dir"
-    exec 8>"$d/.lock"
-    flock 8
+    exec 8>"$d/.cluster.lock"
+    flock -w 300 8 || die "another cluster.sh holds $d/.cluster.lock"
     stop_procs "$d"
     clean_state "$d"
     log "stopped; logs kept in $d/*.log"
