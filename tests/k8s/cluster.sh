@@ -18,6 +18,8 @@
 #   YIQIU_K8S_JOBS        build parallelism, 1 or 2 (default 2; never more)
 #   YIQIU_K8S_KEEP_WORK=1 keep the source tree and Go build cache after a build
 #   YIQIU_K8S_TIMEOUT     seconds `start` waits for readiness (default 120)
+#   YIQIU_K8S_VERSION     Debian version to build (default: apt's kubernetes-client candidate)
+
 set -euo pipefail
 
 SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -550,7 +552,7 @@ do_status() {
     if cluster_up "$d"; then echo "up: KUBECONFIG=$d/admin.kubeconfig"; else echo "not ready"; return 1; fi
 }
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; }
 
 main() {
     local cmd="${1:-}"
