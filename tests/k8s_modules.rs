@@ -85,8 +85,8 @@ fn create_then_unchanged_then_check_mode_then_change_with_diff() {
     r.assert_code(0);
     r.assert_recap("localhost", "changed=1");
     assert_eq!(level(&ns), "2");
-    r.out_contains("-    \"level\": \"1\"");
-    r.out_contains("+    \"level\": \"2\"");
+    r.out_contains("-        \"level\": \"1\"");
+    r.out_contains("+        \"level\": \"2\"");
     assert!(!r.stdout.contains("managedFields"), "{}", r.stdout);
 }
 
@@ -133,6 +133,7 @@ fn deployment_wait_k8s_info_until_and_absent() {
     - name: gone
       k8s:
         state: absent
+        api_version: apps/v1
         kind: Deployment
         name: web
         namespace: {ns}

@@ -9,6 +9,8 @@ static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::ne
 /// Runs `f` to completion on the shared runtime.
 pub fn block_on<F: Future>(f: F) -> Result<F::Output, super::K8sError> {
     let rt = RUNTIME.get_or_init(|| {
+        // kube's TLS asks rustls for the process-wide provider; ring is the one we build.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("yiqiu-k8s")

@@ -80,10 +80,17 @@ impl Cluster {
             .expect("run kubectl")
     }
 
-    /// A fresh namespace for one test (deleted at the start if a previous run left it).
-    pub fn namespace(&self, name: &str) -> String {
-        let _ = self.kubectl_raw(&["delete", "namespace", name, "--wait=true", "--timeout=60s"]);
-        self.kubectl(&["create", "namespace", name]);
-        name.to_string()
+    /// A fresh namespace for one test, unique to this run (namespaces of earlier runs are
+    /// deleted in the background: a namespace takes a while to go).
+    pub fn namespace(&self, base: &str) -> String {
+        let listed = self.kubectl(&["get", "namespaces", "-o", "name"]);
+        for old in listed.lines().filter_map(|l| l.strip_prefix("namespace/")) {
+            if old.starts_with(&format!("{base}-")) {
+                let _ = self.kubectl_raw(&["delete", "namespace", old, "--wait=false"]);
+            }
+        }
+        let name = format!("{base}-{}", std::process::id());
+        self.kubectl(&["create", "namespace", &name]);
+        name
     }
 }
