@@ -59,6 +59,9 @@ for t in $TARGETS; do
         execs=$(sed -n 's/^stat::number_of_executed_units: //p' "$log" | tail -1)
         eps=$(sed -n 's/^stat::average_exec_per_sec: //p' "$log" | tail -1)
     fi
-    new=$(comm -13 <(echo "$before") <(ls "$art" | sort) | sed "s|^|fuzz/artifacts/$t/|" | tr '\n' ' ')
-    printf '%-16s %12s %9s  %s\n' "$t" "${execs:-?}" "${eps:-?}" "${new:-none}"
+    new=$(comm -13 <(echo "$before") <(ls "$art" | sort) | sed "s|^|fuzz/artifacts/$t/|")
+    count=$(grep -c . <<<"$new")
+    printf '%-16s %12s %9s  %s\n' "$t" "${execs:-?}" "${eps:-?}" \
+        "$( ((count)) && echo "$count new artifact(s):" || echo none)"
+    ((count)) && sed 's/^/    /' <<<"$new"
 done
