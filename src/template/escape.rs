@@ -177,6 +177,8 @@ fn percent_operand(chars: &[char], start: usize) -> Option<(String, usize)> {
         }
         i += 1;
     }
+    // A backslash at the very end of an unclosed literal skipped past the input.
+    let i = i.min(chars.len());
     if i == begin {
         return None;
     }
@@ -191,6 +193,15 @@ fn percent_operand(chars: &[char], start: usize) -> Option<(String, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_operand_with_a_trailing_backslash_is_no_panic() {
+        // Found by the templar fuzz target (fuzz/findings/templar-percent-operand-...).
+        let chars: Vec<char> = "\"\"%\"\\".chars().collect();
+        let _ = percent_operand(&chars, 2);
+        let _ = crate::template::templar()
+            .render_string("{{ \"\"%\"\\ }}", &minijinja::Value::from(()));
+    }
 
     #[test]
     fn doubles_backslashes_only_in_literals() {
