@@ -29,7 +29,8 @@ cd "$FUZZ" || die "no fuzz/ dir"
 TARGETS=${TARGETS:-$(cargo fuzz list)}
 if [[ -z ${NO_BUILD:-} ]]; then
     echo "building fuzz targets (sanitizer=$SANITIZER, -j1) ..."
-    cargo fuzz build --sanitizer "$SANITIZER" $TARGETS >/dev/null 2>"$FUZZ/build.log" \
+    # `cargo fuzz build` takes one target or none (= all); build all: they share one compile.
+    cargo fuzz build --sanitizer "$SANITIZER" >/dev/null 2>"$FUZZ/build.log" \
         || { tail -20 "$FUZZ/build.log"; die "cargo fuzz build failed (log: fuzz/build.log)"; }
 fi
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')

@@ -31,7 +31,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = inv.load_warnings();
     let _ = inv.groups_map();
-    for pattern in ["all", "ungrouped", "all:!web", "web:&db", "~w.*", "web[0]", "*[1:]"] {
+    // No `~regex` or `*` glob patterns: each compiles a regex per call, which took most of
+    // the time per input and is not the inventory parser.
+    for pattern in ["all", "ungrouped", "all:!web", "web:&db", "web[0]", "all[1:]"] {
         let _ = inv.select_with_warnings(pattern);
     }
     let hosts: Vec<String> = inv.hosts.keys().take(8).cloned().collect();
