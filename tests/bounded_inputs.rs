@@ -42,16 +42,21 @@ fn yaml_alias_bomb_is_refused_with_file_and_line() {
     r.err_contains("bomb.yml:7:");
 }
 
-#[test]
-fn deep_yaml_nesting_is_an_error() {
+/// A play with `depth` blocks nested in each other around one debug task.
+fn nested_blocks(depth: usize, msg: &str) -> String {
     let mut yaml = String::from("- hosts: localhost\n  gather_facts: no\n  tasks:\n");
     let mut indent = String::from("    ");
-    for _ in 0..400 {
+    for _ in 0..depth {
         yaml.push_str(&format!("{indent}- block:\n"));
         indent.push_str("    ");
     }
-    yaml.push_str(&format!("{indent}- debug: msg=deep\n"));
-    let (_d, r) = play(&yaml, &[]);
+    yaml.push_str(&format!("{indent}- debug: msg={msg}\n"));
+    yaml
+}
+
+#[test]
+fn deep_yaml_nesting_is_an_error() {
+    let (_d, r) = play(&nested_blocks(400, "deep"), &[]);
     assert_no_crash(&r);
     r.assert_code(4);
     r.err_contains("collections nest deeper than 200 levels");
@@ -59,14 +64,7 @@ fn deep_yaml_nesting_is_an_error() {
 
 #[test]
 fn nested_blocks_within_the_limit_run() {
-    let mut yaml = String::from("- hosts: localhost\n  gather_facts: no\n  tasks:\n");
-    let mut indent = String::from("    ");
-    for _ in 0..60 {
-        yaml.push_str(&format!("{indent}- block:\n"));
-        indent.push_str("    ");
-    }
-    yaml.push_str(&format!("{indent}- debug: msg=deep-inside\n"));
-    let (_d, r) = play(&yaml, &[]);
+    let (_d, r) = play(&nested_blocks(60, "deep-inside"), &[]);
     assert_no_crash(&r);
     r.assert_code(0);
     r.out_contains("deep-inside");
