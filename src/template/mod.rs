@@ -164,6 +164,9 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     env
 }
 
+/// How many compiled expressions are kept before the cache starts over.
+const MAX_CACHED_EXPRESSIONS: usize = 20_000;
+
 impl Templar {
     fn new() -> Templar {
         Templar {
@@ -198,6 +201,11 @@ impl Templar {
         let source = escape::percent_format(expr, true);
         let source = escape::raw_string_literals(&source, keep_backslashes).into_owned();
         let compiled = Arc::new(env.compile_expression_owned(source)?);
+        // Expressions come from the playbook, so the cache stays small; a run that makes
+        // endless new ones (templated templates) must not grow it without bound.
+        if cache.len() >= MAX_CACHED_EXPRESSIONS {
+            cache.clear();
+        }
         cache.insert(key, compiled.clone());
         Ok(compiled)
     }
