@@ -34,6 +34,7 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
     // As `ansible`: these modules need arguments, refused before anything connects.
     let needs_args = ["command", "raw", "script", "shell"].contains(&module.as_str());
     if needs_args
+        && !opts.list_hosts
         && args
             .module_args
             .as_deref()

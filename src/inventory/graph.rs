@@ -38,9 +38,11 @@ impl Inventory {
     }
 
     pub(crate) fn put_host_in_group(&mut self, host: &str, group: &str) {
+        // A set: membership is checked for every host added (a 10,000-host range was
+        // quadratic, found by the inventory_ini fuzz target).
         if let Some(g) = self.groups.get_mut(group) {
-            if !g.hosts.iter().any(|h| h == host) {
-                g.hosts.push(host.to_string());
+            if !g.hosts.contains(host) {
+                g.hosts.insert(host.to_string());
             }
         }
     }
@@ -125,9 +127,7 @@ impl Inventory {
         }
         if let Some(u) = self.groups.get_mut("ungrouped") {
             u.hosts.retain(|h| !leave.contains(h));
-            for h in join {
-                u.hosts.push(h);
-            }
+            u.hosts.extend(join);
         }
     }
 
@@ -256,7 +256,10 @@ mod tests {
         inv.put_host_in_group("a", "ungrouped");
         inv.reconcile();
         assert_eq!(inv.groups["all"].children, vec!["ungrouped", "web"]);
-        assert_eq!(inv.groups["ungrouped"].hosts, vec!["a"]);
+        assert_eq!(
+            inv.groups["ungrouped"].hosts.iter().collect::<Vec<_>>(),
+            vec!["a"]
+        );
         assert_eq!(inv.hosts["b"].vars["ansible_port"], 22);
         inv.put_host_in_group("a", "web");
         inv.reconcile();

@@ -82,6 +82,9 @@ fn is_hostname(s: &str) -> bool {
 const ASCII_LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// Ansible's `expand_hostname_range`: expands the first `[a:b(:step)]`, then recurses.
+/// The most hosts one range line may expand to, over all its brackets.
+pub const MAX_RANGE_HOSTS: usize = 1_000_000;
+
 pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
     let Some(open) = line.find('[') else {
         return Ok(vec![line.to_string()]);
@@ -154,6 +157,12 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
         } else {
             all.push(name);
         }
+        // Several brackets multiply (`h[0:999][0:999][0:999]` is 10^9 hosts).
+        if all.len() > MAX_RANGE_HOSTS {
+            return Err(format!(
+                "host range {line} expands to more than {MAX_RANGE_HOSTS} hosts"
+            ));
+        }
     }
     Ok(all)
 }
@@ -161,6 +170,14 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bracket_products_are_capped() {
+        // Found reading the code after the inventory_ini fuzz run (fuzz/findings/).
+        let e = expand_hostname_range("h[0:999][0:999][0:999]").unwrap_err();
+        assert!(e.contains("expands to more than 1000000 hosts"), "{e}");
+        assert_eq!(expand_hostname_range("h[0:9][0:9]").unwrap().len(), 100);
+    }
 
     #[test]
     fn numeric_ranges_pad_and_step() {

@@ -361,8 +361,14 @@ mod tests {
              [later]\nl1\n[app:vars]\nv = hello world # not a comment\n",
         )
         .unwrap();
-        assert_eq!(inv.groups["ungrouped"].hosts, vec!["z1"]);
-        assert_eq!(inv.groups["web"].hosts, vec!["w01", "w02"]);
+        assert_eq!(
+            inv.groups["ungrouped"].hosts.iter().collect::<Vec<_>>(),
+            vec!["z1"]
+        );
+        assert_eq!(
+            inv.groups["web"].hosts.iter().collect::<Vec<_>>(),
+            vec!["w01", "w02"]
+        );
         let w = &inv.hosts["w01"].vars;
         assert_eq!(w["x"], json!(23));
         assert_eq!(w["y"], json!(1.5));
@@ -427,6 +433,6 @@ mod tests {
     fn vars_before_group_declared_later_is_fine() {
         let inv = load("[g:vars]\nx=1\n[g]\nh\n").unwrap();
         assert_eq!(inv.groups["g"].vars["x"], json!(1));
-        assert_eq!(inv.groups["g"].hosts, vec!["h"]);
+        assert_eq!(inv.groups["g"].hosts.iter().collect::<Vec<_>>(), vec!["h"]);
     }
 }

@@ -50,7 +50,7 @@ pub struct Group {
     pub name: String,
     pub vars: Map<String, Value>,
     /// Hosts listed directly in this group, in inventory order.
-    pub hosts: Vec<String>,
+    pub hosts: indexmap::IndexSet<String>,
     pub children: Vec<String>,
     pub parents: Vec<String>,
     /// `ansible_group_priority` (default 1): orders groups of the same depth when merging vars.
@@ -62,7 +62,7 @@ impl Default for Group {
         Group {
             name: String::new(),
             vars: Map::new(),
-            hosts: Vec::new(),
+            hosts: indexmap::IndexSet::new(),
             children: Vec::new(),
             parents: Vec::new(),
             priority: 1,

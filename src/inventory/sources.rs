@@ -250,7 +250,10 @@ mod tests {
         let mut inv = Inventory::empty();
         parse_host_list(&mut inv, "a, b:2222,web[1:2],,");
         inv.reconcile();
-        assert_eq!(inv.groups["ungrouped"].hosts, vec!["a", "b", "web[1:2]"]);
+        assert_eq!(
+            inv.groups["ungrouped"].hosts.iter().collect::<Vec<_>>(),
+            vec!["a", "b", "web[1:2]"]
+        );
         assert_eq!(inv.hosts["b"].vars["ansible_port"], 2222);
         assert_eq!(
             inv.hosts["a"].vars["inventory_file"],

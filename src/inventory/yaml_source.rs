@@ -227,19 +227,28 @@ mod tests {
             "all:\n  hosts:\n    a:\n      x: 1\n    'web[1:2]:2222':\n  vars:\n    v: 2\n  children:\n    db:\n      hosts:\n        d1: {y: [1]}\n      children:\n        sub:\n          hosts: s1\n    empty:\nother:\n  hosts:\n    o1:\n",
         )
         .unwrap();
-        assert_eq!(inv.groups["all"].hosts, vec!["a", "web1", "web2"]);
+        assert_eq!(
+            inv.groups["all"].hosts.iter().collect::<Vec<_>>(),
+            vec!["a", "web1", "web2"]
+        );
         assert_eq!(inv.hosts["a"].vars["x"], json!(1));
         assert_eq!(inv.hosts["web2"].vars["ansible_port"], json!(2222));
         assert_eq!(inv.groups["all"].vars["v"], json!(2));
         assert_eq!(inv.groups["db"].children, vec!["sub"]);
-        assert_eq!(inv.groups["sub"].hosts, vec!["s1"]);
+        assert_eq!(
+            inv.groups["sub"].hosts.iter().collect::<Vec<_>>(),
+            vec!["s1"]
+        );
         assert!(inv.groups.contains_key("empty"));
         assert_eq!(
             inv.groups["all"].children,
             vec!["ungrouped", "db", "empty", "other"]
         );
         // Hosts listed directly under `all` are also in `ungrouped`.
-        assert_eq!(inv.groups["ungrouped"].hosts, vec!["a", "web1", "web2"]);
+        assert_eq!(
+            inv.groups["ungrouped"].hosts.iter().collect::<Vec<_>>(),
+            vec!["a", "web1", "web2"]
+        );
     }
 
     #[test]
