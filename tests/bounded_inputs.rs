@@ -199,6 +199,29 @@ fn closed_stdout_pipe_ends_quietly() {
     assert_eq!(code, Some(0), "--version: {err}");
 }
 
+/// Starts yiqiu-play with `args` in `dir` and reads stdout up to the line containing
+/// `marker`; the child and the rest of its stdout (stderr is piped too).
+fn spawn_until(
+    dir: &std::path::Path,
+    args: &[&str],
+    marker: &str,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap_or(0) > 0 && !line.contains(marker) {
+        line.clear();
+    }
+    (child, out)
+}
+
 #[test]
 fn forks_are_capped_at_the_number_of_hosts() {
     let d = project(&[
@@ -211,19 +234,11 @@ fn forks_are_capped_at_the_number_of_hosts() {
             "- hosts: all\n  gather_facts: no\n  tasks:\n    - command: sleep 2\n",
         ),
     ]);
-    let mut child = Command::new(BIN)
-        .args(["-i", "hosts", "site.yml", "-f", "200"])
-        .current_dir(d.path())
-        .env("HOME", d.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    while out.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("TASK [command]") {
-        line.clear();
-    }
+    let (mut child, mut out) = spawn_until(
+        d.path(),
+        &["-i", "hosts", "site.yml", "-f", "200"],
+        "TASK [command]",
+    );
     std::thread::sleep(std::time::Duration::from_millis(500));
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("status");
     let threads: usize = status
@@ -243,19 +258,7 @@ fn ctrl_c_ends_like_ansible_playbook() {
         "site.yml",
         "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: long\n      command: sleep 30\n",
     )]);
-    let mut child = Command::new(BIN)
-        .arg("site.yml")
-        .current_dir(d.path())
-        .env("HOME", d.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    while out.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("TASK [long]") {
-        line.clear();
-    }
+    let (child, _out) = spawn_until(d.path(), &["site.yml"], "TASK [long]");
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let output = child.wait_with_output().expect("wait");
