@@ -265,3 +265,308 @@ fn bad_input_fails_clearly() {
     r.assert_code(2);
     r.out_contains("definitoin");
 }
+
+fn deployment(ns: &str, name: &str, image: &str, replicas: u32) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: main, image: "{image}"}}]
+"#
+    )
+}
+
+fn jsonpath(kind: &str, name: &str, ns: &str, path: &str) -> String {
+    cluster().kubectl(&[
+        "get",
+        kind,
+        name,
+        "-n",
+        ns,
+        "-o",
+        &format!("jsonpath={path}"),
+    ])
+}
+
+#[test]
+fn scale_up_down_with_preconditions_statefulset_and_job() {
+    let ns = cluster().namespace("yq-scale");
+    let web = deployment(&ns, "web", "nginx:1.25", 2);
+    let sts = format!(
+        r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: db, namespace: {ns}}}
+spec:
+  replicas: 1
+  serviceName: db
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata: {{labels: {{app: db}}}}
+    spec:
+      containers: [{{name: main, image: mysql}}]
+"#
+    );
+    let p = play(&format!(
+        r#"    - k8s: {{src: web.yml, wait: yes}}
+    - k8s: {{src: sts.yml, wait: yes}}
+    - name: up
+      k8s_scale: {{kind: Deployment, api_version: apps/v1, name: web, namespace: {ns}, replicas: 4, wait_timeout: 60}}
+      register: up
+    - assert:
+        that: [up.changed, up.result.status.readyReplicas == 4]
+    - name: not when the count differs
+      k8s_scale: {{kind: Deployment, api_version: apps/v1, name: web, namespace: {ns}, replicas: 9, current_replicas: 2}}
+      register: skipped
+    - assert:
+        that: [not skipped.changed]
+    - name: down
+      k8s_scale: {{kind: Deployment, api_version: apps/v1, name: web, namespace: {ns}, replicas: 1, current_replicas: 4}}
+    - name: again
+      k8s_scale: {{kind: Deployment, api_version: apps/v1, name: web, namespace: {ns}, replicas: 1}}
+      register: again
+    - assert:
+        that: [not again.changed]
+    - name: statefulset
+      k8s_scale: {{kind: StatefulSet, api_version: apps/v1, name: db, namespace: {ns}, replicas: 3, wait_timeout: 60}}
+"#
+    ));
+    let r = run(
+        &[("site.yml", &p), ("web.yml", &web), ("sts.yml", &sts)],
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=10 changed=5");
+    assert_eq!(jsonpath("deployment", "web", &ns, "{.spec.replicas}"), "1");
+    assert_eq!(
+        jsonpath("deployment", "web", &ns, "{.status.replicas}"),
+        "1"
+    );
+    assert_eq!(
+        jsonpath("statefulset", "db", &ns, "{.status.readyReplicas}"),
+        "3"
+    );
+    let job = play(&format!(
+        r#"    - k8s:
+        definition:
+          apiVersion: batch/v1
+          kind: Job
+          metadata: {{name: batch, namespace: {ns}}}
+          spec:
+            parallelism: 1
+            completions: 4
+            template:
+              metadata: {{labels: {{yiqiu.test/stay-running: "true"}}}}
+              spec:
+                restartPolicy: Never
+                containers: [{{name: main, image: busybox}}]
+    - k8s_scale: {{kind: Job, api_version: batch/v1, name: batch, namespace: {ns}, replicas: 2, wait: no}}
+"#
+    ));
+    let r = run(&[("site.yml", &job)], &[]);
+    r.assert_code(0);
+    assert_eq!(jsonpath("job", "batch", &ns, "{.spec.parallelism}"), "2");
+}
+
+#[test]
+fn rollback_restart_undo_and_status() {
+    let ns = cluster().namespace("yq-rollout");
+    let v1 = deployment(&ns, "api", "registry.local/api:1", 2);
+    let v2 = v1.replace("api:1", "api:2");
+    let image = || {
+        jsonpath(
+            "deployment",
+            "api",
+            &ns,
+            "{.spec.template.spec.containers[0].image}",
+        )
+    };
+    let r = run(
+        &[
+            ("site.yml", &play("    - k8s: {src: d.yml, wait: yes}\n")),
+            ("d.yml", &v1),
+        ],
+        &[],
+    );
+    r.assert_code(0);
+    let r = run(
+        &[
+            ("site.yml", &play("    - k8s: {src: d.yml, wait: yes}\n")),
+            ("d.yml", &v2),
+        ],
+        &[],
+    );
+    r.assert_code(0);
+    assert_eq!(image(), "registry.local/api:2");
+    let back = play(&format!(
+        r#"    - k8s_rollback: {{kind: Deployment, api_version: apps/v1, name: api, namespace: {ns}}}
+      register: rb
+    - assert:
+        that: [rb.changed, rb.rollback_info | length == 1]
+    - k8s_rollout: {{action: status, kind: Deployment, name: api, namespace: {ns}, wait_timeout: 60}}
+      register: st
+    - assert:
+        that: [not st.changed, "st.message == 'deployment \"api\" successfully rolled out'"]
+"#
+    ));
+    let r = run(&[("site.yml", &back)], &[]);
+    r.assert_code(0);
+    assert_eq!(image(), "registry.local/api:1");
+    let restart = play(&format!(
+        r#"    - k8s_rollout: {{action: restart, kind: Deployment, name: api, namespace: {ns}, wait: yes, wait_timeout: 60}}
+      register: rs
+    - assert:
+        that: ["rs.message == 'deployment.apps/api restarted'", rs.result.status.updatedReplicas == 2]
+    - k8s_rollout: {{action: undo, kind: Deployment, name: api, namespace: {ns}, wait: yes, wait_timeout: 60}}
+"#
+    ));
+    let r = run(&[("site.yml", &restart)], &[]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "changed=2");
+    // The undo went back to the template before the restart: no restartedAt annotation.
+    let restarted = jsonpath(
+        "deployment",
+        "api",
+        &ns,
+        "{.spec.template.metadata.annotations}",
+    );
+    assert!(!restarted.contains("restartedAt"), "{restarted}");
+    let revision = jsonpath(
+        "deployment",
+        "api",
+        &ns,
+        "{.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+    );
+    assert_eq!(
+        revision, "5",
+        "rollback, restart and undo each made a revision"
+    );
+    let nothing = play(&format!(
+        "    - k8s_rollout: {{action: undo, kind: Deployment, name: nope, namespace: {ns}}}\n"
+    ));
+    let r = run(&[("site.yml", &nothing)], &[]);
+    r.assert_code(2);
+    r.out_contains("deployment/nope not found");
+}
+
+#[test]
+fn json_patch_adds_a_label_refuses_a_failed_test_and_check_mode_keeps_it() {
+    let ns = cluster().namespace("yq-jsonpatch");
+    cluster().kubectl(&["create", "configmap", "cm", "-n", &ns, "--from-literal=a=1"]);
+    let patch = |ops: &str| {
+        play(&format!(
+            "    - k8s_json_patch:\n        kind: ConfigMap\n        name: cm\n        namespace: {ns}\n        patch: {ops}\n"
+        ))
+    };
+    let add = patch(r#"[{op: add, path: /metadata/labels, value: {tier: web}}]"#);
+    let r = run(&[("site.yml", &add)], &["--check"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "changed=1");
+    assert_eq!(
+        jsonpath("configmap", "cm", &ns, "{.metadata.labels.tier}"),
+        ""
+    );
+    let r = run(&[("site.yml", &add)], &[]);
+    r.assert_code(0);
+    assert_eq!(
+        jsonpath("configmap", "cm", &ns, "{.metadata.labels.tier}"),
+        "web"
+    );
+    let test = patch(
+        r#"[{op: test, path: /data/a, value: "2"}, {op: replace, path: /data/a, value: "3"}]"#,
+    );
+    let r = run(&[("site.yml", &test)], &[]);
+    r.assert_code(2);
+    r.out_contains("configmap/cm");
+    assert_eq!(jsonpath("configmap", "cm", &ns, "{.data.a}"), "1");
+}
+
+#[test]
+fn drain_refuses_unmanaged_pods_then_evicts_with_force_and_uncordons() {
+    let ns = cluster().namespace("yq-drain");
+    let node = format!("yq-drain-{}", std::process::id());
+    let d = project(&[
+        ("node.yml", &format!("apiVersion: v1\nkind: Node\nmetadata: {{name: {node}}}\n")),
+        (
+            "pod.yml",
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: lone, namespace: {ns}}}\nspec:\n  nodeName: {node}\n  containers: [{{name: main, image: busybox}}]\n"
+            ),
+        ),
+    ]);
+    let _ = cluster().kubectl_raw(&["delete", "node", &node]);
+    for f in ["node.yml", "pod.yml"] {
+        cluster().kubectl(&["create", "-f", &d.path().join(f).display().to_string()]);
+    }
+    let drain = |opts: &str| {
+        play(&format!(
+            "    - k8s_drain:\n        name: {node}\n        delete_options: {opts}\n      register: out\n    - debug: var=out.result\n"
+        ))
+    };
+    let r = run(&[("site.yml", &drain("{terminate_grace_period: 0}"))], &[]);
+    r.assert_code(2);
+    r.out_contains(&format!("Pod deletion errors: cannot delete Pods not managed by ReplicationController, ReplicaSet, Job, DaemonSet or StatefulSet (use option force set to yes): {ns}/lone."));
+    assert_eq!(jsonpath("pod", "lone", &ns, "{.metadata.name}"), "lone");
+    // A refused drain leaves the node as it found it.
+    let unschedulable =
+        || cluster().kubectl(&["get", "node", &node, "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(unschedulable(), "");
+    let r = run(
+        &[(
+            "site.yml",
+            &drain("{terminate_grace_period: 0, force: yes, wait_timeout: 30, wait_sleep: 1}"),
+        )],
+        &[],
+    );
+    r.assert_code(0);
+    r.out_contains(&format!(
+        "node {node} marked unschedulable. 1 Pod(s) deleted from node."
+    ));
+    assert!(!cluster()
+        .kubectl_raw(&["get", "pod", "lone", "-n", &ns])
+        .status
+        .success());
+    assert_eq!(unschedulable(), "true");
+    let un = play(&format!(
+        "    - k8s_drain: {{name: {node}, state: uncordon}}\n"
+    ));
+    let r = run(&[("site.yml", &un)], &[]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "changed=1");
+    assert_eq!(unschedulable(), "");
+    cluster().kubectl(&["delete", "node", &node]);
+}
+
+#[test]
+fn absent_by_label_selector_and_unsupported_modules() {
+    let ns = cluster().namespace("yq-selector");
+    for (name, tier) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        cluster().kubectl(&["create", "configmap", name, "-n", &ns]);
+        cluster().kubectl(&[
+            "label",
+            "configmap",
+            name,
+            "-n",
+            &ns,
+            &format!("tier={tier}"),
+        ]);
+    }
+    let p = play(&format!(
+        r#"    - k8s: {{state: absent, kind: ConfigMap, namespace: {ns}, label_selectors: [tier=web]}}
+      register: gone
+    - assert:
+        that: [gone.changed, gone.result.results | length == 2]
+    - k8s_exec: {{namespace: {ns}, pod: x, command: date}}
+"#
+    ));
+    let r = run(&[("site.yml", &p)], &[]);
+    r.assert_code(2);
+    r.out_contains("k8s_exec (kubernetes.core.k8s_exec) is not supported yet");
+    let left = cluster().kubectl(&["get", "configmap", "-n", &ns, "-l", "tier", "-o", "name"]);
+    assert_eq!(left.trim(), "configmap/c");
+}

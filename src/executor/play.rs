@@ -793,7 +793,12 @@ impl<'a> PlayRun<'a> {
                 {
                     ticks += 1;
                     if ticks >= 4 {
-                        let left = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                        let left: Vec<String> = running
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .iter()
+                            .map(|h| crate::output::live_detail::decorate(h))
+                            .collect();
                         cb.progress(total - left.len(), total, &left);
                     }
                 }

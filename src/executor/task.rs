@@ -902,6 +902,7 @@ impl PlayRun<'_> {
         };
         let evaluator = TaskEvaluator { ctx: ctx.clone() };
         let _secrets = crate::connection::NoLogScope::enter(settings.no_log);
+        let _detail = crate::output::live_detail::HostScope::enter(host);
         let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
         let budget = (settings.timeout > 0).then(|| Duration::from_secs(settings.timeout));
         let mut deadline = crate::connection::deadline::Deadline::new(&mut **guard, budget);

@@ -95,6 +95,17 @@ impl Cluster {
         Ok(Some(found))
     }
 
+    /// The API handle for `api_version` + `kind` in `namespace` (discovered once per run).
+    pub async fn api_for(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<Api<DynamicObject>, K8sError> {
+        let (ar, caps) = self.resource(api_version, kind).await?;
+        Ok(self.api(&ar, &caps, namespace))
+    }
+
     /// An API handle for the resource, namespaced when the kind is.
     pub fn api(
         &self,

@@ -7,12 +7,18 @@
 //! - `manifest`: objects from `definition`, `src` and `template` (multi-document YAML too).
 //! - `object`: present / absent for one object, with kubernetes.core's `changed` semantics.
 //! - `wait`: readiness rules after `kubectl rollout status`.
+//! - `scale`, `rollout`, `json_patch`, `drain`: what `k8s_scale`, `k8s_rollout` /
+//!   `k8s_rollback`, `k8s_json_patch` and `k8s_drain` do.
 
 pub mod auth;
 pub mod cluster;
+pub mod drain;
+pub mod json_patch;
 pub mod manifest;
 pub mod object;
+pub mod rollout;
 pub mod runtime;
+pub mod scale;
 pub mod wait;
 
 /// A failed Kubernetes operation, already worded for the task result.

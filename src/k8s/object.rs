@@ -66,7 +66,7 @@ async fn target(cluster: &Cluster, obj: &Value) -> Result<Target, K8sError> {
     })
 }
 
-fn to_json(o: &DynamicObject) -> Value {
+pub fn to_json(o: &DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
 }
 
@@ -75,7 +75,7 @@ fn to_dynamic(v: &Value, what: &str) -> Result<DynamicObject, K8sError> {
 }
 
 /// The object without what the server changes on every write.
-fn comparable(v: &Value) -> Value {
+pub fn comparable(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in ["resourceVersion", "generation", "managedFields"] {
@@ -86,7 +86,7 @@ fn comparable(v: &Value) -> Value {
 }
 
 /// Before/after for diff mode: no managedFields, no status.
-fn shown(v: &Value) -> Value {
+pub fn shown(v: &Value) -> Value {
     let mut v = comparable(v);
     if let Some(o) = v.as_object_mut() {
         o.remove("status");

@@ -222,7 +222,10 @@ pub async fn until_ready(
                     spec.timeout.as_secs()
                 )))
             }
-            State::Waiting(why) => tracing::debug!(target: "yiqiu::k8s", "{why}"),
+            State::Waiting(why) => {
+                tracing::debug!(target: "yiqiu::k8s", "{why}");
+                crate::output::live_detail::set(&why);
+            }
         }
         tokio::time::sleep(spec.sleep.min(Duration::from_millis(500))).await;
     }
@@ -246,6 +249,7 @@ pub async fn until_gone(
         if found.is_none() {
             return Ok(());
         }
+        crate::output::live_detail::set(&format!("{what} deleting"));
         if start.elapsed() >= spec.timeout {
             return Err(K8sError(format!(
                 "Resource deletion timed out after {} s: {what} still exists",

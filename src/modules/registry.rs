@@ -41,6 +41,13 @@ fn all() -> &'static [&'static dyn Module] {
         &super::component_health::ComponentHealth,
         &super::k8s::objects::K8s,
         &super::k8s::info::K8sInfo,
+        &super::k8s::scale::K8sScale,
+        &super::k8s::rollback::K8sRollback,
+        &super::k8s::rollout::K8sRollout,
+        &super::k8s::json_patch::K8sJsonPatch,
+        &super::k8s::drain::K8sDrain,
+        &super::k8s::unsupported::K8S_EXEC,
+        &super::k8s::unsupported::K8S_LOG,
     ]
 }
 

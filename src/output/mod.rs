@@ -9,6 +9,7 @@ pub mod color;
 pub mod default;
 pub mod diff;
 pub mod json;
+pub mod live_detail;
 pub mod profile;
 pub mod pyjson;
 pub mod status_line;

@@ -29,7 +29,7 @@ fn spec() -> &'static [ArgSpec] {
     ALL.get_or_init(|| OWN_SPEC.iter().chain(AUTH_SPEC.iter()).copied().collect())
 }
 
-fn selectors(args: &Args, key: &str) -> Option<String> {
+pub fn selectors(args: &Args, key: &str) -> Option<String> {
     let list = args.list(key)?;
     let parts: Vec<String> = list
         .iter()

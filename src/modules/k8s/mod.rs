@@ -1,14 +1,48 @@
-//! Kubernetes modules with kubernetes.core's names and arguments: `k8s` and `k8s_info`
-//! (`kubernetes.core.k8s` resolves to the same). The work is in `crate::k8s`; these files
-//! only map arguments and results.
+//! Kubernetes modules with kubernetes.core's names and arguments (`kubernetes.core.k8s`
+//! resolves to `k8s`): k8s, k8s_info, k8s_scale, k8s_rollback, k8s_json_patch, k8s_drain, and
+//! our k8s_rollout. The work is in `crate::k8s`; these files only map arguments and results.
 
+pub mod drain;
 pub mod info;
+pub mod json_patch;
 pub mod objects;
+pub mod rollback;
+pub mod rollout;
+pub mod scale;
+pub mod unsupported;
 
-use crate::k8s::auth::ARG_NAMES;
+use crate::k8s::auth::{Auth, ARG_NAMES};
+use crate::k8s::cluster::Cluster;
 use crate::k8s::wait::{Condition, WaitSpec};
-use crate::modules::{ArgKind, ArgSpec, Args, ModuleError};
+use crate::k8s::{cluster, runtime, K8sError};
+use crate::modules::{ArgKind, ArgSpec, Args, ModuleContext, ModuleError};
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// A module's own arguments followed by the connection arguments, built once.
+pub fn with_auth(
+    own: &'static [ArgSpec],
+    cell: &'static OnceLock<Vec<ArgSpec>>,
+) -> &'static [ArgSpec] {
+    cell.get_or_init(|| own.iter().chain(AUTH_SPEC.iter()).copied().collect())
+}
+
+/// Runs `f` with the task's cluster client (shared for the run) on the Kubernetes runtime.
+pub fn with_cluster<T, F, Fut>(args: &Args, ctx: &mut ModuleContext, f: F) -> Result<T, ModuleError>
+where
+    F: FnOnce(Arc<Cluster>) -> Fut,
+    Fut: Future<Output = Result<T, K8sError>>,
+{
+    let auth = Auth::from_args(args);
+    let _ = ctx;
+    runtime::block_on(async {
+        let c = cluster::get(&auth).await?;
+        f(c).await
+    })
+    .and_then(|r| r)
+    .map_err(|e| failed(e.0))
+}
 
 /// The connection arguments every k8s module takes.
 pub const AUTH_SPEC: [ArgSpec; 11] = [
@@ -30,7 +64,16 @@ const _: () = assert!(AUTH_SPEC.len() == ARG_NAMES.len());
 /// `wait`, `wait_condition`, `wait_sleep`, `wait_timeout` (kubernetes.core's defaults: 5 s and
 /// 120 s; we poll at most every 0.5 s, so `wait_sleep` is an upper bound).
 pub fn wait_spec(args: &Args) -> Result<Option<WaitSpec>, ModuleError> {
-    if !args.bool_or("wait", false) {
+    wait_spec_with(args, false, 120)
+}
+
+/// [`wait_spec`] with the module's own defaults for `wait` and `wait_timeout`.
+pub fn wait_spec_with(
+    args: &Args,
+    wait_default: bool,
+    timeout_default: i64,
+) -> Result<Option<WaitSpec>, ModuleError> {
+    if !args.bool_or("wait", wait_default) {
         return Ok(None);
     }
     let condition = match args.dict("wait_condition") {
@@ -52,7 +95,9 @@ pub fn wait_spec(args: &Args) -> Result<Option<WaitSpec>, ModuleError> {
         }),
     };
     Ok(Some(WaitSpec {
-        timeout: Duration::from_secs(args.int("wait_timeout").unwrap_or(120).max(0) as u64),
+        timeout: Duration::from_secs(
+            args.int("wait_timeout").unwrap_or(timeout_default).max(0) as u64
+        ),
         sleep: Duration::from_secs(args.int("wait_sleep").unwrap_or(5).max(0) as u64),
         condition,
     }))

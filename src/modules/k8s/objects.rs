@@ -112,6 +112,34 @@ fn outcome_map(o: &Outcome, started: Instant) -> serde_json::Map<String, Value> 
     m
 }
 
+/// `state: absent` with `label_selectors` / `delete_all`: every object of the kind (in the
+/// namespace) the selectors match, as references to delete.
+async fn matching(cluster: &cluster::Cluster, args: &Args) -> Result<Vec<Value>, K8sError> {
+    let kind = args.str("kind").ok_or_else(|| {
+        K8sError("state=absent with label_selectors or delete_all needs kind".into())
+    })?;
+    let api_version = args.str("api_version").unwrap_or("v1");
+    let api = cluster
+        .api_for(api_version, kind, args.str("namespace"))
+        .await?;
+    let mut lp = kube::api::ListParams::default();
+    if let Some(sel) = super::info::selectors(args, "label_selectors") {
+        lp = lp.labels(&sel);
+    }
+    let listed = api.list(&lp).await.map_err(K8sError::from)?;
+    Ok(listed
+        .items
+        .iter()
+        .map(|o| {
+            json!({
+                "apiVersion": api_version,
+                "kind": kind,
+                "metadata": {"name": o.metadata.name, "namespace": o.metadata.namespace},
+            })
+        })
+        .collect())
+}
+
 async fn one(
     cluster: &cluster::Cluster,
     state: &str,
@@ -139,11 +167,24 @@ impl Module for K8s {
         let started = Instant::now();
         let state = args.str("state").unwrap_or("present").to_string();
         let opts = options(args, ctx)?;
-        let objs = manifest::objects(args, ctx).map_err(|e| failed(e.0))?;
+        let by_selector = state == "absent"
+            && args.get("definition").is_none()
+            && args.get("src").is_none()
+            && args.get("template").is_none()
+            && args.get("name").is_none()
+            && (args.bool_or("delete_all", false) || args.get("label_selectors").is_some());
+        let mut objs = if by_selector {
+            Vec::new()
+        } else {
+            manifest::objects(args, ctx).map_err(|e| failed(e.0))?
+        };
         let continue_on_error = args.bool_or("continue_on_error", false);
         let auth = Auth::from_args(args);
         let results = runtime::block_on(async {
             let cluster = cluster::get(&auth).await?;
+            if by_selector {
+                objs = matching(&cluster, args).await?;
+            }
             let mut out = Vec::new();
             for obj in &objs {
                 let r = one(&cluster, &state, obj, &opts).await;
@@ -157,7 +198,7 @@ impl Module for K8s {
         })
         .and_then(|r| r)
         .map_err(|e| failed(e.0))?;
-        if objs.len() == 1 {
+        if objs.len() == 1 && !by_selector {
             return match results.into_iter().next() {
                 Some(Ok(o)) => Ok(outcome_map(&o, started)),
                 Some(Err(e)) => Err(failed(e.0)),
