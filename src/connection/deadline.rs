@@ -94,6 +94,10 @@ impl Connection for Deadline<'_> {
     fn transport(&self) -> &'static str {
         self.inner.transport()
     }
+
+    fn ssh_target(&self) -> Option<&super::ssh::Target> {
+        self.inner.ssh_target()
+    }
 }
 
 #[cfg(test)]

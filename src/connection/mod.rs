@@ -10,6 +10,7 @@ pub mod known_hosts;
 pub mod local;
 pub mod ssh;
 pub mod ssh_config;
+pub mod tunnel;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -85,6 +86,11 @@ pub trait Connection: Send {
     fn get(&mut self, path: &str, become_: &Become) -> Result<Vec<u8>, ConnError>;
     /// A short name for messages (`local`, `ssh`).
     fn transport(&self) -> &'static str;
+    /// Where an SSH connection goes, so a port can be forwarded through that host
+    /// (`tunnel.rs`); `None` for the local connection.
+    fn ssh_target(&self) -> Option<&ssh::Target> {
+        None
+    }
 }
 
 /// Where and how to reach one host, resolved from its variables (`ansible_host`,

@@ -790,6 +790,10 @@ impl Connection for SshConnection {
     fn transport(&self) -> &'static str {
         "ssh"
     }
+
+    fn ssh_target(&self) -> Option<&Target> {
+        Some(&self.target)
+    }
 }
 
 /// What ends a command early: its timeout, and the server's silence.
@@ -978,6 +982,13 @@ fn wait_socket(live: &Live, want_write: bool) {
     unsafe {
         libc::poll(&mut fds, 1, 1000);
     }
+}
+
+/// A new authenticated session to `t` and its socket, for the tunnel (`tunnel.rs`), which
+/// keeps its own sessions so a long-lived port forward never waits on a task's commands.
+pub fn open_session(t: &Target) -> Result<(Session, TcpStream), ConnError> {
+    let live = connect(t)?;
+    Ok((live.session, live.socket))
 }
 
 /// Opens TCP, does the SSH handshake, checks the host key and authenticates.

@@ -41,6 +41,8 @@ pub struct Auth {
     pub ca_cert: Option<String>,
     pub validate_certs: Option<bool>,
     pub proxy: Option<String>,
+    /// The SSH host the API server is reached through (`user@address:port`), if any.
+    pub via: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -48,8 +50,18 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Auth {
-    /// From the module's arguments, falling back to `K8S_AUTH_*`.
+    /// From the module's arguments, falling back to the controller's `K8S_AUTH_*`.
     pub fn from_args(args: &Args) -> Auth {
+        Auth::from_args_with(args, env)
+    }
+
+    /// From the module's arguments alone (a task on an SSH host: the controller's
+    /// environment is not the host's).
+    pub fn from_args_only(args: &Args) -> Auth {
+        Auth::from_args_with(args, |_| None)
+    }
+
+    fn from_args_with(args: &Args, env: fn(&str) -> Option<String>) -> Auth {
         let s = |k: &str, e: &str| args.str(k).map(str::to_string).or_else(|| env(e));
         let (kubeconfig, kubeconfig_inline) = match args.get("kubeconfig") {
             Some(Value::String(p)) => (Some(p.clone()), None),
@@ -75,6 +87,7 @@ impl Auth {
                         .and_then(|v| crate::modules::args::to_bool(&Value::String(v)))
                 }),
             proxy: s("proxy", "K8S_AUTH_PROXY"),
+            via: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use super::auth::Auth;
 use super::K8sError;
+use crate::connection::ssh::Target;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use kube::Client;
@@ -20,13 +21,17 @@ pub struct Cluster {
 
 static CLUSTERS: OnceLock<Mutex<HashMap<Auth, Arc<Cluster>>>> = OnceLock::new();
 
-/// The shared client for `auth`, made on first use.
-pub async fn get(auth: &Auth) -> Result<Arc<Cluster>, K8sError> {
+/// The shared client for `auth`, made on first use; with `tunnel`, the API server is reached
+/// through that SSH host.
+pub async fn get(auth: &Auth, tunnel: Option<&Target>) -> Result<Arc<Cluster>, K8sError> {
     let all = CLUSTERS.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(c) = all.lock().unwrap_or_else(|p| p.into_inner()).get(auth) {
         return Ok(c.clone());
     }
-    let config = auth.config().await?;
+    let mut config = auth.config().await?;
+    if let Some(t) = tunnel {
+        through(&mut config, t)?;
+    }
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config)
         .map_err(|e| K8sError(format!("Could not create the Kubernetes client: {e}")))?;
@@ -39,6 +44,31 @@ pub async fn get(auth: &Auth) -> Result<Arc<Cluster>, K8sError> {
         .unwrap_or_else(|p| p.into_inner())
         .insert(auth.clone(), cluster.clone());
     Ok(cluster)
+}
+
+/// Points `config` at a local end of a tunnel through `t`; TLS still checks the API server's
+/// own name.
+fn through(config: &mut kube::Config, t: &Target) -> Result<(), K8sError> {
+    let url = config.cluster_url.clone();
+    let host = url
+        .host()
+        .ok_or_else(|| K8sError(format!("the kubeconfig's server {url} has no host")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let https = url.scheme_str() != Some("http");
+    let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let local =
+        crate::connection::tunnel::forward(t, &host, port).map_err(|e| K8sError(e.to_string()))?;
+    let path = url.path_and_query().map(|p| p.as_str()).unwrap_or("");
+    let scheme = if https { "https" } else { "http" };
+    config.cluster_url = format!("{scheme}://{local}{path}")
+        .parse()
+        .map_err(|e| K8sError(format!("tunnel address: {e}")))?;
+    if config.tls_server_name.is_none() {
+        config.tls_server_name = Some(host);
+    }
+    Ok(())
 }
 
 impl Cluster {

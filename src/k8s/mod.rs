@@ -4,6 +4,8 @@
 //! - `auth`: credentials as kubernetes.core finds them (module args, `K8S_AUTH_*`, kubeconfig).
 //! - `cluster`: one client per (cluster, credentials) for the whole run, with the kinds it has
 //!   resolved (API discovery costs a round trip once per group-version, not per task).
+//! - `remote`: the kubeconfig of a host reached over SSH, read over the connection (the
+//!   API server is then reached through that host, `connection/tunnel.rs`).
 //! - `manifest`: objects from `definition`, `src` and `template` (multi-document YAML too).
 //! - `object`: present / absent for one object, with kubernetes.core's `changed` semantics.
 //! - `wait`: readiness rules after `kubectl rollout status`.
@@ -16,6 +18,7 @@ pub mod drain;
 pub mod json_patch;
 pub mod manifest;
 pub mod object;
+pub mod remote;
 pub mod rollout;
 pub mod runtime;
 pub mod scale;

@@ -258,6 +258,12 @@ fn rand_u64() -> u64 {
 
 impl Lab {
     pub fn new(n: usize) -> Lab {
+        Lab::new_with_listen(n, None)
+    }
+
+    /// As [`Lab::new`], each sshd also listening on `extra` (same port): an address on a
+    /// veth that a network namespace reaches.
+    pub fn new_with_listen(n: usize, extra: Option<&str>) -> Lab {
         require_sshd();
         ensure_users();
         let dir = tempfile::tempdir().unwrap();
@@ -278,10 +284,13 @@ impl Lab {
             let host_key_path = root.join(format!("host{i}_ed25519"));
             let host_key = keygen(&host_key_path);
             let config = root.join(format!("sshd{i}.conf"));
+            let also = extra
+                .map(|a| format!("ListenAddress {a}:{port}\n"))
+                .unwrap_or_default();
             std::fs::write(
                 &config,
                 format!(
-                    "ListenAddress {addr}:{port}\n\
+                    "{also}ListenAddress {addr}:{port}\n\
                      HostKey {hk}\n\
                      AuthorizedKeysFile {auth}\n\
                      PidFile {root}/sshd{i}.pid\n\

@@ -66,9 +66,6 @@ impl Module for K8sDrain {
         static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
         with_auth(OWN_SPEC, &ALL)
     }
-    fn controller_only(&self) -> bool {
-        true
-    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let state = args.str("state").unwrap_or("drain").to_string();
         let node = args.str("name").unwrap_or_default().to_string();

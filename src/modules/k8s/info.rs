@@ -1,8 +1,7 @@
 //! `k8s_info` (kubernetes.core.k8s_info): reads objects; usable with `until:`.
 
-use super::{failed, wait_spec, AUTH_SPEC};
-use crate::k8s::auth::Auth;
-use crate::k8s::{cluster, runtime, wait, K8sError};
+use super::{wait_spec, AUTH_SPEC};
+use crate::k8s::{wait, K8sError};
 use crate::modules::util::map;
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
 use kube::api::ListParams;
@@ -49,10 +48,7 @@ impl Module for K8sInfo {
     fn spec(&self) -> &'static [ArgSpec] {
         spec()
     }
-    fn controller_only(&self) -> bool {
-        true
-    }
-    fn run(&self, args: &Args, _ctx: &mut ModuleContext) -> ModuleResult {
+    fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let kind = args.str("kind").unwrap_or_default().to_string();
         let api_version = args.str("api_version").unwrap_or("v1").to_string();
         let name = args.str("name").map(str::to_string);
@@ -65,9 +61,7 @@ impl Module for K8sInfo {
             lp = lp.fields(&f);
         }
         let waiting = wait_spec(args)?;
-        let auth = Auth::from_args(args);
-        let found = runtime::block_on(async {
-            let cluster = cluster::get(&auth).await?;
+        let found = super::with_cluster(args, ctx, |cluster| async move {
             // kubernetes.core: an unknown kind is `api_found: false`, not a failure.
             let Some((ar, caps)) = cluster.find_resource(&api_version, &kind).await? else {
                 return Ok(None);
@@ -96,9 +90,7 @@ impl Module for K8sInfo {
                     .collect(),
             };
             Ok::<_, K8sError>(Some(objs))
-        })
-        .and_then(|r| r)
-        .map_err(|e| failed(e.0))?;
+        })?;
         Ok(map([
             ("changed", Value::Bool(false)),
             ("api_found", Value::Bool(found.is_some())),

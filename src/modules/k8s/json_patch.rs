@@ -30,9 +30,6 @@ impl Module for K8sJsonPatch {
         static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
         with_auth(OWN_SPEC, &ALL)
     }
-    fn controller_only(&self) -> bool {
-        true
-    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let started = Instant::now();
         let patch = Value::Array(args.list("patch").cloned().unwrap_or_default());

@@ -14,7 +14,7 @@ pub mod unsupported;
 use crate::k8s::auth::{Auth, ARG_NAMES};
 use crate::k8s::cluster::Cluster;
 use crate::k8s::wait::{Condition, WaitSpec};
-use crate::k8s::{cluster, runtime, K8sError};
+use crate::k8s::{cluster, remote, runtime, K8sError};
 use crate::modules::{ArgKind, ArgSpec, Args, ModuleContext, ModuleError};
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -29,15 +29,30 @@ pub fn with_auth(
 }
 
 /// Runs `f` with the task's cluster client (shared for the run) on the Kubernetes runtime.
+///
+/// Where the task's host is reached over SSH, as kubernetes.core would run there: the
+/// host's kubeconfig (read over the connection) and the API server through the host.
 pub fn with_cluster<T, F, Fut>(args: &Args, ctx: &mut ModuleContext, f: F) -> Result<T, ModuleError>
 where
     F: FnOnce(Arc<Cluster>) -> Fut,
     Fut: Future<Output = Result<T, K8sError>>,
 {
-    let auth = Auth::from_args(args);
-    let _ = ctx;
+    let tunnel = ctx.conn.ssh_target().cloned();
+    let mut auth = match &tunnel {
+        Some(_) => Auth::from_args_only(args),
+        None => Auth::from_args(args),
+    };
+    if let Some(t) = &tunnel {
+        auth.via = Some(format!("{}@{}:{}", t.user, t.address, t.port));
+        if auth.host.is_none() && auth.kubeconfig_inline.is_none() {
+            let path = auth.kubeconfig.take();
+            let text = remote::kubeconfig(&mut *ctx.conn, &t.name, path.as_deref())
+                .map_err(|e| failed(e.0))?;
+            auth.kubeconfig_inline = Some(text);
+        }
+    }
     runtime::block_on(async {
-        let c = cluster::get(&auth).await?;
+        let c = cluster::get(&auth, tunnel.as_ref()).await?;
         f(c).await
     })
     .and_then(|r| r)

@@ -1,9 +1,8 @@
 //! `k8s` (kubernetes.core.k8s): create, update, apply, patch and delete objects.
 
 use super::{failed, wait_spec, AUTH_SPEC};
-use crate::k8s::auth::Auth;
 use crate::k8s::object::{self, DeleteOptions, Options, Outcome};
-use crate::k8s::{cluster, manifest, runtime, K8sError};
+use crate::k8s::{cluster, manifest, K8sError};
 use crate::modules::util::map;
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
 use serde_json::{json, Value};
@@ -160,9 +159,6 @@ impl Module for K8s {
     fn spec(&self) -> &'static [ArgSpec] {
         spec()
     }
-    fn controller_only(&self) -> bool {
-        true
-    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let started = Instant::now();
         let state = args.str("state").unwrap_or("present").to_string();
@@ -179,14 +175,14 @@ impl Module for K8s {
             manifest::objects(args, ctx).map_err(|e| failed(e.0))?
         };
         let continue_on_error = args.bool_or("continue_on_error", false);
-        let auth = Auth::from_args(args);
-        let results = runtime::block_on(async {
-            let cluster = cluster::get(&auth).await?;
+        let objs_ref = &mut objs;
+        let results = super::with_cluster(args, ctx, |cluster| async move {
             if by_selector {
-                objs = matching(&cluster, args).await?;
+                *objs_ref = matching(&cluster, args).await?;
             }
+            let objs = &*objs_ref;
             let mut out = Vec::new();
-            for obj in &objs {
+            for obj in objs {
                 let r = one(&cluster, &state, obj, &opts).await;
                 let stop = r.is_err() && !continue_on_error;
                 out.push(r);
@@ -195,9 +191,7 @@ impl Module for K8s {
                 }
             }
             Ok::<_, K8sError>(out)
-        })
-        .and_then(|r| r)
-        .map_err(|e| failed(e.0))?;
+        })?;
         if objs.len() == 1 && !by_selector {
             return match results.into_iter().next() {
                 Some(Ok(o)) => Ok(outcome_map(&o, started)),

@@ -39,9 +39,6 @@ impl Module for K8sRollback {
         static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
         with_auth(OWN_SPEC, &ALL)
     }
-    fn controller_only(&self) -> bool {
-        true
-    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let kind = args.str("kind").unwrap_or_default().to_string();
         if kind != "Deployment" && kind != "DaemonSet" {

@@ -43,9 +43,6 @@ impl Module for K8sRollout {
         static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
         with_auth(OWN_SPEC, &ALL)
     }
-    fn controller_only(&self) -> bool {
-        true
-    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let started = Instant::now();
         let action = args.str("action").unwrap_or("status").to_string();

@@ -17,9 +17,6 @@ impl Module for Unsupported {
         const ANY: &[ArgSpec] = &[ArgSpec::any()];
         ANY
     }
-    fn controller_only(&self) -> bool {
-        true
-    }
     fn run(&self, _args: &Args, _ctx: &mut ModuleContext) -> ModuleResult {
         Err(ModuleError::msg(format!(
             "{} (kubernetes.core.{}) is not supported yet by yiqiu-play: it streams from a kubelet, and yiqiu-play's tests have no kubelet to prove it against. Use the command module with kubectl for now.",

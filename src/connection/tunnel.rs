@@ -1,0 +1,219 @@
+//! A local port forwarded through an SSH host, like `ssh -L`: a listener on 127.0.0.1 whose
+//! every connection becomes a `direct-tcpip` channel from that host to `remote`. The
+//! Kubernetes client reaches an API server that only the inventory's k8s master can reach
+//! this way, and the master needs nothing but sshd.
+//!
+//! Each forwarded connection has its own SSH session and thread (libssh2 sessions are not
+//! shared between threads here), so a kept-alive API connection never waits on a task's
+//! commands. The forward lives for the whole run and is made once per (host, remote).
+
+use super::ssh::{open_session, Target};
+use super::ConnError;
+use ssh2::{Channel, Session};
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::io::AsRawFd;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+type Key = (String, u16, String, String, u16);
+
+fn forwards() -> &'static Mutex<HashMap<Key, SocketAddr>> {
+    static F: OnceLock<Mutex<HashMap<Key, SocketAddr>>> = OnceLock::new();
+    F.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The local address that reaches `remote_host:remote_port` as seen from `t`'s host.
+/// The first call checks that the host can open the channel, so an API server the host
+/// cannot reach is reported here, in words, rather than as a closed connection later.
+pub fn forward(t: &Target, remote_host: &str, remote_port: u16) -> Result<SocketAddr, ConnError> {
+    let key = (
+        t.address.clone(),
+        t.port,
+        t.user.clone(),
+        remote_host.to_string(),
+        remote_port,
+    );
+    let mut all = forwards().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(addr) = all.get(&key) {
+        return Ok(*addr);
+    }
+    let first = open_channel(t, remote_host, remote_port)?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| ConnError::Failed(format!("could not listen for the SSH tunnel: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ConnError::Failed(format!("could not listen for the SSH tunnel: {e}")))?;
+    let target = t.clone();
+    let (host, port) = (remote_host.to_string(), remote_port);
+    std::thread::Builder::new()
+        .name(format!("tunnel-{}", t.name))
+        .spawn(move || accept_loop(listener, target, host, port, first))
+        .map_err(|e| ConnError::Failed(format!("could not start the SSH tunnel: {e}")))?;
+    tracing::debug!(target: "yiqiu::tunnel", "{addr} -> {}: {remote_host}:{remote_port}", t.name);
+    all.insert(key, addr);
+    Ok(addr)
+}
+
+struct Open {
+    session: Session,
+    socket: TcpStream,
+    channel: Channel,
+}
+
+fn open_channel(t: &Target, host: &str, port: u16) -> Result<Open, ConnError> {
+    let (session, socket) = open_session(t)?;
+    let channel = session.channel_direct_tcpip(host, port, None).map_err(|e| {
+        ConnError::Failed(format!(
+            "{}: could not open a tunnel from {} to {host}:{port}: {e} (is the address reachable from that host, and is AllowTcpForwarding on in its sshd?)",
+            t.name, t.name
+        ))
+    })?;
+    Ok(Open {
+        session,
+        socket,
+        channel,
+    })
+}
+
+fn accept_loop(listener: TcpListener, t: Target, host: String, port: u16, first: Open) {
+    let mut first = Some(first);
+    for conn in listener.incoming() {
+        let Ok(local) = conn else { continue };
+        let _ = local.set_nodelay(true);
+        let ready = first.take();
+        let (t, host) = (t.clone(), host.clone());
+        let _ = std::thread::Builder::new()
+            .name("tunnel-conn".into())
+            .spawn(move || {
+                let open = match ready {
+                    Some(o) => Ok(o),
+                    None => open_channel(&t, &host, port),
+                };
+                match open {
+                    Ok(o) => pump(local, o),
+                    Err(e) => tracing::warn!(target: "yiqiu::tunnel", "{e}"),
+                }
+            });
+    }
+}
+
+fn would_block(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut
+}
+
+/// Copies bytes both ways until either side closes.
+fn pump(mut local: TcpStream, o: Open) {
+    let Open {
+        session,
+        socket,
+        mut channel,
+    } = o;
+    session.set_blocking(false);
+    if local.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut up: Vec<u8> = Vec::new();
+    let mut down: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 32 * 1024];
+    let (mut local_eof, mut eof_sent) = (false, false);
+    let mut last_keepalive = Instant::now();
+    loop {
+        let mut progress = false;
+        if up.is_empty() && !local_eof {
+            match local.read(&mut buf) {
+                Ok(0) => local_eof = true,
+                Ok(n) => up.extend_from_slice(&buf[..n]),
+                Err(e) if would_block(&e) => {}
+                Err(_) => break,
+            }
+            progress |= local_eof || !up.is_empty();
+        }
+        if !up.is_empty() {
+            match channel.write(&up) {
+                Ok(n) => {
+                    up.drain(..n);
+                    progress |= n > 0;
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => break,
+            }
+        }
+        if local_eof && up.is_empty() && !eof_sent && channel.send_eof().is_ok() {
+            eof_sent = true;
+        }
+        if down.is_empty() {
+            match channel.read(&mut buf) {
+                Ok(0) if channel.eof() => break,
+                Ok(n) => {
+                    down.extend_from_slice(&buf[..n]);
+                    progress |= n > 0;
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => break,
+            }
+        }
+        if !down.is_empty() {
+            match local.write(&down) {
+                Ok(n) => {
+                    down.drain(..n);
+                    progress |= n > 0;
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => break,
+            }
+        }
+        if last_keepalive.elapsed() > Duration::from_secs(15) {
+            let _ = session.keepalive_send();
+            last_keepalive = Instant::now();
+        }
+        if !progress {
+            wait(
+                &local,
+                &socket,
+                &session,
+                !down.is_empty(),
+                !local_eof && up.is_empty(),
+            );
+        }
+    }
+    let _ = local.shutdown(std::net::Shutdown::Both);
+    session.set_blocking(true);
+    session.set_timeout(1000);
+    let _ = channel.close();
+}
+
+/// Sleeps until either socket is ready (at most 200 ms).
+fn wait(local: &TcpStream, ssh: &TcpStream, session: &Session, local_out: bool, local_in: bool) {
+    let mut local_events = 0;
+    if local_in {
+        local_events |= libc::POLLIN;
+    }
+    if local_out {
+        local_events |= libc::POLLOUT;
+    }
+    let mut ssh_events = libc::POLLIN;
+    if matches!(
+        session.block_directions(),
+        ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+    ) {
+        ssh_events |= libc::POLLOUT;
+    }
+    let mut fds = [
+        libc::pollfd {
+            fd: local.as_raw_fd(),
+            events: local_events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: ssh.as_raw_fd(),
+            events: ssh_events,
+            revents: 0,
+        },
+    ];
+    // SAFETY: two valid pollfds for the duration of the call.
+    unsafe {
+        libc::poll(fds.as_mut_ptr(), 2, 200);
+    }
+}
