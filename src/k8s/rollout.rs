@@ -43,7 +43,7 @@ fn check_kind(kind: &str, verb: &str) -> Result<(), K8sError> {
     }
 }
 
-/// Reads the workload `kind`/`name` (apps/v1).
+/// Reads the workload `kind`/`name` (apps/v1); a missing one is an error.
 pub async fn workload(
     cluster: &Cluster,
     kind: &str,
@@ -51,16 +51,31 @@ pub async fn workload(
     namespace: Option<&str>,
     verb: &str,
 ) -> Result<Workload, K8sError> {
+    workload_opt(cluster, kind, name, namespace, verb)
+        .await?
+        .ok_or_else(|| K8sError(format!("{}/{name} not found", kind.to_lowercase())))
+}
+
+/// As [`workload`], with `None` for one that does not exist.
+pub async fn workload_opt(
+    cluster: &Cluster,
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+    verb: &str,
+) -> Result<Option<Workload>, K8sError> {
     check_kind(kind, verb)?;
     let api = cluster.api_for("apps/v1", kind, namespace).await?;
     let label = format!("{}/{name}", kind.to_lowercase());
-    let object = api
+    let Some(object) = api
         .get_opt(name)
         .await
         .map_err(|e| K8sError(format!("Failed to get {label}: {}", super::describe(&e))))?
         .map(|o| to_json(&o))
-        .ok_or_else(|| K8sError(format!("{label} not found")))?;
-    Ok(Workload {
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Workload {
         api,
         kind: kind.to_string(),
         name: name.to_string(),
@@ -69,7 +84,7 @@ pub async fn workload(
             .unwrap_or(&cluster.default_namespace)
             .to_string(),
         object,
-    })
+    }))
 }
 
 impl Workload {
@@ -77,7 +92,13 @@ impl Workload {
         format!("{}/{}", self.kind.to_lowercase(), self.name)
     }
 
-    async fn patch(&self, patch: Patch<Value>, dry_run: bool) -> Result<Value, K8sError> {
+    /// Sends `patch`; `verb` words the failure (`patch`, `roll back`).
+    async fn patch(
+        &self,
+        patch: Patch<Value>,
+        dry_run: bool,
+        verb: &str,
+    ) -> Result<Value, K8sError> {
         let pp = PatchParams {
             dry_run,
             ..PatchParams::default()
@@ -88,7 +109,7 @@ impl Workload {
             .map(|o| to_json(&o))
             .map_err(|e| {
                 K8sError(format!(
-                    "Failed to patch {}: {}",
+                    "Failed to {verb} {}: {}",
                     self.label(),
                     super::describe(&e)
                 ))
@@ -106,7 +127,7 @@ pub async fn restart(w: &Workload, dry_run: bool) -> Result<Value, K8sError> {
     }
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}});
-    w.patch(Patch::Strategic(patch), dry_run).await
+    w.patch(Patch::Strategic(patch), dry_run, "patch").await
 }
 
 /// What `undo` did.
@@ -118,6 +139,21 @@ pub struct Undo {
     pub revision: i64,
     /// The patch sent (or that would be sent, in check mode).
     pub body: Value,
+}
+
+impl Undo {
+    /// kubectl's answer when the revision's template is already the current one.
+    fn skipped(w: &Workload, revision: i64) -> Undo {
+        Undo {
+            changed: false,
+            message: format!(
+                "skipped rollback (current template already matches revision {revision})"
+            ),
+            result: w.object.clone(),
+            revision,
+            body: Value::Null,
+        }
+    }
 }
 
 /// Whether `undo` failed only because there is no earlier revision.
@@ -234,15 +270,7 @@ async fn undo_deployment(
     let (revision, rs) = pick(revisions, to_revision, &w.label())?;
     let template = without_hash(&rs["spec"]["template"]);
     if comparable(&template) == comparable(&without_hash(&w.object["spec"]["template"])) {
-        return Ok(Undo {
-            changed: false,
-            message: format!(
-                "skipped rollback (current template already matches revision {revision})"
-            ),
-            result: w.object.clone(),
-            revision,
-            body: Value::Null,
-        });
+        return Ok(Undo::skipped(w, revision));
     }
     let mut annotations = serde_json::Map::new();
     for k in KEEP_ON_ROLLBACK {
@@ -263,7 +291,7 @@ async fn undo_deployment(
     ]);
     let patch: json_patch::Patch = serde_json::from_value(body.clone())
         .map_err(|e| K8sError(format!("internal: rollback patch: {e}")))?;
-    let result = w.patch_json(patch, dry_run).await?;
+    let result = w.patch(Patch::Json(patch), dry_run, "roll back").await?;
     Ok(Undo {
         changed: true,
         message: "rolled back".into(),
@@ -288,17 +316,11 @@ async fn undo_controller_revision(
     let data = h["data"].clone();
     let wanted = data["spec"]["template"].clone();
     if comparable(&strip_patch_keys(&wanted)) == comparable(&w.object["spec"]["template"]) {
-        return Ok(Undo {
-            changed: false,
-            message: format!(
-                "skipped rollback (current template already matches revision {revision})"
-            ),
-            result: w.object.clone(),
-            revision,
-            body: Value::Null,
-        });
+        return Ok(Undo::skipped(w, revision));
     }
-    let result = w.patch(Patch::Strategic(data.clone()), dry_run).await?;
+    let result = w
+        .patch(Patch::Strategic(data.clone()), dry_run, "roll back")
+        .await?;
     Ok(Undo {
         changed: true,
         message: "rolled back".into(),
@@ -319,26 +341,6 @@ fn strip_patch_keys(v: &Value) -> Value {
         ),
         Value::Array(a) => Value::Array(a.iter().map(strip_patch_keys).collect()),
         other => other.clone(),
-    }
-}
-
-impl Workload {
-    async fn patch_json(&self, patch: json_patch::Patch, dry_run: bool) -> Result<Value, K8sError> {
-        let pp = PatchParams {
-            dry_run,
-            ..PatchParams::default()
-        };
-        self.api
-            .patch(&self.name, &pp, &Patch::<Value>::Json(patch))
-            .await
-            .map(|o| to_json(&o))
-            .map_err(|e| {
-                K8sError(format!(
-                    "Failed to roll back {}: {}",
-                    self.label(),
-                    super::describe(&e)
-                ))
-            })
     }
 }
 

@@ -1,6 +1,6 @@
 //! `k8s_info` (kubernetes.core.k8s_info): reads objects; usable with `until:`.
 
-use super::{wait_spec, AUTH_SPEC};
+use super::wait_spec;
 use crate::k8s::{wait, K8sError};
 use crate::modules::util::map;
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
@@ -25,7 +25,7 @@ const OWN_SPEC: &[ArgSpec] = &[
 
 fn spec() -> &'static [ArgSpec] {
     static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
-    ALL.get_or_init(|| OWN_SPEC.iter().chain(AUTH_SPEC.iter()).copied().collect())
+    super::with_auth(OWN_SPEC, &ALL)
 }
 
 pub fn selectors(args: &Args, key: &str) -> Option<String> {

@@ -1,6 +1,6 @@
 //! `k8s` (kubernetes.core.k8s): create, update, apply, patch and delete objects.
 
-use super::{failed, wait_spec, AUTH_SPEC};
+use super::{failed, wait_spec};
 use crate::k8s::object::{self, DeleteOptions, Options, Outcome};
 use crate::k8s::{cluster, manifest, K8sError};
 use crate::modules::util::map;
@@ -37,7 +37,7 @@ const OWN_SPEC: &[ArgSpec] = &[
 
 fn spec() -> &'static [ArgSpec] {
     static ALL: OnceLock<Vec<ArgSpec>> = OnceLock::new();
-    ALL.get_or_init(|| OWN_SPEC.iter().chain(AUTH_SPEC.iter()).copied().collect())
+    super::with_auth(OWN_SPEC, &ALL)
 }
 
 fn options(args: &Args, ctx: &ModuleContext) -> Result<Options, crate::modules::ModuleError> {

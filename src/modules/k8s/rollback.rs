@@ -21,16 +21,6 @@ const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("field_selectors", ArgKind::List),
 ];
 
-async fn exists(
-    cluster: &crate::k8s::cluster::Cluster,
-    kind: &str,
-    name: &str,
-    namespace: Option<&str>,
-) -> Result<bool, K8sError> {
-    let api = cluster.api_for("apps/v1", kind, namespace).await?;
-    Ok(api.get_opt(name).await.map_err(K8sError::from)?.is_some())
-}
-
 impl Module for K8sRollback {
     fn name(&self) -> &'static str {
         "k8s_rollback"
@@ -73,13 +63,12 @@ impl Module for K8sRollback {
             let mut changed = false;
             let mut info = Vec::new();
             for n in names {
-                let w = match rollout::workload(&cluster, &kind, &n, namespace.as_deref(), "undo")
-                    .await
-                {
-                    Ok(w) => w,
-                    // kubernetes.core: nothing found is nothing rolled back, not an error.
-                    Err(_) if !exists(&cluster, &kind, &n, namespace.as_deref()).await? => continue,
-                    Err(e) => return Err(e),
+                // kubernetes.core: nothing found is nothing rolled back, not an error.
+                let Some(w) =
+                    rollout::workload_opt(&cluster, &kind, &n, namespace.as_deref(), "undo")
+                        .await?
+                else {
+                    continue;
                 };
                 match rollout::undo(&cluster, &w, 0, dry_run).await {
                     Ok(u) => {
