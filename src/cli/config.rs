@@ -135,6 +135,13 @@ impl Config {
             .iter()
             .any(|c| c == "profile_tasks" || c.ends_with(".profile_tasks"))
     }
+
+    /// Whether the timer callback (`Playbook run took ...`) is enabled by name.
+    pub fn timer_enabled(&self) -> bool {
+        self.callbacks_enabled
+            .iter()
+            .any(|c| c == "timer" || c.ends_with(".timer"))
+    }
 }
 
 /// Ansible's non-strict boolean: `y yes on 1 true t` (any case, trimmed) are true, all else false.

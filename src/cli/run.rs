@@ -185,5 +185,12 @@ fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
         run.verbosity,
     )
     .map_err(Error::cli)?;
-    run_playbooks(run, inventory, &playbooks, &loader, callback.as_ref())
+    let started = std::time::Instant::now();
+    let code = run_playbooks(run, inventory, &playbooks, &loader, callback.as_ref())?;
+    // profile_tasks' table already ends with the timer's line.
+    if opts.config.timer_enabled() && !opts.profile_tasks {
+        let line = crate::output::profile::timer_line(started.elapsed().as_secs());
+        print!("{line}");
+    }
+    Ok(code)
 }

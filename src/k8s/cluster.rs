@@ -9,14 +9,19 @@ use crate::connection::ssh::Target;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use kube::Client;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub struct Cluster {
     pub client: Client,
     /// The namespace of the kubeconfig context (`default` when it names none).
     pub default_namespace: String,
+    /// The API server's URL as the kubeconfig names it (not the local end of a tunnel).
+    pub server: String,
     kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
+    /// Namespaces a check-mode run would create: the server's dry run of an object inside one
+    /// is refused (the namespace does not exist yet), so it is reported as to be created.
+    pending_namespaces: Mutex<HashSet<String>>,
 }
 
 static CLUSTERS: OnceLock<Mutex<HashMap<Auth, Arc<Cluster>>>> = OnceLock::new();
@@ -29,6 +34,7 @@ pub async fn get(auth: &Auth, tunnel: Option<&Target>) -> Result<Arc<Cluster>, K
         return Ok(c.clone());
     }
     let mut config = auth.config().await?;
+    let server = config.cluster_url.to_string();
     if let Some(t) = tunnel {
         through(&mut config, t)?;
     }
@@ -38,7 +44,9 @@ pub async fn get(auth: &Auth, tunnel: Option<&Target>) -> Result<Arc<Cluster>, K
     let cluster = Arc::new(Cluster {
         client,
         default_namespace,
+        server,
         kinds: Mutex::new(HashMap::new()),
+        pending_namespaces: Mutex::new(HashSet::new()),
     });
     all.lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -134,6 +142,22 @@ impl Cluster {
     ) -> Result<Api<DynamicObject>, K8sError> {
         let (ar, caps) = self.resource(api_version, kind).await?;
         Ok(self.api(&ar, &caps, namespace))
+    }
+
+    /// Notes that this run's check mode would create namespace `name`.
+    pub fn namespace_pending(&self, name: &str) {
+        self.pending_namespaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string());
+    }
+
+    /// Whether an earlier check-mode task of this run would have created namespace `name`.
+    pub fn is_namespace_pending(&self, name: &str) -> bool {
+        self.pending_namespaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(name)
     }
 
     /// An API handle for the resource, namespaced when the kind is.

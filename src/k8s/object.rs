@@ -133,6 +133,11 @@ pub async fn present(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<O
         }
         desired["metadata"]["annotations"][LAST_APPLIED] = json!(applied.to_string());
     }
+    if opts.check_mode && existing.is_none() {
+        if let Some(pending) = in_pending_namespace(cluster, &desired, &what, opts) {
+            return Ok(pending);
+        }
+    }
     let (method, after) = if let Some((manager, force)) = &opts.server_side_apply {
         let name = t
             .name
@@ -183,12 +188,42 @@ pub async fn present(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<O
             (if opts.apply { "apply" } else { "update" }, after)
         }
     };
+    if opts.check_mode && existing.is_none() && is_namespace(obj) {
+        cluster.namespace_pending(after.metadata.name.as_deref().unwrap_or_default());
+    }
     let mut out = outcome(method, before.as_ref(), to_json(&after), opts);
     if let (Some(spec), false) = (&opts.wait, opts.check_mode) {
         let name = after.metadata.name.clone().unwrap_or_default();
         out.result = wait::until_ready(&t.api, &t.kind, &name, spec).await?;
     }
     Ok(out)
+}
+
+fn is_namespace(obj: &Value) -> bool {
+    obj["kind"] == "Namespace" && obj["apiVersion"] == "v1"
+}
+
+/// In check mode, an object to be created in a namespace that an earlier task of this run
+/// would create: the server cannot dry-run it, so the definition itself is the result.
+fn in_pending_namespace(
+    cluster: &Cluster,
+    desired: &Value,
+    what: &str,
+    opts: &Options,
+) -> Option<Outcome> {
+    let ns = desired["metadata"]["namespace"].as_str()?;
+    if !cluster.is_namespace_pending(ns) {
+        return None;
+    }
+    tracing::debug!("{what}: namespace {ns} is created by this run; reported as to be created");
+    Some(Outcome {
+        changed: true,
+        method: "create",
+        result: desired.clone(),
+        diff: opts
+            .diff
+            .then(|| json!({"before": {}, "after": shown(desired)})),
+    })
 }
 
 /// Client-side apply: fields that the last applied configuration had and the new one drops

@@ -41,6 +41,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::component_health::ComponentHealth,
         &super::k8s::objects::K8s,
         &super::k8s::info::K8sInfo,
+        &super::k8s::cluster_info::K8sClusterInfo,
         &super::k8s::scale::K8sScale,
         &super::k8s::rollback::K8sRollback,
         &super::k8s::rollout::K8sRollout,

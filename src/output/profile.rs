@@ -159,6 +159,17 @@ impl ProfileCallback {
     }
 }
 
+/// ansible.posix.timer's line at the end of a run.
+pub fn timer_line(total_seconds: u64) -> String {
+    let (days, rest) = (total_seconds / 86_400, total_seconds % 86_400);
+    format!(
+        "Playbook run took {days} days, {} hours, {} minutes, {} seconds\n",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 impl Callback for ProfileCallback {
     fn playbook_start(&self, path: &str) {
         self.inner.playbook_start(path);
@@ -245,15 +256,7 @@ impl Callback for ProfileCallback {
             let time = format!(" {took:.2}s");
             text.push_str(&format!("{:-<w$}{time:->9}\n", format!("{name} ")));
         }
-        // ansible.posix.timer's line.
-        let total = (now - st.t0).max(0.0) as u64;
-        let (days, rest) = (total / 86_400, total % 86_400);
-        text.push_str(&format!(
-            "Playbook run took {days} days, {} hours, {} minutes, {} seconds\n",
-            rest / 3600,
-            rest % 3600 / 60,
-            rest % 60
-        ));
+        text.push_str(&timer_line((now - st.t0).max(0.0) as u64));
         let _ = st.out.write_all(text.as_bytes());
         let _ = st.out.flush();
     }

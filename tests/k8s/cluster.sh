@@ -460,6 +460,8 @@ EOF
     fi
 
     log "starting kube-controller-manager and kube-scheduler"
+    # The PV binder retries a claim whose volume it has not seen yet on its resync period
+    # (15 s by default); 2 s keeps tests that create a PV and its claim together short.
     launch "$d" kube-controller-manager "$BIN/kube-controller-manager" \
         --kubeconfig "$d/controller-manager.kubeconfig" \
         --authentication-kubeconfig "$d/controller-manager.kubeconfig" \
@@ -468,7 +470,8 @@ EOF
         --controllers '*,-nodelifecycle' --use-service-account-credentials \
         --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
         --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-        --feature-gates "$FEATURE_GATES" --profiling=false --v 1
+        --feature-gates "$FEATURE_GATES" --profiling=false --v 1 \
+        --pvclaimbinder-sync-period 2s
     launch "$d" kube-scheduler "$BIN/kube-scheduler" \
         --kubeconfig "$d/scheduler.kubeconfig" \
         --authentication-kubeconfig "$d/scheduler.kubeconfig" \

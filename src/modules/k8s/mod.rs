@@ -1,7 +1,8 @@
 //! Kubernetes modules with kubernetes.core's names and arguments (`kubernetes.core.k8s`
 //! resolves to `k8s`): k8s, k8s_info, k8s_scale, k8s_rollback, k8s_json_patch, k8s_drain, and
-//! our k8s_rollout. The work is in `crate::k8s`; these files only map arguments and results.
+//! k8s_cluster_info and our k8s_rollout. The work is in `crate::k8s`; these files only map arguments and results.
 
+pub mod cluster_info;
 pub mod drain;
 pub mod info;
 pub mod json_patch;
