@@ -570,3 +570,58 @@ fn absent_by_label_selector_and_unsupported_modules() {
     let left = cluster().kubectl(&["get", "configmap", "-n", &ns, "-l", "tier", "-o", "name"]);
     assert_eq!(left.trim(), "configmap/c");
 }
+
+#[test]
+fn cluster_info_reports_the_servers_version_and_apis() {
+    let p = play(
+        r#"    - kubernetes.core.k8s_cluster_info:
+      register: info
+    - debug:
+        msg: "{{ info.version.server.kubernetes.gitVersion }}|{{ info.apis['apps/v1'].Deployment.namespaced }}|{{ info.apis['v1'].Namespace.namespaced }}|{{ info.apis['v1'].Pod.short_names }}|{{ info.apis['apps/v1'].Deployment.preferred }}"
+"#,
+    );
+    let r = run(&[("site.yml", &p)], &[]);
+    r.assert_code(0);
+    let version = cluster().kubectl(&["version", "-o", "json"]);
+    let version: serde_json::Value = serde_json::from_str(&version).expect("kubectl version json");
+    let server = version["serverVersion"]["gitVersion"]
+        .as_str()
+        .expect("gitVersion");
+    r.out_contains(&format!("\"msg\": \"{server}|True|False|['po']|True\""));
+}
+
+#[test]
+fn check_mode_reports_objects_in_a_namespace_the_run_would_create() {
+    let ns = format!("yq-pending-{}", std::process::id());
+    let p = play(&format!(
+        r#"    - name: namespace
+      kubernetes.core.k8s:
+        definition: {{apiVersion: v1, kind: Namespace, metadata: {{name: {ns}}}}}
+    - name: config in it
+      kubernetes.core.k8s:
+        definition:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: settings, namespace: {ns}}}
+          data: {{level: "1"}}
+      register: cm
+    - debug:
+        msg: "{{{{ cm.method }}}} {{{{ cm.result.metadata.namespace }}}}"
+    - name: config in a namespace nobody creates
+      kubernetes.core.k8s:
+        definition:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: settings, namespace: {ns}-nowhere}}
+"#
+    ));
+    let r = run(&[("site.yml", &p)], &["--check", "--diff"]);
+    // The third object's namespace is not on its way: the server's refusal stands.
+    r.assert_code(2);
+    r.assert_recap("localhost", "changed=2 failed=1");
+    r.out_contains(&format!("\"msg\": \"create {ns}\""));
+    r.out_contains(&format!("{ns}-nowhere"));
+    r.out_contains("+    \"data\": {");
+    let gone = cluster().kubectl_raw(&["get", "namespace", &ns]);
+    assert!(!gone.status.success(), "check mode created the namespace");
+}
