@@ -4,9 +4,12 @@
 //! updated, no old replica is left and the updated ones are available; a rollout past its
 //! progress deadline fails with the condition's message. Jobs end on Complete (Failed fails
 //! at once), Pods on Ready; `wait_condition` waits for any condition type/status/reason.
+//! Waits watch the object (one GET, then a watch from its resourceVersion), so they end when
+//! the object gets there, not at the next poll.
 
 use super::K8sError;
-use kube::api::{Api, DynamicObject};
+use futures_util::StreamExt;
+use kube::api::{Api, DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -197,68 +200,152 @@ fn job(j: &Value, label: &str) -> State {
     ))
 }
 
-/// Polls until the object is ready; its last state.
+/// Waits until the object is ready; its last state. One GET, then a watch on the object from
+/// that resourceVersion, so a change is seen when it happens instead of at the next poll.
 pub async fn until_ready(
     api: &Api<DynamicObject>,
     kind: &str,
     name: &str,
     spec: &WaitSpec,
 ) -> Result<Value, K8sError> {
-    let start = Instant::now();
+    let deadline = Instant::now() + spec.timeout;
+    let mut obj = get(api, kind, name).await?;
     loop {
-        let obj = api.get(name).await.map_err(|e| {
-            K8sError(format!(
-                "Failed to get {kind} {name} while waiting: {}",
-                super::describe(&e)
-            ))
-        })?;
-        let v = serde_json::to_value(&obj).unwrap_or(Value::Null);
-        match state(kind, &v, spec.condition.as_ref()) {
-            State::Ready => return Ok(v),
+        let why = match state(kind, &obj, spec.condition.as_ref()) {
+            State::Ready => return Ok(obj),
             State::Failed(why) => return Err(K8sError(why)),
-            State::Waiting(why) if start.elapsed() >= spec.timeout => {
+            State::Waiting(why) => why,
+        };
+        if Instant::now() >= deadline {
+            return Err(K8sError(format!(
+                "Resource creation timed out after {} s: {why}",
+                spec.timeout.as_secs()
+            )));
+        }
+        tracing::debug!(target: "yiqiu::k8s", "{why}");
+        crate::output::live_detail::set(&why);
+        match next_change(api, name, &obj, deadline).await {
+            Change::Object(o) => obj = o,
+            Change::Deleted => {
                 return Err(K8sError(format!(
-                    "Resource creation timed out after {} s: {why}",
-                    spec.timeout.as_secs()
+                    "{kind} {name} was deleted while waiting for it: {why}"
                 )))
             }
-            State::Waiting(why) => {
-                tracing::debug!(target: "yiqiu::k8s", "{why}");
-                crate::output::live_detail::set(&why);
-            }
+            Change::Resync => obj = get(api, kind, name).await?,
+            Change::Deadline => {}
         }
-        tokio::time::sleep(spec.sleep.min(Duration::from_millis(500))).await;
     }
 }
 
-/// Polls until the object no longer exists.
+/// Waits until the object no longer exists.
 pub async fn until_gone(
     api: &Api<DynamicObject>,
     what: &str,
     name: &str,
     spec: &WaitSpec,
 ) -> Result<(), K8sError> {
-    let start = Instant::now();
-    loop {
-        let found = api.get_opt(name).await.map_err(|e| {
-            K8sError(format!(
-                "Failed to get {what} while waiting: {}",
-                super::describe(&e)
-            ))
-        })?;
-        if found.is_none() {
-            return Ok(());
-        }
+    let deadline = Instant::now() + spec.timeout;
+    let mut found = get_opt(api, what, name).await?;
+    while let Some(obj) = found {
         crate::output::live_detail::set(&format!("{what} deleting"));
-        if start.elapsed() >= spec.timeout {
+        if Instant::now() >= deadline {
             return Err(K8sError(format!(
                 "Resource deletion timed out after {} s: {what} still exists",
                 spec.timeout.as_secs()
             )));
         }
-        tokio::time::sleep(spec.sleep.min(Duration::from_millis(500))).await;
+        found = match next_change(api, name, &obj, deadline).await {
+            Change::Object(o) => Some(o),
+            Change::Deleted => None,
+            Change::Resync | Change::Deadline => get_opt(api, what, name).await?,
+        };
     }
+    Ok(())
 }
+
+async fn get(api: &Api<DynamicObject>, kind: &str, name: &str) -> Result<Value, K8sError> {
+    let obj = api.get(name).await.map_err(|e| {
+        K8sError(format!(
+            "Failed to get {kind} {name} while waiting: {}",
+            super::describe(&e)
+        ))
+    })?;
+    Ok(serde_json::to_value(&obj).unwrap_or(Value::Null))
+}
+
+async fn get_opt(
+    api: &Api<DynamicObject>,
+    what: &str,
+    name: &str,
+) -> Result<Option<Value>, K8sError> {
+    let obj = api.get_opt(name).await.map_err(|e| {
+        K8sError(format!(
+            "Failed to get {what} while waiting: {}",
+            super::describe(&e)
+        ))
+    })?;
+    Ok(obj.map(|o| serde_json::to_value(&o).unwrap_or(Value::Null)))
+}
+
+/// What the next watch event says about the object.
+enum Change {
+    Object(Value),
+    Deleted,
+    /// The watch ended or failed (e.g. 410 Gone): read the object again.
+    Resync,
+    Deadline,
+}
+
+/// The object's next change after `seen` (by its resourceVersion), at most until `deadline`.
+async fn next_change(
+    api: &Api<DynamicObject>,
+    name: &str,
+    seen: &Value,
+    deadline: Instant,
+) -> Change {
+    let rv = seen["metadata"]["resourceVersion"].as_str().unwrap_or("0");
+    let left = deadline.saturating_duration_since(Instant::now());
+    // The server ends a watch after `timeout` (at most 290 s in kube-rs); we re-read then.
+    let wp = WatchParams::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout((left.as_secs() as u32 + 1).min(290));
+    let event = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), async {
+        let stream = match api.watch(&wp, rv).await {
+            Ok(s) => s,
+            Err(e) => {
+                // Not every server lets us watch; fall back to polling.
+                tracing::debug!(target: "yiqiu::k8s", "watch {name}: {e}; polling");
+                tokio::time::sleep(POLL_FALLBACK).await;
+                return Change::Resync;
+            }
+        };
+        let mut stream = std::pin::pin!(stream);
+        loop {
+            match stream.next().await {
+                Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                    return Change::Object(serde_json::to_value(&o).unwrap_or(Value::Null))
+                }
+                Some(Ok(WatchEvent::Deleted(_))) => return Change::Deleted,
+                Some(Ok(WatchEvent::Bookmark(_))) => continue,
+                Some(Ok(WatchEvent::Error(e))) => {
+                    tracing::debug!(target: "yiqiu::k8s", "watch {name}: {e}");
+                    return Change::Resync;
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(target: "yiqiu::k8s", "watch {name}: {e}");
+                    tokio::time::sleep(POLL_FALLBACK).await;
+                    return Change::Resync;
+                }
+                None => return Change::Resync,
+            }
+        }
+    })
+    .await;
+    event.unwrap_or(Change::Deadline)
+}
+
+/// How long to wait before reading again when a watch cannot be opened.
+const POLL_FALLBACK: Duration = Duration::from_millis(500);
 
 #[cfg(test)]
 mod tests {
