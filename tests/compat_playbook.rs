@@ -128,3 +128,91 @@ fn role_defaults_vars_and_tags() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=1 failed=0");
 }
+
+/// Ansible's default `private_role_vars = False`: the defaults and vars of the play's static
+/// roles (`roles:` and `import_role`) are visible to later roles and to play tasks;
+/// `include_role` keeps them private; a role's own value still wins inside it.
+#[test]
+fn static_role_variables_are_visible_to_the_rest_of_the_play() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  roles: [ra, rb]
+  tasks:
+    - debug: {msg: "play task sees {{ ra_default }} {{ ra_var }}"}
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - import_role: {name: ra}
+    - debug: {msg: "after import_role sees {{ ra_default }}"}
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - include_role: {name: rc}
+    - debug: {msg: "after include_role sees {{ rc_default | default('UNDEFINED') }}"}
+"#,
+        ),
+        (
+            "roles/ra/defaults/main.yml",
+            "ra_default: from-ra\nshared: ra\n",
+        ),
+        ("roles/ra/vars/main.yml", "ra_var: ra-var\n"),
+        (
+            "roles/ra/tasks/main.yml",
+            "- debug: {msg: \"ra has {{ shared }}\"}\n",
+        ),
+        ("roles/rb/defaults/main.yml", "shared: rb\n"),
+        (
+            "roles/rb/tasks/main.yml",
+            "- debug: {msg: \"rb sees {{ ra_default }} and has {{ shared }}\"}\n",
+        ),
+        ("roles/rc/defaults/main.yml", "rc_default: from-rc\n"),
+        (
+            "roles/rc/tasks/main.yml",
+            "- debug: {msg: \"rc has {{ rc_default }}\"}\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    for line in [
+        "\"msg\": \"ra has ra\"",
+        "\"msg\": \"rb sees from-ra and has rb\"",
+        "\"msg\": \"play task sees from-ra ra-var\"",
+        "\"msg\": \"after import_role sees from-ra\"",
+        "\"msg\": \"rc has from-rc\"",
+        "\"msg\": \"after include_role sees UNDEFINED\"",
+    ] {
+        r.out_contains(line);
+    }
+}
+
+/// `FAILED - RETRYING` names the task without its role (ansible-core 2.19's
+/// `result.task_name`), and ansible.posix's timer prints its own banner and line.
+#[test]
+fn retry_line_of_a_role_task_and_the_timer_callback() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  roles: [app]\n",
+        ),
+        (
+            "roles/app/tasks/main.yml",
+            "- name: count up\n  shell: echo x >> {{ playbook_dir }}/count; wc -l < {{ playbook_dir }}/count\n  register: r\n  until: r.stdout | int >= 2\n  retries: 3\n  delay: 0\n",
+        ),
+        (
+            "ansible.cfg",
+            "[defaults]\ncallbacks_enabled = ansible.posix.timer\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.out_contains("TASK [app : count up]");
+    r.out_contains("FAILED - RETRYING: [localhost]: count up (3 retries left).\n");
+    r.out_contains("\n\n\nPLAYBOOK RECAP *****");
+    r.out_contains("\nPlaybook run took 0 days, 0 hours, 0 minutes, 0 seconds\n\r\n");
+}

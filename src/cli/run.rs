@@ -189,8 +189,13 @@ fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
     let code = run_playbooks(run, inventory, &playbooks, &loader, callback.as_ref())?;
     // profile_tasks' table already ends with the timer's line.
     if opts.config.timer_enabled() && !opts.profile_tasks {
+        // ansible.posix 2.x's timer: its own banner, then the line ending in "\n\r".
+        let banner = crate::output::banner::banner(
+            "PLAYBOOK RECAP",
+            crate::output::banner::display_columns(),
+        );
         let line = crate::output::profile::timer_line(started.elapsed().as_secs());
-        print!("{line}");
+        print!("{banner}\n{line}\r\n");
     }
     Ok(code)
 }

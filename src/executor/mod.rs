@@ -6,6 +6,7 @@
 pub mod listing;
 pub mod loops;
 pub mod play;
+pub mod public_roles;
 pub mod result;
 pub mod state;
 pub mod task;

@@ -56,6 +56,8 @@ pub struct PlayRun<'a> {
     pub shared: &'a RunShared<'a>,
     pub play: &'a Play,
     pub play_vars: Arc<Map<String, Value>>,
+    /// Defaults and vars of the play's static roles, seen by all its tasks.
+    pub public_roles: super::public_roles::PublicRoleVars,
     pub vars_files: Arc<Map<String, Value>>,
     /// All hosts of the play and of the current batch.
     pub play_hosts: Vec<String>,
@@ -206,6 +208,7 @@ impl<'a> PlayRun<'a> {
             shared,
             play,
             play_vars: Arc::new(play.vars.clone()),
+            public_roles: super::public_roles::PublicRoleVars::of(play),
             vars_files: Arc::new(Map::new()),
             play_hosts: hosts,
             batch: Mutex::new(Vec::new()),
@@ -328,8 +331,9 @@ impl<'a> PlayRun<'a> {
         let store = state.store(host);
         let role = task.and_then(|t| t.role.as_ref());
         let empty = Arc::new(Map::new());
-        let mut layers = Vec::with_capacity(15);
+        let mut layers = Vec::with_capacity(17);
         layers.push(Arc::new(host_defaults(host)));
+        layers.push(self.public_roles.defaults.clone());
         layers.push(
             role.map(|r| Arc::new(r.defaults.clone()))
                 .unwrap_or_else(|| empty.clone()),
@@ -338,6 +342,7 @@ impl<'a> PlayRun<'a> {
         layers.push(state.facts_layer(host));
         layers.push(self.play_vars.clone());
         layers.push(self.vars_files.clone());
+        layers.push(self.public_roles.vars.clone());
         layers.push(
             role.map(|r| Arc::new(r.vars.clone()))
                 .unwrap_or_else(|| empty.clone()),

@@ -596,9 +596,11 @@ impl PlayRun<'_> {
                 d.insert("failed".into(), Value::Bool(true));
                 return (d, inc);
             }
+            // Ansible's `result.task_name`: the task's own name, without the role prefix.
+            let name = task.name.clone().unwrap_or_else(|| task.display_name());
             self.shared
                 .callback
-                .retry(host, &task.display_name(), retries + 1 - attempt);
+                .retry(host, &name, retries + 1 - attempt);
             if delay > 0.0 {
                 std::thread::sleep(Duration::from_secs_f64(delay));
             }

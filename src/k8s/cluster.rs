@@ -34,7 +34,17 @@ pub async fn get(auth: &Auth, tunnel: Option<&Target>) -> Result<Arc<Cluster>, K
         return Ok(c.clone());
     }
     let mut config = auth.config().await?;
-    let server = config.cluster_url.to_string();
+    // As the kubeconfig writes it (`http::Uri` adds a `/` path to a bare host:port).
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    // The API server names us in managedFields and audit logs by this.
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(concat!("yiqiu-play/", env!("CARGO_PKG_VERSION"))),
+    ));
     if let Some(t) = tunnel {
         through(&mut config, t)?;
     }
