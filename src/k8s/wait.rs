@@ -120,6 +120,14 @@ fn deployment(d: &Value, label: &str) -> State {
     if available < updated {
         return State::Waiting(format!("{label} {available}/{want} available"));
     }
+    // Beyond kubectl (which passes a scale-down while the extra pods still run, as
+    // kubernetes.core does not): done when no more replicas run than wanted.
+    if replicas > want {
+        return State::Waiting(format!(
+            "{label}: {} extra replicas terminating",
+            replicas - want
+        ));
+    }
     State::Ready
 }
 
@@ -132,6 +140,13 @@ fn statefulset(s: &Value, label: &str) -> State {
     let ready = int(s, &["status", "readyReplicas"]);
     if ready < want {
         return State::Waiting(format!("{label} {ready}/{want} ready"));
+    }
+    let replicas = int(s, &["status", "replicas"]);
+    if replicas > want {
+        return State::Waiting(format!(
+            "{label}: {} extra replicas terminating",
+            replicas - want
+        ));
     }
     let strategy = &s["spec"]["updateStrategy"];
     if strategy["type"] == "OnDelete" {
@@ -374,6 +389,24 @@ mod tests {
         d["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet web-1 has timed out progressing."}]);
         assert!(
             matches!(state("Deployment", &d, None), State::Failed(m) if m.contains("has timed out progressing"))
+        );
+    }
+
+    #[test]
+    fn scale_down_waits_for_the_extra_replicas() {
+        let d = json!({"metadata": {"name": "web", "generation": 3},
+            "spec": {"replicas": 1},
+            "status": {"observedGeneration": 3, "replicas": 4, "updatedReplicas": 4, "availableReplicas": 4}});
+        assert_eq!(
+            state("Deployment", &d, None),
+            State::Waiting("deployment/web: 3 extra replicas terminating".into())
+        );
+        let s = json!({"metadata": {"name": "db", "generation": 2},
+            "spec": {"replicas": 1},
+            "status": {"observedGeneration": 2, "replicas": 3, "readyReplicas": 3,
+                       "currentRevision": "a", "updateRevision": "a"}});
+        assert!(
+            matches!(state("StatefulSet", &s, None), State::Waiting(w) if w.contains("2 extra"))
         );
     }
 
