@@ -12,6 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The ssh2 crate links OpenSSL: install its headers where apt can (as .ci/run does).
+if ! pkg-config --exists openssl 2>/dev/null; then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    if command -v apt-get >/dev/null; then
+        echo "example.sh: installing the build prerequisites (libssl-dev pkg-config zlib1g-dev)" >&2
+        $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends \
+            libssl-dev pkg-config zlib1g-dev >/dev/null
+    else
+        echo "example.sh: install OpenSSL headers and pkg-config first (Debian: libssl-dev pkg-config)" >&2
+        exit 1
+    fi
+fi
 cargo build --release --locked --bins
 if [ -z "${KUBECONFIG:-}" ]; then
     bash tests/k8s/cluster.sh start >&2
