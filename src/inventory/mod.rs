@@ -5,11 +5,13 @@
 //! (top-level groups hang under `all`), hosts in no named group sit in `ungrouped`, and the
 //! implicit `localhost` exists only when a pattern names it.
 
+mod cloud;
 mod graph;
 mod host_range;
 mod ini;
 mod literal;
 mod pattern;
+pub mod sizes;
 mod sources;
 mod vars_dirs;
 mod yaml_source;

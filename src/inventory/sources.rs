@@ -3,7 +3,7 @@
 
 use super::graph::SourceInfo;
 use super::host_range::parse_address;
-use super::{ini, yaml_source, Inventory, WARN_NO_INVENTORY};
+use super::{cloud, ini, yaml_source, Inventory, WARN_NO_INVENTORY};
 use crate::error::{Error, Origin, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -150,6 +150,11 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
     let mut failures: Vec<(&str, Error)> = Vec::new();
     // An executable file would be an inventory script: not supported, so it is read as data.
     if ext.is_empty() || YAML_EXTS.contains(&ext.as_str()) {
+        if let Ok(doc) = crate::yaml::load_str(&text, &display) {
+            if cloud::is_cloud(&doc) {
+                return Ok(parse_cloud(inv, &doc, &src, &display));
+            }
+        }
         if ext == ".yml" || ext == ".yaml" {
             failures.push((
                 "auto",
@@ -200,6 +205,48 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
     inv.warnings
         .push(format!("Unable to parse {display} as an inventory source"));
     Ok(false)
+}
+
+/// A host cloud inventory (top-level `regions:`): all or nothing, like the other sources. Its
+/// errors are our own, so the INI plugin's unrelated complaint about the file is not shown.
+fn parse_cloud(
+    inv: &mut Inventory,
+    doc: &crate::yaml::Node,
+    src: &SourceInfo,
+    display: &str,
+) -> bool {
+    let mut attempt = inv.clone();
+    match cloud::parse(&mut attempt, doc, src) {
+        Ok(()) => {
+            *inv = attempt;
+            true
+        }
+        Err(err) => {
+            inv.warnings.push(cloud_warning(&err));
+            inv.warnings
+                .push(format!("Unable to parse {display} as an inventory source"));
+            inv.parse_errors.push(err);
+            false
+        }
+    }
+}
+
+/// The warning for a bad cloud inventory: message, `Origin: file:line:col`, the line, help.
+fn cloud_warning(err: &Error) -> String {
+    let mut out = format!(
+        "Failed to parse inventory with the host cloud source: {}",
+        err.message
+    );
+    if let Some(o) = &err.origin {
+        out.push_str(&format!("\nOrigin: {o}\n"));
+        if let Some(ex) = o.excerpt() {
+            out.push_str(&format!("\n{ex}\n"));
+        }
+    }
+    if let Some(help) = &err.help {
+        out.push_str(&format!("\n{help}\n"));
+    }
+    out
 }
 
 /// Ansible 2.19's text for a plugin that could not parse a source.
