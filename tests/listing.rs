@@ -69,3 +69,19 @@ fn limit_narrows_hosts_and_empty_limit_is_an_error() {
     assert_ne!(r.code, 0);
     r.err_contains("no hosts to target");
 }
+
+/// `never` tasks' tags are listed unless --tags / --skip-tags narrow the run (ansible-core
+/// 2.19 on the bundled project: `never` shows by default, not with `--skip-tags debug`).
+#[test]
+fn list_tags_includes_never_tasks_unless_filtered() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let r = run_in(repo, &["--list-tags", "site.yaml"]);
+    r.assert_code(0);
+    assert_eq!(
+        r.stdout,
+        "\nplaybook: site.yaml\n\n  play #1 (all): all\tTAGS: [initialize]\n      TASK TAGS: [debug, initialize, never]\n\n  play #2 (all): all\tTAGS: [initialize]\n      TASK TAGS: [debug, initialize]\n"
+    );
+    let r = run_in(repo, &["--list-tags", "--skip-tags", "debug", "site.yaml"]);
+    r.assert_code(0);
+    r.out_contains("  play #1 (all): all\tTAGS: [initialize]\n      TASK TAGS: [initialize]\n");
+}

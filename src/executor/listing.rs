@@ -111,10 +111,13 @@ pub fn list(
                 }
             }
             ListMode::Tags => {
+                // ansible-playbook lists every task's tags (`never` ones too) unless --tags
+                // or --skip-tags narrow the selection.
+                let unfiltered = filter.only.is_empty() && filter.skip.is_empty();
                 let mut all: Vec<String> = Vec::new();
                 for t in play_tasks(play) {
                     let tags = static_tags(&t.keywords.tags, play, extra);
-                    if filter.should_run(&tags) {
+                    if unfiltered || filter.should_run(&tags) {
                         all.extend(tags);
                     }
                 }
