@@ -6,6 +6,7 @@
 //! can call [`parse_adhoc`] directly.
 
 use super::adhoc::AdhocArgs;
+use super::inventory_cmd::InventoryArgs;
 use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -196,7 +197,7 @@ pub struct BecomeArgs {
     disable_version_flag = true,
     // argparse lets `store` options repeat (last wins); so do we.
     args_override_self = true,
-    after_help = "Ad-hoc mode: yiqiu-play adhoc PATTERN -m MODULE -a ARGS (see `yiqiu-play adhoc --help`)."
+    after_help = "Ad-hoc mode: yiqiu-play adhoc PATTERN -m MODULE -a ARGS (see `yiqiu-play adhoc --help`).\nInventory: yiqiu-play inventory --list | --graph [GROUP] | --host HOST (like ansible-inventory)."
 )]
 pub struct PlaybookArgs {
     /// Playbook(s)
@@ -249,10 +250,12 @@ pub struct PlaybookArgs {
 pub enum Invocation {
     Playbook(PlaybookArgs),
     Adhoc(AdhocArgs),
+    Inventory(InventoryArgs),
 }
 
 /// Parses the whole command line (`argv[0]` included). Ad-hoc mode is chosen when the first
-/// argument is `adhoc` (so a playbook file literally named `adhoc` needs `./adhoc`).
+/// argument is `adhoc`, the inventory view when it is `inventory` (so a playbook file
+/// literally named `adhoc` or `inventory` needs `./adhoc`).
 ///
 /// Errors are clap's: print with `err.exit()` or `err.print()`; `err.exit_code()` is 2 for
 /// usage errors and 0 for `--help`.
@@ -265,6 +268,11 @@ pub fn parse_cli(argv: Vec<OsString>) -> Result<Invocation, clap::Error> {
         let mut rest = argv;
         rest.remove(0);
         return parse_adhoc_named(rest, &format!("{bin} adhoc")).map(Invocation::Adhoc);
+    }
+    if argv.get(1).is_some_and(|a| a == "inventory") {
+        let mut rest = argv;
+        rest.remove(0);
+        return InventoryArgs::try_parse_from(rest).map(Invocation::Inventory);
     }
     PlaybookArgs::try_parse_from(argv).map(Invocation::Playbook)
 }

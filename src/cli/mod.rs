@@ -11,6 +11,7 @@ pub mod config;
 pub mod extra_vars;
 pub mod ini;
 pub mod interrupt;
+pub mod inventory_cmd;
 pub mod options;
 pub mod paths;
 pub mod print;

@@ -127,6 +127,13 @@ pub fn resolve_adhoc(args: &AdhocArgs, cfg: &Config) -> Options {
     resolve_common(&args.common, cfg, &cwd, home.as_deref())
 }
 
+/// Resolves only the shared flags (inventory sources, limit), for `yiqiu-play inventory`.
+pub(crate) fn resolve_sources(c: &CommonArgs, cfg: &Config) -> Options {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    resolve_common(c, cfg, &cwd, home.as_deref())
+}
+
 fn resolve_common(c: &CommonArgs, cfg: &Config, cwd: &Path, home: Option<&Path>) -> Options {
     let env = |k: &str| std::env::var(k).ok();
     // As ansible's CLI: a value with a comma is a host list, anything else a path.

@@ -74,6 +74,7 @@ fn run(invocation: Invocation) -> Result<i32> {
             }
             super::adhoc_run::run_adhoc(&args, &opts, &cwd)
         }
+        Invocation::Inventory(args) => super::inventory_cmd::run_inventory(&args, &cfg, &cwd),
     }
 }
 

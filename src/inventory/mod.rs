@@ -14,6 +14,7 @@ mod pattern;
 pub mod sizes;
 mod sources;
 mod vars_dirs;
+pub mod views;
 mod yaml_source;
 
 use crate::error::{Error, Result};
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 pub use host_range::{expand_hostname_range, expand_hostpattern, parse_address};
 pub use literal::{literal_eval, parse_value};
 pub use pattern::split_host_pattern;
+pub use views::ViewVars;
 
 /// Names Ansible treats as the local machine (`C.LOCALHOST`).
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];

@@ -1,0 +1,206 @@
+//! What `ansible-inventory --list / --graph / --host` 2.19 shows of an inventory, built from
+//! the same model the runner uses (so the views are what a play sees).
+
+use super::Inventory;
+use crate::error::Result;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Ansible's `C.INTERNAL_STATIC_VARS`: magic names `ansible-inventory` leaves out.
+const INTERNAL_VARS: [&str; 33] = [
+    "ansible_async_path",
+    "ansible_collection_name",
+    "ansible_config_file",
+    "ansible_dependent_role_names",
+    "ansible_diff_mode",
+    "ansible_facts",
+    "ansible_forks",
+    "ansible_inventory_sources",
+    "ansible_limit",
+    "ansible_play_batch",
+    "ansible_play_hosts",
+    "ansible_play_hosts_all",
+    "ansible_play_role_names",
+    "ansible_playbook_python",
+    "ansible_role_name",
+    "ansible_role_names",
+    "ansible_run_tags",
+    "ansible_skip_tags",
+    "ansible_verbosity",
+    "ansible_version",
+    "group_names",
+    "groups",
+    "hostvars",
+    "inventory_dir",
+    "inventory_file",
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "play_hosts",
+    "playbook_dir",
+    "role_name",
+    "role_names",
+    "role_path",
+    "role_uuid",
+];
+
+/// Where the views read variables from: `--playbook-dir` and `-e`.
+pub struct ViewVars<'a> {
+    pub playbook_dir: Option<&'a Path>,
+    pub extra_vars: &'a Map<String, Value>,
+}
+
+impl Inventory {
+    /// A host's variables as `ansible-inventory --host` shows them: inventory vars (with
+    /// group_vars/host_vars), then extra vars, without Ansible's internal names.
+    pub fn display_vars(&self, host: &str, v: &ViewVars) -> Result<Map<String, Value>> {
+        let mut vars = self.host_vars(host, v.playbook_dir)?;
+        for (k, val) in v.extra_vars {
+            vars.insert(k.clone(), val.clone());
+        }
+        vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
+        Ok(vars)
+    }
+
+    /// `--list`: every group reachable from `all` with its hosts (those in `available`, the
+    /// hosts left by `--limit`) and children, empty ones dropped, and `_meta.hostvars`.
+    pub fn list_json(&self, available: &[String], v: &ViewVars) -> Result<Value> {
+        let avail: HashSet<&str> = available.iter().map(String::as_str).collect();
+        let mut out = Map::new();
+        let mut seen = HashSet::new();
+        self.format_group("all", &avail, &mut seen, &mut out);
+        let mut hostvars = Map::new();
+        for h in available {
+            let vars = self.display_vars(h, v)?;
+            if !vars.is_empty() {
+                hostvars.insert(h.clone(), Value::Object(vars));
+            }
+        }
+        let mut meta = Map::new();
+        meta.insert("hostvars".into(), Value::Object(hostvars));
+        // The serialisation profile 2.19 names in every listing.
+        meta.insert("profile".into(), Value::from("inventory_legacy"));
+        out.insert("_meta".into(), Value::Object(meta));
+        Ok(Value::Object(out))
+    }
+
+    fn format_group(
+        &self,
+        name: &str,
+        avail: &HashSet<&str>,
+        seen: &mut HashSet<String>,
+        out: &mut Map<String, Value>,
+    ) {
+        let Some(group) = self.groups.get(name) else {
+            return;
+        };
+        let mut entry = Map::new();
+        if name != "all" {
+            let hosts: Vec<Value> = group
+                .hosts
+                .iter()
+                .filter(|h| avail.contains(h.as_str()))
+                .map(|h| Value::from(h.as_str()))
+                .collect();
+            if !hosts.is_empty() {
+                entry.insert("hosts".into(), Value::Array(hosts));
+            }
+        }
+        let children: Vec<Value> = group
+            .children
+            .iter()
+            .map(|c| Value::from(c.as_str()))
+            .collect();
+        for child in &group.children {
+            if seen.insert(child.clone()) {
+                self.format_group(child, avail, seen, out);
+            }
+        }
+        if !children.is_empty() {
+            entry.insert("children".into(), Value::Array(children));
+        }
+        if !entry.is_empty() {
+            out.insert(name.to_string(), Value::Object(entry));
+        }
+    }
+
+    /// `--graph [GROUP]`: `@group:` lines with children first, then direct hosts, indented
+    /// by `  |` per level. `--limit` does not apply here (as in Ansible). `None` when the
+    /// group does not exist.
+    pub fn graph(&self, group: &str) -> Option<String> {
+        self.groups.get(group)?;
+        let mut lines = Vec::new();
+        self.graph_group(group, 0, &mut lines);
+        Some(lines.join("\n"))
+    }
+
+    fn graph_group(&self, name: &str, depth: usize, lines: &mut Vec<String>) {
+        let Some(group) = self.groups.get(name) else {
+            return;
+        };
+        lines.push(graph_name(&format!("@{name}:"), depth));
+        for child in &group.children {
+            self.graph_group(child, depth + 1, lines);
+        }
+        if name != "all" {
+            for h in &group.hosts {
+                lines.push(graph_name(h, depth + 1));
+            }
+        }
+    }
+}
+
+fn graph_name(name: &str, depth: usize) -> String {
+    if depth == 0 {
+        return name.to_string();
+    }
+    format!("{}--{name}", "  |".repeat(depth))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inv() -> Inventory {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        std::fs::write(
+            &path,
+            "u1\n[web]\nw1 x=1\n[prod:children]\nweb\n[empty]\n[all:vars]\nv=3\n",
+        )
+        .unwrap();
+        Inventory::load(&[path]).unwrap()
+    }
+
+    #[test]
+    fn list_drops_empty_groups_and_internal_vars() {
+        let inv = inv();
+        let extra = Map::new();
+        let v = ViewVars {
+            playbook_dir: None,
+            extra_vars: &extra,
+        };
+        let all = inv.select("all").unwrap();
+        let list = inv.list_json(&all, &v).unwrap();
+        assert_eq!(
+            list["all"],
+            json!({"children": ["ungrouped", "prod", "empty"]})
+        );
+        assert_eq!(list["prod"], json!({"children": ["web"]}));
+        assert!(list.get("empty").is_none());
+        assert_eq!(list["_meta"]["hostvars"]["w1"], json!({"v": 3, "x": 1}));
+        let limited = inv.list_json(&["w1".to_string()], &v).unwrap();
+        assert!(limited.get("ungrouped").is_none());
+    }
+
+    #[test]
+    fn graph_lines() {
+        let inv = inv();
+        assert_eq!(
+            inv.graph("all").unwrap(),
+            "@all:\n  |--@ungrouped:\n  |  |--u1\n  |--@prod:\n  |  |--@web:\n  |  |  |--w1\n  |--@empty:"
+        );
+        assert!(inv.graph("nope").is_none());
+    }
+}
