@@ -21,6 +21,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// The play variable that keeps `serial` batches inside one failure domain (ours; Ansible
+/// ignores it as an ordinary play var).
+pub const BATCH_BY: &str = "yiqiu_batch_by";
+
 /// A host's connection, shared by the tasks that run on it (one at a time).
 pub type SharedConnection = Arc<Mutex<Box<dyn Connection>>>;
 
@@ -151,34 +155,66 @@ pub fn batches(hosts: &[String], serial: &[Value]) -> Vec<Vec<String>> {
     if serial.is_empty() || hosts.is_empty() {
         return vec![hosts.to_vec()];
     }
-    let size_of = |v: &Value| -> usize {
-        let n = match v {
-            Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
-            Value::String(s) if s.trim().ends_with('%') => {
-                let pct: f64 = s.trim().trim_end_matches('%').parse().unwrap_or(100.0);
-                ((hosts.len() as f64) * pct / 100.0) as usize
-            }
-            Value::String(s) => s.trim().parse().unwrap_or(0),
-            _ => 0,
-        };
-        if n == 0 {
-            if matches!(v, Value::String(s) if s.ends_with('%')) {
-                1
-            } else {
-                hosts.len()
-            }
-        } else {
-            n
-        }
-    };
     let mut out = Vec::new();
-    let mut i = 0;
     let mut step = 0;
+    cut(hosts, serial, hosts.len(), &mut step, &mut out);
+    out
+}
+
+/// One `serial` entry as a batch size; percentages are of `total`, the play's host count.
+fn serial_size(v: &Value, total: usize) -> usize {
+    let n = match v {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
+        Value::String(s) if s.trim().ends_with('%') => {
+            let pct: f64 = s.trim().trim_end_matches('%').parse().unwrap_or(100.0);
+            ((total as f64) * pct / 100.0) as usize
+        }
+        Value::String(s) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    };
+    match n {
+        // Ansible: a percentage below one host is one host; `0` means all hosts.
+        0 if matches!(v, Value::String(s) if s.ends_with('%')) => 1,
+        0 => total,
+        n => n,
+    }
+}
+
+/// Cuts `hosts` into batches of the serial sizes; `step` is the serial list position, which
+/// carries on from one call to the next.
+fn cut(
+    hosts: &[String],
+    serial: &[Value],
+    total: usize,
+    step: &mut usize,
+    out: &mut Vec<Vec<String>>,
+) {
+    let mut i = 0;
     while i < hosts.len() {
-        let size = size_of(&serial[step.min(serial.len() - 1)]).max(1);
+        let size = serial_size(&serial[(*step).min(serial.len() - 1)], total).max(1);
         out.push(hosts[i..(i + size).min(hosts.len())].to_vec());
         i += size;
-        step += 1;
+        *step += 1;
+    }
+}
+
+/// Batches that never cross a failure domain (`yiqiu_batch_by`): hosts are grouped by
+/// `domains[i]` (the domain of `hosts[i]`), domains in the order their first host comes, and
+/// each domain is cut into `serial` batches; sizes and percentages count all the play's
+/// hosts and the serial list moves on across domains as across batches. Without `serial`,
+/// each domain is one batch.
+pub fn domain_batches(hosts: &[String], serial: &[Value], domains: &[String]) -> Vec<Vec<String>> {
+    let mut groups: IndexMap<&str, Vec<String>> = IndexMap::new();
+    for (h, d) in hosts.iter().zip(domains) {
+        groups.entry(d.as_str()).or_default().push(h.clone());
+    }
+    if serial.is_empty() {
+        return groups.into_values().collect();
+    }
+    let mut out = Vec::new();
+    let mut step = 0;
+    for members in groups.values() {
+        cut(members, serial, hosts.len(), &mut step, &mut out);
     }
     out
 }
@@ -397,7 +433,7 @@ impl<'a> PlayRun<'a> {
             cb.no_hosts_matched();
             return Ok(PlayEnd::Continue);
         }
-        let batches = batches(&self.play_hosts, &self.play.serial);
+        let batches = self.plan_batches()?;
         let mut end = PlayEnd::Continue;
         for (i, batch) in batches.iter().enumerate() {
             if self.play_ended.load(Ordering::SeqCst) {
@@ -476,6 +512,67 @@ impl<'a> PlayRun<'a> {
         }
         self.vars_files = Arc::new(merged);
         Ok(())
+    }
+
+    /// The play's batches: `serial`, kept inside failure domains when the play (or `-e`)
+    /// sets `yiqiu_batch_by` to a host variable such as `yiqiu_zone`.
+    fn plan_batches(&self) -> Result<Vec<Vec<String>>> {
+        let Some(var) = self.batch_by()? else {
+            return Ok(batches(&self.play_hosts, &self.play.serial));
+        };
+        let domains = self
+            .play_hosts
+            .iter()
+            .map(|h| self.domain_of(h, &var))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(domain_batches(
+            &self.play_hosts,
+            &self.play.serial,
+            &domains,
+        ))
+    }
+
+    /// `yiqiu_batch_by` (extra vars win over play vars); null or empty turns it off.
+    fn batch_by(&self) -> Result<Option<String>> {
+        let value = self
+            .shared
+            .state
+            .extra_vars
+            .get(BATCH_BY)
+            .or_else(|| self.play.vars.get(BATCH_BY));
+        let name = match value {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+            Some(Value::String(s)) => s.trim().to_string(),
+            Some(other) => other.to_string(),
+        };
+        let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return Err(Error::other(format!(
+                "{BATCH_BY} must name a host variable, such as yiqiu_zone or yiqiu_area; got '{name}'"
+            ))
+            .at(Some(&self.play.origin))
+            .with_help("Write the variable's name without braces: yiqiu_batch_by: yiqiu_zone"));
+        }
+        Ok(Some(name))
+    }
+
+    /// A host's failure domain: the value of its inventory variable `var`.
+    fn domain_of(&self, host: &str, var: &str) -> Result<String> {
+        let vars = self
+            .shared
+            .state
+            .inventory_vars(host, &self.play.playbook_dir);
+        match vars.get(var) {
+            Some(v) if !v.is_null() => Ok(crate::template::pyfmt::to_str(v)),
+            _ => Err(Error::other(format!(
+                "host {host} has no variable {var}, which {BATCH_BY} batches by"
+            ))
+            .at(Some(&self.play.origin))
+            .with_help(format!(
+                "Set {var} for the host in the inventory (the host cloud inventory sets yiqiu_zone, yiqiu_region, yiqiu_area and yiqiu_type), or leave the host out of the play."
+            ))),
+        }
     }
 
     pub fn alive(&self, hosts: &[String]) -> Vec<String> {
@@ -1182,5 +1279,59 @@ impl Drop for IncludeDepth {
         INCLUDE_CHAIN.with(|c| {
             c.borrow_mut().pop();
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn serial_sizes_and_lists() {
+        let hosts = names(&["a", "b", "c", "d", "e"]);
+        assert_eq!(batches(&hosts, &[json!(2)]).len(), 3);
+        assert_eq!(
+            batches(&hosts, &[json!(1), json!("40%")]),
+            vec![names(&["a"]), names(&["b", "c"]), names(&["d", "e"])]
+        );
+        assert_eq!(batches(&hosts, &[]), vec![hosts.clone()]);
+    }
+
+    #[test]
+    fn domain_batches_stay_in_their_domain() {
+        let hosts = names(&["a1", "b1", "a2", "a3", "b2", "c1"]);
+        let zones = names(&["za", "zb", "za", "za", "zb", "zc"]);
+        assert_eq!(
+            domain_batches(&hosts, &[json!(2)], &zones),
+            vec![
+                names(&["a1", "a2"]),
+                names(&["a3"]),
+                names(&["b1", "b2"]),
+                names(&["c1"])
+            ]
+        );
+        assert_eq!(
+            domain_batches(&hosts, &[], &zones),
+            vec![
+                names(&["a1", "a2", "a3"]),
+                names(&["b1", "b2"]),
+                names(&["c1"])
+            ]
+        );
+        // The serial list moves on across domains; percentages count the whole play.
+        assert_eq!(
+            domain_batches(&hosts, &[json!(1), json!("50%")], &zones),
+            vec![
+                names(&["a1"]),
+                names(&["a2", "a3"]),
+                names(&["b1", "b2"]),
+                names(&["c1"])
+            ]
+        );
     }
 }
