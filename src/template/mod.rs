@@ -10,8 +10,10 @@ pub mod filters;
 pub mod limits;
 pub mod lookups;
 mod now;
+mod placement;
 pub mod pyfmt;
 mod pymethods;
+mod resources;
 pub mod tests;
 mod yaml_dump;
 
@@ -159,6 +161,8 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
+    placement::register(&mut env);
+    resources::register(&mut env);
     env.add_global("omit", OMIT);
     env.add_function("now", now::now);
     env
