@@ -34,7 +34,10 @@ impl Origin {
         let width = self.line.to_string().len();
         let mut out = String::new();
         for (i, line) in lines.iter().enumerate().take(idx + 1).skip(first) {
-            out.push_str(&format!("{:>width$} {line}\n", i + 1));
+            // A blank source line is just its number, as Ansible prints it.
+            let numbered = format!("{:>width$} {line}", i + 1);
+            out.push_str(numbered.trim_end());
+            out.push('\n');
         }
         out.push_str(&format!(
             "{} ^ column {}",

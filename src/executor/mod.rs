@@ -3,6 +3,7 @@
 //! `run_playbooks` walks plays in order; `play::PlayRun` runs one play (batches, sections,
 //! blocks, handlers); `task` runs one task on one host; `loops` expands loop items.
 
+pub mod error_chain;
 pub mod listing;
 pub mod loops;
 pub mod play;

@@ -1,6 +1,7 @@
 //! One task on one host: conditions, loops, the module call, retries, `failed_when` /
 //! `changed_when`, `register`, facts, notifications, stats and output.
 
+use super::error_chain::{self, Cause};
 use super::play::PlayRun;
 use super::result::{Status, TaskResult};
 use crate::connection::{Become, ConnError};
@@ -107,6 +108,17 @@ fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     m.insert(
         crate::output::ERROR_SUMMARY_KEY.into(),
         Value::String(summary),
+    );
+    m
+}
+
+/// A failure with causes, each pointing at where it is written (`error_chain.rs`).
+fn task_error_chain(task: &Task, causes: &[Cause]) -> Map<String, Value> {
+    let mut m = fail_map(error_chain::full_message(causes));
+    m.insert("changed".into(), Value::Bool(false));
+    m.insert(
+        crate::output::ERROR_SUMMARY_KEY.into(),
+        Value::String(error_chain::summary(&task.origin, causes)),
     );
     m
 }
@@ -293,7 +305,7 @@ impl PlayRun<'_> {
             None => {
                 let ctx = scope.context();
                 match self.check_when(task, &ctx) {
-                    Err(msg) => task_error(task, msg),
+                    Err(failed) => failed,
                     Ok(false) => skipped_map(task),
                     Ok(true) => {
                         let (d, inc) =
@@ -331,17 +343,19 @@ impl PlayRun<'_> {
         outcome
     }
 
-    fn check_when(&self, task: &Task, ctx: &MjValue) -> Result<bool, String> {
+    /// Whether every `when` holds; a condition that cannot be evaluated fails the task,
+    /// pointing at the expression.
+    fn check_when(&self, task: &Task, ctx: &MjValue) -> Result<bool, Map<String, Value>> {
         if task.keywords.when.is_empty() {
             return Ok(true);
         }
-        for cond in &task.keywords.when {
+        for (i, cond) in task.keywords.when.iter().enumerate() {
             let ok = templar().eval_condition(cond, ctx).map_err(|e| {
-                format!(
-                    "Conditional result was unknown: the conditional check '{}' failed: {}",
-                    cond_text(cond),
-                    with_nested(e)
-                )
+                let cause = Cause {
+                    msg: format!("Error while evaluating conditional: {}", with_nested(e)),
+                    origin: task.keywords.when_origins.get(i).cloned(),
+                };
+                task_error_chain(task, &[cause])
             })?;
             if !ok {
                 return Ok(false);
@@ -430,7 +444,7 @@ impl PlayRun<'_> {
             };
             let settings = per_item.as_ref().unwrap_or(settings);
             let mut data = match self.check_when(task, &ctx) {
-                Err(msg) => task_error(task, msg),
+                Err(failed) => failed,
                 Ok(false) => skipped_map(task),
                 Ok(true) => {
                     let (d, inc) = self.run_with_retries(task, host, &scope, settings, &top);
@@ -869,14 +883,23 @@ impl PlayRun<'_> {
                     }
                 }
                 Err(e) => {
-                    return task_error(
-                        task,
-                        format!(
-                            "Finalization of task args for 'ansible.builtin.{}' failed: Error while resolving value for '{k}': {}",
-                            task.action,
-                            with_nested(e)
-                        ),
-                    )
+                    let causes = [
+                        Cause {
+                            msg: format!(
+                                "Finalization of task args for 'ansible.builtin.{}' failed",
+                                task.action
+                            ),
+                            origin: task.action_origin.clone(),
+                        },
+                        Cause {
+                            msg: format!(
+                                "Error while resolving value for '{k}': {}",
+                                with_nested(e)
+                            ),
+                            origin: task.arg_origins.get(k).cloned(),
+                        },
+                    ];
+                    return task_error_chain(task, &causes);
                 }
             }
         }

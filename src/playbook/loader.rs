@@ -84,10 +84,17 @@ fn map_of(node: &Node, what: &str) -> Result<Map<String, Value>> {
 pub fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
     let v = node.to_json();
     match key {
-        "when" => match v {
-            Value::Array(items) => kw.when.extend(items),
-            Value::Null => {}
-            other => kw.when.push(other),
+        "when" => match (v, node.as_seq()) {
+            (Value::Array(items), Some(nodes)) => {
+                kw.when_origins
+                    .extend(nodes.iter().map(|n| n.origin.clone()));
+                kw.when.extend(items);
+            }
+            (Value::Null, _) => {}
+            (other, _) => {
+                kw.when_origins.push(node.origin.clone());
+                kw.when.push(other);
+            }
         },
         "tags" => {
             for t in string_list(node, "tags")? {
@@ -651,6 +658,10 @@ impl Loader {
         let short = registry::short_name(&action_name).to_string();
         // Keyword args of the action, from a mapping or a k=v / free-form string.
         let from_action = node.get("action").is_some() || node.get("local_action").is_some();
+        task.action_origin = Some(key_node.origin.clone());
+        for (k, v) in args_node.as_map().unwrap_or_default() {
+            task.arg_origins.insert(k.key_string(), v.origin.clone());
+        }
         if !from_action {
             task.args = match &args_node.value {
                 NodeValue::Map(_) => map_of(args_node, "module arguments")?,
@@ -662,6 +673,12 @@ impl Loader {
                     m
                 }
             };
+        }
+        // k=v arguments: each value is in the one string.
+        if args_node.as_str().is_some() {
+            for k in task.args.keys() {
+                task.arg_origins.insert(k.clone(), args_node.origin.clone());
+            }
         }
         if let Some(extra) = extra_args {
             for (k, v) in map_of(extra, "args")? {
@@ -792,6 +809,7 @@ impl Loader {
 pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
     let mut out = outer.clone();
     out.when.extend(inner.when.iter().cloned());
+    out.when_origins.extend(inner.when_origins.iter().cloned());
     for t in &inner.tags {
         if !out.tags.contains(t) {
             out.tags.push(t.clone());

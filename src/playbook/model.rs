@@ -68,6 +68,8 @@ pub struct Block {
 pub struct Keywords {
     /// Conditions ANDed together, outermost first.
     pub when: Vec<Value>,
+    /// Where each of `when` is written (same order; error messages point there).
+    pub when_origins: Vec<Origin>,
     pub tags: Vec<String>,
     /// Block and task vars (precedence levels 16-17), outermost first.
     pub vars: Map<String, Value>,
@@ -115,6 +117,9 @@ pub struct Task {
     /// The arguments as written (templated at run time).
     pub args: Map<String, Value>,
     pub origin: Origin,
+    /// Where the action key (`debug:`) and each argument's value are written.
+    pub action_origin: Option<Origin>,
+    pub arg_origins: std::collections::HashMap<String, Origin>,
     pub keywords: Keywords,
     pub loop_: Option<LoopSpec>,
     pub loop_control: Map<String, Value>,

@@ -109,9 +109,16 @@ fn apply_keyword(kw: &mut Keywords, key: &str, wrapper: &Node) -> Result<()> {
     if let Some(v) = wrapper.get(key) {
         let json = v.to_json();
         match key {
-            "when" => match json {
-                Value::Array(items) => kw.when.extend(items),
-                other => kw.when.push(other),
+            "when" => match (json, v.as_seq()) {
+                (Value::Array(items), Some(nodes)) => {
+                    kw.when_origins
+                        .extend(nodes.iter().map(|n| n.origin.clone()));
+                    kw.when.extend(items);
+                }
+                (other, _) => {
+                    kw.when_origins.push(v.origin.clone());
+                    kw.when.push(other);
+                }
             },
             "tags" => {
                 let tags: Vec<String> = match json {

@@ -1,0 +1,108 @@
+//! Runtime errors point where they are written, with ansible-core 2.19's
+//! `<<< caused by >>>` chain: an undefined variable in an argument at the value, a bad
+//! conditional at its `when:` item. Expected texts are ansible-playbook 2.19.14's output
+//! for the same playbooks.
+
+mod common;
+use common::*;
+
+fn error_block(r: &Run) -> String {
+    let start = r.stdout.find("[ERROR]: ").expect("an [ERROR] block");
+    let end = r.stdout[start..].find("\nfatal: ").expect("a fatal line") + start;
+    r.stdout[start..end].to_string()
+}
+
+#[test]
+fn undefined_variable_in_a_mapping_argument_points_at_the_value() {
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: t\n      debug:\n        msg: \"{{ foo.bar }}\"\n",
+        &[],
+    );
+    r.assert_code(2);
+    let f = d.path().join("site.yml");
+    let f = f.display();
+    assert_eq!(
+        error_block(&r),
+        format!(
+            "[ERROR]: Task failed: Finalization of task args for 'ansible.builtin.debug' failed: Error while resolving value for 'msg': 'foo' is undefined
+
+Task failed.
+Origin: {f}:4:7
+
+2   gather_facts: no
+3   tasks:
+4     - name: t
+        ^ column 7
+
+<<< caused by >>>
+
+Finalization of task args for 'ansible.builtin.debug' failed.
+Origin: {f}:5:7
+
+3   tasks:
+4     - name: t
+5       debug:
+        ^ column 7
+
+<<< caused by >>>
+
+Error while resolving value for 'msg': 'foo' is undefined
+Origin: {f}:6:14
+
+4     - name: t
+5       debug:
+6         msg: \"{{{{ foo.bar }}}}\"
+               ^ column 14
+"
+        )
+    );
+}
+
+#[test]
+fn undefined_variable_in_key_value_arguments_merges_links_at_one_place() {
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg={{ foo }}\n",
+        &[],
+    );
+    r.assert_code(2);
+    let f = d.path().join("site.yml");
+    let block = error_block(&r);
+    assert!(
+        block.contains(&format!(
+            "\n\nTask failed: Finalization of task args for 'ansible.builtin.debug' failed.\nOrigin: {}:4:7\n",
+            f.display()
+        )),
+        "{block}"
+    );
+    assert!(
+        block.contains(&format!(
+            "<<< caused by >>>\n\nError while resolving value for 'msg': 'foo' is undefined\nOrigin: {}:4:14\n",
+            f.display()
+        )),
+        "{block}"
+    );
+}
+
+#[test]
+fn undefined_name_in_a_when_list_points_at_that_item() {
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: t\n      debug: msg={{ item }}\n      loop: [1, 2]\n      when:\n        - item > 0\n        - nope\n",
+        &[],
+    );
+    r.assert_code(2);
+    let f = d.path().join("site.yml");
+    let block = error_block(&r);
+    assert!(
+        block.starts_with(
+            "[ERROR]: Task failed: Error while evaluating conditional: 'nope' is undefined\n\nTask failed.\n"
+        ),
+        "{block}"
+    );
+    assert!(
+        block.contains(&format!(
+            "<<< caused by >>>\n\nError while evaluating conditional: 'nope' is undefined\nOrigin: {}:9:11\n",
+            f.display()
+        )),
+        "{block}"
+    );
+}
