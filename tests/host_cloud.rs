@@ -541,7 +541,7 @@ fn plain_rendering_is_the_same_model_and_runs() {
         if g == "_meta" || g == "all" {
             continue;
         }
-        let set = |x: &Value| x.as_array().map(|a| a.iter().cloned().collect::<Vec<_>>());
+        let set = |x: &Value| x.as_array().map(|a| a.to_vec());
         let sorted = |x: Option<Vec<Value>>| {
             x.map(|mut a| {
                 a.sort_by_key(|v| v.to_string());
