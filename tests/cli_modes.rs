@@ -140,3 +140,52 @@ fn pause_prints_ansibles_lines() {
     );
     r.out_contains("Pausing for 1 seconds (output is hidden)\nok: [localhost]");
 }
+
+/// `ansible PATTERN --list-hosts` (ansible-core 2.19's output): the hosts, nothing run.
+#[test]
+fn adhoc_list_hosts_lists_without_running() {
+    let d = project(&[(
+        "hosts",
+        "[web]\nweb1 ansible_connection=local\nweb2 ansible_connection=local\n[db]\ndb1 ansible_connection=local\n",
+    )]);
+    let marker = d.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    let r = run_in(
+        d.path(),
+        &[
+            "adhoc",
+            "-i",
+            "hosts",
+            "web*",
+            "-m",
+            "shell",
+            "-a",
+            &touch,
+            "--list-hosts",
+        ],
+    );
+    r.assert_code(0);
+    assert_eq!(r.stdout, "  hosts (2):\n    web1\n    web2\n");
+    assert!(!marker.exists(), "--list-hosts ran the module");
+    let r = run_in(
+        d.path(),
+        &[
+            "adhoc",
+            "-i",
+            "hosts",
+            "all",
+            "--limit",
+            "db1",
+            "--list-hosts",
+        ],
+    );
+    assert_eq!(r.stdout, "  hosts (1):\n    db1\n");
+    let r = run_in(
+        d.path(),
+        &["adhoc", "-i", "hosts", "nomatch", "--list-hosts"],
+    );
+    r.assert_code(0);
+    assert_eq!(r.stdout, "  hosts (0):\n");
+    r.err_contains("Could not match supplied host pattern, ignoring: nomatch");
+    r.err_contains("No hosts matched, nothing to do");
+}

@@ -77,12 +77,38 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
         plays: vec![Arc::new(play)],
     };
     let inventory = load_inventory(&run)?;
+    if opts.list_hosts {
+        return list_hosts(&inventory, &args.pattern, run.limit.as_deref());
+    }
     let loader = Loader::new(run.roles_path.clone());
     let callback = AdhocCallback {
         one_line: args.one_line,
         out: Mutex::new(Box::new(std::io::stdout())),
     };
     run_playbooks(run, inventory, &[pb], &loader, &callback)
+}
+
+/// `ansible PATTERN --list-hosts`: the matching hosts, nothing run.
+fn list_hosts(
+    inventory: &crate::inventory::Inventory,
+    pattern: &str,
+    limit: Option<&str>,
+) -> Result<i32> {
+    if let Ok((_, warnings)) = inventory.select_with_warnings(pattern) {
+        for w in warnings {
+            eprintln!("[WARNING]: {w}");
+        }
+    }
+    let hosts = crate::executor::play_hosts(inventory, pattern, limit)?;
+    if hosts.is_empty() {
+        eprintln!("[WARNING]: No hosts matched, nothing to do");
+    }
+    let mut out = format!("  hosts ({}):\n", hosts.len());
+    for h in &hosts {
+        out.push_str(&format!("    {h}\n"));
+    }
+    super::print::stdout(&out);
+    Ok(0)
 }
 
 /// Ansible's `minimal` (and `oneline` with `-o`) ad-hoc output.
