@@ -37,9 +37,17 @@ const DERIVED_VARS: [&str; 5] = [
 ];
 const TYPES: [&str; 3] = ["VM", "CM", "BM"];
 
-/// Whether a parsed YAML document is a host cloud inventory (top-level `regions:`).
+/// Whether a parsed YAML document is a host cloud inventory: a top-level `regions:` mapping of
+/// region names. A plain YAML inventory may have a group called `regions`; its mapping holds
+/// `hosts`, `children` or `vars` (or nothing), so it stays a plain inventory.
 pub(crate) fn is_cloud(doc: &Node) -> bool {
-    doc.get("regions").is_some()
+    let Some(pairs) = doc.get("regions").and_then(Node::as_map) else {
+        return false;
+    };
+    !pairs.is_empty()
+        && pairs
+            .iter()
+            .all(|(k, _)| !["hosts", "children", "vars"].contains(&k.key_string().as_str()))
 }
 
 /// Where one host was first placed, to report a host listed twice.
@@ -496,6 +504,20 @@ mod tests {
             inv.hosts["s1"].vars["yiqiu_resources"],
             json!({"cpu_mhz": 2400, "iops": 20000})
         );
+    }
+
+    #[test]
+    fn a_plain_group_named_regions_is_not_cloud() {
+        for text in [
+            "regions:\n  hosts:\n    a:\n",
+            "regions:\n  children:\n    bj:\n",
+            "regions:\n  vars: {x: 1}\n",
+            "regions:\n",
+            "all:\n  hosts: {a: }\n",
+        ] {
+            let doc = crate::yaml::load_str(text, "x.yml").unwrap();
+            assert!(!is_cloud(&doc), "{text}");
+        }
     }
 
     fn error_of(text: &str) -> Error {
