@@ -709,6 +709,18 @@ fn bad_input_names_file_line_and_host() {
         r.assert_code(0)
             .err_contains(&msg)
             .out_contains("skipping: no hosts matched");
+        // Ansible's switch to make that fatal (exit 1) works for it as for any source.
+        std::fs::write(
+            d.path().join("ansible.cfg"),
+            "[inventory]\nany_unparsed_is_failed = True\n",
+        )
+        .expect("write");
+        let r = run_in(d.path(), &["-i", "bad.yml", "roll.yml"]);
+        r.assert_code(1).err_contains(&msg).err_contains(&format!(
+            "[ERROR]: Completely failed to parse inventory source {}",
+            path.display()
+        ));
+        assert!(!r.stdout.contains("PLAY ["), "{}", r.stdout);
     }
     // The same as a broken INI inventory: warnings, no hosts, exit 0.
     let d = project(&[("bad.ini", "[web\nx\n"), ("roll.yml", ROLLING)]);

@@ -60,6 +60,8 @@ pub struct Config {
     pub display_skipped_hosts: bool,
     pub display_ok_hosts: bool,
     pub any_errors_fatal: bool,
+    /// `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
+    pub inventory_unparsed: crate::inventory::UnparsedPolicy,
     pub force_handlers: bool,
     /// Accepted; undefined variables are always errors.
     pub error_on_undefined_vars: bool,
@@ -112,6 +114,7 @@ impl Config {
             display_skipped_hosts: true,
             display_ok_hosts: true,
             any_errors_fatal: false,
+            inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
             force_handlers: false,
             error_on_undefined_vars: true,
             retry_files_enabled: false,
@@ -626,6 +629,22 @@ fn build(
             "ANY_ERRORS_FATAL",
             [("defaults", "any_errors_fatal")],
             ["ANSIBLE_ANY_ERRORS_FATAL"]
+        ),
+        false,
+    );
+    c.inventory_unparsed.all_failed = l.bool(
+        &setting!(
+            "INVENTORY_UNPARSED_IS_FAILED",
+            [("inventory", "unparsed_is_failed")],
+            ["ANSIBLE_INVENTORY_UNPARSED_FAILED"]
+        ),
+        false,
+    );
+    c.inventory_unparsed.any_failed = l.bool(
+        &setting!(
+            "INVENTORY_ANY_UNPARSED_IS_FAILED",
+            [("inventory", "any_unparsed_is_failed")],
+            ["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"]
         ),
         false,
     );

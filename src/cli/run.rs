@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::executor::listing::{self, ListMode};
 use crate::executor::state::RunOptions;
 use crate::executor::{load_playbooks, run_playbooks};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, UnparsedPolicy, WARN_NO_INVENTORY};
 use crate::playbook::tags::TagFilter;
 use crate::playbook::Loader;
 use std::ffi::OsString;
@@ -126,21 +126,32 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         ssh_args: opts.ssh_args.clone(),
         ssh_common_args: opts.ssh_common_args.clone(),
         ssh_extra_args: opts.ssh_extra_args.clone(),
+        inventory_unparsed: opts.config.inventory_unparsed,
     })
 }
 
 /// Loads the inventory sources; warns like Ansible when only the implicit localhost is left.
 pub fn load_inventory(run: &RunOptions) -> Result<Inventory> {
-    let inv = Inventory::load(&run.inventory)?;
+    load_inventory_with(&run.inventory, run.inventory_unparsed)
+}
+
+/// [`load_inventory`] for any command: sources that cannot be parsed are warnings, or the
+/// error `unparsed_is_failed` / `any_unparsed_is_failed` ask for.
+pub fn load_inventory_with(sources: &[PathBuf], policy: UnparsedPolicy) -> Result<Inventory> {
+    let inv = Inventory::load(sources)?;
     for w in inv.load_warnings() {
-        eprintln!("[WARNING]: {w}");
+        // With unparsed_is_failed, Ansible raises instead of this warning.
+        if !(policy.all_failed && w == WARN_NO_INVENTORY) {
+            eprintln!("[WARNING]: {w}");
+        }
     }
+    inv.check_unparsed(policy)?;
     Ok(inv)
 }
 
 fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
     let run = run_options(opts, cwd)?;
-    let loader = Loader::new(run.roles_path.clone());
+    let loader = Loader::new(run.roles_path.clone()).with_load_vars(run.extra_vars.clone());
     let playbook_paths: Vec<PathBuf> = opts.playbooks.iter().map(|p| cwd.join(p)).collect();
     let inventory = load_inventory(&run)?;
     // Every playbook is parsed before anything runs: a bad file changes nothing.

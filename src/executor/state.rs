@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub ssh_args: Option<String>,
     pub ssh_common_args: Option<String>,
     pub ssh_extra_args: Option<String>,
+    /// ansible.cfg `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
+    pub inventory_unparsed: crate::inventory::UnparsedPolicy,
 }
 
 impl Default for RunOptions {
@@ -74,6 +76,7 @@ impl Default for RunOptions {
             ssh_args: None,
             ssh_common_args: None,
             ssh_extra_args: None,
+            inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
         }
     }
 }

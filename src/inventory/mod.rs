@@ -83,6 +83,15 @@ impl Group {
     }
 }
 
+/// What to do when inventory sources cannot be parsed (both off: warn and go on, as Ansible).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnparsedPolicy {
+    /// `INVENTORY_UNPARSED_IS_FAILED`: fail when no source at all was parsed.
+    pub all_failed: bool,
+    /// `INVENTORY_ANY_UNPARSED_IS_FAILED`: fail when any source was not parsed.
+    pub any_failed: bool,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     pub hosts: IndexMap<String, Host>,
@@ -93,6 +102,10 @@ pub struct Inventory {
     pub warnings: Vec<String>,
     /// The parse failures behind the "Unable to parse" warnings, with file and line.
     pub parse_errors: Vec<Error>,
+    /// The sources that could not be parsed, in order (for `any_unparsed_is_failed`).
+    pub failed_sources: Vec<String>,
+    /// Whether at least one source was parsed (for `unparsed_is_failed`).
+    pub parsed_any: bool,
     vars_cache: vars_dirs::VarsCache,
 }
 
@@ -115,6 +128,25 @@ impl Inventory {
         let mut inv = Inventory::empty();
         sources::load_all(&mut inv, sources)?;
         Ok(inv)
+    }
+
+    /// Ansible's `[inventory] unparsed_is_failed` (no source parsed) and
+    /// `any_unparsed_is_failed` (some source not parsed): the run stops with Ansible's error
+    /// (exit 1) instead of going on with fewer hosts.
+    pub fn check_unparsed(&self, policy: UnparsedPolicy) -> Result<()> {
+        if policy.any_failed {
+            if let Some(src) = self.failed_sources.first() {
+                return Err(Error::other(format!(
+                    "Completely failed to parse inventory source {src}"
+                )));
+            }
+        }
+        if policy.all_failed && !self.parsed_any {
+            return Err(Error::other(
+                "No inventory was parsed, please check your configuration and options.",
+            ));
+        }
+        Ok(())
     }
 
     /// The warnings collected while loading, to print as `[WARNING]: ...`.

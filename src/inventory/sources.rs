@@ -46,6 +46,7 @@ pub(crate) fn load_all(inv: &mut Inventory, sources: &[PathBuf]) -> Result<()> {
             inv.source_dirs.push(base);
         }
     }
+    inv.parsed_any = parsed;
     if parsed {
         inv.reconcile();
     } else {
@@ -121,6 +122,7 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
     if !path.is_file() {
         inv.warnings
             .push(format!("Unable to parse {display} as an inventory source"));
+        inv.failed_sources.push(display);
         return Ok(false);
     }
     let text = match std::fs::read_to_string(path) {
@@ -132,6 +134,7 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
                 err.message
             ));
             inv.parse_errors.push(err);
+            inv.failed_sources.push(display);
             return Ok(false);
         }
     };
@@ -204,6 +207,7 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
     }
     inv.warnings
         .push(format!("Unable to parse {display} as an inventory source"));
+    inv.failed_sources.push(display);
     Ok(false)
 }
 
@@ -226,6 +230,7 @@ fn parse_cloud(
             inv.warnings
                 .push(format!("Unable to parse {display} as an inventory source"));
             inv.parse_errors.push(err);
+            inv.failed_sources.push(display.to_string());
             false
         }
     }

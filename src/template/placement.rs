@@ -239,3 +239,68 @@ fn shortfall(domains: &[Domain], lacking: &[String], req: &Request) -> String {
     msg.push_str(". Add hosts or domains, lower the count, or relax max_per/requires.");
     msg
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain(name: &str, hosts: &[(&str, f64)]) -> Domain {
+        Domain {
+            name: name.into(),
+            hosts: hosts
+                .iter()
+                .map(|(h, ram)| Candidate {
+                    name: h.to_string(),
+                    free: [None, Some(*ram), None, None],
+                    score: 0.0,
+                })
+                .collect(),
+            picked: 0,
+        }
+    }
+
+    fn request(n: usize, max_per: Option<usize>) -> Request {
+        Request {
+            n,
+            by: "yiqiu_zone".into(),
+            max_per,
+            requires: None,
+            used: Value::Null,
+        }
+    }
+
+    fn zones() -> Vec<Domain> {
+        let mut d = vec![
+            domain("z1", &[("a1", 10.0), ("a2", 40.0), ("a3", 20.0)]),
+            domain("z2", &[("b1", 30.0)]),
+            domain("z3", &[("c1", 5.0), ("c2", 50.0)]),
+        ];
+        score(&mut d);
+        d
+    }
+
+    #[test]
+    fn even_first_then_freest() {
+        let picks = pick(&mut zones(), &request(5, None)).unwrap();
+        // One per zone, freest zone-best first (c2 50, a2 40, b1 30), then the second round.
+        assert_eq!(picks, ["c2", "a2", "b1", "a3", "c1"]);
+        let picks = pick(&mut zones(), &request(6, None)).unwrap();
+        assert_eq!(picks.last().map(String::as_str), Some("a1"));
+        assert!(pick(&mut zones(), &request(7, None)).is_none());
+    }
+
+    #[test]
+    fn max_per_caps_each_domain() {
+        assert_eq!(
+            pick(&mut zones(), &request(3, Some(1))).unwrap(),
+            ["c2", "a2", "b1"]
+        );
+        let mut d = zones();
+        assert!(pick(&mut d, &request(4, Some(1))).is_none());
+        let msg = shortfall(&d, &["x9".to_string()], &request(4, Some(1)));
+        assert!(
+            msg.starts_with("spread(4, by='yiqiu_zone', max_per=1): cannot pick 4 hosts, only 3 can be placed (per yiqiu_zone: z1 1, z2 1, z3 1); without the required resources: x9."),
+            "{msg}"
+        );
+    }
+}
