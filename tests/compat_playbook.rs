@@ -216,3 +216,74 @@ fn retry_line_of_a_role_task_and_the_timer_callback() {
     r.out_contains("\n\n\nPLAYBOOK RECAP *****");
     r.out_contains("\nPlaybook run took 0 days, 0 hours, 0 minutes, 0 seconds\n\r\n");
 }
+
+/// Names templated at load time (ansible-core 2.19): `import_playbook` with extra vars,
+/// `import_role` with play vars; an unnamed include_role's banner names the role.
+#[test]
+fn templated_import_names_and_the_include_role_banner() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- import_playbook: '{{ first_book }}'
+- hosts: localhost
+  gather_facts: no
+  vars:
+    rname: web
+  tasks:
+    - import_role:
+        name: "{{ rname }}"
+    - include_role:
+        name: web
+    - debug: msg="{{ now(fmt='%f') | length }}"
+"#,
+        ),
+        (
+            "p1.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=from-p1\n",
+        ),
+        ("roles/web/tasks/main.yml", "- debug: msg=web-role\n"),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(
+        dir.path(),
+        &["-i", "hosts", "site.yml", "-e", "first_book=p1.yml"],
+    );
+    r.assert_code(0);
+    r.out_contains("\"msg\": \"from-p1\"");
+    r.out_contains("TASK [web : debug]");
+    r.out_contains("TASK [include_role : web] ****");
+    r.out_contains("\"msg\": 6\n");
+    r.assert_recap("localhost", "ok=5 failed=0");
+}
+
+/// Argument errors worded as 2.19's: the module's own check says `Module failed:`, a
+/// controller action's says only `Task failed:`; command with nothing to run.
+#[test]
+fn argument_errors_are_worded_as_ansible() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg=x bogus=1
+      ignore_errors: true
+    - lineinfile:
+        line: x
+      ignore_errors: true
+    - command:
+      ignore_errors: true
+    - file: path=/nonexistent bogus=1
+      ignore_errors: true
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.out_contains("[ERROR]: Task failed: Unsupported parameters for (debug) module: bogus. Supported parameters include: msg, var, verbosity.\n");
+    r.out_contains("fatal: [localhost]: FAILED! => {\"msg\": \"Unsupported parameters for (debug) module: bogus. Supported parameters include: msg, var, verbosity.\"}");
+    r.out_contains("[ERROR]: Task failed: Module failed: missing required arguments: path\n");
+    r.out_contains("{\"changed\": false, \"msg\": \"missing required arguments: path\"}");
+    r.out_contains("{\"changed\": false, \"msg\": \"one of the following is required: _raw_params, cmd, argv\"}");
+    r.out_contains("unsafe_writes (attr, dest, name).");
+    r.assert_recap("localhost", "ignored=4");
+}

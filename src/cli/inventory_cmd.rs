@@ -35,6 +35,10 @@ pub struct InventoryArgs {
     #[arg(long = "graph")]
     pub graph: bool,
 
+    /// Add vars to graph display, ignored unless used with --graph
+    #[arg(long = "vars")]
+    pub show_vars: bool,
+
     /// When doing --list, send the inventory to a file instead of to the screen
     #[arg(long = "output", value_name = "OUTPUT_FILE")]
     pub output: Option<PathBuf>,
@@ -109,7 +113,8 @@ pub fn run_inventory(args: &InventoryArgs, cfg: &Config, cwd: &Path) -> Result<i
         Action::List => dumps(&inv.list_json(&available(&inv, args.limit.as_deref())?, &vars)?),
         Action::Graph => {
             let group = args.group.as_deref().unwrap_or("all");
-            inv.graph(group).ok_or_else(|| {
+            let shown = args.show_vars.then_some(&vars);
+            inv.graph(group, shown)?.ok_or_else(|| {
                 Error::options("Pattern must be valid group name when using --graph")
             })?
         }

@@ -1048,6 +1048,7 @@ impl<'a> PlayRun<'a> {
             playbook_dir: self.play.playbook_dir.clone(),
             is_handler: inc.from_handler,
             stack: Vec::new(),
+            play_vars: self.play.vars.clone(),
         };
         if let Some(role) = &inc.role_spec {
             let mut seen = HashSet::new();

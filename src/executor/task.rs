@@ -112,6 +112,22 @@ fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     m
 }
 
+/// Arguments the module's spec refuses, reported as Ansible does: a module fails with
+/// `Module failed: MSG` (the check runs in the module); a controller action's own check
+/// is `Task failed: MSG`.
+fn bad_arguments(task: &Task, controller_only: bool, msg: String) -> Map<String, Value> {
+    if controller_only {
+        let mut m = task_error(task, msg.clone());
+        m.insert("msg".into(), Value::String(msg));
+        m.remove("changed");
+        return m;
+    }
+    let mut m = fail_map(msg);
+    m.insert("changed".into(), Value::Bool(false));
+    add_error_summary(task, &mut m);
+    m
+}
+
 /// A failure with causes, each pointing at where it is written (`error_chain.rs`).
 fn task_error_chain(task: &Task, causes: &[Cause]) -> Map<String, Value> {
     let mut m = fail_map(error_chain::full_message(causes));
@@ -809,6 +825,7 @@ impl PlayRun<'_> {
             playbook_dir: self.play.playbook_dir.clone(),
             is_handler: false,
             stack: Vec::new(),
+            play_vars: self.play.vars.clone(),
         };
         let path = self
             .shared
@@ -905,7 +922,7 @@ impl PlayRun<'_> {
         }
         let args = match validate(module.name(), module.spec(), args) {
             Ok(a) => a,
-            Err(msg) => return task_error(task, msg),
+            Err(msg) => return bad_arguments(task, module.controller_only(), msg),
         };
         let target = settings
             .delegate_to

@@ -125,28 +125,79 @@ impl Inventory {
     }
 
     /// `--graph [GROUP]`: `@group:` lines with children first, then direct hosts, indented
-    /// by `  |` per level. `--limit` does not apply here (as in Ansible). `None` when the
-    /// group does not exist.
-    pub fn graph(&self, group: &str) -> Option<String> {
-        self.groups.get(group)?;
+    /// by `  |` per level; with `--vars` (`vars`), each host's variables under it and each
+    /// group's own after its members, as `{name = value}`. `--limit` does not apply here (as
+    /// in Ansible). `None` when the group does not exist.
+    pub fn graph(&self, group: &str, vars: Option<&ViewVars>) -> Result<Option<String>> {
+        if !self.groups.contains_key(group) {
+            return Ok(None);
+        }
         let mut lines = Vec::new();
-        self.graph_group(group, 0, &mut lines);
-        Some(lines.join("\n"))
+        self.graph_group(group, 0, vars, &mut lines)?;
+        Ok(Some(lines.join("\n")))
     }
 
-    fn graph_group(&self, name: &str, depth: usize, lines: &mut Vec<String>) {
+    fn graph_group(
+        &self,
+        name: &str,
+        depth: usize,
+        vars: Option<&ViewVars>,
+        lines: &mut Vec<String>,
+    ) -> Result<()> {
         let Some(group) = self.groups.get(name) else {
-            return;
+            return Ok(());
         };
         lines.push(graph_name(&format!("@{name}:"), depth));
         for child in &group.children {
-            self.graph_group(child, depth + 1, lines);
+            self.graph_group(child, depth + 1, vars, lines)?;
         }
         if name != "all" {
             for h in &group.hosts {
                 lines.push(graph_name(h, depth + 1));
+                if let Some(v) = vars {
+                    show_vars(&self.display_vars(h, v)?, depth + 2, lines);
+                }
             }
         }
+        if let Some(v) = vars {
+            show_vars(&self.group_display_vars(name, v)?, depth + 1, lines);
+        }
+        Ok(())
+    }
+
+    /// A group's own variables as ansible-inventory shows them: the inventory's, then its
+    /// `group_vars/` (inventory dirs, then `--playbook-dir`), and a non-default priority.
+    fn group_display_vars(&self, name: &str, v: &ViewVars) -> Result<Map<String, Value>> {
+        let mut out = self
+            .groups
+            .get(name)
+            .map(|g| g.vars.clone())
+            .unwrap_or_default();
+        let names = [name.to_string()];
+        let play_dirs: Vec<std::path::PathBuf> = v
+            .playbook_dir
+            .map(|p| vec![p.to_path_buf()])
+            .unwrap_or_default();
+        for dirs in [&self.source_dirs, &play_dirs] {
+            for (k, val) in self.vars_cache.entity_vars(dirs, "group_vars", &names)? {
+                out.insert(k, val);
+            }
+        }
+        if let Some(g) = self.groups.get(name).filter(|g| g.priority != 1) {
+            out.insert("ansible_group_priority".into(), Value::from(g.priority));
+        }
+        out.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
+        Ok(out)
+    }
+}
+
+/// `{name = value}` lines, sorted by name, values as Python's `str()`.
+fn show_vars(vars: &Map<String, Value>, depth: usize, lines: &mut Vec<String>) {
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for n in names {
+        let text = format!("{{{n} = {}}}", crate::template::pyfmt::to_str(&vars[n]));
+        lines.push(graph_name(&text, depth));
     }
 }
 
@@ -198,9 +249,9 @@ mod tests {
     fn graph_lines() {
         let inv = inv();
         assert_eq!(
-            inv.graph("all").unwrap(),
+            inv.graph("all", None).unwrap().unwrap(),
             "@all:\n  |--@ungrouped:\n  |  |--u1\n  |--@prod:\n  |  |--@web:\n  |  |  |--w1\n  |--@empty:"
         );
-        assert!(inv.graph("nope").is_none());
+        assert!(inv.graph("nope", None).unwrap().is_none());
     }
 }

@@ -245,8 +245,18 @@ pub fn validate(module: &str, spec: &[ArgSpec], raw: Map<String, Value>) -> Resu
                 .max_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(_, n)| format!(" Did you mean '{n}'?"))
                 .unwrap_or_default();
+            let mut aliases: Vec<&str> = spec
+                .iter()
+                .flat_map(|s| s.aliases.iter().copied())
+                .collect();
+            aliases.sort_unstable();
+            let aliases = if aliases.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", aliases.join(", "))
+            };
             return Err(format!(
-                "Unsupported parameters for ({module}) module: {key}.{closest} Supported parameters include: {}.",
+                "Unsupported parameters for ({module}) module: {key}.{closest} Supported parameters include: {}{aliases}.",
                 names.join(", ")
             ));
         };

@@ -20,6 +20,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Default)]
 pub struct Loader {
     pub roles_path: Vec<PathBuf>,
+    /// The variables known before any play runs (the extra vars): templated
+    /// `import_playbook` names are rendered with them, as Ansible does at load time.
+    pub load_vars: Map<String, Value>,
     files: Mutex<HashMap<PathBuf, Arc<Node>>>,
 }
 
@@ -33,6 +36,8 @@ pub struct Context {
     pub is_handler: bool,
     /// Files being imported, to report include cycles.
     pub stack: Vec<PathBuf>,
+    /// The play's vars: with the load-time vars, what a templated `import_role` name sees.
+    pub play_vars: Map<String, Value>,
 }
 
 fn err(msg: impl Into<String>, node: &Node) -> Error {
@@ -142,8 +147,61 @@ impl Loader {
     pub fn new(roles_path: Vec<PathBuf>) -> Loader {
         Loader {
             roles_path,
+            load_vars: Map::new(),
             files: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn with_load_vars(mut self, vars: Map<String, Value>) -> Loader {
+        self.load_vars = vars;
+        self
+    }
+
+    /// A templated `import_role` name, rendered with what is known while loading: extra
+    /// vars, play vars, and the vars of the enclosing blocks and the task.
+    fn render_role_name(
+        &self,
+        name: &str,
+        task: &Task,
+        ctx: &Context,
+        at: &Node,
+    ) -> Result<String> {
+        let layers = vec![
+            Arc::new(ctx.play_vars.clone()),
+            Arc::new(task.keywords.vars.clone()),
+            Arc::new(self.load_vars.clone()),
+        ];
+        let scope = crate::vars::Scope::new(layers, vec![]);
+        crate::template::templar()
+            .render_string(name, &scope.context())
+            .map_err(|e| {
+                err(format!("import_role name {name:?}: {}", e.message), at).with_help(
+                    "import_role is static: its name can use extra vars, play vars and task vars, not facts or registered results (use include_role for those).",
+                )
+            })
+    }
+
+    /// A templated `import_playbook` name, rendered with the load-time vars and the
+    /// import's own `vars:`.
+    fn render_import_name(&self, name: &str, entry: &Node, target: &Node) -> Result<String> {
+        let mut vars = self.load_vars.clone();
+        if let Some(v) = entry.get("vars") {
+            for (k, val) in map_of(v, "vars")? {
+                vars.entry(k).or_insert(val);
+            }
+        }
+        let scope = crate::vars::Scope::new(vec![Arc::new(vars)], vec![]);
+        crate::template::templar()
+            .render_string(name, &scope.context())
+            .map_err(|e| {
+                err(
+                    format!("import_playbook name {name:?}: {}", e.message),
+                    target,
+                )
+                .with_help(
+                    "Only extra vars (-e) and the import's own vars are known when playbooks load.",
+                )
+            })
     }
 
     pub fn load_yaml(&self, path: &Path) -> Result<Arc<Node>> {
@@ -227,12 +285,11 @@ impl Loader {
             if let Some(target) = import {
                 let name = scalar_string(target)
                     .ok_or_else(|| err("import_playbook needs a file name", target))?;
-                if name.contains("{{") {
-                    return Err(err(
-                        "import_playbook does not accept templated paths here",
-                        target,
-                    ));
-                }
+                let name = if crate::template::is_template(&name) {
+                    self.render_import_name(&name, entry, target)?
+                } else {
+                    name
+                };
                 let first_new = plays.len();
                 self.load_plays(&dir.join(name), plays, stack)?;
                 // `vars:` on the import reach every imported play (the play's own vars win).
@@ -356,6 +413,7 @@ impl Loader {
             playbook_dir: dir.to_path_buf(),
             is_handler: false,
             stack: Vec::new(),
+            play_vars: play.vars.clone(),
         };
         let mut seen_roles = HashSet::new();
         let mut role_handlers = Vec::new();
@@ -459,6 +517,7 @@ impl Loader {
             playbook_dir: ctx.playbook_dir.clone(),
             is_handler: false,
             stack: ctx.stack.clone(),
+            play_vars: ctx.play_vars.clone(),
         };
         let tasks_file = role::main_file(
             &path.join("tasks"),
@@ -696,7 +755,10 @@ impl Loader {
         match short.as_str() {
             "import_tasks" => return self.import_tasks(&task, ctx, handlers, args_node),
             "import_role" => {
-                let spec = RoleSpec::from_args(&task.args, args_node)?;
+                let mut spec = RoleSpec::from_args(&task.args, args_node)?;
+                if crate::template::is_template(&spec.name) {
+                    spec.name = self.render_role_name(&spec.name, &task, ctx, args_node)?;
+                }
                 let mut ictx = ctx.clone();
                 ictx.keywords = task.keywords.clone();
                 let mut seen = HashSet::new();

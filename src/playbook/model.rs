@@ -140,6 +140,16 @@ pub struct Task {
 impl Task {
     /// `role : name` as banners print it; an unnamed task shows its action.
     pub fn display_name(&self) -> String {
+        // Ansible's IncludeRole.get_name: `include_role : web`, without the parent role.
+        if self.name.is_none() && self.action == "include_role" {
+            if let Some(role) = self.args.get("name").or_else(|| self.args.get("role")) {
+                let role = role
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| role.to_string());
+                return format!("{} : {role}", self.action);
+            }
+        }
         let base = self.name.clone().unwrap_or_else(|| self.action.clone());
         match &self.role {
             Some(r) => format!("{} : {base}", r.name),

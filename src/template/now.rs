@@ -36,8 +36,30 @@ fn current(utc: bool) -> DateTime {
     }
 }
 
-fn strftime(tm: &libc::tm, fmt: &str) -> Result<String, Error> {
-    let cfmt = std::ffi::CString::new(fmt)
+/// Python's `%f` (microseconds, six digits), which C's strftime lacks; `%%` stays.
+fn with_micros(fmt: &str, micros: u32) -> String {
+    let mut out = String::with_capacity(fmt.len() + 8);
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('f') => out.push_str(&format!("{micros:06}")),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
+fn strftime(tm: &libc::tm, micros: u32, fmt: &str) -> Result<String, Error> {
+    let fmt = with_micros(fmt, micros);
+    let cfmt = std::ffi::CString::new(fmt.as_str())
         .map_err(|_| Error::new(ErrorKind::InvalidOperation, "format contains a NUL byte"))?;
     let mut buf = vec![0u8; 256 + fmt.len() * 8];
     // SAFETY: buf is writable for its length; cfmt and tm are valid.
@@ -73,11 +95,11 @@ impl Object for DateTime {
                     .first()
                     .and_then(Value::as_str)
                     .unwrap_or("%Y-%m-%d %H:%M:%S");
-                strftime(&self.tm, fmt).map(Value::from)
+                strftime(&self.tm, self.micros, fmt).map(Value::from)
             }
             "isoformat" => Ok(Value::from(format!(
                 "{}.{:06}",
-                strftime(&self.tm, "%Y-%m-%dT%H:%M:%S")?,
+                strftime(&self.tm, self.micros, "%Y-%m-%dT%H:%M:%S")?,
                 self.micros
             ))),
             _ => Err(Error::new(
@@ -88,7 +110,8 @@ impl Object for DateTime {
     }
 
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let base = strftime(&self.tm, "%Y-%m-%d %H:%M:%S").map_err(|_| std::fmt::Error)?;
+        let base =
+            strftime(&self.tm, self.micros, "%Y-%m-%d %H:%M:%S").map_err(|_| std::fmt::Error)?;
         write!(f, "{base}.{:06}", self.micros)
     }
 }
@@ -100,7 +123,7 @@ pub fn now(kwargs: Kwargs) -> Result<Value, Error> {
     kwargs.assert_all_used()?;
     let dt = current(utc.unwrap_or(false));
     match fmt {
-        Some(f) => strftime(&dt.tm, &f).map(Value::from),
+        Some(f) => strftime(&dt.tm, dt.micros, &f).map(Value::from),
         None => Ok(Value::from_object(dt)),
     }
 }
@@ -109,6 +132,17 @@ pub fn now(kwargs: Kwargs) -> Result<Value, Error> {
 mod tests {
     use crate::template::templar;
     use serde_json::json;
+
+    #[test]
+    fn percent_f_is_microseconds_and_percent_percent_stays() {
+        assert_eq!(super::with_micros("%S.%f", 42), "%S.000042");
+        assert_eq!(super::with_micros("100%%f %f", 7), "100%%f 000007");
+        let ctx = crate::template::mj_value(json!({}));
+        let s = templar()
+            .render_string("{{ now(fmt='%f') }}", &ctx)
+            .unwrap();
+        assert!(s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()), "{s}");
+    }
 
     #[test]
     fn now_formats_and_has_fields() {

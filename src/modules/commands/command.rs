@@ -7,7 +7,7 @@
 use crate::connection::{quote, Command};
 use crate::modules::util::{self, map, put_output, Stamp};
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::time::Instant;
 
 pub struct CommandModule;
@@ -346,11 +346,10 @@ pub fn command_text(args: &Args) -> Result<Option<String>, ModuleError> {
     Ok(args.string("_raw_params").or_else(|| args.string("cmd")))
 }
 
-fn no_command() -> ModuleError {
-    let mut m = Map::new();
-    m.insert("rc".into(), Value::from(256));
-    m.insert("msg".into(), Value::String("no command given".into()));
-    ModuleError::Failed(m)
+/// No `_raw_params`, `cmd` or `argv` with something in it: the modules' `required_one_of`
+/// check, worded as Ansible's argument spec words it.
+pub fn no_command() -> ModuleError {
+    ModuleError::msg("one of the following is required: _raw_params, cmd, argv")
 }
 
 impl Module for CommandModule {
@@ -540,7 +539,11 @@ mod tests {
         assert_eq!(m["rc"], json!(2));
         assert_eq!(m["cmd"], json!("nosuchcmd-yiqiu a"));
         let m = failed(run(&CommandModule, json!({})));
-        assert_eq!(m["msg"], json!("no command given"));
+        assert_eq!(
+            m["msg"],
+            json!("one of the following is required: _raw_params, cmd, argv")
+        );
+        assert!(m.get("rc").is_none());
     }
 
     #[test]

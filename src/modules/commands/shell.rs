@@ -2,8 +2,8 @@
 
 use crate::connection::quote;
 use crate::modules::command::{command_text, run_prepared, Prepared};
-use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
-use serde_json::{Map, Value};
+use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
+use serde_json::Value;
 
 pub struct Shell;
 
@@ -46,10 +46,7 @@ impl Module for Shell {
         });
         let text = command_text(args)?.or(argv_text);
         let Some(text) = text.filter(|s| !s.trim().is_empty()) else {
-            let mut m = Map::new();
-            m.insert("rc".into(), Value::from(256));
-            m.insert("msg".into(), Value::String("no command given".into()));
-            return Err(ModuleError::Failed(m));
+            return Err(crate::modules::command::no_command());
         };
         let exe = args.str("executable").unwrap_or("/bin/sh");
         // A separate shell keeps the user's script apart from the prelude (its syntax errors,
