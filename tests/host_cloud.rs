@@ -343,6 +343,32 @@ fn graph_shows_the_layout() {
         .contains("  |--@region_gz:\n  |  |--@zone_gz01:\n  |  |  |--gz01a\n"));
     let r = run_in(
         d.path(),
+        &[
+            "inventory",
+            "-i",
+            "cloud.yml",
+            "--graph",
+            "zone_bj02",
+            "--vars",
+        ],
+    );
+    r.assert_code(0);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[..2], ["@zone_bj02:", "  |--bj02a"]);
+    assert!(
+        lines.contains(&"  |  |--{yiqiu_zone = bj02}"),
+        "{}",
+        r.stdout
+    );
+    assert!(lines.contains(&"  |  |--{yiqiu_type = BM}"), "{}", r.stdout);
+    let res = format!(
+        "  |  |--{{yiqiu_resources = {{'cpu_mhz': 64000, 'ram': {}, 'disk': {}, 'iops': 40000}}}}",
+        512 * GIB,
+        8 * TIB
+    );
+    assert!(lines.contains(&res.as_str()), "{}", r.stdout);
+    let r = run_in(
+        d.path(),
         &["inventory", "-i", "cloud.yml", "--graph", "zone_xx"],
     );
     r.assert_code(5)
