@@ -504,6 +504,16 @@ fn rolling_batches_stay_inside_zones() {
     }
     assert_eq!(seen, order);
 
+    // A play host without the variable stops the play before any batch runs.
+    let d3 = cloud_project();
+    let r = run_in(
+        d3.path(),
+        &["-i", "cloud.yml", "roll.yml", "-e", "yiqiu_batch_by=rack"],
+    );
+    r.assert_code(1)
+        .err_contains("has no variable rack, which yiqiu_batch_by batches by");
+    assert!(log_lines(&d3).is_empty());
+
     // Control: without yiqiu_batch_by (an empty -e turns it off) the same batches cross zones.
     let d2 = cloud_project();
     let r = run_in(

@@ -270,9 +270,17 @@ pub fn parse_cli(argv: Vec<OsString>) -> Result<Invocation, clap::Error> {
         return parse_adhoc_named(rest, &format!("{bin} adhoc")).map(Invocation::Adhoc);
     }
     if argv.get(1).is_some_and(|a| a == "inventory") {
+        let bin = argv
+            .first()
+            .map(program_name)
+            .unwrap_or_else(|| "yiqiu-play".into());
         let mut rest = argv;
         rest.remove(0);
-        return InventoryArgs::try_parse_from(rest).map(Invocation::Inventory);
+        let mut cmd = InventoryArgs::command().bin_name(format!("{bin} inventory"));
+        let matches = cmd.try_get_matches_from_mut(rest)?;
+        return InventoryArgs::from_arg_matches(&matches)
+            .map(Invocation::Inventory)
+            .map_err(|e| e.format(&mut cmd));
     }
     PlaybookArgs::try_parse_from(argv).map(Invocation::Playbook)
 }
@@ -505,6 +513,21 @@ mod tests {
         // A later "adhoc" is a playbook name.
         let p = pb(&["-C", "adhoc"]);
         assert_eq!(p.playbooks, [PathBuf::from("adhoc")]);
+    }
+
+    #[test]
+    fn inventory_is_chosen_by_first_word() {
+        match parse_cli(argv(&["inventory", "-i", "h", "--graph", "web"])).unwrap() {
+            Invocation::Inventory(a) => {
+                assert!(a.graph && !a.list);
+                assert_eq!(a.group.as_deref(), Some("web"));
+                assert_eq!(a.inventory, ["h"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = parse_cli(argv(&["inventory", "--yaml"])).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.render().to_string().contains("yiqiu-play inventory"));
     }
 
     #[test]
