@@ -287,3 +287,63 @@ fn argument_errors_are_worded_as_ansible() {
     r.out_contains("unsafe_writes (attr, dest, name).");
     r.assert_recap("localhost", "ignored=4");
 }
+
+/// ansible-core 2.19: a dependency that already ran in `roles:` is not run again when an
+/// `include_role` brings in its parent; `loop_control.extended` registers `ansible_loop`
+/// per item (no `nextitem` on the last); a templated conditional is deprecated, pointing at it.
+#[test]
+fn include_role_dependencies_extended_loops_and_templated_conditionals() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  roles: [base]
+  tasks:
+    - include_role: {name: app}
+    - debug: msg=x
+      when: "{{ 1 == 1 }}"
+    - debug: msg=y
+      loop: [1, 2]
+      loop_control: {extended: true}
+      failed_when: ansible_loop.last
+      ignore_errors: true
+      register: r
+    - assert:
+        that:
+          - r.results[1].ansible_loop.last
+          - r.results[1].ansible_loop.previtem == 1
+          - r.results[1].ansible_loop.nextitem is undefined
+          - r.results[0].ansible_loop.previtem is undefined
+"#,
+        ),
+        ("roles/base/tasks/main.yml", "- debug: msg=base-ran\n"),
+        ("roles/app/tasks/main.yml", "- debug: msg=app-ran\n"),
+        ("roles/app/meta/main.yml", "dependencies:\n  - base\n"),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert_eq!(
+        r.stdout.matches("\"msg\": \"base-ran\"").count(),
+        1,
+        "{}",
+        r.stdout
+    );
+    r.out_contains("\"msg\": \"app-ran\"");
+    r.assert_recap("localhost", "ok=6 failed=0 ignored=1");
+    r.err_contains("[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.");
+    r.err_contains(&format!(
+        "[DEPRECATION WARNING]: Conditionals should not be surrounded by templating delimiters such as {{{{ }}}} or {{% %}}. This feature will be removed from ansible-core version 2.23.\nOrigin: {}:8:13\n",
+        dir.path().join("site.yml").display()
+    ));
+    std::fs::write(
+        dir.path().join("ansible.cfg"),
+        "[defaults]\ndeprecation_warnings = False\n",
+    )
+    .expect("ansible.cfg");
+    let quiet = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    quiet.assert_code(0);
+    assert!(!quiet.stderr.contains("DEPRECATION"), "{}", quiet.stderr);
+}

@@ -58,6 +58,8 @@ pub struct Config {
     /// Accepted for compatibility; we never copy module files to targets anyway.
     pub pipelining: bool,
     pub display_skipped_hosts: bool,
+    /// `deprecation_warnings` (default on): `[DEPRECATION WARNING]:` lines.
+    pub deprecation_warnings: bool,
     pub display_ok_hosts: bool,
     pub any_errors_fatal: bool,
     /// `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
@@ -112,6 +114,7 @@ impl Config {
             transport: "ssh".into(),
             pipelining: false,
             display_skipped_hosts: true,
+            deprecation_warnings: true,
             display_ok_hosts: true,
             any_errors_fatal: false,
             inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
@@ -607,6 +610,14 @@ fn build(
             ["ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"]
         ),
         false,
+    );
+    c.deprecation_warnings = l.bool(
+        &setting!(
+            "DEPRECATION_WARNINGS",
+            [("defaults", "deprecation_warnings")],
+            ["ANSIBLE_DEPRECATION_WARNINGS"]
+        ),
+        true,
     );
     c.display_skipped_hosts = l.bool(
         &setting!(

@@ -122,6 +122,7 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
             .map(|p| p.display().to_string()),
         host_key_checking: opts.config.host_key_checking,
         display_skipped_hosts: opts.config.display_skipped_hosts,
+        deprecation_warnings: opts.config.deprecation_warnings,
         display_ok_hosts: opts.config.display_ok_hosts,
         ssh_args: opts.ssh_args.clone(),
         ssh_common_args: opts.ssh_common_args.clone(),

@@ -1051,14 +1051,19 @@ impl<'a> PlayRun<'a> {
             play_vars: self.play.vars.clone(),
         };
         if let Some(role) = &inc.role_spec {
-            let mut seen = HashSet::new();
             let mut handlers = Vec::new();
             let at = crate::yaml::Node {
                 value: crate::yaml::NodeValue::Null,
                 origin: inc.origin.clone(),
             };
             ctx.keywords = merge_keywords(&ctx.keywords, &Default::default());
-            return loader.expand_role(role, &ctx, &mut seen, &mut handlers, &at);
+            return loader.expand_included_role(
+                role,
+                &ctx,
+                &self.public_roles.ran_in_roles_section,
+                &mut handlers,
+                &at,
+            );
         }
         loader.include_tasks(&inc.path, &ctx)
     }

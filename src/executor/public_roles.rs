@@ -6,12 +6,17 @@
 
 use crate::playbook::model::{Item, Play, RoleInstance};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The merged defaults and vars of the play's static roles, in load order (later wins).
 pub struct PublicRoleVars {
     pub defaults: Arc<Map<String, Value>>,
     pub vars: Arc<Map<String, Value>>,
+    /// The roles of `roles:` (they run before the play's tasks), by
+    /// [`crate::playbook::loader::role_key`]: an `include_role` does not run them again as
+    /// dependencies.
+    pub ran_in_roles_section: HashSet<String>,
 }
 
 impl PublicRoleVars {
@@ -26,9 +31,16 @@ impl PublicRoleVars {
             defaults.extend(r.defaults.iter().map(|(k, v)| (k.clone(), v.clone())));
             vars.extend(r.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
+        let mut in_section = Vec::new();
+        collect(&play.roles, &mut in_section);
+        let ran_in_roles_section = in_section
+            .iter()
+            .map(|r| crate::playbook::loader::role_key(&r.path, &r.params))
+            .collect();
         PublicRoleVars {
             defaults: Arc::new(defaults),
             vars: Arc::new(vars),
+            ran_in_roles_section,
         }
     }
 }

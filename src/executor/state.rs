@@ -37,6 +37,7 @@ pub struct RunOptions {
     pub private_key_file: Option<String>,
     pub host_key_checking: bool,
     pub display_skipped_hosts: bool,
+    pub deprecation_warnings: bool,
     pub display_ok_hosts: bool,
     /// ansible.cfg `ssh_args`, `--ssh-common-args`, `--ssh-extra-args`.
     pub ssh_args: Option<String>,
@@ -72,6 +73,7 @@ impl Default for RunOptions {
             private_key_file: None,
             host_key_checking: true,
             display_skipped_hosts: true,
+            deprecation_warnings: true,
             display_ok_hosts: true,
             ssh_args: None,
             ssh_common_args: None,

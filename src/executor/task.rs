@@ -88,6 +88,38 @@ fn string_list(data: &Map<String, Value>, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `ansible_loop` for item `i` with `loop_control.extended`; `previtem` / `nextitem` only
+/// where there is one, as Ansible builds it.
+fn extended_loop_vars(items: &[Value], i: usize) -> Value {
+    let n = items.len();
+    let mut m = Map::new();
+    m.insert("allitems".into(), Value::Array(items.to_vec()));
+    m.insert("index".into(), Value::from(i + 1));
+    m.insert("index0".into(), Value::from(i));
+    m.insert("revindex".into(), Value::from(n - i));
+    m.insert("revindex0".into(), Value::from(n - i - 1));
+    m.insert("first".into(), Value::Bool(i == 0));
+    m.insert("last".into(), Value::Bool(i + 1 == n));
+    m.insert("length".into(), Value::from(n));
+    if i > 0 {
+        m.insert("previtem".into(), items[i - 1].clone());
+    }
+    if let Some(next) = items.get(i + 1) {
+        m.insert("nextitem".into(), next.clone());
+    }
+    Value::Object(m)
+}
+
+/// Appends to a list-valued result key (`warnings`, `deprecations`), creating it.
+fn push_list(data: &mut Map<String, Value>, key: &str, v: Value) {
+    match data.get_mut(key) {
+        Some(Value::Array(a)) => a.push(v),
+        _ => {
+            data.insert(key.into(), Value::Array(vec![v]));
+        }
+    }
+}
+
 /// A boolean result key (`failed`, `changed`, `skipped`, ...); absent means false.
 fn flag(data: &Map<String, Value>, key: &str) -> bool {
     data.get(key).and_then(Value::as_bool).unwrap_or(false)
@@ -346,6 +378,7 @@ impl PlayRun<'_> {
                 }
             },
         };
+        let data = self.with_when_deprecations(task, data);
         let mut outcome = self.finish(
             task,
             host,
@@ -357,6 +390,45 @@ impl PlayRun<'_> {
         );
         outcome.meta = meta;
         outcome
+    }
+
+    /// 2.19's deprecation of templating delimiters in a conditional (`when: "{{ x }}"`),
+    /// pointing at the expression, with the one-time hint on how to silence it.
+    fn with_when_deprecations(
+        &self,
+        task: &Task,
+        mut data: Map<String, Value>,
+    ) -> Map<String, Value> {
+        if !self.shared.state.options.deprecation_warnings {
+            return data;
+        }
+        let templated = task
+            .keywords
+            .when
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_str().is_some_and(crate::template::is_template));
+        let mut found = Vec::new();
+        for (i, _) in templated {
+            let mut msg = "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}. This feature will be removed from ansible-core version 2.23.".to_string();
+            if let Some(o) = task.keywords.when_origins.get(i) {
+                msg.push_str(&format!("\nOrigin: {o}"));
+                if let Some(ex) = o.excerpt() {
+                    msg.push_str("\n\n");
+                    msg.push_str(&ex);
+                }
+            }
+            found.push(Value::String(msg));
+        }
+        if found.is_empty() {
+            return data;
+        }
+        let hint = "Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.";
+        push_list(&mut data, "warnings", Value::String(hint.into()));
+        for d in found {
+            push_list(&mut data, "deprecations", d);
+        }
+        data
     }
 
     /// Whether every `when` holds; a condition that cannot be evaluated fails the task,
@@ -422,17 +494,9 @@ impl PlayRun<'_> {
                 top.insert(iv.clone(), Value::from(i));
                 top.insert("ansible_index_var".into(), Value::String(iv.clone()));
             }
-            if extended {
-                top.insert(
-                    "ansible_loop".into(),
-                    serde_json::json!({
-                        "allitems": items, "index": i + 1, "index0": i,
-                        "revindex": n - i, "revindex0": n - i - 1,
-                        "first": i == 0, "last": i + 1 == n, "length": n,
-                        "previtem": if i > 0 { items[i - 1].clone() } else { Value::Null },
-                        "nextitem": items.get(i + 1).cloned().unwrap_or(Value::Null),
-                    }),
-                );
+            let loop_info = extended.then(|| extended_loop_vars(&items, i));
+            if let Some(info) = &loop_info {
+                top.insert("ansible_loop".into(), info.clone());
             }
             let scope = self.scope(Some(task), host, top.clone());
             let ctx = scope.context();
@@ -470,6 +534,10 @@ impl PlayRun<'_> {
             };
             data.insert(loop_var.clone(), item.clone());
             data.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
+            // Registered per item too, as Ansible does with `extended`.
+            if let Some(info) = loop_info {
+                data.insert("ansible_loop".into(), info);
+            }
             if let Some(iv) = &index_var {
                 data.insert(iv.clone(), Value::from(i));
                 data.insert("ansible_index_var".into(), Value::String(iv.clone()));

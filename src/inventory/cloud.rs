@@ -175,6 +175,16 @@ impl Cloud<'_> {
 
     /// Refuses a host already placed in a zone (in this file or an earlier source).
     fn place(&mut self, name: &str, zone: &str, key: &Node) -> Result<()> {
+        if let Some(first) = self.hosts.get(name).filter(|f| f.zone == zone) {
+            return Err(at(
+                key,
+                format!(
+                    "host {name} is listed twice in zone {zone} (lines {} and {})",
+                    first.line, key.origin.line
+                ),
+                "Remove one of the two entries (merge their variables).",
+            ));
+        }
         if let Some(first) = self.hosts.get(name) {
             return Err(at(
                 key,
@@ -535,6 +545,12 @@ mod tests {
             "host b2 is in two zones: bj01 (line 10) and bj02 (line 13)"
         );
         assert_eq!(e.origin.as_ref().map(|o| o.line), Some(13));
+        // (A repeated YAML key keeps its last value, as in PyYAML; a range can repeat a host.)
+        let e = error_of(&GOOD.replace("          h2:\n", "          h2:\n          'h[1:2]':\n"));
+        assert_eq!(
+            e.message,
+            "host h1 is listed twice in zone bj01 (lines 8 and 10)"
+        );
         let e = error_of(&GOOD.replace("type: CM", "type: XM"));
         assert_eq!(e.message, "host s1: unknown type 'XM'");
         assert_eq!(e.origin.as_ref().map(|o| (o.line, o.col)), Some((17, 33)));

@@ -445,6 +445,29 @@ impl Loader {
         Ok(play)
     }
 
+    /// Expands an `include_role` at run time: the role itself always runs, but a dependency
+    /// that already ran in the play with the same parameters (`already_run`, keys of
+    /// [`role_key`]) is not run again, as Ansible dedupes roles within a play.
+    pub fn expand_included_role(
+        &self,
+        spec: &RoleSpec,
+        ctx: &Context,
+        already_run: &HashSet<String>,
+        handlers: &mut Vec<Item>,
+        at: &Node,
+    ) -> Result<Vec<Item>> {
+        let mut seen = already_run.clone();
+        if let Some(path) = role::find_role(
+            &spec.name,
+            &ctx.playbook_dir,
+            ctx.role.as_deref(),
+            &self.roles_path,
+        ) {
+            seen.remove(&role_key(&path, &spec.params));
+        }
+        self.expand_role(spec, ctx, &mut seen, handlers, at)
+    }
+
     /// Expands a role (dependencies first) into blocks, collecting its handlers.
     pub fn expand_role(
         &self,
@@ -473,11 +496,7 @@ impl Loader {
             ))
         })?;
         let meta = role::load_meta(self, &path)?;
-        let key = format!(
-            "{}|{}",
-            path.display(),
-            serde_json::Value::Object(spec.params.clone())
-        );
+        let key = role_key(&path, &spec.params);
         if !meta.allow_duplicates && spec.tasks_from.is_none() && !seen.insert(key) {
             return Ok(Vec::new());
         }
@@ -864,6 +883,11 @@ impl Loader {
         let mut handlers = Vec::new();
         self.load_items(&node, ctx, &mut handlers)
     }
+}
+
+/// What makes two uses of a role the same role within a play: where it is and its params.
+pub fn role_key(path: &Path, params: &Map<String, Value>) -> String {
+    format!("{}|{}", path.display(), Value::Object(params.clone()))
 }
 
 /// Combines outer and inner keywords: conditions and environments accumulate, tags unite,
