@@ -347,3 +347,55 @@ fn include_role_dependencies_extended_loops_and_templated_conditionals() {
     quiet.assert_code(0);
     assert!(!quiet.stderr.contains("DEPRECATION"), "{}", quiet.stderr);
 }
+
+/// Roles from collections beside the playbook (`collections/ansible_collections/ns/col`):
+/// by FQCN, by short name with the play's `collections:`, and a collection role including
+/// a sibling by its short name; banners show `ns.col.role` (ansible-core 2.19).
+#[test]
+fn roles_from_collections() {
+    let base = "collections/ansible_collections/acme/web/roles";
+    let server = format!("{base}/server/tasks/main.yml");
+    let helper = format!("{base}/helper/tasks/main.yml");
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  roles:
+    - acme.web.server
+  tasks:
+    - import_role: {name: acme.web.helper}
+- hosts: localhost
+  gather_facts: no
+  collections: [acme.web]
+  roles: [server]
+"#,
+        ),
+        (&server, "- debug: msg=server-from-collection\n"),
+        (
+            &helper,
+            "- debug: msg=helper\n- include_role: {name: server}\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert_eq!(
+        r.stdout.matches("TASK [acme.web.server : debug]").count(),
+        3,
+        "{}",
+        r.stdout
+    );
+    r.out_contains("TASK [acme.web.helper : debug]");
+    r.out_contains("TASK [include_role : server]");
+    r.assert_recap("localhost", "ok=5 failed=0");
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "- hosts: localhost\n  gather_facts: no\n  roles: [acme.web.nope]\n",
+    )
+    .expect("bad.yml");
+    let missing = run_in(dir.path(), &["-i", "hosts", "bad.yml"]);
+    missing.assert_code(4);
+    missing.err_contains("the role 'acme.web.nope' was not found");
+}

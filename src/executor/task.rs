@@ -866,7 +866,9 @@ impl PlayRun<'_> {
                 path: PathBuf::new(),
                 display_path: spec.name.clone(),
                 keywords,
-                role: None,
+                // The including role: where a short role name is also looked up (its
+                // collection, its roles/ dir).
+                role: task.role.clone(),
                 role_spec: Some(spec),
                 file_dir: task.file_dir.clone(),
                 origin: task.origin.clone(),

@@ -135,9 +135,9 @@ pub fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
         "any_errors_fatal" => kw.any_errors_fatal = Some(v),
         "timeout" => kw.timeout = Some(v),
         "port" => kw.port = Some(v),
+        "collections" => kw.collections = string_list(node, "collections")?,
         // Accepted and ignored: they change nothing in how we run.
-        "collections" | "module_defaults" | "debugger" | "throttle" | "become_exe" | "async"
-        | "poll" => {}
+        "module_defaults" | "debugger" | "throttle" | "become_exe" | "async" | "poll" => {}
         _ => return Ok(false),
     }
     Ok(true)
@@ -462,6 +462,7 @@ impl Loader {
             &ctx.playbook_dir,
             ctx.role.as_deref(),
             &self.roles_path,
+            &ctx.keywords.collections,
         ) {
             seen.remove(&role_key(&path, &spec.params));
         }
@@ -482,6 +483,7 @@ impl Loader {
             &ctx.playbook_dir,
             ctx.role.as_deref(),
             &self.roles_path,
+            &ctx.keywords.collections,
         )
         .ok_or_else(|| {
             err(format!("the role '{}' was not found", spec.name), at).with_help(format!(
@@ -509,9 +511,13 @@ impl Loader {
             dep_ctx.keywords = merge_keywords(&ctx.keywords, &spec.keywords);
             let mut items = self.expand_role(&dep_spec, &dep_ctx, seen, handlers, dep)?;
             out.append(&mut items);
-            if let Some(dpath) =
-                role::find_role(&dep_spec.name, &ctx.playbook_dir, None, &self.roles_path)
-            {
+            if let Some(dpath) = role::find_role(
+                &dep_spec.name,
+                &ctx.playbook_dir,
+                None,
+                &self.roles_path,
+                &ctx.keywords.collections,
+            ) {
                 for (k, v) in role::load_vars_file(self, &dpath, "defaults", None)? {
                     dep_defaults.insert(k, v);
                 }
@@ -896,6 +902,9 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
     let mut out = outer.clone();
     out.when.extend(inner.when.iter().cloned());
     out.when_origins.extend(inner.when_origins.iter().cloned());
+    if !inner.collections.is_empty() {
+        out.collections = inner.collections.clone();
+    }
     for t in &inner.tags {
         if !out.tags.contains(t) {
             out.tags.push(t.clone());

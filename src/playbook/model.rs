@@ -70,6 +70,8 @@ pub struct Keywords {
     pub when: Vec<Value>,
     /// Where each of `when` is written (same order; error messages point there).
     pub when_origins: Vec<Origin>,
+    /// `collections:`: where short role names are also looked up (`ns.col`).
+    pub collections: Vec<String>,
     pub tags: Vec<String>,
     /// Block and task vars (precedence levels 16-17), outermost first.
     pub vars: Map<String, Value>,

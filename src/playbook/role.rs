@@ -23,6 +23,12 @@ pub struct RoleSpec {
 
 impl RoleSpec {
     pub fn display_name(&self, path: &Path) -> String {
+        // A role found in a collection by its short name shows as `ns.col.role`.
+        if fqcn(&self.name).is_none() && !self.name.contains('/') {
+            if let Some(col) = collection_of(path) {
+                return format!("{col}.{}", self.name);
+            }
+        }
         if self.name.contains('/') {
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -162,10 +168,17 @@ pub fn find_role(
     playbook_dir: &Path,
     parent: Option<&RoleInstance>,
     roles_path: &[PathBuf],
+    collections: &[String],
 ) -> Option<PathBuf> {
     let p = Path::new(name);
     let mut candidates = Vec::new();
-    if p.is_absolute() {
+    let roots = collection_roots(playbook_dir);
+    if let Some((ns, col, role)) = fqcn(name) {
+        // `ns.col.role`: only in that collection.
+        for root in &roots {
+            candidates.push(collection_role(root, ns, col, role));
+        }
+    } else if p.is_absolute() {
         candidates.push(p.to_path_buf());
     } else {
         candidates.push(playbook_dir.join("roles").join(p));
@@ -176,11 +189,81 @@ pub fn find_role(
             candidates.push(dir.join(p));
         }
         candidates.push(playbook_dir.join(p));
+        // Then the play's `collections:`, and the collection the using role lives in.
+        let own = parent.and_then(|r| collection_of(&r.path));
+        for c in collections.iter().map(String::as_str).chain(own.as_deref()) {
+            if let Some((ns, col)) = c.split_once('.') {
+                for root in &roots {
+                    candidates.push(collection_role(root, ns, col, name));
+                }
+            }
+        }
     }
     candidates
         .into_iter()
         .find(|c| c.is_dir())
         .map(|c| std::fs::canonicalize(&c).unwrap_or(c))
+}
+
+/// `ns.col.role` split in three (each part an identifier), as a collection role name.
+fn fqcn(name: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = name.split('.');
+    let (ns, col, role) = (parts.next()?, parts.next()?, parts.next()?);
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+    };
+    (parts.next().is_none() && ident(ns) && ident(col) && ident(role)).then_some((ns, col, role))
+}
+
+/// Where collections are installed, in Ansible's order: `collections/` beside the playbook,
+/// then `ANSIBLE_COLLECTIONS_PATH` (or the default `~/.ansible/collections` and
+/// `/usr/share/ansible/collections`).
+fn collection_roots(playbook_dir: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![playbook_dir.join("collections")];
+    let configured = std::env::var("ANSIBLE_COLLECTIONS_PATH")
+        .or_else(|_| std::env::var("ANSIBLE_COLLECTIONS_PATHS"))
+        .ok()
+        .filter(|v| !v.is_empty());
+    match configured {
+        Some(v) => roots.extend(v.split(':').filter(|s| !s.is_empty()).map(expand_home)),
+        None => {
+            roots.push(expand_home("~/.ansible/collections"));
+            roots.push(PathBuf::from("/usr/share/ansible/collections"));
+        }
+    }
+    roots
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+/// A root may be the `ansible_collections` dir itself or its parent.
+fn collection_role(root: &Path, ns: &str, col: &str, role: &str) -> PathBuf {
+    let base = if root.ends_with("ansible_collections") {
+        root.to_path_buf()
+    } else {
+        root.join("ansible_collections")
+    };
+    base.join(ns).join(col).join("roles").join(role)
+}
+
+/// `ns.col` of a role inside `.../ansible_collections/ns/col/roles/<role>`.
+fn collection_of(role_path: &Path) -> Option<String> {
+    let parts: Vec<&str> = role_path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    let i = parts.iter().rposition(|p| *p == "ansible_collections")?;
+    match parts.get(i + 1..i + 4)? {
+        [ns, col, "roles"] => Some(format!("{ns}.{col}")),
+        _ => None,
+    }
 }
 
 /// `dir/name.yml`, `.yaml`, `.json` or `dir/name` itself.
