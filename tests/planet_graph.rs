@@ -216,9 +216,17 @@ fn scale_up_and_back(data: &Path) {
     play(data, &["scale_service.yaml", "-e", "scaled_replicas=3"]).assert_code(0);
     assert_eq!(jsonpath("deployment", deploy, ".spec.replicas"), "3");
     wait_until("3 service pods", Duration::from_secs(30), || {
-        kubectl(&["-n", NS, "get", "pods", "-l", "app=planet-graph-service", "--no-headers"])
-            .lines()
-            .count()
+        kubectl(&[
+            "-n",
+            NS,
+            "get",
+            "pods",
+            "-l",
+            "app=planet-graph-service",
+            "--no-headers",
+        ])
+        .lines()
+        .count()
             == 3
     });
 }
@@ -234,8 +242,14 @@ fn rollout_restarts_into_a_new_replicaset(data: &Path) {
     let after = jsonpath("deployment", deploy, revision);
     assert_ne!(before, after, "no new ReplicaSet revision");
     // The wait followed the rollout: every replica is the new template's.
-    assert_eq!(jsonpath("deployment", deploy, ".status.updatedReplicas"), "3");
-    assert_eq!(jsonpath("deployment", deploy, ".status.availableReplicas"), "3");
+    assert_eq!(
+        jsonpath("deployment", deploy, ".status.updatedReplicas"),
+        "3"
+    );
+    assert_eq!(
+        jsonpath("deployment", deploy, ".status.availableReplicas"),
+        "3"
+    );
     let rs = kubectl(&[
         "-n", NS, "get", "rs", "-l", "app=planet-graph-service", "-o",
         "jsonpath={range .items[*]}{.metadata.annotations.deployment\\.kubernetes\\.io/revision}={.status.replicas} {end}",
@@ -261,7 +275,13 @@ fn job_processes_every_file_then_goes(data: &Path) {
     }
     let r = play(
         data,
-        &["job.yaml", "-e", "input_data_path=1613965896", "-e", "job_ttl_seconds=20"],
+        &[
+            "job.yaml",
+            "-e",
+            "input_data_path=1613965896",
+            "-e",
+            "job_ttl_seconds=20",
+        ],
     );
     r.assert_code(0);
     let job = "planet-graph-job-1613965896";
@@ -269,22 +289,44 @@ fn job_processes_every_file_then_goes(data: &Path) {
     assert_eq!(jsonpath("job", job, ".spec.parallelism"), "2");
     assert_eq!(jsonpath("job", job, ".status.succeeded"), "4");
     assert_eq!(
-        jsonpath("configmap", "planet-graph-job-1613965896-files", ".data.files"),
+        jsonpath(
+            "configmap",
+            "planet-graph-job-1613965896-files",
+            ".data.files"
+        ),
         "part-1.csv\npart-2.csv\npart-3.csv\npart-4.csv"
     );
     assert_eq!(
-        jsonpath("statefulset", "planet-graph-rabbitmq", ".status.readyReplicas"),
+        jsonpath(
+            "statefulset",
+            "planet-graph-rabbitmq",
+            ".status.readyReplicas"
+        ),
         "1"
     );
     // ttlSecondsAfterFinished: the Job and its pods are removed in cascade.
-    wait_until("the finished Job to be removed", Duration::from_secs(90), || {
-        !exists(&["-n", NS, "get", "job", job])
-    });
-    wait_until("the Job's pods to be removed", Duration::from_secs(60), || {
-        kubectl(&["-n", NS, "get", "pods", "-l", &format!("job-name={job}"), "--no-headers"])
+    wait_until(
+        "the finished Job to be removed",
+        Duration::from_secs(90),
+        || !exists(&["-n", NS, "get", "job", job]),
+    );
+    wait_until(
+        "the Job's pods to be removed",
+        Duration::from_secs(60),
+        || {
+            kubectl(&[
+                "-n",
+                NS,
+                "get",
+                "pods",
+                "-l",
+                &format!("job-name={job}"),
+                "--no-headers",
+            ])
             .trim()
             .is_empty()
-    });
+        },
+    );
 }
 
 fn failing_job_fails_the_play_with_its_condition(data: &Path) {
@@ -307,15 +349,27 @@ fn failing_job_fails_the_play_with_its_condition(data: &Path) {
     r.out_contains("TASK [job : check job result]");
     r.out_contains("failed: BackoffLimitExceeded: Job has reached the specified backoff limit");
     assert_eq!(
-        jsonpath("job", "planet-graph-job-broken", ".status.conditions[0].type"),
+        jsonpath(
+            "job",
+            "planet-graph-job-broken",
+            ".status.conditions[0].type"
+        ),
         "Failed"
     );
 }
 
 fn clean_removes_everything_twice(data: &Path) {
     play(data, &["clean_job.yaml"]).assert_code(0);
-    assert!(!exists(&["-n", NS, "get", "statefulset", "planet-graph-rabbitmq"]));
-    assert!(kubectl(&["-n", NS, "get", "jobs", "--no-headers"]).trim().is_empty());
+    assert!(!exists(&[
+        "-n",
+        NS,
+        "get",
+        "statefulset",
+        "planet-graph-rabbitmq"
+    ]));
+    assert!(kubectl(&["-n", NS, "get", "jobs", "--no-headers"])
+        .trim()
+        .is_empty());
     let r = play(data, &["clean.yaml"]);
     r.assert_code(0);
     assert_eq!(leftovers(), "", "clean.yaml left objects behind");
