@@ -106,3 +106,36 @@ fn undefined_name_in_a_when_list_points_at_that_item() {
         "{block}"
     );
 }
+
+/// 2.19: a `failed_when` / `changed_when` that cannot be evaluated fails the task as an
+/// action, keeps the module's own `msg`, and records the error in `<keyword>_result`.
+#[test]
+fn failing_changed_when_and_failed_when_keep_the_result() {
+    let (_d, r) = play(
+        r#"- hosts: localhost
+  gather_facts: no
+  tasks:
+    - name: t
+      debug: msg=hi
+      failed_when: nope.x == 1
+      register: r
+      ignore_errors: true
+    - name: c
+      command: echo hi
+      changed_when: nope.y
+      register: c
+      ignore_errors: true
+    - assert:
+        that:
+          - r.failed and r.msg == 'hi'
+          - "r.failed_when_result == \"Error while evaluating conditional: 'nope' is undefined\""
+          - c.failed and c.stdout == 'hi' and c.changed
+          - "c.changed_when_result == \"Error while evaluating conditional: 'nope' is undefined\""
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.out_contains("[ERROR]: Task failed: Action failed: hi\n");
+    r.out_contains("[ERROR]: Task failed: Action failed.\n");
+    r.assert_recap("localhost", "ok=3 failed=0 ignored=2");
+}

@@ -110,6 +110,21 @@ fn extended_loop_vars(items: &[Value], i: usize) -> Value {
     Value::Object(m)
 }
 
+/// `Task failed: Action failed: MSG` (or `Action failed.` without a message) at the task.
+fn action_failed_summary(task: &Task, d: &Map<String, Value>) -> String {
+    let msg = match d.get("msg") {
+        Some(Value::String(s)) if !s.is_empty() => format!("Action failed: {s}"),
+        Some(Value::String(_)) | None => "Action failed.".to_string(),
+        Some(other) => format!("Action failed: {other}"),
+    };
+    let mut text = format!("Task failed: {msg}\nOrigin: {}", task.origin);
+    if let Some(ex) = task.origin.excerpt() {
+        text.push_str("\n\n");
+        text.push_str(&ex);
+    }
+    text
+}
+
 /// Appends to a list-valued result key (`warnings`, `deprecations`), creating it.
 fn push_list(data: &mut Map<String, Value>, key: &str, v: Value) {
     match data.get_mut(key) {
@@ -725,24 +740,29 @@ impl PlayRun<'_> {
         }
         let s = self.scope(Some(task), host, top);
         let ctx = s.context();
-        // Evaluates one override; an error fails the task with Ansible's wording.
-        let eval = |cond: &Value, d: &mut Map<String, Value>| -> Option<bool> {
+        // Evaluates one override. As 2.19: an error fails the task but keeps the module's own
+        // `msg`; the error goes to `<key>_result` and the task fails as an action.
+        let eval = |cond: &Value, key: &str, d: &mut Map<String, Value>| -> Option<bool> {
             match templar().eval_condition(cond, &ctx) {
                 Ok(b) => Some(b),
                 Err(e) => {
+                    let why = format!("Error while evaluating conditional: {}", with_nested(e));
                     d.insert("failed".into(), Value::Bool(true));
-                    let msg = format!(
-                        "The conditional check '{}' failed. The error was: {}",
-                        cond_text(cond),
-                        with_nested(e)
+                    d.insert(key.into(), Value::String(why));
+                    d.insert(
+                        "exception".into(),
+                        Value::String("(traceback unavailable)".into()),
                     );
-                    d.insert("msg".into(), Value::String(msg));
+                    d.insert(
+                        crate::output::ERROR_SUMMARY_KEY.into(),
+                        Value::String(action_failed_summary(task, d)),
+                    );
                     None
                 }
             }
         };
         if let Some(cw) = &task.changed_when {
-            match eval(cw, d) {
+            match eval(cw, "changed_when_result", d) {
                 Some(b) => {
                     d.insert("changed".into(), Value::Bool(b));
                 }
@@ -750,7 +770,7 @@ impl PlayRun<'_> {
             }
         }
         if let Some(fw) = &task.failed_when {
-            if let Some(b) = eval(fw, d) {
+            if let Some(b) = eval(fw, "failed_when_result", d) {
                 d.insert("failed_when_result".into(), Value::Bool(b));
                 d.insert("failed".into(), Value::Bool(b));
             }
