@@ -110,6 +110,32 @@ fn extended_loop_vars(items: &[Value], i: usize) -> Value {
     Value::Object(m)
 }
 
+/// The arguments of a task written as one template string (`module: "{{ args }}"`), for a
+/// module that takes no free-form text: the mapping it renders to; `None` otherwise.
+fn templated_args(
+    task: &Task,
+    free_form: bool,
+    ctx: &MjValue,
+) -> Option<Result<Map<String, Value>, String>> {
+    if free_form || task.args.len() != 1 {
+        return None;
+    }
+    let raw = task.args.get("_raw_params")?.as_str()?;
+    if !crate::template::is_template(raw) {
+        return None;
+    }
+    Some(
+        match templar().render_value(&Value::String(raw.into()), ctx) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(other) => Err(format!(
+                "the arguments of '{}' must be a mapping; {raw} rendered to {other}",
+                task.action
+            )),
+            Err(e) => Err(with_nested(e)),
+        },
+    )
+}
+
 /// `Task failed: Action failed: MSG` (or `Action failed.` without a message) at the task.
 fn action_failed_summary(task: &Task, d: &Map<String, Value>) -> String {
     let msg = match d.get("msg") {
@@ -566,12 +592,14 @@ impl PlayRun<'_> {
             }
             let failed = flag(&data, "failed");
             let unreachable = flag(&data, "unreachable");
-            let changed = flag(&data, "changed");
             let skipped = flag(&data, "skipped");
             if !failed && !skipped && !unreachable {
                 // Later items see the facts of earlier ones (the accumulate idiom).
                 self.apply_facts(task, host, &data, settings.delegate_to.as_deref());
+                // Each item's add_host takes effect, with its own `changed`.
+                self.apply_add_host(&mut data);
             }
+            let changed = flag(&data, "changed");
             any_failed |= failed;
             any_unreachable |= unreachable;
             any_changed |= changed;
@@ -970,7 +998,16 @@ impl PlayRun<'_> {
         let ctx = scope.context();
         let raw_keys = module.raw_args();
         let mut args = Map::new();
-        for (k, v) in &task.args {
+        // `add_host: "{{ host_dict }}"`: a module that takes no free-form text, given one
+        // template, gets the mapping it renders to as its arguments (as Ansible does).
+        if let Some(rendered) = templated_args(task, module.free_form(), &ctx) {
+            match rendered {
+                Ok(m) => args = m,
+                Err(e) => return task_error(task, e),
+            }
+        }
+        let templated_whole = !args.is_empty();
+        for (k, v) in task.args.iter().filter(|_| !templated_whole) {
             if raw_keys.contains(&k.as_str()) {
                 args.insert(k.clone(), v.clone());
                 continue;
@@ -1219,6 +1256,38 @@ impl PlayRun<'_> {
         });
     }
 
+    /// An `add_host` result: adds the host to the run's inventory and sets `changed` as
+    /// Ansible does (only for a new host, group or variable value). `None` if `data` is
+    /// not one.
+    fn apply_add_host(&self, data: &mut Map<String, Value>) -> Option<bool> {
+        let Some(Value::Object(add)) = data.get("add_host").cloned() else {
+            return None;
+        };
+        let name = add
+            .get("host_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if name.is_empty() {
+            return None;
+        }
+        let groups = string_list(&add, "groups");
+        let vars = add
+            .get("host_vars")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let changed = {
+            let mut inv = self.shared.state.inventory_mut();
+            let changed = inv.add_host_changes(&name, &groups, &vars);
+            inv.add_host(&name, &groups, vars);
+            changed
+        };
+        data.insert("changed".into(), Value::Bool(changed));
+        self.refresh_magic();
+        Some(changed)
+    }
+
     /// Registers, applies facts and inventory changes, counts, prints and notifies.
     #[allow(clippy::too_many_arguments)]
     fn finish(
@@ -1234,27 +1303,13 @@ impl PlayRun<'_> {
         let failed = flag(&data, "failed");
         let unreachable = flag(&data, "unreachable");
         let skipped = flag(&data, "skipped");
-        let changed = flag(&data, "changed");
+        let mut changed = flag(&data, "changed");
         let state = &self.shared.state;
         // Facts and inventory changes from the module.
         if !failed && !unreachable {
             self.apply_facts(task, host, &data, delegated_to.as_deref());
-            if let Some(Value::Object(add)) = data.get("add_host").cloned() {
-                let name = add
-                    .get("host_name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let groups = string_list(&add, "groups");
-                let vars = add
-                    .get("host_vars")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                if !name.is_empty() {
-                    state.inventory_mut().add_host(&name, &groups, vars);
-                    self.refresh_magic();
-                }
+            if let Some(c) = self.apply_add_host(&mut data) {
+                changed = c;
             }
             if let Some(group) = data
                 .get("add_group")

@@ -230,6 +230,25 @@ impl Inventory {
 
     /// Adds (or updates) a host at runtime (`add_host`): it joins each group (created when
     /// missing) and its variables are merged over the ones it has.
+    /// Whether `add_host` with these arguments would change anything: a new host, a group it
+    /// is not in yet, or a variable with another value (Ansible reports `changed` only then).
+    pub fn add_host_changes(
+        &self,
+        name: &str,
+        groups: &[String],
+        vars: &Map<String, Value>,
+    ) -> bool {
+        let Some(h) = self.hosts.get(name).filter(|h| !h.implicit) else {
+            return true;
+        };
+        let new_group = groups.iter().any(|g| {
+            self.groups
+                .get(g)
+                .is_none_or(|group| !group.hosts.contains(name))
+        });
+        new_group || vars.iter().any(|(k, v)| h.vars.get(k) != Some(v))
+    }
+
     pub fn add_host(&mut self, name: &str, groups: &[String], vars: Map<String, Value>) {
         if !self.hosts.contains_key(name) || self.hosts.get(name).is_some_and(|h| h.implicit) {
             let h = self.ensure_host(name, None, None);

@@ -67,8 +67,9 @@ impl Module for AddHost {
                 host_vars.insert(k.clone(), v.clone());
             }
         }
+        // The name Ansible's add_host action gives it (the connection reads both).
         if let Some(p) = port {
-            host_vars.insert("ansible_port".into(), Value::from(p));
+            host_vars.insert("ansible_ssh_port".into(), Value::from(p));
         }
         Ok(map([
             (
@@ -107,7 +108,7 @@ mod tests {
     fn port_in_name() {
         let r = run(&AddHost, json!({"name": "db:2222", "group": "x"})).unwrap();
         assert_eq!(r["add_host"]["host_name"], json!("db"));
-        assert_eq!(r["add_host"]["host_vars"]["ansible_port"], json!(2222));
+        assert_eq!(r["add_host"]["host_vars"]["ansible_ssh_port"], json!(2222));
         assert_eq!(split_port("[::1]:22"), ("::1".to_string(), Some(22)));
         assert_eq!(split_port("fe80::1"), ("fe80::1".to_string(), None));
     }
