@@ -399,3 +399,40 @@ fn roles_from_collections() {
     missing.assert_code(4);
     missing.err_contains("the role 'acme.web.nope' was not found");
 }
+
+/// add_host as ansible-core 2.19: `changed` only for a new host, group or value, per loop
+/// item; its arguments may be one template rendering to a mapping; `host:port` names.
+#[test]
+fn add_host_changed_loops_templated_args_and_ports() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    spec: {hostname: h1, groups: [web], foo: bar}
+  tasks:
+    - add_host: "{{ spec }}"
+      register: first
+    - add_host: "{{ spec }}"
+      register: again
+    - add_host: {name: "{{ item }}", groups: [db]}
+      loop: [d1, d2, d2]
+      register: looped
+    - add_host: {name: "127.0.1.1:2222"}
+      register: hostport
+    - assert:
+        that:
+          - first is changed
+          - again is not changed
+          - looped.results[0] is changed and looped.results[1] is changed
+          - looped.results[2] is not changed
+          - groups['db'] == ['d1', 'd2']
+          - hostvars['h1'].foo == 'bar'
+          - hostport.add_host.host_name == '127.0.1.1'
+          - hostport.add_host.host_vars.ansible_ssh_port == 2222
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=5 changed=3 failed=0");
+}
