@@ -94,19 +94,16 @@ fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for word in split_args(text)? {
-        let key_end = word.find('=');
-        let is_kv = key_end.is_some_and(|i| {
-            i > 0
-                && word[..i]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
-        let option_word = key_end.is_some_and(|i| is_raw_option(&word[..i]));
-        if is_kv && (option_word || (!check_raw && raw.is_empty())) {
+        // As Ansible's parse_kv: the first `=` after the first character that is not
+        // escaped ends the key, whatever the key is (`{{ item }}=moo` sets a templated
+        // name); free-form modules take only their own option words.
+        let key_end = first_unescaped_eq(&word);
+        let option_word = key_end.is_some_and(|i| is_raw_option(word[..i].trim()));
+        if key_end.is_some() && (option_word || !check_raw) {
             let i = key_end.unwrap_or(0);
             out.insert(
-                word[..i].to_string(),
-                Value::String(unquote(&decode_escapes(&word[i + 1..]))),
+                word[..i].trim().to_string(),
+                Value::String(unquote(decode_escapes(&word[i + 1..]).trim())),
             );
         } else {
             raw.push(word);
@@ -116,6 +113,12 @@ fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
         out.insert("_raw_params".into(), Value::String(raw.join(" ")));
     }
     Ok(out)
+}
+
+/// Where the key of a `k=v` word ends: the first `=` past index 0 not preceded by `\`.
+fn first_unescaped_eq(word: &str) -> Option<usize> {
+    let bytes = word.as_bytes();
+    (1..bytes.len()).find(|&i| bytes[i] == b'=' && bytes[i - 1] != b'\\')
 }
 
 /// Python-style escapes in `k=v` values (`\\n`, `\\t`, `\\xNN`, `\\uNNNN`, ...), decoded as
@@ -210,6 +213,18 @@ mod tests {
         assert_eq!(m["src"], "a.txt");
         assert_eq!(m["dest"], "/tmp/my file");
         assert_eq!(m["msg"], r#"{{ x | default("a b") }}"#);
+    }
+
+    #[test]
+    fn templated_keys_escaped_equals_and_options_after_raw_words() {
+        let m = parse_kv("{{ item }}=moo").unwrap();
+        assert_eq!(m["{{ item }}"], "moo");
+        let m = parse_kv(r"a\=b c=d").unwrap();
+        assert_eq!(m["c"], "d");
+        assert!(m.contains_key("_raw_params"), "{m:?}");
+        let m = parse_kv("word k=v").unwrap();
+        assert_eq!(m["_raw_params"], "word");
+        assert_eq!(m["k"], "v");
     }
 
     #[test]
