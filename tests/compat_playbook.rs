@@ -436,3 +436,34 @@ fn add_host_changed_loops_templated_args_and_ports() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=5 changed=3 failed=0");
 }
+
+/// Loops as ansible-core 2.19: `with_lines` runs on the controller, `with_subelements` takes a
+/// dotted sub-key, and unresolvable items do not matter when `when:` skips the task.
+#[test]
+fn with_lines_dotted_subelements_and_skipped_undefined_items() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    element_data: [{id: x, the: {sub: {key: {list: [q, r]}}}}]
+  tasks:
+    - set_fact: "{{ item }}=set"
+      with_lines: for i in 1 2 3; do echo "l$i"; done
+    - set_fact: "{{ '_' + item.0.id + item.1 }}={{ item.1 }}"
+      with_subelements:
+        - "{{ element_data }}"
+        - the.sub.key.list
+    - debug: msg=never
+      with_items: ["{{ baz }}"]
+      when: false
+    - assert:
+        that:
+          - l1 == 'set' and l3 == 'set'
+          - _xq == 'q' and _xr == 'r'
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=3 skipped=1 failed=0");
+}

@@ -89,26 +89,82 @@ pub fn expand(kind: &str, raw: &Value, ctx: &MjValue) -> Result<Vec<Value>, Temp
                 })
                 .collect())
         }
-        "subelements" => {
-            let args = as_list(rendered);
-            let (Some(list), Some(key)) = (args.first(), args.get(1).and_then(Value::as_str)) else {
-                return Err(terr("with_subelements needs a list and a key"));
-            };
-            let mut out = Vec::new();
-            for elem in as_list(list.clone()) {
-                if let Some(subs) = elem.get(key).and_then(Value::as_array) {
-                    for s in subs {
-                        out.push(Value::Array(vec![elem.clone(), s.clone()]));
-                    }
-                }
-            }
-            Ok(out)
-        }
+        "subelements" => subelements(rendered),
+        "lines" => lines(rendered),
         "random_choice" => Ok(as_list(rendered).into_iter().take(1).collect()),
         other => Err(terr(format!(
             "lookup plugin 'with_{other}' is not supported; use 'loop:' with a filter instead"
         ))),
     }
+}
+
+/// `with_subelements: [list, "a.b.c", {skip_missing: true}]`: each element paired with each
+/// item of its (dotted, nested) sub-key list.
+fn subelements(rendered: Value) -> Result<Vec<Value>, TemplateError> {
+    let args = as_list(rendered);
+    let (Some(list), Some(key)) = (args.first(), args.get(1).and_then(Value::as_str)) else {
+        return Err(terr(
+            "subelements lookup expects a list of two or three items",
+        ));
+    };
+    let skip_missing = args
+        .get(2)
+        .and_then(|f| f.get("skip_missing"))
+        .and_then(crate::modules::args::to_bool)
+        .unwrap_or(false);
+    let mut out = Vec::new();
+    for elem in as_list(list.clone()) {
+        let mut at = Some(&elem);
+        for part in key.split('.') {
+            at = at.and_then(|v| v.get(part));
+        }
+        match at {
+            Some(Value::Array(subs)) => {
+                out.extend(
+                    subs.iter()
+                        .map(|s| Value::Array(vec![elem.clone(), s.clone()])),
+                );
+            }
+            Some(other) => {
+                return Err(terr(format!(
+                    "the key {key} should point to a list, got {other}"
+                )))
+            }
+            None if skip_missing => {}
+            None => {
+                return Err(terr(format!(
+                    "could not find '{key}' key in iterated item {elem}"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `with_lines: CMD`: the lines CMD prints, run by the controller's shell (as the lines
+/// lookup does).
+fn lines(rendered: Value) -> Result<Vec<Value>, TemplateError> {
+    let mut out = Vec::new();
+    for term in as_list(rendered) {
+        let cmd = term
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| term.to_string());
+        let run = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&cmd)
+            .output()
+            .map_err(|e| terr(format!("lines lookup: cannot run {cmd}: {e}")))?;
+        if !run.status.success() {
+            return Err(terr(format!(
+                "lookup_plugin.lines({cmd}) returned {}",
+                run.status.code().unwrap_or(-1)
+            )));
+        }
+        let text = String::from_utf8_lossy(&run.stdout);
+        out.extend(text.lines().map(|l| Value::String(l.to_string())));
+    }
+    Ok(out)
 }
 
 fn is_identifier(s: &str) -> bool {

@@ -408,9 +408,14 @@ impl PlayRun<'_> {
                 }
             }
             Some(spec) => match super::loops::expand(&spec.kind, &spec.value, &scope.context()) {
+                // As Ansible: items that cannot be resolved only matter if the task is not
+                // skipped by a `when:` that holds without them.
                 Err(e) => {
                     let msg = with_nested(e);
-                    task_error(task, format!("Error while resolving loop items: {msg}"))
+                    match self.check_when(task, &scope.context()) {
+                        Ok(false) => skipped_map(task),
+                        _ => task_error(task, format!("Error while resolving loop items: {msg}")),
+                    }
                 }
                 Ok(items) => {
                     let (d, inc) = self.run_loop(task, host, items, &settings);
