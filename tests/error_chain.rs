@@ -139,3 +139,23 @@ fn failing_changed_when_and_failed_when_keep_the_result() {
     r.out_contains("[ERROR]: Task failed: Action failed.\n");
     r.assert_recap("localhost", "ok=3 failed=0 ignored=2");
 }
+
+/// debug `var`: an undefined name is shown inline with a warning that points at the
+/// expression; a failing filter fails the task (ansible-core 2.19).
+#[test]
+fn debug_var_undefined_warns_at_the_expression_and_a_failing_filter_fails() {
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: var=nope\n    - debug:\n        var: \"'x' | urlsplit('bad')\"\n      ignore_errors: true\n",
+        &[],
+    );
+    r.assert_code(0);
+    r.err_contains(&format!(
+        "[WARNING]: Encountered 1 template error.\nerror 1 - 'nope' is undefined\nOrigin: {}:4:14\n",
+        d.path().join("site.yml").display()
+    ));
+    r.out_contains("\"nope\": \"<< error 1 - 'nope' is undefined >>\"");
+    r.out_contains(
+        "Task failed: Error while resolving `var` expression: urlsplit: unknown URL component: bad",
+    );
+    r.assert_recap("localhost", "ok=2 failed=0 ignored=1");
+}

@@ -8,7 +8,8 @@
 #   bash bench/compat/targets.sh [FILTER_REGEX]     e.g. '^(assert|set_fact|loops)$'
 #
 # Env: YIQIU_PLAY (default target/release/yiqiu-play), ANSIBLE_VENV (/opt/ansible-k8s-venv),
-#      TIMEOUT per run (120), OUT (results dir, default /tmp/yiqiu-compat-targets).
+#      TIMEOUT per run (120), OUT (results dir, default /tmp/yiqiu-compat-targets),
+#      REUSE_ANSIBLE=1 keeps ansible-playbook's results from an earlier run in OUT.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VERSION=2.19.14
@@ -37,7 +38,8 @@ for dir in "$TARGETS"/*/; do
     [[ $t =~ $FILTER ]] || continue
     [[ -f $dir/tasks/main.yml && ! -f $dir/runme.sh ]] || continue
     # Targets that need root-only system changes, other platforms or the network.
-    if grep -qE 'destructive|needs/root|needs/privileged|unsupported|disabled|needs/httptester|skip/docker|context/controller' "$dir/aliases" 2>/dev/null; then
+    if grep -qE 'destructive|needs/root|needs/privileged|unsupported|disabled|needs/httptester|skip/docker|context/controller|windows|shippable/windows' "$dir/aliases" 2>/dev/null \
+        || [[ $t == win* || $t == *windows* || $t == incidental_win* ]]; then
         continue
     fi
     work=$(mktemp -d)
@@ -45,6 +47,9 @@ for dir in "$TARGETS"/*/; do
     printf -- '- hosts: testhost\n  gather_facts: true\n  roles:\n    - role: %s\n' "$t" >"$work/play.yml"
     printf '[defaults]\nroles_path = %s\n' "$TARGETS" >"$work/ansible.cfg"
     for tool in ansible yiqiu; do
+        if [[ $tool == ansible && ${REUSE_ANSIBLE:-0} == 1 && -f $OUT/$t.ansible.rc ]]; then
+            continue
+        fi
         if [[ $tool == ansible ]]; then cmd=("$VENV/bin/ansible-playbook"); else cmd=("$YIQIU"); fi
         (cd "$work" && LC_ALL=C.UTF-8 ANSIBLE_NOCOLOR=1 ANSIBLE_CONFIG="$work/ansible.cfg" \
             timeout -k 5 "$TIMEOUT" "${cmd[@]}" -i inventory play.yml \

@@ -52,6 +52,7 @@ pub struct HostOutcome {
 /// Templating for modules that evaluate their own arguments.
 struct TaskEvaluator {
     ctx: MjValue,
+    arg_origins: std::collections::HashMap<String, crate::error::Origin>,
 }
 
 impl Evaluator for TaskEvaluator {
@@ -67,6 +68,13 @@ impl Evaluator for TaskEvaluator {
     }
     fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
         templar().render_file(text, &self.ctx).map_err(with_nested)
+    }
+    fn arg_location(&self, name: &str) -> Option<String> {
+        let o = self.arg_origins.get(name)?;
+        Some(match o.excerpt() {
+            Some(ex) => format!("Origin: {o}\n\n{ex}"),
+            None => format!("Origin: {o}"),
+        })
     }
 }
 
@@ -1074,7 +1082,10 @@ impl PlayRun<'_> {
                 Err(ConnError::Failed(msg)) => return fail_map(msg),
             }
         };
-        let evaluator = TaskEvaluator { ctx: ctx.clone() };
+        let evaluator = TaskEvaluator {
+            ctx: ctx.clone(),
+            arg_origins: task.arg_origins.clone(),
+        };
         let _secrets = crate::connection::NoLogScope::enter(settings.no_log);
         let _detail = crate::output::live_detail::HostScope::enter(host);
         let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());

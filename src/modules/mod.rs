@@ -74,6 +74,11 @@ pub trait Evaluator {
     fn eval_condition(&self, expr: &str) -> Result<bool, String>;
     /// Renders a template file's text with the task's variables.
     fn render_template(&self, text: &str, name: &str) -> Result<String, String>;
+    /// `Origin: file:line:col` and the source excerpt of argument `name`'s value, for
+    /// messages that point at it.
+    fn arg_location(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Everything a module may use while it runs on one host.

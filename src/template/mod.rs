@@ -15,6 +15,7 @@ pub mod pyfmt;
 mod pymethods;
 mod resources;
 pub mod tests;
+mod urlsplit;
 mod yaml_dump;
 
 use minijinja::{Environment, Expression, UndefinedBehavior, Value as MjValue};
@@ -162,6 +163,7 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     tests::register(&mut env);
     lookups::register(&mut env);
     placement::register(&mut env);
+    urlsplit::register(&mut env);
     resources::register(&mut env);
     env.add_global("omit", OMIT);
     env.add_function("now", now::now);

@@ -12,6 +12,11 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("verbosity", ArgKind::Int),
 ];
 
+/// An undefined name or attribute, as opposed to an expression that raised.
+fn is_undefined(err: &str) -> bool {
+    err.contains(" is undefined") || err.contains("has no attribute")
+}
+
 impl Module for Debug {
     fn name(&self) -> &'static str {
         "debug"
@@ -45,18 +50,26 @@ impl Module for Debug {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            // ansible-core 2.19 reports an undefined or broken expression inline, with a
-            // warning, rather than failing the task.
+            // ansible-core 2.19 reports an undefined expression inline, with a warning
+            // pointing at it; any other error (a failing filter) fails the task.
             let value = match ctx.eval.eval_expr(&expr) {
                 Ok(v) => v,
-                Err(e) => {
+                Err(e) if is_undefined(&e) => {
+                    let mut warning = format!("Encountered 1 template error.\nerror 1 - {e}");
+                    if let Some(at) = ctx.eval.arg_location("var") {
+                        warning.push('\n');
+                        warning.push_str(&at);
+                    }
                     res.insert(
                         "warnings".into(),
-                        Value::Array(vec![Value::String(format!(
-                            "Encountered 1 template error.\nerror 1 - {e}"
-                        ))]),
+                        Value::Array(vec![Value::String(warning)]),
                     );
                     Value::String(format!("<< error 1 - {e} >>"))
+                }
+                Err(e) => {
+                    return Err(ModuleError::msg(format!(
+                        "Task failed: Error while resolving `var` expression: {e}"
+                    )))
                 }
             };
             res.insert(expr, value);
