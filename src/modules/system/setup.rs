@@ -52,6 +52,8 @@ for p in apt-get dnf5 dnf yum apk pacman zypper emerge pkg xbps-install opkg swu
   command -v "$p" >/dev/null && echo "$p"
 done
 m ifaces; for d in /sys/class/net/*; do echo "${d##*/} $(cat "$d/address") $(cat "$d/mtu")"; done
+m python; py=PYTHON; [ -n "$py" ] || py=$(command -v python3 || command -v python)
+[ -n "$py" ] && command -v "$py" >/dev/null && { echo "$py"; "$py" -V 2>&1; }
 m local
 if [ -d FACT_PATH ]; then
   for f in FACT_PATH/*.fact; do
@@ -804,7 +806,34 @@ pub fn parse_facts(out: &str) -> Map<String, Value> {
     f.insert("pkg_mgr".into(), Value::String(pkg_mgr(&s, &family)));
     f.insert("service_mgr".into(), Value::String(service_mgr(&s)));
     f.insert("local".into(), Value::Object(local_facts(&s)));
+    if let Some(py) = python_facts(&s) {
+        f.insert("python".into(), py);
+    }
     f
+}
+
+/// `ansible_python` where the target has a Python (we never need one): its path and
+/// `python -V`'s version, in Ansible's shape.
+fn python_facts(s: &BTreeMap<String, Vec<String>>) -> Option<Value> {
+    let lines = s.get("python")?;
+    let exe = lines.first().filter(|l| l.starts_with('/'))?;
+    let version = lines.get(1)?.strip_prefix("Python ")?.trim();
+    let mut nums = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<i64>().unwrap_or(0));
+    let (major, minor, micro) = (
+        nums.next()?,
+        nums.next().unwrap_or(0),
+        nums.next().unwrap_or(0),
+    );
+    Some(serde_json::json!({
+        "executable": exe,
+        "has_sslcontext": true,
+        "type": "cpython",
+        "version": {"major": major, "micro": micro, "minor": minor, "releaselevel": "final", "serial": 0},
+        "version_info": [major, minor, micro, "final", 0],
+    }))
 }
 
 /// Keeps the facts whose `ansible_`-prefixed name matches one of the `filter` globs.
@@ -834,7 +863,17 @@ impl Module for Setup {
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let fact_path = args.str("fact_path").unwrap_or("/etc/ansible/facts.d");
-        let script = SCRIPT.replace("FACT_PATH", &crate::modules::util::shell_path(fact_path));
+        // The interpreter the inventory names (as Ansible reports it), else the first on PATH.
+        let python = ctx
+            .eval
+            .eval_expr("ansible_python_interpreter | default('')")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or_default();
+        let script = SCRIPT
+            .replace("FACT_PATH", &crate::modules::util::shell_path(fact_path))
+            .replace("PYTHON", &crate::connection::quote(&python));
         let out = exec_script(ctx, script)?;
         let stdout = text(&out.stdout);
         if !stdout.contains("@@yiqiu:end") {
@@ -890,6 +929,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn python_fact_from_path_and_version() {
+        let mut s = BTreeMap::new();
+        s.insert(
+            "python".to_string(),
+            vec!["/usr/bin/python3".to_string(), "Python 3.11.2".to_string()],
+        );
+        let py = super::python_facts(&s).unwrap();
+        assert_eq!(py["executable"], json!("/usr/bin/python3"));
+        assert_eq!(py["version_info"], json!([3, 11, 2, "final", 0]));
+        assert!(super::python_facts(&BTreeMap::new()).is_none());
+    }
+
+    #[test]
     fn gathers_core_facts_locally() {
         let r = run(&Setup, json!({})).unwrap();
         let f = r["ansible_facts"].as_object().unwrap();
@@ -904,7 +956,12 @@ mod tests {
         );
         assert!(f["ansible_env"].as_object().unwrap().contains_key("PATH"));
         assert_eq!(f["ansible_date_time"]["epoch"].as_str().unwrap().len(), 10);
-        assert!(!f.contains_key("ansible_python"));
+        // Reported only where the target has a Python (this machine has python3).
+        if std::path::Path::new("/usr/bin/python3").exists() {
+            assert!(f["ansible_python"]["executable"]
+                .as_str()
+                .is_some_and(|p| p.starts_with('/')));
+        }
         assert_eq!(f["module_setup"], json!(true));
         assert_eq!(r["changed"], json!(false));
     }
