@@ -467,3 +467,24 @@ fn with_lines_dotted_subelements_and_skipped_undefined_items() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=3 skipped=1 failed=0");
 }
+
+/// `is nan` / `is isnan`, and `ansible_python_version` where the target has a Python.
+#[test]
+fn nan_tests_and_python_version_fact() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: yes
+  tasks:
+    - assert:
+        that:
+          - "'bad' is not nan"
+          - "'nan' | float is nan"
+          - "'nan' | float is isnan"
+          - "1.1 | float is not nan"
+          - ansible_python_version is defined or ansible_python is undefined
+"#,
+        &[],
+    );
+    r.assert_code(0);
+}

@@ -42,6 +42,13 @@ pub fn register(env: &mut Environment<'static>) {
     add_plugin(env, "abs", is_abs);
     add_plugin(env, "any", any);
     add_plugin(env, "all", all);
+    add_plugin(env, "nan", is_nan);
+    add_plugin(env, "isnan", is_nan);
+}
+
+/// `x is nan`: a float that is NaN (anything else, a string included, is not).
+fn is_nan(v: MjValue) -> bool {
+    v.kind() == ValueKind::Number && f64::try_from(v).is_ok_and(f64::is_nan)
 }
 
 /// Registers one of Ansible's own tests, its errors named as Ansible names them.

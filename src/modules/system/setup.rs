@@ -807,6 +807,11 @@ pub fn parse_facts(out: &str) -> Map<String, Value> {
     f.insert("service_mgr".into(), Value::String(service_mgr(&s)));
     f.insert("local".into(), Value::Object(local_facts(&s)));
     if let Some(py) = python_facts(&s) {
+        let v = &py["version"];
+        f.insert(
+            "python_version".into(),
+            Value::String(format!("{}.{}.{}", v["major"], v["minor"], v["micro"])),
+        );
         f.insert("python".into(), py);
     }
     f
