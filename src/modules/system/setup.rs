@@ -57,9 +57,18 @@ m python; py=PYTHON; [ -n "$py" ] || py=$(command -v python3 || command -v pytho
 m local
 if [ -d FACT_PATH ]; then
   for f in FACT_PATH/*.fact; do
-    [ -f "$f" ] || continue
-    printf '\n@@yiqiu-fact:%s\n' "$(basename "$f" .fact)"
-    if [ -x "$f" ]; then "$f"; else cat "$f"; fi
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    printf '\n@@yiqiu-fact:%s\n' "$f"
+    if [ ! -e "$f" ]; then
+      echo '@@yiqiu-nostat'
+    elif [ -x "$f" ]; then
+      e="${TMPDIR:-/tmp}/yiqiu-fact.$$"
+      "$f" 2>"$e"; rc=$?
+      [ "$rc" = 0 ] || printf '\n@@yiqiu-failed:%s %s\n' "$rc" "$(cat "$e")"
+      rm -f "$e"
+    else
+      cat "$f"
+    fi
   done
 fi
 m end
@@ -693,19 +702,27 @@ fn pkg_mgr(s: &BTreeMap<String, Vec<String>>, family: &str) -> String {
 }
 
 /// Local facts: JSON files (or executables printing JSON) in `fact_path`, by name.
+/// `ansible_local`: each `*.fact` under fact_path, keyed by its name without `.fact`; JSON,
+/// else INI; failures as Ansible words them (a script that fails, a dangling link, content
+/// that is neither).
 fn local_facts(s: &BTreeMap<String, Vec<String>>) -> Map<String, Value> {
     let mut out = Map::new();
     let mut current: Option<(String, String)> = None;
     let finish = |cur: Option<(String, String)>, out: &mut Map<String, Value>| {
-        if let Some((name, body)) = cur {
-            let v = serde_json::from_str(&body).unwrap_or_else(|_| parse_ini(&body));
-            out.insert(name, v);
+        if let Some((path, body)) = cur {
+            let name = path
+                .rsplit('/')
+                .next()
+                .unwrap_or(&path)
+                .trim_end_matches(".fact")
+                .to_string();
+            out.insert(name, local_fact(&path, &body));
         }
     };
     for line in s.get("local").into_iter().flatten() {
-        if let Some(name) = line.strip_prefix("@@yiqiu-fact:") {
+        if let Some(path) = line.strip_prefix("@@yiqiu-fact:") {
             finish(current.take(), &mut out);
-            current = Some((name.to_string(), String::new()));
+            current = Some((path.to_string(), String::new()));
         } else if let Some((_, body)) = current.as_mut() {
             body.push_str(line);
             body.push('\n');
@@ -713,6 +730,70 @@ fn local_facts(s: &BTreeMap<String, Vec<String>>) -> Map<String, Value> {
     }
     finish(current, &mut out);
     out
+}
+
+fn local_fact(path: &str, body: &str) -> Value {
+    if body.trim() == "@@yiqiu-nostat" {
+        return Value::String(format!(
+            "Could not stat fact ({path}): [Errno 2] No such file or directory: '{path}'"
+        ));
+    }
+    if let Some(failed) = body.lines().find_map(|l| l.strip_prefix("@@yiqiu-failed:")) {
+        let (rc, err) = failed.split_once(' ').unwrap_or((failed, ""));
+        return Value::String(format!(
+            "Failure executing fact script ({path}), rc: {rc}, err: {err}"
+        ));
+    }
+    serde_json::from_str(body).unwrap_or_else(|_| match parse_ini(body) {
+        Value::String(_) => Value::String(format!(
+            "error loading facts as JSON or ini - please check content: {path}"
+        )),
+        // configparser's interpolation refuses a lone `%` when the value is read.
+        ini if has_bad_interpolation(&ini) => Value::String(format!(
+            "error loading facts as ini - please check content: {path}"
+        )),
+        // configparser's reading of `%%` is `%`.
+        Value::Object(mut sections) => {
+            for sec in sections.values_mut() {
+                for v in sec
+                    .as_object_mut()
+                    .into_iter()
+                    .flat_map(|kv| kv.values_mut())
+                {
+                    if let Some(t) = v.as_str().filter(|t| t.contains("%%")) {
+                        *v = Value::String(t.replace("%%", "%"));
+                    }
+                }
+            }
+            Value::Object(sections)
+        }
+        ini => ini,
+    })
+}
+
+/// A `%` that is neither `%%` nor `%(name)s` in any value of the INI facts.
+fn has_bad_interpolation(ini: &Value) -> bool {
+    let bad = |v: &str| {
+        let b = v.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                match b.get(i + 1) {
+                    Some(b'%') => i += 1,
+                    Some(b'(') => {}
+                    _ => return true,
+                }
+            }
+            i += 1;
+        }
+        false
+    };
+    ini.as_object().is_some_and(|sections| {
+        sections.values().any(|sec| {
+            sec.as_object()
+                .is_some_and(|kv| kv.values().any(|v| v.as_str().is_some_and(bad)))
+        })
+    })
 }
 
 /// INI local facts: `{section: {key: value}}`, as Ansible's configparser reading does.
@@ -932,6 +1013,29 @@ mod tests {
     use super::*;
     use crate::modules::util::test_support::run;
     use serde_json::json;
+
+    #[test]
+    fn local_fact_failures_are_worded_as_ansible() {
+        use super::local_fact;
+        let p = "/f/x.fact";
+        assert!(local_fact(p, "@@yiqiu-nostat\n")
+            .as_str()
+            .unwrap()
+            .starts_with("Could not stat fact (/f/x.fact)"));
+        assert_eq!(
+            local_fact(p, "\n@@yiqiu-failed:1 boom\n"),
+            json!("Failure executing fact script (/f/x.fact), rc: 1, err: boom")
+        );
+        assert_eq!(
+            local_fact(p, "k=v\n"),
+            json!("error loading facts as JSON or ini - please check content: /f/x.fact")
+        );
+        assert_eq!(
+            local_fact(p, "[s]\nv = a % b\n"),
+            json!("error loading facts as ini - please check content: /f/x.fact")
+        );
+        assert_eq!(local_fact(p, "[s]\nv = 100%%\n")["s"]["v"], json!("100%"));
+    }
 
     #[test]
     fn python_fact_from_path_and_version() {
