@@ -488,3 +488,40 @@ fn nan_tests_and_python_version_fact() {
     );
     r.assert_code(0);
 }
+
+/// with_sequence / with_together errors worded as Ansible's lookups.
+#[test]
+fn with_sequence_and_with_together_errors() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg={{ item }}
+      with_sequence: start=0 junk=3
+      ignore_errors: true
+      register: junk
+    - debug: msg={{ item }}
+      with_sequence: start=4 end=1 stride=2
+      ignore_errors: true
+      register: backwards
+    - debug: msg={{ item }}
+      with_sequence: start=1 end=4 format=d
+      ignore_errors: true
+      register: fmt
+    - debug: msg={{ item }}
+      with_together: []
+      ignore_errors: true
+      register: together
+    - assert:
+        that:
+          - "'unrecognized arguments to with_sequence: ' in junk.msg and 'junk' in junk.msg"
+          - backwards.msg is contains "to count backwards make stride negative"
+          - fmt.msg is contains "bad formatting string: d"
+          - together.msg is contains "with_together requires at least one element in each list"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ignored=4 failed=0");
+}

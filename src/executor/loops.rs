@@ -82,6 +82,9 @@ pub fn expand(kind: &str, raw: &Value, ctx: &MjValue) -> Result<Vec<Value>, Temp
         }
         "together" => {
             let lists: Vec<Vec<Value>> = as_list(rendered).into_iter().map(as_list).collect();
+            if lists.is_empty() {
+                return Err(terr("with_together requires at least one element in each list"));
+            }
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
             Ok((0..n)
                 .map(|i| {
@@ -208,6 +211,19 @@ fn sequence(v: &Value) -> Result<Vec<Value>, TemplateError> {
         Value::Array(items) if items.len() == 1 => return sequence(&items[0]),
         other => return Err(terr(format!("with_sequence: bad arguments {other}"))),
     };
+    // As Ansible's sequence lookup words its errors.
+    let known = ["start", "end", "count", "stride", "format"];
+    let unknown: Vec<&String> = spec
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<String> = unknown.iter().map(|k| format!("'{k}'")).collect();
+        return Err(terr(format!(
+            "unrecognized arguments to with_sequence: [{}]",
+            names.join(", ")
+        )));
+    }
     let num = |k: &str| -> Result<Option<i64>, TemplateError> {
         match spec.get(k) {
             None => Ok(None),
@@ -219,19 +235,17 @@ fn sequence(v: &Value) -> Result<Vec<Value>, TemplateError> {
                 } else {
                     s.parse()
                 };
-                parsed
-                    .map(Some)
-                    .map_err(|_| terr(format!("with_sequence: can't parse {k}={s}")))
+                parsed.map(Some).map_err(|_| {
+                    terr(format!(
+                        "can't parse {k}={s} as integer ({k} has an invalid value)"
+                    ))
+                })
             }
             Some(other) => Err(terr(format!("with_sequence: bad {k}={other}"))),
         }
     };
     let start = num("start")?.unwrap_or(1);
-    let stride = num("stride")?.unwrap_or(if num("end")?.is_some_and(|e| e < start) {
-        -1
-    } else {
-        1
-    });
+    let stride = num("stride")?.unwrap_or(1);
     let end = match (num("end")?, num("count")?) {
         (Some(e), None) => e,
         (None, Some(c)) => {
@@ -240,17 +254,28 @@ fn sequence(v: &Value) -> Result<Vec<Value>, TemplateError> {
             }
             start + (c - 1) * stride
         }
-        (Some(_), Some(_)) => return Err(terr("with_sequence: can't specify both count and end")),
-        (None, None) => return Err(terr("with_sequence: must specify count or end")),
+        (Some(_), Some(_)) => {
+            return Err(terr("can't specify both count and end in with_sequence"))
+        }
+        (None, None) => return Err(terr("must specify count or end in with_sequence")),
     };
     if stride == 0 {
         return Err(terr("with_sequence: stride must not be 0"));
+    }
+    if stride > 0 && end < start {
+        return Err(terr("to count backwards make stride negative"));
+    }
+    if stride < 0 && end > start {
+        return Err(terr("to count forward don't make stride negative"));
     }
     let format = spec
         .get("format")
         .and_then(Value::as_str)
         .unwrap_or("%d")
         .to_string();
+    if !format.contains('%') {
+        return Err(terr(format!("bad formatting string: {format}")));
+    }
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
