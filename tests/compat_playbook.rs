@@ -525,3 +525,28 @@ fn with_sequence_and_with_together_errors() {
     r.assert_code(0);
     r.assert_recap("localhost", "ignored=4 failed=0");
 }
+
+/// The file tests under their other names (`is_dir`, `is_file`, `link_exists`, `same_file`,
+/// `mount`), and a skipped task's keywords are never resolved (`when:` first).
+#[test]
+fn file_tests_and_when_before_keywords() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - assert:
+        that:
+          - "'/' is is_dir and '/' is mount and '/etc/hostname' is is_file"
+          - "'/nonexistent' is not link_exists"
+          - "'/etc/hostname' is same_file('/etc/../etc/hostname')"
+    - command: echo never
+      become: yes
+      become_user: "{{ missing.stat.pw_name }}"
+      when: false
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 skipped=1 failed=0");
+}

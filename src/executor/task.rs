@@ -392,7 +392,12 @@ impl PlayRun<'_> {
         let settings = match self.settings(task, &scope) {
             Ok(s) => s,
             Err(msg) => {
-                let data = task_error(task, msg);
+                // As Ansible: `when:` is decided first, so keywords of a skipped task
+                // (`become_user: "{{ registered.stat.pw_name }}"`) are never resolved.
+                let data = match self.check_when(task, &scope.context()) {
+                    Ok(false) if task.loop_.is_none() => skipped_map(task),
+                    _ => task_error(task, msg),
+                };
                 return self.finish(task, host, data, None, false, rescuable, Vec::new());
             }
         };

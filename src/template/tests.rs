@@ -36,14 +36,53 @@ pub fn register(env: &mut Environment<'static>) {
     add_plugin(env, "unreachable", unreachable);
     add_plugin(env, "finished", finished);
     add_plugin(env, "file", is_file);
+    add_plugin(env, "is_file", is_file);
     add_plugin(env, "directory", is_dir);
+    add_plugin(env, "is_dir", is_dir);
     add_plugin(env, "link", is_link);
+    add_plugin(env, "is_link", is_link);
     add_plugin(env, "exists", exists);
+    add_plugin(env, "link_exists", link_exists);
     add_plugin(env, "abs", is_abs);
+    add_plugin(env, "is_abs", is_abs);
+    add_plugin(env, "same_file", same_file);
+    add_plugin(env, "mount", is_mount);
+    add_plugin(env, "is_mount", is_mount);
+    add_plugin(env, "is_same_file", same_file);
     add_plugin(env, "any", any);
     add_plugin(env, "all", all);
     add_plugin(env, "nan", is_nan);
     add_plugin(env, "isnan", is_nan);
+}
+
+/// `path is link_exists`: the path itself exists, a dangling link included.
+fn link_exists(path: String) -> bool {
+    std::fs::symlink_metadata(&path).is_ok()
+}
+
+/// `a is same_file(b)`: both name the same file (device and inode).
+fn same_file(a: String, b: String) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(&a), std::fs::metadata(&b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// `path is mount`: Python's os.path.ismount (another device than its parent, or `/`).
+fn is_mount(path: String) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let p = Path::new(&path);
+    let Ok(me) = std::fs::symlink_metadata(p) else {
+        return false;
+    };
+    if me.file_type().is_symlink() {
+        return false;
+    }
+    match std::fs::metadata(p.join("..")) {
+        Ok(parent) => me.dev() != parent.dev() || me.ino() == parent.ino(),
+        Err(_) => false,
+    }
 }
 
 /// `x is nan`: a float that is NaN (anything else, a string included, is not).
