@@ -550,3 +550,31 @@ fn file_tests_and_when_before_keywords() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=1 skipped=1 failed=0");
 }
+
+/// lookup('vars') refuses a name that is not a string as Ansible words it, and a debug
+/// `var` written as a template is rendered, not wrapped in another `{{ }}`.
+#[test]
+fn vars_lookup_name_types_and_templated_debug_var() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars: {greeting: hi}
+  tasks:
+    - debug:
+        var: '{{ lookup("vars", 42) }}'
+      ignore_errors: true
+      register: bad
+    - debug:
+        var: '{{ lookup("vars", "greeting") }}'
+      register: good
+    - assert:
+        that:
+          - "'Variable name must be ' ~ \"'str' not 'int'\" in bad.msg"
+          - good is not failed
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ignored=1 failed=0");
+}

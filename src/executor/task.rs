@@ -69,6 +69,11 @@ impl Evaluator for TaskEvaluator {
     fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
         templar().render_file(text, &self.ctx).map_err(with_nested)
     }
+    fn render_string(&self, text: &str) -> Result<Value, String> {
+        templar()
+            .render_native(text, &self.ctx)
+            .map_err(with_nested)
+    }
     fn arg_location(&self, name: &str) -> Option<String> {
         let o = self.arg_origins.get(name)?;
         Some(match o.excerpt() {

@@ -313,6 +313,17 @@ fn vars_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResul
     terms
         .iter()
         .map(|t| {
+            if t.kind() != minijinja::value::ValueKind::String {
+                let kind = match t.kind() {
+                    minijinja::value::ValueKind::Number if t.is_integer() => "int",
+                    minijinja::value::ValueKind::Number => "float",
+                    minijinja::value::ValueKind::Bool => "bool",
+                    minijinja::value::ValueKind::Seq => "list",
+                    minijinja::value::ValueKind::Map => "dict",
+                    _ => "NoneType",
+                };
+                return Err(format!("{BARE}Variable name must be 'str' not '{kind}'"));
+            }
             let name = term_text(t)?;
             let found = all
                 .as_ref()

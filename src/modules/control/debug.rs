@@ -52,7 +52,13 @@ impl Module for Debug {
             };
             // ansible-core 2.19 reports an undefined expression inline, with a warning
             // pointing at it; any other error (a failing filter) fails the task.
-            let value = match ctx.eval.eval_expr(&expr) {
+            // `var: "{{ expr }}"` is templated as it is; a bare `var: expr` is an expression.
+            let evaluated = if crate::template::is_template(&expr) {
+                ctx.eval.render_string(&expr)
+            } else {
+                ctx.eval.eval_expr(&expr)
+            };
+            let value = match evaluated {
                 Ok(v) => v,
                 Err(e) if is_undefined(&e) => {
                     let mut warning = format!("Encountered 1 template error.\nerror 1 - {e}");
