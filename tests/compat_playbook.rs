@@ -578,3 +578,29 @@ fn vars_lookup_name_types_and_templated_debug_var() {
     r.assert_code(0);
     r.assert_recap("localhost", "ignored=1 failed=0");
 }
+
+/// The uri / url / urn tests as Ansible's (urlparse-based: junk is a uri, a url needs a host).
+#[test]
+fn uri_url_and_urn_tests() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    special: ['http', 'https', 'ftp', 'file']
+  tasks:
+    - assert:
+        that:
+          - "'http://searchengine.tld' is uri"
+          - "'asldkfjhalsidfthjo' is uri"
+          - "'asldkfjhalsidfthjo' is not uri(special)"
+          - "'htp://searchengine.tld' is not url(special)"
+          - "'file://etc/hosts' is url"
+          - "'searchengine.tld' is not url"
+          - "'urn:isbn:9780307476463' is urn"
+          - "'http://x' is not urn"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+}

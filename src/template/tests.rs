@@ -47,6 +47,9 @@ pub fn register(env: &mut Environment<'static>) {
     add_plugin(env, "is_abs", is_abs);
     add_plugin(env, "same_file", same_file);
     add_plugin(env, "mount", is_mount);
+    add_plugin(env, "uri", is_uri);
+    add_plugin(env, "url", is_url);
+    add_plugin(env, "urn", is_urn);
     add_plugin(env, "is_mount", is_mount);
     add_plugin(env, "is_same_file", same_file);
     add_plugin(env, "any", any);
@@ -83,6 +86,31 @@ fn is_mount(path: String) -> bool {
         Ok(parent) => me.dev() != parent.dev() || me.ino() == parent.ino(),
         Err(_) => false,
     }
+}
+
+/// `x is uri([schemes])`: as Ansible's test, anything urlparse accepts (junk included: an
+/// empty scheme and a path), limited to `schemes` when given.
+fn is_uri(value: String, schemes: Option<Vec<String>>) -> bool {
+    match super::urlsplit::split(&value) {
+        Ok(parts) => {
+            let scheme = parts["scheme"].as_str().unwrap_or_default();
+            schemes.is_none_or(|s| s.iter().any(|x| x == scheme))
+        }
+        Err(_) => false,
+    }
+}
+
+/// `x is url([schemes])`: a uri with a host part (or a `file:` one).
+fn is_url(value: String, schemes: Option<Vec<String>>) -> bool {
+    is_uri(value.clone(), schemes)
+        && super::urlsplit::split(&value).is_ok_and(|p| {
+            p["netloc"].as_str().is_some_and(|n| !n.is_empty()) || p["scheme"] == "file"
+        })
+}
+
+/// `x is urn`: a uri with the `urn` scheme.
+fn is_urn(value: String) -> bool {
+    is_uri(value, Some(vec!["urn".into()]))
 }
 
 /// `x is nan`: a float that is NaN (anything else, a string included, is not).

@@ -30,7 +30,7 @@ fn urlsplit(url: String, query: Option<String>) -> Result<MjValue, Error> {
 }
 
 /// urllib.parse.urlsplit: scheme, `//netloc`, path, `?query`, `#fragment`.
-fn split(url: &str) -> Result<Map<String, Value>, Error> {
+pub(crate) fn split(url: &str) -> Result<Map<String, Value>, Error> {
     let mut rest = url;
     let mut scheme = String::new();
     if let Some(i) = rest.find(':') {
