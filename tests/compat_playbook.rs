@@ -604,3 +604,23 @@ fn uri_url_and_urn_tests() {
     );
     r.assert_code(0);
 }
+
+/// Jinja2's urlencode on strings, mappings and empty sequences (filter_urls target).
+#[test]
+fn urlencode_strings_mappings_and_sequences() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - assert:
+        that:
+          - "{'foo': 'bar', 'baz': 'buz'}|urlencode == 'foo=bar&baz=buz'"
+          - "()|urlencode == ''"
+          - "'a b/c&d'|urlencode == 'a%20b/c%26d'"
+          - "[['k', 'v w']]|urlencode == 'k=v+w'"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+}

@@ -26,6 +26,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("center", center);
     env.add_filter("wordcount", wordcount);
     add_plugin(env, "urldecode", urldecode);
+    add_plugin(env, "urlencode", urlencode);
     add_plugin(env, "to_json", to_json);
     add_plugin(env, "to_nice_json", to_nice_json);
     add_plugin(env, "from_json", from_json);
@@ -299,6 +300,51 @@ fn wordcount(value: &MjValue) -> Result<usize, Error> {
 }
 
 /// Python's `urllib.parse.unquote_plus`.
+/// Jinja2's `urlencode`: a string is percent-quoted (`/` kept); a mapping or a sequence of
+/// pairs becomes a query string (`k=v&...`, spaces as `+`); an empty sequence is ``.
+fn urlencode(value: &MjValue) -> Result<String, Error> {
+    fn quote(s: &str, for_qs: bool) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                    out.push(b as char)
+                }
+                b'/' if !for_qs => out.push('/'),
+                b' ' if for_qs => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+    let pair = |k: &MjValue, v: &MjValue| {
+        format!(
+            "{}={}",
+            quote(&k.to_string(), true),
+            quote(&v.to_string(), true)
+        )
+    };
+    match value.kind() {
+        minijinja::value::ValueKind::Map => {
+            let mut parts = Vec::new();
+            for k in value.try_iter()? {
+                let v = value.get_item(&k)?;
+                parts.push(pair(&k, &v));
+            }
+            Ok(parts.join("&"))
+        }
+        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Iterable => {
+            let mut parts = Vec::new();
+            for item in value.try_iter()? {
+                let (k, v) = (item.get_item_by_index(0)?, item.get_item_by_index(1)?);
+                parts.push(pair(&k, &v));
+            }
+            Ok(parts.join("&"))
+        }
+        _ => Ok(quote(&text(value)?, false)),
+    }
+}
+
 fn urldecode(value: &MjValue) -> Result<String, Error> {
     let s = text(value)?;
     let b = s.as_bytes();
