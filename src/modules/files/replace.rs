@@ -33,6 +33,28 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("seuser", ArgKind::Str),
 ];
 
+/// Python refuses a replacement template with an unknown letter escape (`\D`), as re.sub
+/// does before substituting anything.
+fn check_template(template: &str) -> Result<(), String> {
+    let b = template.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i] == b'\\' {
+            let n = b[i + 1];
+            let known = b"abfnrtv\\".contains(&n)
+                || n.is_ascii_digit()
+                || (n == b'g' && b.get(i + 2) == Some(&b'<'));
+            if n.is_ascii_alphabetic() && !known {
+                return Err(format!("bad escape \\{} at position {i}", n as char));
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Substitutes `regexp` (multiline, Python-style template) in `contents`, limited to the
 /// section between `after` and `before`. Returns the new text and the count, or an error
 /// message when the section patterns do not match.
@@ -69,6 +91,8 @@ pub fn substitute(
     };
     let section = &contents[start..end];
     let re = Regex::new(&format!("(?m){regexp}")).map_err(bad)?;
+    check_template(replace)
+        .map_err(|e| ModuleError::msg(format!("Unable to process replace due to error: {e}")))?;
     let mut count = 0;
     let replaced = re.replace_all(section, |c: &regex::bytes::Captures| {
         count += 1;
@@ -164,6 +188,15 @@ mod tests {
     fn sub(c: &str, re: &str, rep: &str, a: Option<&str>, b: Option<&str>) -> (String, usize) {
         let (v, n) = substitute(c.as_bytes(), re, rep, a, b).unwrap().unwrap();
         (String::from_utf8(v).unwrap(), n)
+    }
+
+    #[test]
+    fn unknown_template_escapes_are_refused_as_python_does() {
+        assert_eq!(
+            super::check_template("\\D").unwrap_err(),
+            "bad escape \\D at position 0"
+        );
+        assert!(super::check_template("\\1-\\g<2>\\n\\\\").is_ok());
     }
 
     #[test]
