@@ -624,3 +624,29 @@ fn urlencode_strings_mappings_and_sequences() {
     );
     r.assert_code(0);
 }
+
+/// A multi-line `shell: |` block runs as the script it is (ansible's split_args/join_args:
+/// newlines kept, `\` continuations joined, quoted newlines kept), and `cmd` shows it so.
+#[test]
+fn multi_line_shell_blocks_keep_their_lines() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - shell: |
+        echo one
+        echo this is \
+          "continued"
+        echo "a
+        b"
+      register: r
+    - assert:
+        that:
+          - r.stdout_lines == ['one', 'this is continued', 'a', 'b']
+          - r.cmd == 'echo one\necho this is  "continued"\necho "a\nb"\n'
+"#,
+        &[],
+    );
+    r.assert_code(0);
+}

@@ -7,66 +7,111 @@ use serde_json::{Map, Value};
 
 /// Splits a string the way Ansible's `split_args` does: whitespace outside quotes and Jinja blocks.
 pub fn split_args(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
+    // A port of Ansible's parsing/splitter.py `split_args`: split on newlines, then on single
+    // spaces, and glue back the pieces that fall inside quotes or a Jinja block; newlines
+    // (outside a `\` line continuation) and runs of spaces are kept, so a multi-line shell
+    // script stays a multi-line script.
+    let mut params: Vec<String> = Vec::new();
+    let items: Vec<&str> = text.split('\n').collect();
     let mut quote: Option<char> = None;
-    let mut depth = 0usize; // inside {{ }} / {% %} / {# #}
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if quote.is_none() && c == '{' && matches!(next, Some('{' | '%' | '#')) {
-            depth += 1;
-            cur.push(c);
-            cur.push(next.unwrap_or('{'));
-            i += 2;
-            continue;
-        }
-        if depth > 0 && matches!(c, '}' | '%' | '#') && next == Some('}') {
-            depth -= 1;
-            cur.push(c);
-            cur.push('}');
-            i += 2;
-            continue;
-        }
-        match quote {
-            Some(q) => {
-                if c == '\\' && next == Some(q) {
-                    cur.push(c);
-                    cur.push(q);
-                    i += 2;
-                    continue;
+    let (mut print_depth, mut block_depth, mut comment_depth) = (0i64, 0i64, 0i64);
+    for (item_idx, item) in items.iter().enumerate() {
+        let mut line_continuation = false;
+        for (idx, token) in item.split(' ').enumerate() {
+            if token.is_empty() && idx != 0 {
+                if let Some(last) = params.last_mut() {
+                    last.push(' ');
                 }
-                if c == q {
-                    quote = None;
-                }
-                cur.push(c);
+                continue;
             }
-            None if depth == 0 && c.is_whitespace() => {
-                if !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
+            let was_inside_quotes = quote.is_some();
+            if token == "\\" && !was_inside_quotes {
+                line_continuation = true;
+                continue;
+            }
+            quote = quote_state(token, quote);
+            let inside_quotes = quote.is_some();
+            let in_jinja = print_depth > 0 || block_depth > 0 || comment_depth > 0;
+            let mut appended = false;
+            if inside_quotes && !was_inside_quotes && !in_jinja {
+                params.push(token.to_string());
+                appended = true;
+            } else if in_jinja || inside_quotes || was_inside_quotes {
+                match params.last_mut() {
+                    Some(last) => {
+                        if !(idx == 0 && was_inside_quotes) && idx > 0 {
+                            last.push(' ');
+                        }
+                        last.push_str(token);
+                    }
+                    None => params.push(token.to_string()),
+                }
+                appended = true;
+            }
+            for (depth, open, close) in [
+                (&mut print_depth, "{{", "}}"),
+                (&mut block_depth, "{%", "%}"),
+                (&mut comment_depth, "{#", "#}"),
+            ] {
+                let before = *depth;
+                let (o, c) = (
+                    token.matches(open).count() as i64,
+                    token.matches(close).count() as i64,
+                );
+                if o != c {
+                    *depth = (*depth + o - c).max(0);
+                }
+                if *depth != before && !appended {
+                    params.push(token.to_string());
+                    appended = true;
                 }
             }
-            None => {
-                if c == '"' || c == '\'' {
-                    quote = Some(c);
-                }
-                cur.push(c);
+            let in_jinja = print_depth > 0 || block_depth > 0 || comment_depth > 0;
+            if !in_jinja && !inside_quotes && !appended && !token.is_empty() {
+                params.push(token.to_string());
             }
         }
-        i += 1;
+        if items.len() > 1 && item_idx != items.len() - 1 && !line_continuation {
+            if let Some(last) = params.last_mut() {
+                last.push('\n');
+            }
+        }
     }
     if quote.is_some() {
         return Err(format!("unbalanced quotes in: {text}"));
     }
-    if depth > 0 {
+    if print_depth > 0 || block_depth > 0 || comment_depth > 0 {
         return Err(format!("unbalanced jinja2 block in: {text}"));
     }
-    if !cur.is_empty() {
-        words.push(cur);
+    Ok(params)
+}
+
+/// splitter.py `_get_quote_state`: the open quote after `token`, given the one before it.
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let mut prev: Option<char> = None;
+    for c in token.chars() {
+        if (c == '"' || c == '\'') && prev != Some('\\') {
+            match quote {
+                Some(q) if q == c => quote = None,
+                Some(_) => {}
+                None => quote = Some(c),
+            }
+        }
+        prev = Some(c);
     }
-    Ok(words)
+    quote
+}
+
+/// splitter.py `join_args`: words joined by a space, except right after a newline.
+pub fn join_args(words: &[String]) -> String {
+    let mut out = String::new();
+    for w in words {
+        if !(out.is_empty() || out.ends_with('\n')) {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 fn unquote(s: &str) -> String {
@@ -110,7 +155,7 @@ fn parse(text: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
         }
     }
     if !raw.is_empty() {
-        out.insert("_raw_params".into(), Value::String(raw.join(" ")));
+        out.insert("_raw_params".into(), Value::String(join_args(&raw)));
     }
     Ok(out)
 }
