@@ -24,6 +24,15 @@ impl Origin {
         }
     }
 
+    /// `Origin: file:line:col`, then a blank line and the excerpt when the file can be
+    /// read: how Ansible 2.19 ends every error and warning block that points at a place.
+    pub fn located(&self) -> String {
+        match self.excerpt() {
+            Some(ex) => format!("Origin: {self}\n\n{ex}"),
+            None => format!("Origin: {self}"),
+        }
+    }
+
     /// The source line of this origin with a caret under the column, if the file can be read.
     pub fn excerpt(&self) -> Option<String> {
         let text = std::fs::read_to_string(&*self.file).ok()?;

@@ -260,20 +260,16 @@ pub enum Invocation {
 /// Errors are clap's: print with `err.exit()` or `err.print()`; `err.exit_code()` is 2 for
 /// usage errors and 0 for `--help`.
 pub fn parse_cli(argv: Vec<OsString>) -> Result<Invocation, clap::Error> {
+    let bin = argv
+        .first()
+        .map(program_name)
+        .unwrap_or_else(|| "yiqiu-play".into());
     if argv.get(1).is_some_and(|a| a == "adhoc") {
-        let bin = argv
-            .first()
-            .map(program_name)
-            .unwrap_or_else(|| "yiqiu-play".into());
         let mut rest = argv;
         rest.remove(0);
         return parse_adhoc_named(rest, &format!("{bin} adhoc")).map(Invocation::Adhoc);
     }
     if argv.get(1).is_some_and(|a| a == "inventory") {
-        let bin = argv
-            .first()
-            .map(program_name)
-            .unwrap_or_else(|| "yiqiu-play".into());
         let mut rest = argv;
         rest.remove(0);
         let mut cmd = InventoryArgs::command().bin_name(format!("{bin} inventory"));

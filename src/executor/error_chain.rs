@@ -44,17 +44,10 @@ pub fn summary(task_origin: &Origin, causes: &[Cause]) -> String {
         }
         if let Some(o) = at {
             out.push('\n');
-            out.push_str(&located(o));
+            out.push_str(&o.located());
         }
     }
     out
-}
-
-fn located(o: &Origin) -> String {
-    match o.excerpt() {
-        Some(ex) => format!("Origin: {o}\n\n{ex}"),
-        None => format!("Origin: {o}"),
-    }
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ pub fn expand(kind: &str, raw: &Value, ctx: &MjValue) -> Result<Vec<Value>, Temp
                 .collect())
         }
         "subelements" => subelements(rendered),
-        "lines" => lines(rendered),
+        "lines" => lines(rendered, ctx),
         "random_choice" => Ok(as_list(rendered).into_iter().take(1).collect()),
         other => Err(terr(format!(
             "lookup plugin 'with_{other}' is not supported; use 'loop:' with a filter instead"
@@ -144,27 +144,21 @@ fn subelements(rendered: Value) -> Result<Vec<Value>, TemplateError> {
     Ok(out)
 }
 
-/// `with_lines: CMD`: the lines CMD prints, run by the controller's shell (as the lines
-/// lookup does).
-fn lines(rendered: Value) -> Result<Vec<Value>, TemplateError> {
+/// `with_lines: CMD`: the lines CMD prints, run by the controller's shell in the playbook
+/// dir (as the lines lookup does).
+fn lines(rendered: Value, ctx: &MjValue) -> Result<Vec<Value>, TemplateError> {
+    let cwd = ctx
+        .get_attr("playbook_dir")
+        .ok()
+        .and_then(|d| d.as_str().map(str::to_string));
     let mut out = Vec::new();
     for term in as_list(rendered) {
         let cmd = term
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| term.to_string());
-        let run = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&cmd)
-            .output()
-            .map_err(|e| terr(format!("lines lookup: cannot run {cmd}: {e}")))?;
-        if !run.status.success() {
-            return Err(terr(format!(
-                "lookup_plugin.lines({cmd}) returned {}",
-                run.status.code().unwrap_or(-1)
-            )));
-        }
-        let text = String::from_utf8_lossy(&run.stdout);
+        let text = crate::template::lookups::controller_shell("lines", &cmd, cwd.as_deref())
+            .map_err(terr)?;
         out.extend(text.lines().map(|l| Value::String(l.to_string())));
     }
     Ok(out)

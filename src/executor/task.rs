@@ -50,12 +50,12 @@ pub struct HostOutcome {
 }
 
 /// Templating for modules that evaluate their own arguments.
-struct TaskEvaluator {
+struct TaskEvaluator<'a> {
     ctx: MjValue,
-    arg_origins: std::collections::HashMap<String, crate::error::Origin>,
+    arg_origins: &'a std::collections::HashMap<String, crate::error::Origin>,
 }
 
-impl Evaluator for TaskEvaluator {
+impl Evaluator for TaskEvaluator<'_> {
     fn eval_expr(&self, expr: &str) -> Result<Value, String> {
         templar()
             .render_native(&format!("{{{{ {expr} }}}}"), &self.ctx)
@@ -75,11 +75,7 @@ impl Evaluator for TaskEvaluator {
             .map_err(with_nested)
     }
     fn arg_location(&self, name: &str) -> Option<String> {
-        let o = self.arg_origins.get(name)?;
-        Some(match o.excerpt() {
-            Some(ex) => format!("Origin: {o}\n\n{ex}"),
-            None => format!("Origin: {o}"),
-        })
+        self.arg_origins.get(name).map(|o| o.located())
     }
 }
 
@@ -156,12 +152,7 @@ fn action_failed_summary(task: &Task, d: &Map<String, Value>) -> String {
         Some(Value::String(_)) | None => "Action failed.".to_string(),
         Some(other) => format!("Action failed: {other}"),
     };
-    let mut text = format!("Task failed: {msg}\nOrigin: {}", task.origin);
-    if let Some(ex) = task.origin.excerpt() {
-        text.push_str("\n\n");
-        text.push_str(&ex);
-    }
-    text
+    format!("Task failed: {msg}\n{}", task.origin.located())
 }
 
 /// Appends to a list-valued result key (`warnings`, `deprecations`), creating it.
@@ -186,11 +177,7 @@ fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     let mut m = fail_map(msg.clone());
     // Ansible sets it on every result built from an exception (debug's callback hides it).
     m.insert("changed".into(), Value::Bool(false));
-    let mut summary = format!("{msg}\nOrigin: {}", task.origin);
-    if let Some(ex) = task.origin.excerpt() {
-        summary.push_str("\n\n");
-        summary.push_str(&ex);
-    }
+    let summary = format!("{msg}\n{}", task.origin.located());
     m.insert(
         crate::output::ERROR_SUMMARY_KEY.into(),
         Value::String(summary),
@@ -247,11 +234,7 @@ fn add_error_summary(task: &Task, data: &mut Map<String, Value>) {
         let kind = if controller { "Action" } else { "Module" };
         format!("Task failed: {kind} failed: {msg}")
     };
-    let mut summary = format!("{text}\nOrigin: {}", task.origin);
-    if let Some(ex) = task.origin.excerpt() {
-        summary.push_str("\n\n");
-        summary.push_str(&ex);
-    }
+    let summary = format!("{text}\n{}", task.origin.located());
     data.insert(
         crate::output::ERROR_SUMMARY_KEY.into(),
         Value::String(summary),
@@ -476,11 +459,8 @@ impl PlayRun<'_> {
         for (i, _) in templated {
             let mut msg = "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}. This feature will be removed from ansible-core version 2.23.".to_string();
             if let Some(o) = task.keywords.when_origins.get(i) {
-                msg.push_str(&format!("\nOrigin: {o}"));
-                if let Some(ex) = o.excerpt() {
-                    msg.push_str("\n\n");
-                    msg.push_str(&ex);
-                }
+                msg.push('\n');
+                msg.push_str(&o.located());
             }
             found.push(Value::String(msg));
         }
@@ -1094,7 +1074,7 @@ impl PlayRun<'_> {
         };
         let evaluator = TaskEvaluator {
             ctx: ctx.clone(),
-            arg_origins: task.arg_origins.clone(),
+            arg_origins: &task.arg_origins,
         };
         let _secrets = crate::connection::NoLogScope::enter(settings.no_log);
         let _detail = crate::output::live_detail::HostScope::enter(host);

@@ -75,9 +75,7 @@ pub trait Evaluator {
     /// Renders a template file's text with the task's variables.
     fn render_template(&self, text: &str, name: &str) -> Result<String, String>;
     /// Renders a template string (`"{{ x }}"`) to its native value.
-    fn render_string(&self, text: &str) -> Result<Value, String> {
-        self.eval_expr(text.trim().trim_start_matches("{{").trim_end_matches("}}"))
-    }
+    fn render_string(&self, text: &str) -> Result<Value, String>;
     /// `Origin: file:line:col` and the source excerpt of argument `name`'s value, for
     /// messages that point at it.
     fn arg_location(&self, _name: &str) -> Option<String> {

@@ -268,6 +268,10 @@ pub mod test_support {
             let ctx = MjValue::from(minijinja::value::Serde(&self.0));
             templar().render_string(text, &ctx).map_err(|e| e.message)
         }
+        fn render_string(&self, text: &str) -> Result<Value, String> {
+            let ctx = MjValue::from(minijinja::value::Serde(&self.0));
+            templar().render_native(text, &ctx).map_err(|e| e.message)
+        }
     }
 
     /// Options for one test run.

@@ -167,18 +167,15 @@ impl Loader {
         at: &Node,
     ) -> Result<String> {
         let layers = vec![
-            Arc::new(ctx.play_vars.clone()),
-            Arc::new(task.keywords.vars.clone()),
-            Arc::new(self.load_vars.clone()),
+            ctx.play_vars.clone(),
+            task.keywords.vars.clone(),
+            self.load_vars.clone(),
         ];
-        let scope = crate::vars::Scope::new(layers, vec![]);
-        crate::template::templar()
-            .render_string(name, &scope.context())
-            .map_err(|e| {
-                err(format!("import_role name {name:?}: {}", e.message), at).with_help(
-                    "import_role is static: its name can use extra vars, play vars and task vars, not facts or registered results (use include_role for those).",
-                )
-            })
+        render_static_name("import_role", name, layers, at).map_err(|e| {
+            e.with_help(
+                "import_role is static: its name can use extra vars, play vars and task vars, not facts or registered results (use include_role for those).",
+            )
+        })
     }
 
     /// A templated `import_playbook` name, rendered with the load-time vars and the
@@ -190,18 +187,11 @@ impl Loader {
                 vars.entry(k).or_insert(val);
             }
         }
-        let scope = crate::vars::Scope::new(vec![Arc::new(vars)], vec![]);
-        crate::template::templar()
-            .render_string(name, &scope.context())
-            .map_err(|e| {
-                err(
-                    format!("import_playbook name {name:?}: {}", e.message),
-                    target,
-                )
-                .with_help(
-                    "Only extra vars (-e) and the import's own vars are known when playbooks load.",
-                )
-            })
+        render_static_name("import_playbook", name, vec![vars], target).map_err(|e| {
+            e.with_help(
+                "Only extra vars (-e) and the import's own vars are known when playbooks load.",
+            )
+        })
     }
 
     pub fn load_yaml(&self, path: &Path) -> Result<Arc<Node>> {
@@ -889,6 +879,20 @@ impl Loader {
         let mut handlers = Vec::new();
         self.load_items(&node, ctx, &mut handlers)
     }
+}
+
+/// A name an import templates while loading (`keyword` says which), with `layers` of
+/// variables, lowest precedence first.
+fn render_static_name(
+    keyword: &str,
+    name: &str,
+    layers: Vec<Map<String, Value>>,
+    at: &Node,
+) -> Result<String> {
+    let scope = crate::vars::Scope::new(layers.into_iter().map(Arc::new).collect(), vec![]);
+    crate::template::templar()
+        .render_string(name, &scope.context())
+        .map_err(|e| err(format!("{keyword} name {name:?}: {}", e.message), at))
 }
 
 /// What makes two uses of a role the same role within a play: where it is and its params.

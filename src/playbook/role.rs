@@ -237,10 +237,7 @@ fn collection_roots(playbook_dir: &Path) -> Vec<PathBuf> {
 }
 
 fn expand_home(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(p),
-    }
+    PathBuf::from(crate::template::filters::expand_user(p))
 }
 
 /// A root may be the `ansible_collections` dir itself or its parent.

@@ -284,27 +284,35 @@ fn pipe_lookup(state: &State, terms: &[MjValue]) -> PluginResult {
     terms
         .iter()
         .map(|t| {
-            let cmd = term_text(t)?;
-            let mut command = std::process::Command::new("/bin/sh");
-            command.arg("-c").arg(&cmd);
-            if let Some(dir) = cwd.as_deref().filter(|d| Path::new(d).is_dir()) {
-                command.current_dir(dir);
-            }
-            let out = command
-                .stderr(std::process::Stdio::inherit())
-                .output()
-                .map_err(|e| format!("lookup_plugin.pipe({cmd}) failed: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "lookup_plugin.pipe({cmd}) returned {}",
-                    out.status.code().unwrap_or(-1)
-                ));
-            }
-            Ok(Value::String(
-                String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
-            ))
+            let out = controller_shell("pipe", &term_text(t)?, cwd.as_deref())?;
+            Ok(Value::String(out.trim_end().to_string()))
         })
         .collect()
+}
+
+/// Runs `cmd` with the controller's `/bin/sh` in `cwd` (the playbook dir, when it exists), as
+/// the `pipe` and `lines` lookups do; its stdout, or `lookup_plugin.PLUGIN(cmd) returned RC`.
+pub(crate) fn controller_shell(
+    plugin: &str,
+    cmd: &str,
+    cwd: Option<&str>,
+) -> Result<String, String> {
+    let mut command = std::process::Command::new("/bin/sh");
+    command.arg("-c").arg(cmd);
+    if let Some(dir) = cwd.filter(|d| Path::new(d).is_dir()) {
+        command.current_dir(dir);
+    }
+    let out = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("lookup_plugin.{plugin}({cmd}) failed: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "lookup_plugin.{plugin}({cmd}) returned {}",
+            out.status.code().unwrap_or(-1)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn vars_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
@@ -314,14 +322,8 @@ fn vars_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResul
         .iter()
         .map(|t| {
             if t.kind() != minijinja::value::ValueKind::String {
-                let kind = match t.kind() {
-                    minijinja::value::ValueKind::Number if t.is_integer() => "int",
-                    minijinja::value::ValueKind::Number => "float",
-                    minijinja::value::ValueKind::Bool => "bool",
-                    minijinja::value::ValueKind::Seq => "list",
-                    minijinja::value::ValueKind::Map => "dict",
-                    _ => "NoneType",
-                };
+                let json = super::to_json(t).map_err(|e| e.message)?;
+                let kind = super::filters::type_name(&json);
                 return Err(format!("{BARE}Variable name must be 'str' not '{kind}'"));
             }
             let name = term_text(t)?;
