@@ -15,6 +15,7 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod release;
+pub mod service;
 pub mod template;
 pub mod vars;
 pub mod yaml;

@@ -76,6 +76,8 @@ pub struct PlayRun<'a> {
     /// Magic variables shared by every host of the batch.
     pub play_magic: Mutex<Arc<Map<String, Value>>>,
     pub hostvars: MjValue,
+    /// Fleet tasks running now (by task address): their hosts and shared result slot.
+    pub fleet_calls: Mutex<HashMap<usize, Arc<super::fleet::FleetCall>>>,
 }
 
 /// What the play ended with, for the playbook loop.
@@ -256,6 +258,7 @@ impl<'a> PlayRun<'a> {
             no_more_hosts_shown: AtomicBool::new(false),
             play_magic: Mutex::new(Arc::new(Map::new())),
             hostvars,
+            fleet_calls: Mutex::new(HashMap::new()),
         }
     }
 
@@ -871,6 +874,16 @@ impl<'a> PlayRun<'a> {
         } else {
             hosts.to_vec()
         };
+        let fleet = crate::modules::registry::find(&task.action).is_some_and(|m| m.fleet());
+        if fleet {
+            self.fleet_calls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(
+                    Arc::as_ptr(task) as usize,
+                    super::fleet::FleetCall::new(targets.clone()),
+                );
+        }
         let running = Mutex::new(targets.clone());
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let run_one = |h: &String| {
@@ -916,6 +929,12 @@ impl<'a> PlayRun<'a> {
             drop(done_tx);
             out
         });
+        if fleet {
+            self.fleet_calls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&(Arc::as_ptr(task) as usize));
+        }
         if run_once {
             // The one result counts for every host of the batch (registered vars included).
             if let Some((first, outcome)) = outcomes.first() {

@@ -1078,6 +1078,17 @@ impl PlayRun<'_> {
         };
         let _secrets = crate::connection::NoLogScope::enter(settings.no_log);
         let _detail = crate::output::live_detail::HostScope::enter(host);
+        let fleet_call = module
+            .fleet()
+            .then(|| {
+                self.fleet_calls
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&(Arc::as_ptr(task) as usize))
+                    .cloned()
+            })
+            .flatten();
+        let fleet = fleet_call.map(|call| super::fleet::PlayFleet { run: self, call });
         let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
         let budget = (settings.timeout > 0).then(|| Duration::from_secs(settings.timeout));
         let mut deadline = crate::connection::deadline::Deadline::new(&mut **guard, budget);
@@ -1091,6 +1102,7 @@ impl PlayRun<'_> {
             env: settings.env.clone(),
             search_paths: self.search_paths(task),
             eval: &evaluator,
+            fleet: fleet.as_ref().map(|f| f as &dyn crate::modules::Fleet),
         };
         let result = module.run(&args, &mut mctx);
         let timed_out = deadline.expired();

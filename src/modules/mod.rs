@@ -26,6 +26,7 @@ pub mod files;
 pub mod k8s;
 pub mod registry;
 pub mod release;
+pub mod service;
 pub mod system;
 pub mod util;
 
@@ -97,6 +98,31 @@ pub struct ModuleContext<'a> {
     /// templates/, the role dir, the playbook dir).
     pub search_paths: Vec<PathBuf>,
     pub eval: &'a dyn Evaluator,
+    /// The other hosts of the run, for modules that act on a whole fleet at once
+    /// ([`Module::fleet`]); `None` elsewhere.
+    pub fleet: Option<&'a dyn Fleet>,
+}
+
+/// What one host's result of a fleet task is: computed once for every host.
+pub type FleetResults = std::collections::HashMap<String, ModuleResult>;
+
+/// The run as a fleet module sees it: the inventory (ignoring `--limit`), the hosts the
+/// task runs on, their variables and connections, and one result slot per task run.
+pub trait Fleet: Sync {
+    /// Inventory hosts matching a host pattern, `--limit` not applied.
+    fn hosts_matching(&self, pattern: &str) -> Result<Vec<String>, String>;
+    /// The hosts this task runs on (the play batch, `--limit` applied).
+    fn targets(&self) -> &[String];
+    /// A host's variable, templated.
+    fn hostvar(&self, host: &str, name: &str) -> Option<Value>;
+    /// The host's (shared, cached) connection.
+    fn connection(
+        &self,
+        host: &str,
+    ) -> Result<std::sync::Arc<std::sync::Mutex<Box<dyn Connection>>>, crate::connection::ConnError>;
+    /// Computes the per-host results once for all the task's hosts; later callers wait for
+    /// them and get their own entry.
+    fn once(&self, compute: &mut dyn FnMut() -> FleetResults) -> &FleetResults;
 }
 
 pub trait Module: Send + Sync {
@@ -114,6 +140,10 @@ pub trait Module: Send + Sync {
     }
     /// Runs on the controller only (no connection use); executor may skip opening one.
     fn controller_only(&self) -> bool {
+        false
+    }
+    /// Acts on the whole fleet at once (through `ctx.fleet`); implies `controller_only`.
+    fn fleet(&self) -> bool {
         false
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult;

@@ -33,6 +33,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::wait_for::WaitFor,
         &super::slurp::Slurp,
         &super::fetch::Fetch,
+        &super::service::yiqiu_services::YiqiuServices,
         &super::component_pack::ComponentPack,
         &super::component_publish::ComponentPublish,
         &super::component_deploy::ComponentDeploy,

@@ -301,6 +301,7 @@ pub mod test_support {
             env: opts.env,
             search_paths: opts.search,
             eval: &eval,
+            fleet: None,
         };
         module.run(&args, &mut ctx)
     }

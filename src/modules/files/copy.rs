@@ -1292,6 +1292,7 @@ mod tests {
             env: vec![],
             search_paths: vec![],
             eval: &eval,
+            fleet: None,
         };
         let args = crate::modules::validate(
             "copy",
@@ -1326,6 +1327,7 @@ mod tests {
             env: vec![],
             search_paths: vec![],
             eval: &eval,
+            fleet: None,
         };
         let args = crate::modules::validate(
             "copy",

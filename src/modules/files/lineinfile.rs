@@ -633,6 +633,7 @@ pub mod tests {
             env: vec![],
             search_paths: vec![],
             eval: &eval,
+            fleet: None,
         };
         module.run(&args, &mut ctx)
     }
@@ -684,6 +685,7 @@ pub mod tests {
             env: vec![],
             search_paths: vec![],
             eval: &eval,
+            fleet: None,
         };
         let l = load(&mut ctx, f.to_str().unwrap()).unwrap();
         assert_eq!(l.data.as_deref(), Some(bytes.as_slice()));

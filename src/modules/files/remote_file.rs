@@ -751,6 +751,7 @@ pub mod counting {
                 env: vec![],
                 search_paths: vec![],
                 eval: &eval,
+                fleet: None,
             };
             module.run(&args, &mut ctx)
         };

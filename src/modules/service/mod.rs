@@ -1,0 +1,3 @@
+//! Services and relations (`crate::service`): modules over the whole topology.
+
+pub mod yiqiu_services;
