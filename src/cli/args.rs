@@ -251,6 +251,7 @@ pub enum Invocation {
     Playbook(PlaybookArgs),
     Adhoc(AdhocArgs),
     Inventory(InventoryArgs),
+    Topology(super::topology_cmd::TopologyArgs),
 }
 
 /// Parses the whole command line (`argv[0]` included). Ad-hoc mode is chosen when the first
@@ -277,6 +278,11 @@ pub fn parse_cli(argv: Vec<OsString>) -> Result<Invocation, clap::Error> {
         return InventoryArgs::from_arg_matches(&matches)
             .map(Invocation::Inventory)
             .map_err(|e| e.format(&mut cmd));
+    }
+    if argv.get(1).is_some_and(|a| a == "topology") {
+        let mut rest = argv;
+        rest.remove(1);
+        return super::topology_cmd::parse(rest).map(Invocation::Topology);
     }
     PlaybookArgs::try_parse_from(argv).map(Invocation::Playbook)
 }

@@ -12,6 +12,7 @@ pub mod extra_vars;
 pub mod ini;
 pub mod interrupt;
 pub mod inventory_cmd;
+pub mod topology_cmd;
 pub mod options;
 pub mod paths;
 pub mod print;

@@ -75,6 +75,10 @@ fn run(invocation: Invocation) -> Result<i32> {
             super::adhoc_run::run_adhoc(&args, &opts, &cwd)
         }
         Invocation::Inventory(args) => super::inventory_cmd::run_inventory(&args, &cfg, &cwd),
+        Invocation::Topology(t) => {
+            let opts = resolve(&t.playbook, &cfg);
+            super::topology_cmd::run_topology(&t, opts, &cwd)
+        }
     }
 }
 
@@ -151,6 +155,15 @@ pub fn load_inventory_with(sources: &[PathBuf], policy: UnparsedPolicy) -> Resul
 }
 
 fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
+    run_playbook_with(opts, cwd, None)
+}
+
+/// The playbook run; `quiet_callback` replaces the stdout callback (`yiqiu-play topology`).
+pub fn run_playbook_with(
+    opts: &Options,
+    cwd: &Path,
+    quiet_callback: Option<Box<dyn crate::output::Callback>>,
+) -> Result<i32> {
     let run = run_options(opts, cwd)?;
     let loader = Loader::new(run.roles_path.clone()).with_load_vars(run.extra_vars.clone());
     let playbook_paths: Vec<PathBuf> = opts.playbooks.iter().map(|p| cwd.join(p)).collect();
@@ -191,13 +204,16 @@ fn run_playbook_mode(opts: &Options, cwd: &Path) -> Result<i32> {
     } else {
         None
     };
-    let callback = crate::output::make_callback(
-        &opts.config.stdout_callback,
-        opts.profile_tasks,
-        color,
-        run.verbosity,
-    )
-    .map_err(Error::cli)?;
+    let callback = match quiet_callback {
+        Some(cb) => cb,
+        None => crate::output::make_callback(
+            &opts.config.stdout_callback,
+            opts.profile_tasks,
+            color,
+            run.verbosity,
+        )
+        .map_err(Error::cli)?,
+    };
     let started = std::time::Instant::now();
     let code = run_playbooks(run, inventory, &playbooks, &loader, callback.as_ref())?;
     // profile_tasks' table already ends with the timer's line.

@@ -108,6 +108,8 @@ struct Run<'t> {
     removals: HashMap<String, Vec<UnitState>>,
     /// Units whose hook failed this run: they fire nothing more.
     failed: Mutex<HashMap<String, String>>,
+    /// The hook each failed unit stays pending on.
+    pending: Mutex<HashMap<String, String>>,
     reports: Mutex<BTreeMap<String, HostReport>>,
     fired: Mutex<usize>,
 }
@@ -130,6 +132,7 @@ impl<'t> Run<'t> {
             snapshot: HashMap::new(),
             removals: HashMap::new(),
             failed: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
             reports: Mutex::new(BTreeMap::new()),
             fired: Mutex::new(0),
         }
@@ -310,14 +313,11 @@ impl<'t> Run<'t> {
                     if st.status != "running" {
                         st.status = "error".into();
                     }
-                    st.pending = Some(hook);
                     break;
                 }
                 apply_lifecycle(&mut st, &hook, unit, &program.version);
             }
-            if !lock(&self.failed).contains_key(&unit.id) {
-                st.pending = None;
-            }
+            st.pending = lock(&self.pending).get(&unit.id).cloned();
             self.report(host, &st, |_| {});
             lock(&self.work).insert(unit.id.clone(), st);
         }
@@ -641,6 +641,7 @@ impl<'t> Run<'t> {
                     format!("hook {} exited {}", call.name, o.rc)
                 };
                 self.fail(&st.unit, format!("{why}: {}", o.tail));
+                lock(&self.pending).insert(st.unit.clone(), call.name.clone());
                 None
             }
             Err(e) => {

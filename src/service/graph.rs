@@ -2,6 +2,34 @@
 
 use super::topology::{RelKind, ServiceKind, Topology};
 use std::fmt::Write;
+use std::sync::Mutex;
+
+/// `yiqiu-play topology` runs the playbook in check mode with capture on: each
+/// `yiqiu_services` task hands its topology here instead of converging.
+static CAPTURE: Mutex<Option<Vec<Topology>>> = Mutex::new(None);
+
+pub fn start_capture() {
+    *CAPTURE.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+}
+
+/// Keeps `topo` when capturing; true when it did.
+pub fn capture(topo: &Topology) -> bool {
+    match CAPTURE.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        Some(all) => {
+            all.push(topo.clone());
+            true
+        }
+        None => false,
+    }
+}
+
+pub fn captured() -> Vec<Topology> {
+    CAPTURE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .unwrap_or_default()
+}
 
 pub fn text(topo: &Topology) -> String {
     let mut out = String::new();
@@ -34,7 +62,8 @@ pub fn text(topo: &Topology) -> String {
 }
 
 pub fn dot(topo: &Topology) -> String {
-    let mut out = String::from("digraph topology {\n  rankdir=LR;\n  node [shape=box];\n");
+    let mut out =
+        String::from("digraph topology {\n  rankdir=LR;\n  compound=true;\n  node [shape=box];\n");
     for (name, s) in &topo.services {
         let label = match &s.kind {
             ServiceKind::Program(p) => format!("{name}\\n{} {}", p.name, p.version),

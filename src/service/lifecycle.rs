@@ -3,6 +3,8 @@
 use super::state::UnitState;
 use super::topology::Unit;
 
+const LIFECYCLE: &[&str] = &["install", "upgrade", "config-changed", "start"];
+
 /// What a unit needs this run, before any relation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecyclePlan {
@@ -37,6 +39,12 @@ pub fn plan(unit: &Unit, version: &str, state: Option<&UnitState>) -> LifecycleP
     }
     if state.is_none_or(|s| s.status != "running") {
         push("start", "not running".into());
+    }
+    // A hook that failed last run is retried first.
+    if let Some(p) = state.and_then(|s| s.pending.as_deref()) {
+        if LIFECYCLE.contains(&p) && !hooks.iter().any(|(h, _)| h == p) {
+            hooks.insert(0, (p.to_string(), "retry: it failed last run".into()));
+        }
     }
     LifecyclePlan { deploy, hooks }
 }
@@ -110,5 +118,15 @@ mod tests {
         assert_eq!(names(&p), ["upgrade", "config-changed"]);
         s.status = "installed".into();
         assert_eq!(names(&plan(&unit(64), "1", Some(&s))), ["start"]);
+        s.status = "running".into();
+        s.pending = Some("config-changed".into());
+        let p = plan(&unit(64), "1", Some(&s));
+        assert_eq!(
+            p.hooks,
+            [(
+                "config-changed".to_string(),
+                "retry: it failed last run".to_string()
+            )]
+        );
     }
 }
