@@ -151,14 +151,16 @@ impl<'t> Run<'t> {
                 all.push(u.host.clone());
             }
         }
-        let root = self.topo.root.clone();
         let read: Mutex<Vec<(String, Vec<UnitState>)>> = Mutex::new(Vec::new());
-        self.per_host(&all, &|host, conn| match state::read_all(conn, &root) {
-            Ok(states) => lock(&read).push((host.to_string(), states)),
-            Err(e) => {
-                lock(&self.unreachable).insert(host.to_string(), e);
-            }
-        });
+        self.per_host(
+            &all,
+            &|host, conn| match state::read_all(conn, self.topo.root_for(host)) {
+                Ok(states) => lock(&read).push((host.to_string(), states)),
+                Err(e) => {
+                    lock(&self.unreachable).insert(host.to_string(), e);
+                }
+            },
+        );
         let desired: HashSet<&str> = self.topo.units.iter().map(|u| u.id.as_str()).collect();
         for (host, states) in read.into_inner().unwrap_or_else(|p| p.into_inner()) {
             for s in states {

@@ -98,6 +98,8 @@ pub struct Membership<'t> {
 #[derive(Debug, Clone)]
 pub struct Topology {
     pub root: String,
+    /// Hosts whose `yiqiu_root` variable puts their units elsewhere.
+    pub host_roots: BTreeMap<String, String>,
     pub services: BTreeMap<String, Service>,
     pub relations: Vec<Relation>,
     pub units: Vec<Unit>,
@@ -117,6 +119,7 @@ impl Topology {
         }
         let mut topo = Topology {
             root: root.trim_end_matches('/').to_string(),
+            host_roots: BTreeMap::new(),
             services: BTreeMap::new(),
             relations: Vec::new(),
             units: Vec::new(),
@@ -153,6 +156,20 @@ impl Topology {
             let Some(ports) = inventory.var(&host, ports_var) else {
                 continue;
             };
+            if let Some(r) = inventory.var(&host, "yiqiu_root") {
+                let r = r
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_string();
+                if !r.starts_with('/') {
+                    return err(format!(
+                        "host {host}: yiqiu_root {r:?} must be an absolute path"
+                    ));
+                }
+                self.host_roots.insert(host.clone(), r);
+            }
+            let root = self.root_for(&host).to_string();
             for (port, unit_config) in parse_ports(&service.name, &host, ports_var, &ports)? {
                 check_keys(&service.name, program, &unit_config, "unit config")?;
                 let mut config = Map::new();
@@ -175,7 +192,7 @@ impl Topology {
                 self.units.push(Unit {
                     id: unit_id(&service.name, port, &host),
                     service: service.name.clone(),
-                    dir: format!("{}/{}_{port}", self.root, service.name),
+                    dir: format!("{root}/{}_{port}", service.name),
                     host: host.clone(),
                     address,
                     port,
@@ -355,6 +372,11 @@ impl Topology {
         }
         out.sort_by(|a, b| a.relation.id.cmp(&b.relation.id));
         out
+    }
+
+    /// Where the host's units live: its `yiqiu_root`, else the task's `root`.
+    pub fn root_for(&self, host: &str) -> &str {
+        self.host_roots.get(host).unwrap_or(&self.root)
     }
 
     pub fn units_of<'t>(&'t self, service: &'t str) -> impl Iterator<Item = &'t Unit> + 't {
