@@ -215,3 +215,36 @@ fn bad_topologies_are_refused_before_anything_runs() {
         "a refused topology left a unit dir"
     );
 }
+
+#[test]
+fn yiqiu_info_reports_what_each_unit_recorded() {
+    let (lab, root) = setup();
+    let inv = inventory(&lab, &root, ["7141", "[7141, 7142]", "7241"]);
+    let rel = "['proxy:backends echo:cache']";
+    lab_run::run(&lab, &inv, &play(&root, rel, ""), &[]).assert_code(0);
+    let info = play(&root, rel, "")
+        .replace("yiqiu_services:", "yiqiu_info:")
+        .replace("name: converge", "name: look")
+        + "      register: info\n    - copy:\n        content: \"{{ info | to_json }}\"\n        dest: \"{{ yiqiu_root }}/info.json\"\n";
+    let run = lab_run::run(&lab, &inv, &info, &[]);
+    run.assert_code(0);
+    let text = std::fs::read_to_string(root.join("host2/info.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let proxy = &v["units"]["proxy_7241@host2"];
+    assert_eq!(proxy["status"], "running", "{text}");
+    assert_eq!(
+        proxy["relations"]["proxy:backends=echo:cache"]["seen"],
+        serde_json::json!(["echo_7141@host0", "echo_7141@host1", "echo_7142@host1"])
+    );
+    // It reports what the host holds: the state file says the same.
+    let state = std::fs::read_to_string(root.join("host2/proxy_7241/.yiqiu/unit.json")).unwrap();
+    assert!(state.contains("\"status\":\"running\""), "{state}");
+    assert!(v["dot"].as_str().unwrap().contains("\"proxy\" -> \"echo\""));
+    assert_eq!(
+        v["topology"]["services"]["echo"]["units"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}

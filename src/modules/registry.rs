@@ -34,6 +34,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::slurp::Slurp,
         &super::fetch::Fetch,
         &super::service::yiqiu_services::YiqiuServices,
+        &super::service::yiqiu_info::YiqiuInfo,
         &super::component_pack::ComponentPack,
         &super::component_publish::ComponentPublish,
         &super::component_deploy::ComponentDeploy,

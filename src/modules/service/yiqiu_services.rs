@@ -12,7 +12,7 @@ use std::time::Duration;
 
 pub struct YiqiuServices;
 
-const SPEC: &[ArgSpec] = &[
+pub const SPEC: &[ArgSpec] = &[
     ArgSpec::new("root", ArgKind::Path),
     ArgSpec::new("services", ArgKind::Dict).required(),
     ArgSpec::new("relations", ArgKind::List),
@@ -50,7 +50,7 @@ impl Module for YiqiuServices {
     }
 }
 
-struct FleetInventory<'f>(&'f dyn Fleet);
+pub struct FleetInventory<'f>(pub &'f dyn Fleet);
 
 impl InventoryView for FleetInventory<'_> {
     fn hosts(&self, pattern: &str) -> Result<Vec<String>, String> {
