@@ -429,6 +429,8 @@ impl<'t> Run<'t> {
                 if let Some(p) = published {
                     rs.published = p;
                 }
+                // Committed per hook: a later failure does not undo this one.
+                st.relations.insert(rel_id.clone(), rs.clone());
             }
             if m.relation.kind == RelKind::Peer {
                 st.leader = leader;
