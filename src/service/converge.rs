@@ -301,6 +301,7 @@ impl<'t> Run<'t> {
             let current = lock(&self.work).get(&unit.id).cloned();
             let plan = lifecycle::plan(unit, &program.version, current.as_ref());
             let mut st = current.unwrap_or_else(|| fresh_state(unit, &program.name, None));
+            st.address = unit.address.clone();
             self.report(host, &st, |r| r.config = config_sources(unit));
             if plan.deploy && !self.opts.check {
                 if let Err(e) = deploy(conn, unit, program) {
@@ -575,9 +576,13 @@ impl<'t> Run<'t> {
     /// The environment every hook of the unit gets.
     fn unit_env(&self, st: &UnitState, hook: &str) -> Vec<(String, String)> {
         let unit = self.topo.unit(&st.unit);
-        let address = unit
-            .map(|u| u.address.clone())
-            .unwrap_or_else(|| st.host.clone());
+        let address = unit.map(|u| u.address.clone()).unwrap_or_else(|| {
+            if st.address.is_empty() {
+                st.host.clone()
+            } else {
+                st.address.clone()
+            }
+        });
         let mut env = vec![
             ("YIQIU_HOOK".to_string(), hook.to_string()),
             ("YIQIU_SERVICE".into(), st.service.clone()),
@@ -720,6 +725,7 @@ fn fresh_state(unit: &Unit, program: &str, member_id: Option<u64>) -> UnitState 
         unit: unit.id.clone(),
         service: unit.service.clone(),
         host: unit.host.clone(),
+        address: unit.address.clone(),
         port: unit.port,
         dir: unit.dir.clone(),
         status: "none".into(),

@@ -29,6 +29,9 @@ pub struct UnitState {
     pub unit: String,
     pub service: String,
     pub host: String,
+    /// Where the unit listens (`ansible_host`), for hooks run after it left the topology.
+    #[serde(default)]
+    pub address: String,
     pub port: u16,
     pub dir: String,
     /// none / deploying / installed / running / stopped / error (seed 000).
