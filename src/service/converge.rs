@@ -16,6 +16,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How `fire` acts on the current thread (one thread per host). A unit's hooks of one phase
+/// go to its host in one round trip: the phase runs once recording the calls (as if each
+/// succeeded), the batch runs on the host (stopping at the first failure), then the phase runs
+/// again replaying the real outcomes, so exactly what succeeded is committed.
+enum Batch {
+    Off,
+    Record(Vec<HookCall>),
+    Replay(std::collections::VecDeque<Result<hooks::HookOutcome, ConnError>>),
+}
+
+thread_local! {
+    static BATCH: std::cell::RefCell<Batch> = const { std::cell::RefCell::new(Batch::Off) };
+}
+
 /// `None`: the hook failed; `Some(data)`: it succeeded, maybe publishing data.
 type Fired = Option<Option<Map<String, Value>>>;
 
@@ -310,16 +324,18 @@ impl<'t> Run<'t> {
                     continue;
                 }
             }
-            for (hook, reason) in plan.hooks {
-                let call = self.lifecycle_call(unit, &st, &hook, &reason, &program.version);
-                if self.fire(host, conn, &st, call).is_none() {
-                    if st.status != "running" {
-                        st.status = "error".into();
+            self.batched(conn, &mut st, |conn, st| {
+                for (hook, reason) in &plan.hooks {
+                    let call = self.lifecycle_call(unit, st, hook, reason, &program.version);
+                    if self.fire(host, conn, st, call).is_none() {
+                        if st.status != "running" {
+                            st.status = "error".into();
+                        }
+                        break;
                     }
-                    break;
+                    apply_lifecycle(st, hook, unit, &program.version);
                 }
-                apply_lifecycle(&mut st, &hook, unit, &program.version);
-            }
+            });
             st.pending = lock(&self.pending).get(&unit.id).cloned();
             self.report(host, &st, |_| {});
             lock(&self.work).insert(unit.id.clone(), st);
@@ -368,11 +384,10 @@ impl<'t> Run<'t> {
             let Some(mut st) = lock(&self.work).get(&unit.id).cloned() else {
                 continue;
             };
-            let ok = self.relate_unit(host, conn, unit, &mut st);
-            if !ok {
-                st.pending = lock(&self.failed)
-                    .get(&unit.id)
-                    .map(|_| "relation hook".into());
+            if !self.batched(conn, &mut st, |conn, st| {
+                self.relate_unit(host, conn, unit, st)
+            }) {
+                st.pending = lock(&self.pending).get(&unit.id).cloned();
             }
             self.report(host, &st, |_| {});
             lock(&self.work).insert(unit.id.clone(), st);
@@ -620,9 +635,53 @@ impl<'t> Run<'t> {
 
     // ---- firing and bookkeeping --------------------------------------------------------
 
+    /// Runs a unit's phase `body` with its hooks sent in one round trip (see [`Batch`]).
+    fn batched<T>(
+        &self,
+        conn: &mut dyn Connection,
+        st: &mut UnitState,
+        mut body: impl FnMut(&mut dyn Connection, &mut UnitState) -> T,
+    ) -> T {
+        if self.opts.check {
+            return body(conn, st);
+        }
+        BATCH.with(|b| *b.borrow_mut() = Batch::Record(Vec::new()));
+        let mut scratch = st.clone();
+        body(conn, &mut scratch);
+        let calls = BATCH.with(
+            |b| match std::mem::replace(&mut *b.borrow_mut(), Batch::Off) {
+                Batch::Record(calls) => calls,
+                _ => Vec::new(),
+            },
+        );
+        if !calls.is_empty() {
+            let prog = program_dir(&st.dir, &st.program);
+            let outcomes =
+                match hooks::run_batch(conn, &st.dir, &prog, &calls, self.opts.hook_timeout) {
+                    Ok(o) => o.into_iter().map(Ok).collect(),
+                    Err(e) => std::iter::once(Err(e)).collect(),
+                };
+            BATCH.with(|b| *b.borrow_mut() = Batch::Replay(outcomes));
+        }
+        let out = body(conn, st);
+        BATCH.with(|b| *b.borrow_mut() = Batch::Off);
+        out
+    }
+
     /// Fires one hook (in check mode: records it): `None` when it failed, else the data it
     /// published, if any.
     fn fire(&self, host: &str, conn: &mut dyn Connection, st: &UnitState, call: HookCall) -> Fired {
+        let replayed = BATCH.with(|b| match &mut *b.borrow_mut() {
+            Batch::Off => None,
+            Batch::Record(calls) => {
+                calls.push(call.clone());
+                Some(None)
+            }
+            Batch::Replay(outcomes) => Some(Some(outcomes.pop_front())),
+        });
+        if let Some(None) = replayed {
+            return Some(None);
+        }
         *lock(&self.fired) += 1;
         let line = format!("{}: {}", call.name, call.reason);
         self.report(host, st, |r| r.hooks.push(line));
@@ -630,13 +689,17 @@ impl<'t> Run<'t> {
             return Some(None);
         }
         tracing::info!(unit = %st.unit, hook = %call.name, "firing hook");
-        let outcome = hooks::run(
-            conn,
-            &st.dir,
-            &program_dir(&st.dir, &st.program),
-            &call,
-            self.opts.hook_timeout,
-        );
+        let outcome = match replayed {
+            Some(Some(Some(o))) => o,
+            Some(Some(None)) => Err(ConnError::Failed("the hook batch ended early".into())),
+            _ => hooks::run(
+                conn,
+                &st.dir,
+                &program_dir(&st.dir, &st.program),
+                &call,
+                self.opts.hook_timeout,
+            ),
+        };
         match outcome {
             Ok(o) if o.rc == 0 => Some(o.published.filter(|_| call.relation.is_some())),
             Ok(o) => {

@@ -10,6 +10,7 @@ const TAIL_BYTES: usize = 2000;
 const RC_MARK: &str = "__YIQIU_HOOK_RC__";
 const PUBLISH_MARK: &str = "__YIQIU_HOOK_PUBLISH__";
 const MISSING_MARK: &str = "__YIQIU_HOOK_MISSING__";
+const NEXT_MARK: &str = "__YIQIU_HOOK_NEXT__";
 
 /// One hook to fire, and why.
 #[derive(Debug, Clone)]
@@ -40,15 +41,50 @@ pub fn run(
     call: &HookCall,
     timeout: Duration,
 ) -> Result<HookOutcome, ConnError> {
-    let script = script(unit_dir, program_dir, call, timeout.as_secs().max(1));
+    let mut outcomes = run_batch(
+        conn,
+        unit_dir,
+        program_dir,
+        std::slice::from_ref(call),
+        timeout,
+    )?;
+    Ok(outcomes.remove(0))
+}
+
+/// Runs `calls` one after the other in one round trip, stopping after the first that fails
+/// (each in its own subshell: a hook's `cd` or variables never leak into the next). Returns
+/// the outcomes of those that ran; at least one.
+pub fn run_batch(
+    conn: &mut dyn Connection,
+    unit_dir: &str,
+    program_dir: &str,
+    calls: &[HookCall],
+    timeout: Duration,
+) -> Result<Vec<HookOutcome>, ConnError> {
+    let secs = timeout.as_secs().max(1);
+    let mut all = String::new();
+    for call in calls {
+        all.push_str(&format!(
+            "( {} ) || exit 0\necho {NEXT_MARK}\n",
+            script(unit_dir, program_dir, call, secs)
+        ));
+    }
     let out = conn.exec(&Command {
-        script,
+        script: all,
         // The connection's own limit is the backstop when the host has no `timeout`.
-        timeout: Some(timeout + Duration::from_secs(30)),
+        timeout: Some(timeout * calls.len().max(1) as u32 + Duration::from_secs(30)),
         ..Command::default()
     })?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    Ok(parse(&text, out.rc, &out.stderr))
+    let mut outcomes: Vec<HookOutcome> = text
+        .split(NEXT_MARK)
+        .filter(|part| part.contains(RC_MARK))
+        .map(|part| parse(part, out.rc, &out.stderr))
+        .collect();
+    if outcomes.is_empty() {
+        outcomes.push(parse(&text, out.rc, &out.stderr));
+    }
+    Ok(outcomes)
 }
 
 fn script(unit_dir: &str, program_dir: &str, call: &HookCall, secs: u64) -> String {
@@ -77,7 +113,7 @@ fn script(unit_dir: &str, program_dir: &str, call: &HookCall, secs: u64) -> Stri
          tail -c {TAIL_BYTES} .yiqiu/run/out\n\
          echo; echo {PUBLISH_MARK}\n\
          [ \"$rc\" = 0 ] && [ -f .yiqiu/run/publish ] && cat .yiqiu/run/publish\n\
-         exit 0\n",
+         exit \"$rc\"\n",
         hook = quote(&format!("{program_dir}/hooks/{}", call.name)),
     ));
     s
