@@ -69,8 +69,17 @@ pub fn run_batch(
             script(unit_dir, program_dir, call, secs)
         ));
     }
+    // An SSH exec request carries at most ~32 KiB (libssh2's packet payload): a long batch
+    // (many relation hooks with their data) goes over stdin into a temp script instead.
+    let (script, stdin) = if all.len() > 16 * 1024 {
+        let runner = "t=$(mktemp) && cat > \"$t\" && sh \"$t\"; rc=$?; rm -f \"$t\"; exit $rc";
+        (runner.to_string(), Some(all.into_bytes()))
+    } else {
+        (all, None)
+    };
     let out = conn.exec(&Command {
-        script: all,
+        script,
+        stdin,
         // The connection's own limit is the backstop when the host has no `timeout`.
         timeout: Some(timeout * calls.len().max(1) as u32 + Duration::from_secs(30)),
         ..Command::default()
@@ -247,6 +256,37 @@ mod tests {
         )
         .unwrap();
         assert!(out.missing && out.rc == 0);
+    }
+
+    #[test]
+    fn a_long_batch_runs_in_order_and_stops_at_the_first_failure() {
+        let (dir, prog) = unit_dir(
+            "batch",
+            "echo \"$YIQIU_HOOK\" >> log; [ \"$YIQIU_HOOK\" != start-29 ]",
+        );
+        let calls: Vec<HookCall> = (0..40)
+            .map(|i| HookCall {
+                files: vec![("big".into(), "x".repeat(2000))],
+                env: vec![("YIQIU_HOOK".into(), format!("start-{i}"))],
+                ..call("start")
+            })
+            .collect();
+        let out = run_batch(
+            &mut LocalConnection,
+            &dir,
+            &prog,
+            &calls,
+            Duration::from_secs(9),
+        )
+        .unwrap();
+        assert_eq!(
+            out.len(),
+            30,
+            "29 ran fine, the 30th failed, the rest never ran"
+        );
+        assert!(out[..29].iter().all(|o| o.rc == 0) && out[29].rc == 1);
+        let log = std::fs::read_to_string(format!("{dir}/log")).unwrap();
+        assert_eq!(log.lines().count(), 30);
     }
 
     #[test]
