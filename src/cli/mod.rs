@@ -12,10 +12,10 @@ pub mod extra_vars;
 pub mod ini;
 pub mod interrupt;
 pub mod inventory_cmd;
-pub mod topology_cmd;
 pub mod options;
 pub mod paths;
 pub mod print;
+pub mod topology_cmd;
 
 pub use adhoc::{parse_module_args, AdhocArgs};
 pub use args::{parse_adhoc, parse_cli, version_text, Invocation, PlaybookArgs};
