@@ -258,7 +258,15 @@ fn play(root: &Path, services: &str, relations: &str) -> String {
 
 /// One request/response over the memcached text protocol, read up to `until`.
 fn memcached(addr: &str, port: u16, request: &str, until: &[&str]) -> String {
-    let mut s = TcpStream::connect((addr, port)).unwrap_or_else(|e| panic!("{addr}:{port}: {e}"));
+    // A daemon that just (re)started may not listen yet: its pid file comes first.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut s = loop {
+        match TcpStream::connect((addr, port)) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() > deadline => panic!("{addr}:{port}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut reader = BufReader::new(s);
