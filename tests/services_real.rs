@@ -24,7 +24,7 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 stop_pid() {
   [ -f "$1" ] || return 0
   p=$(cat "$1"); kill "$p" 2>/dev/null
-  i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+  i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt "${2:-100}" ]; do sleep 0.05; i=$((i+1)); done
   rm -f "$1"
 }
 wait_file() { i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; [ -s "$1" ]; }
@@ -86,6 +86,43 @@ fi"#,
     ("stop", r#"log; stop_pid "$YIQIU_UNIT_DIR/nutcracker.pid""#),
 ];
 
+/// memcached that publishes its pool weight (its `weight` config) on the relation; the joined
+/// hook publishes a bogus weight and fails once when the unit dir holds `fail-once`.
+const WEIGHTED_MEMCACHE: &[(&str, &str)] = &[
+    (
+        "start",
+        r#"log; memcached -d -l "$YIQIU_HOST" -p "$YIQIU_PORT" -U 0 -m 8 -P "$YIQIU_UNIT_DIR/memcached.pid"
+wait_file "$YIQIU_UNIT_DIR/memcached.pid""#,
+    ),
+    ("stop", r#"log; stop_pid "$YIQIU_UNIT_DIR/memcached.pid""#),
+    (
+        "cache-relation-joined",
+        r#"log; . "$YIQIU_CONFIG_SH"
+if [ -f "$YIQIU_UNIT_DIR/fail-once" ]; then
+  rm -f "$YIQIU_UNIT_DIR/fail-once"; echo "weight=99" > "$YIQIU_RELATION_PUBLISH"; echo nope >&2; exit 4
+fi
+echo "weight=$weight" > "$YIQIU_RELATION_PUBLISH""#,
+    ),
+];
+
+/// twemproxy whose pool takes each backend's published weight (1 when none was published).
+const WEIGHTED_TWEMPROXY: &[(&str, &str)] = &[
+    (
+        "backends-relation-changed",
+        r#"log; . "$YIQIU_RELATION_SH"; conf="$YIQIU_UNIT_DIR/nutcracker.yml"
+{ echo "pool:"; echo "  listen: $YIQIU_HOST:$YIQIU_PORT"; echo "  distribution: ketama"; echo "  servers:"
+  i=1; while [ $i -le "$REMOTE_COUNT" ]; do
+    eval "h=\$REMOTE_${i}_HOST p=\$REMOTE_${i}_PORT w=\${REMOTE_${i}_WEIGHT:-1}"
+    echo "   - $h:$p:$w"; i=$((i+1))
+  done; } > "$conf.tmp" && mv "$conf.tmp" "$conf"
+stop_pid "$YIQIU_UNIT_DIR/nutcracker.pid"
+nutcracker -d -c "$conf" -p "$YIQIU_UNIT_DIR/nutcracker.pid" -o "$YIQIU_UNIT_DIR/nutcracker.log" \
+  -s $((YIQIU_PORT + 1)) -a "$YIQIU_HOST"
+wait_file "$YIQIU_UNIT_DIR/nutcracker.pid""#,
+    ),
+    ("stop", r#"log; stop_pid "$YIQIU_UNIT_DIR/nutcracker.pid""#),
+];
+
 /// redis: peers `cluster`; the leader is the primary, the others replicate it.
 const REDIS: &[(&str, &str)] = &[
     (
@@ -128,7 +165,10 @@ redis-server "$YIQIU_UNIT_DIR/redis.conf"; wait_file "$YIQIU_UNIT_DIR/redis.pid"
     ),
     (
         "stop",
-        r#"log; redis-cli -h "$YIQIU_HOST" -p "$YIQIU_PORT" shutdown nosave >/dev/null 2>&1; stop_pid "$YIQIU_UNIT_DIR/redis.pid""#,
+        // SIGTERM is redis's own clean shutdown; stop_pid waits until the process is gone
+        // (a `shutdown` command would make redis delete its pid file before it exits). A
+        // primary waits up to its shutdown-timeout (10 s) for replicas to acknowledge.
+        r#"log; stop_pid "$YIQIU_UNIT_DIR/redis.pid" 300"#,
     ),
 ];
 
@@ -187,6 +227,9 @@ impl Fleet {
         write_program(&lab.home, "twemproxy", tw, TWEMPROXY);
         let rd = "version: 7.0.0\npeers: {cluster: {interface: redis-peers}}\n";
         write_program(&lab.home, "redis", rd, REDIS);
+        let wmc = "version: 1.0.0\nprovides: {cache: {interface: memcache}}\nconfig: {weight: {default: 1}}\n";
+        write_program(&lab.home, "wmemcache", wmc, WEIGHTED_MEMCACHE);
+        write_program(&lab.home, "wtwemproxy", tw, WEIGHTED_TWEMPROXY);
         let app = "version: 1.0.0\nrequires: {db: {interface: mysql}}\nconfig: {greeting: {default: hi}}\n";
         write_program(&lab.home, "app", app, APP);
         let root = lab.user_dir("units");
@@ -389,6 +432,24 @@ fn twemproxy_follows_its_memcached_backends() {
         f.file(2, "twemproxy_22121", "nutcracker.log")
     );
 
+    // Check mode plans the 4th unit but deploys and starts nothing.
+    let planned = f.unit_dir(1, &format!("memcache_{}", mc + 1));
+    f.run(
+        &inv(&two, &two),
+        &play(&f.root, CACHE_SERVICES, rel),
+        &["--check"],
+    )
+    .assert_code(0);
+    assert!(
+        !planned.exists(),
+        "check mode created {}",
+        planned.display()
+    );
+    assert!(
+        TcpStream::connect((f.addr(1).as_str(), mc + 1)).is_err(),
+        "check mode started a memcached"
+    );
+
     // A 4th unit joins.
     f.run(&inv(&two, &two), &play(&f.root, CACHE_SERVICES, rel), &[])
         .assert_code(0);
@@ -521,6 +582,36 @@ fn redis_peers_elect_a_primary_and_replicate() {
     poll("3 replicas again", || {
         redis_cli(&primary, p, &["info", "replication"]).contains("connected_slaves:3")
     });
+
+    // The leader (id 1) leaves: the lowest live id (3, on host2) is elected, becomes the
+    // primary, and the other two replicate it.
+    let old_pid = f.file(0, &unit, "redis.pid");
+    f.run(
+        &f.inventory(&[(
+            "redis",
+            &[(0, &(p + 1).to_string()), (1, &other), (2, &base)],
+        )]),
+        &play(&f.root, services, "[]"),
+        &[],
+    )
+    .assert_code(0);
+    assert!(!pid_alive(&old_pid), "the old leader's redis still runs");
+    assert_eq!(member_id(&f, 2, &unit), 3);
+    assert!(
+        f.log(2, &unit).contains("leader-elected"),
+        "{}",
+        f.log(2, &unit)
+    );
+    let leader = f.addr(2);
+    poll("the new leader is the primary of 2 replicas", || {
+        let info = redis_cli(&leader, p, &["info", "replication"]);
+        info.contains("role:master") && info.contains("connected_slaves:2")
+    });
+    redis_cli(&leader, p, &["set", "greeting", "bonjour"]);
+    poll("both replicas read the new primary's write", || {
+        redis_cli(&f.addr(0), p + 1, &["get", "greeting"]).trim() == "bonjour"
+            && redis_cli(&f.addr(1), p + 2, &["get", "greeting"]).trim() == "bonjour"
+    });
 }
 
 #[test]
@@ -634,4 +725,67 @@ fn config_layers_upgrades_external_endpoints_and_a_failing_hook() {
     let _ = std::fs::File::open(f.unit_dir(1, &unit).join("app.conf"))
         .and_then(|mut h| h.read_to_string(&mut buf));
     assert_eq!(buf, "greeting=hey\n");
+}
+
+#[test]
+fn published_data_reaches_the_other_side_only_from_a_hook_that_succeeded() {
+    let f = Fleet::new(2);
+    let (mc, tw) = (23211u16, 24121u16);
+    let services = |w: u32| {
+        format!("{{memcache: {{program: programs/wmemcache, config: {{weight: {w}}}}}, twemproxy: {{program: programs/wtwemproxy}}}}")
+    };
+    let ports = format!("[{mc}, {}]", mc + 1);
+    let inv = f.inventory(&[
+        ("memcache", &[(0, &ports)]),
+        ("twemproxy", &[(1, &tw.to_string())]),
+    ]);
+    let rel = "['twemproxy:backends memcache:cache']";
+    f.run(&inv, &play(&f.root, &services(3), "[]"), &[])
+        .assert_code(0);
+
+    // The relation comes; one backend's joined hook publishes 99 and fails: its data is not
+    // committed, so the proxy's pool has the default weight for it.
+    let failing = format!("memcache_{}", mc + 1);
+    std::fs::write(f.unit_dir(0, &failing).join("fail-once"), "").unwrap();
+    let run = f.run(&inv, &play(&f.root, &services(3), rel), &[]);
+    run.assert_code(2);
+    run.out_contains("hook cache-relation-joined exited 4: nope");
+    let addr = f.addr(0);
+    let pool = || servers(&f.file(1, &format!("twemproxy_{tw}"), "nutcracker.yml"));
+    assert_eq!(
+        pool(),
+        [format!("{addr}:{mc}:3"), format!("{addr}:{}:1", mc + 1)]
+    );
+    let published = |unit: &str| -> Vec<serde_json::Value> {
+        let text = f.file(0, unit, ".yiqiu/unit.json");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["relations"]
+            .as_object()
+            .map(|r| r.values().map(|rs| rs["published"].clone()).collect())
+            .unwrap_or_default()
+    };
+    let committed: Vec<serde_json::Value> = published(&failing)
+        .into_iter()
+        .filter(|p| p.as_object().is_some_and(|o| !o.is_empty()))
+        .collect();
+    assert!(
+        committed.is_empty(),
+        "a failed hook's data was committed: {committed:?}"
+    );
+
+    // The next run retries the hook first; its data reaches the proxy in the same run.
+    f.run(&inv, &play(&f.root, &services(3), rel), &[])
+        .assert_code(0);
+    let expected = [format!("{addr}:{mc}:3"), format!("{addr}:{}:3", mc + 1)];
+    assert_eq!(pool(), expected);
+    assert_eq!(published(&failing), [serde_json::json!({"weight": "3"})]);
+    let pid = f.file(1, &format!("twemproxy_{tw}"), "nutcracker.pid");
+    assert!(pid_alive(&pid), "nutcracker is not running");
+    let proxy = f.addr(1);
+    set_keys(&proxy, tw, "w", 50);
+    assert_eq!(
+        get_hits(&proxy, tw, "w", 50),
+        50,
+        "keys do not read back through the pool"
+    );
 }
