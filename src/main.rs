@@ -5,6 +5,13 @@
 const STACK_BYTES: usize = 64 << 20;
 
 fn main() {
+    use yiqiu_play::connection::persist;
+    let argv: Vec<String> = std::env::args().take(2).collect();
+    if argv.get(1).map(String::as_str) == Some(persist::KEEPER_ARG) {
+        let rest: Vec<String> = std::env::args().skip(2).collect();
+        std::process::exit(persist::keeper::keeper_main(&rest));
+    }
+    persist::enable();
     yiqiu_play::cli::interrupt::install();
     let args = std::env::args_os().collect();
     let code = std::thread::Builder::new()

@@ -8,6 +8,7 @@ pub mod r#become;
 pub mod deadline;
 pub mod known_hosts;
 pub mod local;
+pub mod persist;
 pub mod ssh;
 pub mod ssh_config;
 pub mod tunnel;
@@ -95,7 +96,7 @@ pub trait Connection: Send {
 
 /// Where and how to reach one host, resolved from its variables (`ansible_host`,
 /// `ansible_port`, `ansible_user`, ...), the play and the command line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConnectionSpec {
     /// `local` or `ssh` (`paramiko`/`smart` mean ssh).
     pub transport: String,
@@ -115,13 +116,19 @@ pub struct ConnectionSpec {
     /// `-o` options from Ansible's `ssh_args`, `ssh_common_args` and `ssh_extra_args`, in
     /// that order (the first value of a key wins, as for ssh).
     pub ssh_options: Vec<(String, String)>,
+    /// Keep the session for later runs this long when idle (`ControlPersist`, see
+    /// `persist/`); `None`: close it when the run ends.
+    pub control_persist: Option<Duration>,
 }
 
 /// Opens a connection as `spec` says.
 pub fn open(spec: &ConnectionSpec) -> Result<Box<dyn Connection>, ConnError> {
     match spec.transport.as_str() {
         "local" => Ok(Box::new(local::LocalConnection)),
-        "ssh" => Ok(Box::new(ssh::SshConnection::open(spec)?)),
+        "ssh" => match spec.control_persist {
+            Some(idle) => persist::open(spec, idle),
+            None => Ok(Box::new(ssh::SshConnection::open(spec)?)),
+        },
         other => Err(ConnError::Unreachable(format!(
             "Failed to connect to the host via {other}: the '{other}' connection is not available in this build (host {})",
             spec.inventory_name

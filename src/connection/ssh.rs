@@ -194,6 +194,11 @@ impl SshConnection {
         &self.target
     }
 
+    /// The session is open and the server has not closed it.
+    pub fn session_alive(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| socket_alive(&l.socket))
+    }
+
     /// The live session, reconnecting once if the server closed it since the last use.
     fn live(&mut self) -> Result<&mut Live, ConnError> {
         let dead = match &self.live {

@@ -1168,6 +1168,16 @@ impl PlayRun<'_> {
             .or_else(|| json("ansible_ssh_host_key_checking"))
             .and_then(|v| crate::modules::args::to_bool(&v))
             .unwrap_or(opts.host_key_checking);
+        let ssh_args = text("ansible_ssh_args").or_else(|| opts.ssh_args.clone());
+        let ssh_options: Vec<(String, String)> = [
+            ssh_args.clone(),
+            text("ansible_ssh_common_args").or_else(|| opts.ssh_common_args.clone()),
+            text("ansible_ssh_extra_args").or_else(|| opts.ssh_extra_args.clone()),
+        ]
+        .iter()
+        .flatten()
+        .flat_map(|a| crate::connection::ssh_config::parse_ssh_options(a))
+        .collect();
         crate::connection::ConnectionSpec {
             transport,
             inventory_name: target.to_string(),
@@ -1200,15 +1210,11 @@ impl PlayRun<'_> {
                     .unwrap_or(opts.timeout),
             ),
             host_key_checking,
-            ssh_options: [
-                text("ansible_ssh_args").or_else(|| opts.ssh_args.clone()),
-                text("ansible_ssh_common_args").or_else(|| opts.ssh_common_args.clone()),
-                text("ansible_ssh_extra_args").or_else(|| opts.ssh_extra_args.clone()),
-            ]
-            .iter()
-            .flatten()
-            .flat_map(|a| crate::connection::ssh_config::parse_ssh_options(a))
-            .collect(),
+            control_persist: crate::connection::persist::control_persist(
+                &ssh_options,
+                ssh_args.is_some(),
+            ),
+            ssh_options,
         }
     }
 
