@@ -124,7 +124,7 @@ timed() { # NAME CMD...
         say "$name FAILED (exit $rc):"; tail -n 15 "$T/$name.out" | sed 's/^/  | /'; exit 1
     fi
 }
-yiqiu() { HOME="$T/home" "$YIQIU" -i "$T/inv.ini" -f 10 "$HERE/relations/yiqiu.yml"; }
+yiqiu() { HOME="$T/home" YIQIU_LOG_TIME=1 YIQIU_LOG=${YIQIU_LOG:-warn} "$YIQIU" -i "$T/inv.ini" -f 10 "$HERE/relations/yiqiu.yml"; }
 ansible() {
     ANSIBLE_PIPELINING=1 ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 \
         "$ANSIBLE" -i "$T/inv.ini" -f 10 "$HERE/relations/ansible.yml"

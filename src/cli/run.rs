@@ -39,11 +39,16 @@ fn init_tracing() {
     // YIQIU_LOG=debug shows internals; -v levels are the callback's business.
     let filter = tracing_subscriber::EnvFilter::try_from_env("YIQIU_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
+        .with_writer(std::io::stderr);
+    // YIQIU_LOG_TIME=1 stamps each line with the time since start (for profiling a run).
+    let _ = match std::env::var_os("YIQIU_LOG_TIME") {
+        Some(_) => fmt
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .try_init(),
+        None => fmt.without_time().try_init(),
+    };
 }
 
 fn env_var(name: &str) -> Option<String> {

@@ -87,14 +87,19 @@ pub fn converge(
     opts: &Options,
 ) -> BTreeMap<String, HostReport> {
     let mut run = Run::new(topo, hosts, targets, opts);
+    let clock = PhaseClock::start();
     run.read_states();
+    clock.lap("read states");
     run.assign_member_ids();
     run.per_target_host(Run::remove_units);
+    clock.lap("removals");
     run.per_target_host(Run::lifecycle);
+    clock.lap("lifecycle");
     for _ in 0..opts.max_rounds.max(1) {
         run.snapshot = run.work.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let before = run.fired();
         run.per_target_host(Run::relation_round);
+        clock.lap("relation round");
         if run.fired() == before || opts.check {
             break;
         }
@@ -102,8 +107,24 @@ pub fn converge(
     run.raise_high_water();
     if !opts.check {
         run.per_target_host(Run::write_states);
+        clock.lap("write states");
     }
     run.finish()
+}
+
+/// Where a converge spends its time, for `YIQIU_LOG=yiqiu::services=debug`.
+struct PhaseClock(std::cell::Cell<std::time::Instant>);
+
+impl PhaseClock {
+    fn start() -> Self {
+        PhaseClock(std::cell::Cell::new(std::time::Instant::now()))
+    }
+
+    fn lap(&self, phase: &str) {
+        let now = std::time::Instant::now();
+        let ms = now.duration_since(self.0.replace(now)).as_secs_f64() * 1e3;
+        tracing::debug!(target: "yiqiu::services", phase, ms = format!("{ms:.1}"));
+    }
 }
 
 struct Run<'t> {
@@ -746,12 +767,14 @@ impl Run<'_> {
     }
 
     fn write_states(&self, host: &str, conn: &mut dyn Connection) {
-        let work = lock(&self.work);
-        let changed: Vec<&UnitState> = work
+        // Copied out: the hosts write in parallel, so no lock is held across the round trip.
+        let changed: Vec<UnitState> = lock(&self.work)
             .values()
             .filter(|s| s.host == host && self.original.get(&s.unit) != Some(*s))
             .filter(|s| s.status != "none")
+            .cloned()
             .collect();
+        let changed: Vec<&UnitState> = changed.iter().collect();
         if let Err(e) = state::write_all(conn, &changed) {
             for s in &changed {
                 self.fail(&s.unit, e.clone());
