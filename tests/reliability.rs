@@ -233,7 +233,9 @@ fn connection_dropped_mid_transfer_is_unreachable_and_cleaned_up_next_run() {
     r.out_contains("fatal: [host0]: UNREACHABLE!");
     assert!(
         !leftovers(&dest_dir).is_empty(),
-        "the interrupted upload left no temp file: the test did not interrupt it"
+        "the interrupted upload left no temp file: the test did not interrupt it\n{}\n{}",
+        r.stdout,
+        r.stderr
     );
     // The next run that touches the path removes the stale temp file and succeeds.
     lab.hosts[0].restart();

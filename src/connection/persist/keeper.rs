@@ -37,11 +37,11 @@ pub fn spawn(spec: &ConnectionSpec, path: &Path, persist: Duration) -> Result<()
         .spawn()
         .map_err(|e| SpawnError::NoKeeper(e.to_string()))?;
     let sent = match child.stdin.take() {
-        Some(mut stdin) => write_frame(&mut stdin, spec),
+        Some(mut stdin) => write_frame(&mut stdin, spec, &[]),
         None => Err(std::io::Error::other("no stdin")),
     };
     let answer = match (sent, child.stdout.take()) {
-        (Ok(()), Some(mut out)) => read_frame::<Response>(&mut out),
+        (Ok(()), Some(mut out)) => read_frame::<Response>(&mut out).map(|f| f.map(|(r, _)| r)),
         (Err(e), _) => Err(e),
         (_, None) => Err(std::io::Error::other("no stdout")),
     };
@@ -68,13 +68,13 @@ pub fn keeper_main(args: &[String]) -> i32 {
     let persist = Duration::from_secs(secs.parse().unwrap_or(60));
     let mut out = std::io::stdout().lock();
     let spec: ConnectionSpec = match read_frame(&mut std::io::stdin().lock()) {
-        Ok(Some(s)) => s,
+        Ok(Some((s, _))) => s,
         _ => return 2,
     };
     let conn = match SshConnection::open(&spec) {
         Ok(c) => c,
         Err(e) => {
-            let _ = write_frame(&mut out, &Response::from_error(e));
+            let _ = write_frame(&mut out, &Response::from_error(e), &[]);
             return 0;
         }
     };
@@ -83,15 +83,15 @@ pub fn keeper_main(args: &[String]) -> i32 {
         Ok(Some(l)) => l,
         // Another run's keeper won the race: that one serves.
         Ok(None) => {
-            let _ = write_frame(&mut out, &Response::Done);
+            let _ = write_frame(&mut out, &Response::Done, &[]);
             return 0;
         }
         Err(e) => {
-            let _ = write_frame(&mut out, &Response::Data(e.to_string().into_bytes()));
+            let _ = write_frame(&mut out, &Response::Data, e.to_string().as_bytes());
             return 1;
         }
     };
-    let _ = write_frame(&mut out, &Response::Done);
+    let _ = write_frame(&mut out, &Response::Done, &[]);
     drop(out);
     detach_stdio();
     serve(listener, &path, conn, persist);
@@ -182,39 +182,37 @@ fn housekeeping(shared: &Shared, path: &Path, inode: Option<u64>, persist: Durat
 }
 
 fn client(shared: &Shared, mut stream: UnixStream) {
-    while let Ok(Some(req)) = read_frame::<Request>(&mut stream) {
-        let resp = {
+    while let Ok(Some((req, payload))) = read_frame::<Request>(&mut stream) {
+        let (resp, data) = {
             let mut conn = lock(&shared.conn);
-            handle(&mut conn, req)
+            handle(&mut conn, req, payload)
         };
-        if write_frame(&mut stream, &resp).is_err() {
+        if write_frame(&mut stream, &resp, &data).is_err() {
             break;
         }
     }
 }
 
-fn handle(conn: &mut SshConnection, req: Request) -> Response {
+fn handle(conn: &mut SshConnection, req: Request, payload: Vec<u8>) -> (Response, Vec<u8>) {
+    let done = |r: Result<(), ConnError>| r.map(|()| (Response::Done, Vec::new()));
     let result = match req {
-        Request::Exec(cmd) => conn.exec(&cmd.into()).map(Response::from),
+        Request::Exec(cmd) => conn.exec(&cmd.command(payload)).map(Response::output),
         Request::Put {
-            data,
             dest,
             mode,
             become_,
-        } => conn
-            .put(&data, &dest, mode, &become_.into())
-            .map(|()| Response::Done),
+        } => done(conn.put(&payload, &dest, mode, &become_.into())),
         Request::PutFile {
             src,
             dest,
             mode,
             become_,
-        } => conn
-            .put_file(&src, &dest, mode, &become_.into())
-            .map(|()| Response::Done),
-        Request::Get { path, become_ } => conn.get(&path, &become_.into()).map(Response::Data),
+        } => done(conn.put_file(&src, &dest, mode, &become_.into())),
+        Request::Get { path, become_ } => conn
+            .get(&path, &become_.into())
+            .map(|d| (Response::Data, d)),
     };
-    result.unwrap_or_else(Response::from_error)
+    result.unwrap_or_else(|e| (Response::from_error(e), Vec::new()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -26,7 +26,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wire::{read_frame, write_frame, Request, Response};
+use wire::{read_frame, write_frame, Request, Response, WireCommand};
 
 /// The hidden argument that makes the binary a keeper.
 pub const KEEPER_ARG: &str = "__keep-connection";
@@ -184,26 +184,33 @@ impl PersistentConnection {
         }
     }
 
-    fn call(&mut self, req: &Request) -> Result<Response, ConnError> {
-        let answer = write_frame(&mut self.stream, req)
-            .and_then(|_| read_frame::<Response>(&mut self.stream));
-        match answer {
-            Ok(Some(r)) => {
+    fn call(&mut self, req: &Request, payload: &[u8]) -> Result<(Response, Vec<u8>), ConnError> {
+        match self.send(req, payload) {
+            Ok(Some((r, data))) => {
                 self.fresh = false;
-                r.error()
+                Ok((r.error()?, data))
             }
-            Ok(None) if self.fresh => self.retry(req),
+            Ok(None) if self.fresh => self.retry(req, payload),
             Ok(None) => Err(self.ended("it closed the connection")),
             Err(e) if self.fresh => {
                 tracing::debug!("keeper: {e}; retrying with a new one");
-                self.retry(req)
+                self.retry(req, payload)
             }
             Err(e) => Err(self.ended(&e.to_string())),
         }
     }
 
+    fn send(
+        &mut self,
+        req: &Request,
+        payload: &[u8],
+    ) -> std::io::Result<Option<(Response, Vec<u8>)>> {
+        write_frame(&mut self.stream, req, payload)?;
+        read_frame(&mut self.stream)
+    }
+
     /// Starts a new keeper and sends `req` to it: once, and only for a first request.
-    fn retry(&mut self, req: &Request) -> Result<Response, ConnError> {
+    fn retry(&mut self, req: &Request, payload: &[u8]) -> Result<(Response, Vec<u8>), ConnError> {
         self.fresh = false;
         let _ = std::fs::remove_file(&self.path);
         let lost = self.ended("it exited before answering");
@@ -213,10 +220,8 @@ impl PersistentConnection {
             Err(keeper::SpawnError::NoKeeper(_)) => return Err(lost),
         }
         self.stream = UnixStream::connect(&self.path).map_err(|_| lost)?;
-        match write_frame(&mut self.stream, req)
-            .and_then(|_| read_frame::<Response>(&mut self.stream))
-        {
-            Ok(Some(r)) => r.error(),
+        match self.send(req, payload) {
+            Ok(Some((r, data))) => Ok((r.error()?, data)),
             Ok(None) => Err(self.ended("it closed the connection")),
             Err(e) => Err(self.ended(&e.to_string())),
         }
@@ -238,8 +243,11 @@ impl Connection for PersistentConnection {
             &self.target.address,
             &format!("SSH: EXEC /bin/sh -c {}", quote(shown)),
         );
-        match self.call(&Request::Exec(cmd.into()))? {
-            Response::Output { rc, stdout, stderr } => Ok(Output { rc, stdout, stderr }),
+        let (req, stdin) = WireCommand::request(cmd);
+        match self.call(&req, stdin)? {
+            (Response::Output { rc, stdout_len }, payload) => {
+                Ok(wire::output_of(rc, stdout_len, payload))
+            }
             _ => Err(ConnError::Failed(
                 "connection keeper: unexpected reply to exec".into(),
             )),
@@ -255,12 +263,11 @@ impl Connection for PersistentConnection {
     ) -> Result<(), ConnError> {
         tracing::debug!(target: "yiqiu::roundtrip", op = "put", dest);
         let req = Request::Put {
-            data: data.to_vec(),
             dest: dest.into(),
             mode,
             become_: become_.into(),
         };
-        self.call(&req).map(|_| ())
+        self.call(&req, data).map(|_| ())
     }
 
     fn put_file(
@@ -280,7 +287,7 @@ impl Connection for PersistentConnection {
             mode,
             become_: become_.into(),
         };
-        self.call(&req).map(|_| ())
+        self.call(&req, &[]).map(|_| ())
     }
 
     fn get(&mut self, path: &str, become_: &Become) -> Result<Vec<u8>, ConnError> {
@@ -289,8 +296,8 @@ impl Connection for PersistentConnection {
             path: path.into(),
             become_: become_.into(),
         };
-        match self.call(&req)? {
-            Response::Data(d) => Ok(d),
+        match self.call(&req, &[])? {
+            (Response::Data, d) => Ok(d),
             _ => Err(ConnError::Failed(
                 "connection keeper: unexpected reply to get".into(),
             )),
