@@ -144,9 +144,10 @@ pub fn run_vault(args: &VaultCmdArgs, cfg: &Config) -> Result<i32> {
                 eprintln!("Reading plaintext input from stdin");
             }
             for f in names_or_stdin(files) {
-                let plain = read_data(&real_path(&f))?;
+                let path = real_path(&f);
+                let plain = read_data(&path)?;
                 let text = vault::encrypt(&plain, &secret, Some(&secret.id)).map_err(err)?;
-                write_data(text.as_bytes(), &target(output, &f))?;
+                write_data(text.as_bytes(), &target(output, &path))?;
             }
             if std::io::stdout().is_terminal() {
                 eprintln!("Encryption successful");
@@ -373,7 +374,10 @@ fn write_data(data: &[u8], dest: &str) -> Result<()> {
             .map_err(|e| Error::other(format!("Unable to write to stdout: {e}")));
     }
     let path = Path::new(dest);
-    let dir = path.parent().unwrap_or(Path::new("/"));
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let dir_c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap_or_default();
     // SAFETY: access(2) on a NUL-terminated path.
     if unsafe { libc::access(dir_c.as_ptr(), libc::W_OK) } != 0 {

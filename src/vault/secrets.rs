@@ -572,4 +572,43 @@ mod tests {
             1
         );
     }
+
+    /// Vectors made by ansible-vault 2.19.14 (tests/fixtures/vault/README.md).
+    mod known_answers {
+        use super::super::*;
+        use crate::vault::{cipher, format};
+
+        const PLAIN: &[u8] = include_bytes!("../../tests/fixtures/vault/plain.txt");
+        const PW: &[u8] = include_bytes!("../../tests/fixtures/vault/default.pw");
+        const PROD_PW: &[u8] = include_bytes!("../../tests/fixtures/vault/prod.pw");
+
+        fn pw(file: &[u8]) -> Vec<u8> {
+            file.trim_ascii().to_vec()
+        }
+
+        #[test]
+        fn ansible_vault_1_1_and_1_2_decrypt() {
+            let v11 = include_bytes!("../../tests/fixtures/vault/v11.vault");
+            let v12 = include_bytes!("../../tests/fixtures/vault/v12.vault");
+            let default = Secret::new("default", pw(PW), "file");
+            let prod = Secret::new("prod", pw(PROD_PW), "file");
+            let both = Secrets::new(vec![default.clone(), prod.clone()], true);
+            assert_eq!(both.decrypt(v11).unwrap().plaintext, PLAIN);
+            let opened = both.decrypt(v12).unwrap();
+            assert_eq!(
+                (opened.plaintext.as_slice(), opened.id.as_str()),
+                (PLAIN, "prod")
+            );
+            // The wrong password fails the HMAC rather than giving garbage.
+            let wrong = Secrets::new(vec![prod], false);
+            assert!(matches!(wrong.decrypt(v11), Err(VaultError::WrongSecret)));
+        }
+
+        #[test]
+        fn encryption_with_ansible_s_salt_is_byte_identical() {
+            let want = include_str!("../../tests/fixtures/vault/salted.vault");
+            let payload = cipher::encrypt(PLAIN, &pw(PW), b"fixed-salt-for-tests");
+            assert_eq!(format::format_envelope(&payload, None), want);
+        }
+    }
 }
