@@ -18,4 +18,5 @@ pub mod release;
 pub mod service;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

@@ -55,22 +55,8 @@ pub struct CommonArgs {
     #[arg(short = 'M', long = "module-path", value_name = "MODULE_PATH", action = ArgAction::Append)]
     pub module_path: Vec<String>,
 
-    /// Vault password file (vault is not supported: using a vaulted value fails)
-    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", value_name = "VAULT_PASSWORD_FILES", action = ArgAction::Append)]
-    pub vault_password_file: Vec<PathBuf>,
-
-    /// The vault identity to use (accepted; vault is not supported)
-    #[arg(long = "vault-id", value_name = "VAULT_IDS", action = ArgAction::Append)]
-    pub vault_id: Vec<String>,
-
-    /// Ask for vault password (vault is not supported)
-    #[arg(
-        short = 'J',
-        long = "ask-vault-password",
-        visible_alias = "ask-vault-pass",
-        conflicts_with = "vault_password_file"
-    )]
-    pub ask_vault_pass: bool,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 
     /// Show version, config file location and exit
     #[arg(long = "version")]
@@ -81,6 +67,27 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub privilege: BecomeArgs,
+}
+
+/// Ansible's vault options (shared by every command that reads vaulted data).
+#[derive(Args, Clone, Debug, Default, PartialEq)]
+pub struct VaultArgs {
+    /// Vault password file (a file, or an executable that prints the password)
+    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", value_name = "VAULT_PASSWORD_FILES", action = ArgAction::Append)]
+    pub vault_password_file: Vec<PathBuf>,
+
+    /// The vault identity to use: [LABEL@]SOURCE, SOURCE a file, an executable or `prompt`
+    #[arg(long = "vault-id", value_name = "VAULT_IDS", action = ArgAction::Append)]
+    pub vault_id: Vec<String>,
+
+    /// Ask for vault password
+    #[arg(
+        short = 'J',
+        long = "ask-vault-password",
+        visible_alias = "ask-vault-pass",
+        conflicts_with = "vault_password_file"
+    )]
+    pub ask_vault_pass: bool,
 }
 
 /// Ansible's "Connection Options": as whom and how to connect to hosts.
@@ -197,7 +204,7 @@ pub struct BecomeArgs {
     disable_version_flag = true,
     // argparse lets `store` options repeat (last wins); so do we.
     args_override_self = true,
-    after_help = "Ad-hoc mode: yiqiu-play adhoc PATTERN -m MODULE -a ARGS (see `yiqiu-play adhoc --help`).\nInventory: yiqiu-play inventory --list | --graph [GROUP] | --host HOST (like ansible-inventory)."
+    after_help = "Ad-hoc mode: yiqiu-play adhoc PATTERN -m MODULE -a ARGS (see `yiqiu-play adhoc --help`).\nInventory: yiqiu-play inventory --list | --graph [GROUP] | --host HOST (like ansible-inventory).\nVault: yiqiu-play vault encrypt|decrypt|view|encrypt_string|rekey (like ansible-vault)."
 )]
 pub struct PlaybookArgs {
     /// Playbook(s)
@@ -252,6 +259,7 @@ pub enum Invocation {
     Adhoc(AdhocArgs),
     Inventory(InventoryArgs),
     Topology(super::topology_cmd::TopologyArgs),
+    Vault(super::vault_cmd::VaultCmdArgs),
 }
 
 /// Parses the whole command line (`argv[0]` included). Ad-hoc mode is chosen when the first
@@ -277,6 +285,15 @@ pub fn parse_cli(argv: Vec<OsString>) -> Result<Invocation, clap::Error> {
         let matches = cmd.try_get_matches_from_mut(rest)?;
         return InventoryArgs::from_arg_matches(&matches)
             .map(Invocation::Inventory)
+            .map_err(|e| e.format(&mut cmd));
+    }
+    if argv.get(1).is_some_and(|a| a == "vault") {
+        let mut rest = argv;
+        rest.remove(0);
+        let mut cmd = super::vault_cmd::VaultCmdArgs::command().bin_name(format!("{bin} vault"));
+        let matches = cmd.try_get_matches_from_mut(rest)?;
+        return super::vault_cmd::VaultCmdArgs::from_arg_matches(&matches)
+            .map(Invocation::Vault)
             .map_err(|e| e.format(&mut cmd));
     }
     if argv.get(1).is_some_and(|a| a == "topology") {
@@ -396,7 +413,7 @@ mod tests {
         assert_eq!(p.start_at_task.as_deref(), Some("T 1"));
         assert!(p.step && p.common.flush_cache && p.force_handlers && p.profile);
         assert_eq!(p.common.module_path, ["lib"]);
-        assert_eq!(p.common.vault_password_file, [PathBuf::from("pw")]);
+        assert_eq!(p.common.vault.vault_password_file, [PathBuf::from("pw")]);
         assert_eq!(
             p.playbooks,
             [PathBuf::from("site.yml"), PathBuf::from("other.yml")]

@@ -36,6 +36,16 @@ pub struct Config {
     pub forks: u32,
     /// Where roles are searched (`roles_path`, `ANSIBLE_ROLES_PATH`), colon-separated.
     pub roles_path: Vec<PathBuf>,
+    /// `vault_password_file` / `ANSIBLE_VAULT_PASSWORD_FILE`, tried after the command line's.
+    pub vault_password_file: Option<PathBuf>,
+    /// `vault_identity_list` / `ANSIBLE_VAULT_IDENTITY_LIST`: `label@source` tried first.
+    pub vault_identity_list: Vec<String>,
+    /// `vault_identity`: the label of unlabelled vault sources (`default`).
+    pub vault_identity: String,
+    /// `vault_id_match`: a vault opens only with the secret of its own label.
+    pub vault_id_match: bool,
+    /// `vault_encrypt_identity`: the label ansible-vault encrypts with.
+    pub vault_encrypt_identity: Option<String>,
     pub remote_user: Option<String>,
     pub private_key_file: Option<PathBuf>,
     pub host_key_checking: bool,
@@ -99,6 +109,11 @@ impl Config {
             ],
             remote_user: None,
             private_key_file: None,
+            vault_password_file: None,
+            vault_identity_list: Vec::new(),
+            vault_identity: "default".into(),
+            vault_id_match: false,
+            vault_encrypt_identity: None,
             host_key_checking: true,
             timeout: 10,
             gathering: Gathering::Implicit,
@@ -714,7 +729,43 @@ fn build(
         &setting!("DIFF_ALWAYS", [("diff", "always")], ["ANSIBLE_DIFF_ALWAYS"]),
         false,
     );
+    vault_settings(&l, &mut c);
     Ok(c)
+}
+
+fn vault_settings(l: &Lookup, c: &mut Config) {
+    c.vault_password_file = l.path(&setting!(
+        "DEFAULT_VAULT_PASSWORD_FILE",
+        [("defaults", "vault_password_file")],
+        ["ANSIBLE_VAULT_PASSWORD_FILE"]
+    ));
+    if let Some(v) = l.list(&setting!(
+        "DEFAULT_VAULT_IDENTITY_LIST",
+        [("defaults", "vault_identity_list")],
+        ["ANSIBLE_VAULT_IDENTITY_LIST"]
+    )) {
+        c.vault_identity_list = v;
+    }
+    if let Some(v) = l.string(&setting!(
+        "DEFAULT_VAULT_IDENTITY",
+        [("defaults", "vault_identity")],
+        ["ANSIBLE_VAULT_IDENTITY"]
+    )) {
+        c.vault_identity = v;
+    }
+    c.vault_id_match = l.bool(
+        &setting!(
+            "DEFAULT_VAULT_ID_MATCH",
+            [("defaults", "vault_id_match")],
+            ["ANSIBLE_VAULT_ID_MATCH"]
+        ),
+        false,
+    );
+    c.vault_encrypt_identity = l.string(&setting!(
+        "DEFAULT_VAULT_ENCRYPT_IDENTITY",
+        [("defaults", "vault_encrypt_identity")],
+        ["ANSIBLE_VAULT_ENCRYPT_IDENTITY"]
+    ));
 }
 
 #[cfg(test)]

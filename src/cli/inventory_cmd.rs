@@ -59,6 +59,9 @@ pub struct InventoryArgs {
     #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS", action = ArgAction::Append)]
     pub extra_vars: Vec<String>,
 
+    #[command(flatten)]
+    pub vault: super::args::VaultArgs,
+
     /// More output; up to -vvvvvv (accepted)
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,

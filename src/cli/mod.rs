@@ -16,6 +16,8 @@ pub mod options;
 pub mod paths;
 pub mod print;
 pub mod topology_cmd;
+pub mod vault_cmd;
+pub mod vault_setup;
 
 pub use adhoc::{parse_module_args, AdhocArgs};
 pub use args::{parse_adhoc, parse_cli, version_text, Invocation, PlaybookArgs};

@@ -49,8 +49,6 @@ pub struct Options {
     pub ask_become_pass: bool,
     pub become_password_file: Option<PathBuf>,
     pub module_path: Vec<String>,
-    /// Vault is unsupported: the runner should fail when an encrypted value is met.
-    pub vault_password_files: Vec<PathBuf>,
     /// `--profile`, or `profile_tasks` in `callbacks_enabled`.
     pub profile_tasks: bool,
     /// The remaining settings (callbacks, colour, roles_path, gathering, ...).
@@ -202,7 +200,6 @@ fn resolve_common(c: &CommonArgs, cfg: &Config, cwd: &Path, home: Option<&Path>)
         ask_become_pass: priv_.ask_become_pass || cfg.become_ask_pass,
         become_password_file: priv_.become_password_file.clone(),
         module_path: c.module_path.clone(),
-        vault_password_files: c.vault_password_file.clone(),
         profile_tasks: cfg.profile_tasks_enabled(),
         config: cfg.clone(),
     }

@@ -70,6 +70,7 @@ fn run(invocation: Invocation) -> Result<i32> {
             for w in opts.warnings() {
                 eprintln!("[WARNING]: {w}");
             }
+            super::vault_setup::install_run_secrets(&args.common.vault, &cfg)?;
             run_playbook_mode(&opts, &cwd)
         }
         Invocation::Adhoc(args) => {
@@ -77,11 +78,17 @@ fn run(invocation: Invocation) -> Result<i32> {
             for w in opts.warnings() {
                 eprintln!("[WARNING]: {w}");
             }
+            super::vault_setup::install_run_secrets(&args.common.vault, &cfg)?;
             super::adhoc_run::run_adhoc(&args, &opts, &cwd)
         }
-        Invocation::Inventory(args) => super::inventory_cmd::run_inventory(&args, &cfg, &cwd),
+        Invocation::Inventory(args) => {
+            super::vault_setup::install_run_secrets(&args.vault, &cfg)?;
+            super::inventory_cmd::run_inventory(&args, &cfg, &cwd)
+        }
+        Invocation::Vault(args) => super::vault_cmd::run_vault(&args, &cfg),
         Invocation::Topology(t) => {
             let opts = resolve(&t.playbook, &cfg);
+            super::vault_setup::install_run_secrets(&t.playbook.common.vault, &cfg)?;
             super::topology_cmd::run_topology(&t, opts, &cwd)
         }
     }

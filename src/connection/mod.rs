@@ -157,10 +157,13 @@ impl Drop for NoLogScope {
     }
 }
 
-/// What the `yiqiu::roundtrip` trace may show of a script.
+/// What the `yiqiu::roundtrip` trace and the `-vvv` lines may show of a script: nothing of
+/// a `no_log` task's, nor of one that carries a value decrypted from a vault.
 pub fn traceable(script: &str) -> &str {
     if NO_LOG.with(|c| c.get()) {
         "(censored due to no_log)"
+    } else if crate::vault::carries_secret(script) {
+        "(censored: carries a vault-decrypted value)"
     } else {
         script
     }

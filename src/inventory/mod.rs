@@ -11,6 +11,7 @@ mod host_range;
 mod ini;
 mod literal;
 mod pattern;
+mod script;
 pub mod sizes;
 mod sources;
 mod vars_dirs;

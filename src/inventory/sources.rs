@@ -3,7 +3,7 @@
 
 use super::graph::SourceInfo;
 use super::host_range::parse_address;
-use super::{cloud, ini, yaml_source, Inventory, WARN_NO_INVENTORY};
+use super::{cloud, ini, script, yaml_source, Inventory, WARN_NO_INVENTORY};
 use crate::error::{Error, Origin, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -125,10 +125,30 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
         inv.failed_sources.push(display);
         return Ok(false);
     }
-    let text = match std::fs::read_to_string(path) {
+    let src = SourceInfo {
+        file: Value::String(display.clone()),
+        dir: Value::String(
+            path.parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+    };
+    let mut failures: Vec<(&str, Error)> = Vec::new();
+    // An executable file is an inventory script (Ansible's `script` plugin, tried before
+    // the data formats; when it fails, they still get their turn).
+    if script::is_script(path) {
+        let mut attempt = inv.clone();
+        match script::parse(&mut attempt, path, &src) {
+            Ok(()) => {
+                *inv = attempt;
+                return Ok(true);
+            }
+            Err(e) => failures.push(("script", e)),
+        }
+    }
+    let text = match read_source(path) {
         Ok(t) => t,
-        Err(e) => {
-            let err = Error::io(path, e);
+        Err(err) => {
             inv.warnings.push(format!(
                 "Unable to parse {display} as an inventory source: {}",
                 err.message
@@ -138,20 +158,10 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
             return Ok(false);
         }
     };
-    let src = SourceInfo {
-        file: Value::String(display.clone()),
-        dir: Value::String(
-            path.parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        ),
-    };
     let ext = path
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
-    let mut failures: Vec<(&str, Error)> = Vec::new();
-    // An executable file would be an inventory script: not supported, so it is read as data.
     if ext.is_empty() || YAML_EXTS.contains(&ext.as_str()) {
         if let Ok(doc) = crate::yaml::load_str(&text, &display) {
             if cloud::is_cloud(&doc) {
@@ -211,6 +221,16 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
     Ok(false)
 }
 
+/// A source file's text; a vaulted one is decrypted (Ansible's loader does it for every
+/// inventory plugin).
+fn read_source(path: &Path) -> Result<String> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let data = crate::vault::open_if_vaulted(data)
+        .map_err(|e| Error::other(format!("{e} for {}", path.display())))?;
+    String::from_utf8(data)
+        .map_err(|_| Error::other(format!("Could not read '{}': not UTF-8", path.display())))
+}
+
 /// A host cloud inventory (top-level `regions:`): all or nothing, like the other sources. Its
 /// errors are our own, so the INI plugin's unrelated complaint about the file is not shown.
 fn parse_cloud(
@@ -263,10 +283,15 @@ fn failure_warning(plugin: &str, err: &Error, display: &str) -> String {
     };
     // YAML syntax errors carry their own position text; keep the first line of the message.
     let msg = first_line(&err.message);
-    format!(
+    let mut out = format!(
         "Failed to parse inventory with '{plugin}' plugin: {msg}\n\nFailed to parse inventory with \
          '{plugin}' plugin.\n\n<<< caused by >>>\n\n{msg}\nOrigin: {origin}\n"
-    )
+    );
+    // The script plugin's help is the script's stderr.
+    if let (Some(help), "script") = (&err.help, plugin) {
+        out.push_str(&format!("\n{help}"));
+    }
+    out
 }
 
 fn first_line(s: &str) -> String {

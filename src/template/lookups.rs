@@ -198,6 +198,13 @@ pub fn find_in_search_path(state: &State, subdir: &str, term: &str) -> Option<Pa
         .find(|c| c.exists())
 }
 
+/// A file's text, decrypted when it is vaulted (the file and template lookups do).
+fn read_text(path: &std::path::Path, term: &str) -> Result<String, String> {
+    let data = crate::vault::read_file(path)
+        .map_err(|e| format!("Unable to access the file '{term}': {e}"))?;
+    String::from_utf8(data).map_err(|e| format!("Unable to access the file '{term}': {e}"))
+}
+
 fn file_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
     let rstrip = kw::<bool>(kwargs, "rstrip")?.unwrap_or(true);
     let lstrip = kw::<bool>(kwargs, "lstrip")?.unwrap_or(false);
@@ -208,8 +215,7 @@ fn file_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResul
             let path = find_in_search_path(state, "files", &term)
                 .filter(|p| p.is_file())
                 .ok_or_else(|| format!("Unable to access the file '{term}': File not found."))?;
-            let content = std::fs::read_to_string(&path)
-                .map_err(|e| format!("Unable to access the file '{term}': {e}"))?;
+            let content = read_text(&path, &term)?;
             let mut s = content.as_str();
             if rstrip {
                 s = s.trim_end();
@@ -252,8 +258,7 @@ fn template_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginR
             let path = find_in_search_path(state, "templates", &term)
                 .filter(|p| p.is_file())
                 .ok_or_else(|| format!("Unable to access the file '{term}': File not found."))?;
-            let source = std::fs::read_to_string(&path)
-                .map_err(|e| format!("Unable to access the file '{term}': {e}"))?;
+            let source = read_text(&path, &term)?;
             let mut vars = ctx.clone();
             vars.insert("vars".into(), Value::Object(ctx.clone()));
             if let Some(dir) = path.parent() {

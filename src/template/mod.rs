@@ -27,6 +27,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub const OMIT: &str = "__omit_place_holder__yiqiu";
 
 /// Marks a cached template that came from a file (see `Templar::render_file`).
+/// The function an undecryptable `!vault` value calls when it is rendered (`yaml::scalar`).
+pub const VAULT_ERROR_FN: &str = "__yiqiu_undecryptable_vault";
 const FILE_PREFIX: &str = "\u{0}file:";
 
 /// A templating error: the message names the variable when it is undefined.
@@ -167,6 +169,15 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     resources::register(&mut env);
     env.add_global("omit", OMIT);
     env.add_function("now", now::now);
+    env.add_function(
+        VAULT_ERROR_FN,
+        |msg: String, _origin: String| -> Result<MjValue, minijinja::Error> {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                msg,
+            ))
+        },
+    );
     env
 }
 

@@ -114,9 +114,29 @@ impl Node {
 pub fn load_file(path: &Path) -> Result<Node> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let file = path.display().to_string();
+    if crate::vault::is_encrypted(&bytes) {
+        // A vaulted file is read as its plaintext, as Ansible's DataLoader does.
+        let plain =
+            crate::vault::open(&bytes).map_err(|e| Error::other(format!("{e} for {file}")))?;
+        let text =
+            String::from_utf8(plain).map_err(|e| not_utf8(&file, e.as_bytes(), e.utf8_error()))?;
+        let node = load_str(&text, &file)?;
+        remember_strings(&node);
+        return Ok(node);
+    }
     let text =
         String::from_utf8(bytes).map_err(|e| not_utf8(&file, e.as_bytes(), e.utf8_error()))?;
     load_str(&text, &file)
+}
+
+/// Every string value of a decrypted file is a secret (see `crate::vault::remember`).
+fn remember_strings(node: &Node) {
+    match &node.value {
+        NodeValue::Str(s) => crate::vault::remember(s),
+        NodeValue::Seq(items) => items.iter().for_each(remember_strings),
+        NodeValue::Map(pairs) => pairs.iter().for_each(|(_, v)| remember_strings(v)),
+        _ => {}
+    }
 }
 
 /// A parse error (exit 4, as ansible-playbook) at the first byte that is not UTF-8.
@@ -289,7 +309,9 @@ impl<'a> Builder<'a> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| t.suffix.clone());
-                let value = if let Some(tag) = tag.as_deref() {
+                let value = if tag.as_deref() == Some("vault") {
+                    scalar::vaulted(&text, &origin)
+                } else if let Some(tag) = tag.as_deref() {
                     scalar::resolve_tagged(&text, tag)
                         .map_err(|m| Error::parse(m, Some(origin.clone())))?
                 } else if style == ScalarStyle::Plain {

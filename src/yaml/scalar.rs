@@ -94,7 +94,24 @@ pub fn resolve_tagged(text: &str, tag: &str) -> Result<NodeValue, String> {
             _ => Err(format!("'{text}' is not a bool")),
         },
         "null" => Ok(NodeValue::Null),
-        "vault" => Err("ansible-vault encrypted values are not supported yet".to_string()),
         _ => Ok(resolve_plain(text)),
+    }
+}
+
+/// An inline `!vault` value: its plaintext, decrypted now with the run's secrets. One that
+/// cannot be decrypted fails only where it is used, as Ansible's `EncryptedString` does: it
+/// becomes a template that raises Ansible's error when rendered.
+pub fn vaulted(text: &str, origin: &crate::error::Origin) -> NodeValue {
+    match crate::vault::open(text.as_bytes()) {
+        Ok(plain) => NodeValue::Str(String::from_utf8_lossy(&plain).into_owned()),
+        Err(e) => {
+            let msg = format!("Attempt to use undecryptable variable: {e}");
+            NodeValue::Str(format!(
+                "{{{{ {}({}, {}) }}}}",
+                crate::template::VAULT_ERROR_FN,
+                serde_json::Value::from(msg),
+                serde_json::Value::from(origin.to_string())
+            ))
+        }
     }
 }

@@ -771,8 +771,7 @@ impl Module for Copy {
         if local.is_dir() {
             return copy_tree(ctx, args, src, &local, &dest, &opts);
         }
-        let data = std::fs::read(&local)
-            .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", local.display())))?;
+        let data = read_local(&local, args.bool_or("decrypt", true))?;
         let basename = local
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -914,6 +913,16 @@ fn remote_copy_tree(ctx: &mut ModuleContext, src: &str, dest: &str) -> ModuleRes
 
 /// Recursive copy of a controller directory. `src` without a trailing slash copies the
 /// directory itself into dest; with one, its contents.
+/// A source file on the controller; a vaulted one is decrypted in memory (`decrypt`, on by
+/// default, as Ansible), never into a temp file.
+fn read_local(path: &Path, decrypt: bool) -> Result<Vec<u8>, ModuleError> {
+    if decrypt {
+        return crate::vault::read_file(path).map_err(ModuleError::msg);
+    }
+    std::fs::read(path)
+        .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", path.display())))
+}
+
 fn copy_tree(
     ctx: &mut ModuleContext,
     args: &Args,
@@ -978,8 +987,7 @@ fn copy_tree(
     }
     for (i, (rel, path)) in files.iter().enumerate() {
         let st = all.remove(&format!("f{i}")).unwrap_or_default();
-        let data = std::fs::read(path)
-            .map_err(|e| ModuleError::msg(format!("Could not read '{}': {e}", path.display())))?;
+        let data = read_local(path, args.bool_or("decrypt", true))?;
         let sub = InstallOpts {
             attrs: preserve_from(&opts.attrs, local_perm(path)),
             backup: opts.backup,

@@ -92,12 +92,12 @@ impl Module for Template {
         let Some(local) = copy::find_local(ctx, &src) else {
             return Err(ModuleError::msg(missing_src(&src)));
         };
-        let source = std::fs::read_to_string(&local).map_err(|e| {
-            ModuleError::msg(format!(
-                "Could not read template '{}': {e}",
-                local.display()
-            ))
-        })?;
+        // A vaulted template is decrypted in memory, as Ansible's template action does.
+        let source = crate::vault::read_file(&local)
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|e| format!("'{}' is not UTF-8: {e}", local.display()))
+            })
+            .map_err(|e| ModuleError::msg(format!("Could not read template: {e}")))?;
         let full = local.display().to_string();
         // `{% extends %}` must come first in a template, so no prefix there.
         let text = if source.contains("extends") {
