@@ -42,19 +42,22 @@ for dir in "$TARGETS"/*/; do
         || [[ $t == win* || $t == *windows* || $t == incidental_win* ]]; then
         continue
     fi
-    work=$(mktemp -d)
-    printf 'testhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n' >"$work/inventory"
-    printf -- '- hosts: testhost\n  gather_facts: true\n  roles:\n    - role: %s\n' "$t" >"$work/play.yml"
-    printf '[defaults]\nroles_path = %s\n' "$TARGETS" >"$work/ansible.cfg"
     for tool in ansible yiqiu; do
         if [[ $tool == ansible && ${REUSE_ANSIBLE:-0} == 1 && -f $OUT/$t.ansible.rc ]]; then
             continue
         fi
+        # A fresh directory per runner: targets create files relative to the working
+        # directory and under output_dir, and the second runner must not find the first's.
+        work=$(mktemp -d)
+        printf 'testhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n' >"$work/inventory"
+        printf -- '- hosts: testhost\n  gather_facts: true\n  roles:\n    - role: %s\n' "$t" >"$work/play.yml"
+        printf '[defaults]\nroles_path = %s\n' "$TARGETS" >"$work/ansible.cfg"
         if [[ $tool == ansible ]]; then cmd=("$VENV/bin/ansible-playbook"); else cmd=("$YIQIU"); fi
         (cd "$work" && LC_ALL=C.UTF-8 ANSIBLE_NOCOLOR=1 ANSIBLE_CONFIG="$work/ansible.cfg" \
             timeout -k 5 "$TIMEOUT" "${cmd[@]}" -i inventory play.yml \
             -e "output_dir=$work/out" >"$OUT/$t.$tool.log" 2>&1)
         echo $? >"$OUT/$t.$tool.rc"
+        rm -rf "$work"
     done
     a_rc=$(cat "$OUT/$t.ansible.rc") y_rc=$(cat "$OUT/$t.yiqiu.rc")
     a_recap=$(recap "$OUT/$t.ansible.log") y_recap=$(recap "$OUT/$t.yiqiu.log")
@@ -66,6 +69,5 @@ for dir in "$TARGETS"/*/; do
     fi
     printf '%s\t%s\t%s/%s\t%s\t%s\n' "$verdict" "$t" "$a_rc" "$y_rc" "$a_recap" "$y_recap" >>"$OUT/summary.tsv"
     printf '%-7s %-40s rc %s/%s\n' "$verdict" "$t" "$a_rc" "$y_rc"
-    rm -rf "$work"
 done
 echo "agree: $agree of $total targets (ansible rc/yiqiu rc and recaps in $OUT/summary.tsv)"
