@@ -174,11 +174,13 @@ pub fn find_role(
     let mut candidates = Vec::new();
     let roots = collection_roots(playbook_dir);
     if let Some((ns, col, role)) = fqcn(name) {
-        // `ns.col.role`: only in that collection.
+        // `ns.col.role`: that collection first; a plain role directory whose name has
+        // dots comes after, as in Ansible (which falls back to the role search path).
         for root in &roots {
             candidates.push(collection_role(root, ns, col, role));
         }
-    } else if p.is_absolute() {
+    }
+    if p.is_absolute() {
         candidates.push(p.to_path_buf());
     } else {
         candidates.push(playbook_dir.join("roles").join(p));

@@ -52,6 +52,10 @@ for p in apt-get dnf5 dnf yum apk pacman zypper emerge pkg xbps-install opkg swu
   command -v "$p" >/dev/null && echo "$p"
 done
 m ifaces; for d in /sys/class/net/*; do echo "${d##*/} $(cat "$d/address") $(cat "$d/mtu")"; done
+m selinux; if [ -r /sys/fs/selinux/enforce ]; then
+  echo "enforce=$(cat /sys/fs/selinux/enforce)"; echo "policyvers=$(cat /sys/fs/selinux/policyvers)"
+  grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
+fi
 m python; py=PYTHON; [ -n "$py" ] || py=$(command -v python3 || command -v python)
 [ -n "$py" ] && command -v "$py" >/dev/null && { echo "$py"; "$py" -V 2>&1; }
 m local
@@ -887,6 +891,7 @@ pub fn parse_facts(out: &str) -> Map<String, Value> {
     f.insert("pkg_mgr".into(), Value::String(pkg_mgr(&s, &family)));
     f.insert("service_mgr".into(), Value::String(service_mgr(&s)));
     f.insert("local".into(), Value::Object(local_facts(&s)));
+    f.insert("selinux".into(), selinux_facts(&s));
     if let Some(py) = python_facts(&s) {
         let v = &py["version"];
         f.insert(
@@ -896,6 +901,33 @@ pub fn parse_facts(out: &str) -> Map<String, Value> {
         f.insert("python".into(), py);
     }
     f
+}
+
+/// `ansible_selinux`, read from selinuxfs and /etc/selinux/config (Ansible asks the
+/// selinux Python library for the same values).
+fn selinux_facts(s: &BTreeMap<String, Vec<String>>) -> Value {
+    let kv: BTreeMap<&str, &str> = s
+        .get("selinux")
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let Some(enforce) = kv.get("enforce") else {
+        return serde_json::json!({"status": "disabled"});
+    };
+    let mode = |v: &str| match v {
+        "1" | "enforcing" => "enforcing",
+        "0" | "permissive" => "permissive",
+        _ => "disabled",
+    };
+    serde_json::json!({
+        "status": "enabled",
+        "mode": mode(enforce),
+        "config_mode": mode(kv.get("SELINUX").copied().unwrap_or("disabled")),
+        "type": kv.get("SELINUXTYPE").copied().unwrap_or("unknown"),
+        "policyvers": kv.get("policyvers").map(|v| int_value(v)).unwrap_or(Value::Null),
+    })
 }
 
 /// `ansible_python` where the target has a Python (we never need one): its path and
@@ -1127,6 +1159,20 @@ mod tests {
 \n@@yiqiu:pkgmgrs\nyum\ndnf\n\
 \n@@yiqiu:local\n@@yiqiu-fact:app\n{\"v\": 1}\n@@yiqiu-fact:ini\n[s]\nK = v\n\
 \n@@yiqiu:end\n";
+
+    #[test]
+    fn selinux_status_from_selinuxfs_and_config() {
+        let f = parse_facts("@@yiqiu:selinux\n@@yiqiu:end\n");
+        assert_eq!(f["selinux"], json!({"status": "disabled"}));
+        let f = parse_facts(
+            "@@yiqiu:selinux\nenforce=0\npolicyvers=33\nSELINUX=enforcing\nSELINUXTYPE=targeted\n@@yiqiu:end\n",
+        );
+        assert_eq!(
+            f["selinux"],
+            json!({"status": "enabled", "mode": "permissive", "config_mode": "enforcing",
+                   "type": "targeted", "policyvers": 33})
+        );
+    }
 
     #[test]
     fn parses_a_redhat_host_without_ip_command() {
