@@ -47,3 +47,95 @@ fn selinux_facts_are_gathered() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=2 failed=0");
 }
+
+/// The msg list a `debug: msg=...` task printed (the task's JSON block after `ok:`).
+fn debug_msgs(stdout: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut block = String::new();
+    for line in stdout.lines() {
+        if line.starts_with("ok: [") && line.ends_with("=> {") {
+            block = "{".into();
+        } else if !block.is_empty() {
+            block.push_str(line);
+            block.push('\n');
+            if line == "}" {
+                let v: serde_json::Value = serde_json::from_str(&block).expect("debug json");
+                out.push(v["msg"].clone());
+                block.clear();
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn sequence_subelements_varnames_work_as_lookups() {
+    // lookup_sequence / lookup_subelements / lookup_varnames: these exist as lookup()
+    // plugins too, with the plugins' own edge cases.
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    qz_1: a
+    qz_2: b
+    users:
+      - name: alice
+        keys: {pub: [k1, k2]}
+      - name: bob
+        skipped: true
+  tasks:
+    - debug:
+        msg: "{{ query('ansible.builtin.sequence', 'count=2 start=0', 'count=2', start=20) }}"
+    - debug:
+        msg: "{{ query('sequence', 'count=3 start=0', stride=-1) }}"
+    - debug:
+        msg: "{{ lookup('subelements', users, 'keys.pub', wantlist=True) }}"
+    - debug:
+        msg: "{{ lookup('varnames', '^qz_.+', wantlist=True) | sort }}"
+    - debug:
+        msg: "{{ 'qz_1 qz_2' is search('(?=.*qz_2)(?=.*qz_1)') }}"
+    - debug:
+        msg: "{{ lookup('varnames', '*') }}"
+      ignore_errors: true
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=6 failed=0 ignored=1");
+    let msgs = debug_msgs(&r.stdout);
+    use serde_json::json;
+    assert_eq!(msgs[0], json!(["0", "1", "20", "21"]));
+    // count with a negative stride: Ansible computes end = start + count*stride - 1.
+    assert_eq!(msgs[1], json!(["0", "-1", "-2", "-3", "-4"]));
+    // The sub-list is popped from each element; skipped elements are left out.
+    assert_eq!(
+        msgs[2],
+        json!([[{"keys": {}, "name": "alice"}, "k1"], [{"keys": {}, "name": "alice"}, "k2"]])
+    );
+    assert_eq!(msgs[3], json!(["qz_1", "qz_2"]));
+    assert_eq!(msgs[4], json!(true));
+    r.out_contains(r#"Unable to use "*" as a search parameter: nothing to repeat at position 0"#);
+}
+
+#[test]
+fn with_sequence_option_errors_as_ansible() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: msg={{ item }}
+      with_sequence: A-4/2
+      ignore_errors: true
+    - debug: msg={{ item }}
+      with_sequence: start=0 junk=3
+      ignore_errors: true
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=2 failed=0 ignored=2");
+    r.out_contains("Config 'start' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': 'A'");
+    r.out_contains("unrecognized arguments to with_sequence: ['junk']");
+}

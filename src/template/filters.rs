@@ -462,6 +462,36 @@ pub(crate) fn python_regex(
         .map_err(|e| fail(format!("invalid regular expression '{pattern}': {e}")))
 }
 
+/// Whether `pattern` (Python `re` syntax) matches somewhere in `s`. Patterns the regex
+/// crate refuses (look-around, backreferences) go to fancy-regex, which has them.
+pub(crate) fn python_regex_is_match(
+    pattern: &str,
+    ignorecase: bool,
+    multiline: bool,
+    s: &str,
+) -> Result<bool, Error> {
+    let fast_err = match python_regex(pattern, ignorecase, multiline) {
+        Ok(re) => return Ok(re.is_match(s)),
+        Err(e) => e,
+    };
+    let mut flags = String::new();
+    if ignorecase {
+        flags.push('i');
+    }
+    if multiline {
+        flags.push('m');
+    }
+    let translated = pattern.replace("\\Z", "\\z");
+    let source = if flags.is_empty() {
+        translated
+    } else {
+        format!("(?{flags}){translated}")
+    };
+    let re = fancy_regex::Regex::new(&source).map_err(|_| fast_err)?;
+    re.is_match(s)
+        .map_err(|e| fail(format!("regular expression '{pattern}' failed: {e}")))
+}
+
 /// Turns a Python replacement string (`\1`, `\g<name>`) into the regex crate's (`${1}`).
 fn python_replacement(rep: &str) -> String {
     let mut out = String::new();

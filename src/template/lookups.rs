@@ -116,7 +116,92 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
         "dict" => dict_lookup(terms),
         "fileglob" => fileglob_lookup(state, terms),
         "first_found" => first_found_lookup(state, terms, kwargs),
+        "sequence" => super::loop_lookups::sequence(&plain_terms(terms)?, &options(kwargs)?),
+        "subelements" => super::loop_lookups::subelements(&plain_terms(terms)?),
+        "nested" => super::loop_lookups::nested(term_lists(terms)?),
+        "together" => super::loop_lookups::together(term_lists(terms)?),
+        "varnames" => varnames_lookup(state, terms),
         _ => Err(NOT_FOUND.to_string()),
+    }
+}
+
+fn plain_terms(terms: &[MjValue]) -> Result<Vec<Value>, String> {
+    terms.iter().map(data_str).collect()
+}
+
+/// Each term as a list (a scalar is a list of one), for nested/together.
+fn term_lists(terms: &[MjValue]) -> Result<Vec<Vec<Value>>, String> {
+    Ok(plain_terms(terms)?
+        .into_iter()
+        .map(|t| match t {
+            Value::Array(items) => items,
+            other => vec![other],
+        })
+        .collect())
+}
+
+/// The plugin's own keyword options (not lookup()'s `wantlist` and `errors`).
+fn options(kwargs: &Kwargs) -> Result<serde_json::Map<String, Value>, String> {
+    let mut out = serde_json::Map::new();
+    for key in kwargs.args() {
+        if key == "wantlist" || key == "errors" {
+            continue;
+        }
+        let v = kw::<MjValue>(kwargs, key)?.unwrap_or_default();
+        out.insert(key.to_string(), data_str(&v)?);
+    }
+    Ok(out)
+}
+
+/// `varnames`: the names of the variables (in scope for the task) matching each regex.
+fn varnames_lookup(state: &State, terms: &[MjValue]) -> PluginResult {
+    let names: Vec<String> = match state.lookup("vars") {
+        Some(v) if v.kind() == minijinja::value::ValueKind::Map => v
+            .try_iter()
+            .map_err(|e| e.to_string())?
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect(),
+        _ => return Err("No variables available to search".into()),
+    };
+    let mut out = Vec::new();
+    for t in terms {
+        let Some(term) = t.as_str() else {
+            let py_type = match data_str(t)? {
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+                Value::Array(_) => "list",
+                Value::Object(_) => "dict",
+                _ => "NoneType",
+            };
+            return Err(format!(
+                "Invalid setting identifier, \"{}\" is not a string, it is a <class '{py_type}'>",
+                pyfmt::to_str(&data_str(t)?)
+            ));
+        };
+        let re = super::filters::python_regex(term, false, false).map_err(|e| {
+            format!(
+                "Unable to use \"{term}\" as a search parameter: {}",
+                python_regex_error(&e)
+            )
+        })?;
+        out.extend(
+            names
+                .iter()
+                .filter(|n| re.is_match(n))
+                .map(|n| Value::String(n.clone())),
+        );
+    }
+    Ok(out)
+}
+
+/// Python's `re` wording for the commonest compile error, else the regex crate's.
+fn python_regex_error(e: &Error) -> String {
+    let detail = e.detail().unwrap_or_default();
+    if detail.contains("repetition operator missing expression") {
+        "nothing to repeat at position 0".to_string()
+    } else {
+        detail.to_string()
     }
 }
 

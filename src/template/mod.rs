@@ -9,6 +9,7 @@ mod escape;
 pub mod filters;
 pub mod limits;
 pub mod lookups;
+pub mod loop_lookups;
 mod now;
 mod placement;
 pub mod pyfmt;

@@ -3,7 +3,7 @@
 //! minijinja's builtins cover `defined`, `undefined`, `none`, `string`, `number`, `mapping`,
 //! `boolean`, `in`; Ansible's own tests and Jinja2's `sequence` are here.
 
-use super::filters::{data, fail, plugin_error, python_regex, text};
+use super::filters::{data, fail, plugin_error, python_regex_is_match, text};
 use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State, Value as MjValue};
 use serde_json::Value;
@@ -187,7 +187,7 @@ fn regex_test(v: &MjValue, pattern: &str, kwargs: Kwargs, anchored: bool) -> Res
     } else {
         pattern.to_string()
     };
-    Ok(python_regex(&pattern, ignorecase, multiline)?.is_match(&s))
+    python_regex_is_match(&pattern, ignorecase, multiline, &s)
 }
 
 fn is_match(v: &MjValue, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
