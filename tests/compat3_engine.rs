@@ -139,3 +139,50 @@ fn with_sequence_option_errors_as_ansible() {
     r.out_contains("Config 'start' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': 'A'");
     r.out_contains("unrecognized arguments to with_sequence: ['junk']");
 }
+
+#[test]
+fn builtin_module_we_lack_loads_and_skips() {
+    // Ansible loads a task using any builtin module; a `when: false` task is skipped
+    // (setup_rpm_repo has dnf tasks for other systems). When it runs, it fails clearly.
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - dnf:
+        name: tree
+      when: false
+    - ansible.builtin.yum_repository:
+        name: x
+      ignore_errors: true
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 skipped=1 ignored=1");
+    r.out_contains(
+        "The module ansible.builtin.yum_repository is not implemented by yiqiu-play yet.",
+    );
+}
+
+#[test]
+fn python_plugin_module_is_refused_naming_the_file() {
+    // Out of scope: modules and action plugins written in Python. The error says so and
+    // names the file found.
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  roles: [app]\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("roles/app/tasks/main.yml", "- my_module:\n    x: 1\n"),
+        (
+            "roles/app/library/my_module.py",
+            "from ansible.module_utils.basic import AnsibleModule\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(4);
+    r.err_contains("Python plugins are not supported by yiqiu-play");
+    r.err_contains("roles/app/library/my_module.py");
+}

@@ -24,6 +24,7 @@ pub mod commands;
 pub mod control;
 pub mod files;
 pub mod k8s;
+pub mod not_implemented;
 pub mod registry;
 pub mod release;
 pub mod service;

@@ -78,7 +78,19 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
         "systemd_service" => "systemd",
         other => other,
     };
-    all().iter().copied().find(|m| m.name() == short)
+    all()
+        .iter()
+        .copied()
+        .find(|m| m.name() == short)
+        .or_else(|| {
+            // Ansible's other builtin modules load, and fail only when they run.
+            let builtin = name == short
+                || name.starts_with("ansible.builtin.")
+                || name.starts_with("ansible.legacy.");
+            builtin
+                .then(|| super::not_implemented::find(short))
+                .flatten()
+        })
 }
 
 /// Whether `name` names a module (used to tell a module key from a misspelled keyword).

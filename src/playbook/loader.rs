@@ -794,6 +794,14 @@ impl Loader {
             }
             _ => {
                 if !registry::is_module(&short) {
+                    let mut bases: Vec<&Path> = ctx.role.iter().map(|r| r.path.as_path()).collect();
+                    bases.push(&ctx.playbook_dir);
+                    if let Some(file) = super::plugins::find_module_file(&short, &bases) {
+                        return Err(err(
+                            super::plugins::unsupported_message(&action_name, &file),
+                            key_node,
+                        ));
+                    }
                     let hint = registry::suggest(&short)
                         .map(|s| format!(" Did you mean '{s}'?"))
                         .unwrap_or_default();

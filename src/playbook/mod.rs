@@ -4,6 +4,7 @@ pub mod keywords;
 pub mod kv;
 pub mod loader;
 pub mod model;
+pub mod plugins;
 pub mod role;
 pub mod tags;
 
