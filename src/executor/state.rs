@@ -96,6 +96,9 @@ pub struct HostStore {
     pub include_vars: VarsLayer,
     /// `set_fact` and `register` (precedence 19).
     pub set_facts: VarsLayer,
+    /// The facts a module returned without the `ansible_` prefix (getent's
+    /// `getent_passwd`): variables under their own name, as in Ansible.
+    pub bare_facts: Arc<std::collections::BTreeSet<String>>,
     /// The facts as variables (`ansible_facts` + `ansible_*`), built once per change.
     facts_vars: Option<VarsLayer>,
 }
@@ -186,7 +189,7 @@ impl RunState {
         }
         let mut out = Map::new();
         for (k, v) in store.facts.iter() {
-            let name = if k.starts_with("ansible_") {
+            let name = if k.starts_with("ansible_") || store.bare_facts.contains(k) {
                 k.clone()
             } else {
                 format!("ansible_{k}")

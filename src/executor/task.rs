@@ -1277,6 +1277,14 @@ impl PlayRun<'_> {
                 };
                 target.insert(key.to_string(), v.clone());
             }
+            if !matches!(action, "set_fact" | "include_vars") {
+                let bare = facts.keys().filter(|k| !k.starts_with("ansible_"));
+                let bare: Vec<&String> = bare.filter(|k| !s.bare_facts.contains(*k)).collect();
+                if !bare.is_empty() {
+                    let set = std::sync::Arc::make_mut(&mut s.bare_facts);
+                    set.extend(bare.into_iter().cloned());
+                }
+            }
         });
     }
 

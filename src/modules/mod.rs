@@ -43,7 +43,7 @@ pub use release::{
     component_deploy, component_health, component_links, component_pack, component_publish,
     component_version,
 };
-pub use system::{ping, setup, systemd, wait_for};
+pub use system::{getent, ping, setup, systemd, wait_for};
 
 use crate::connection::{Become, Connection};
 use serde_json::{Map, Value};

@@ -13,6 +13,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::group_by::GroupBy,
         &super::include_vars::IncludeVars,
         &super::pause::Pause,
+        &super::getent::Getent,
         &super::ping::Ping,
         &super::raw::Raw,
         &super::set_fact::SetFact,

@@ -1,5 +1,6 @@
 //! Modules about the host itself: facts (setup), services (systemd/service), ping, wait_for.
 
+pub mod getent;
 pub mod ping;
 pub mod setup;
 pub mod systemd;
