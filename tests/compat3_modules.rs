@@ -61,3 +61,57 @@ fn getent_unknown_argument_is_an_error() {
     r.assert_code(2);
     r.err_contains("bogus");
 }
+
+#[test]
+fn chdir_through_a_symlink_is_the_physical_directory() {
+    // Ansible's command/shell chdir is os.chdir: symlinks resolved, `$PWD` the real path
+    // (command_shell's "check parent using chdir").
+    let (d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - file: {path: "{{ playbook_dir }}/real/site", state: directory}
+    - file: {src: "{{ playbook_dir }}/real", dest: "{{ playbook_dir }}/link", state: link}
+    - shell: dirname "$PWD"
+      args: {chdir: "{{ playbook_dir }}/link/site"}
+      register: r
+    - command: pwd
+      args: {chdir: "{{ playbook_dir }}/link/site"}
+      register: p
+    - debug: msg="{{ r.stdout }} {{ p.stdout }}"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    let real = std::fs::canonicalize(d.path().join("real")).expect("real dir");
+    r.out_contains(&format!(
+        "\"msg\": \"{} {}/site\"",
+        real.display(),
+        real.display()
+    ));
+}
+
+#[test]
+fn shell_refuses_expand_argument_vars() {
+    // A command-only option: Ansible's shell action fails with exactly this message.
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - shell: echo hi
+      args:
+        expand_argument_vars: false
+      register: r
+      ignore_errors: true
+    - assert:
+        that:
+          - r is failed
+          - "r.msg == 'Unsupported parameters for (shell) module: expand_argument_vars'"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=2 failed=0 ignored=1");
+}

@@ -169,8 +169,10 @@ pub struct Prepared {
 pub fn run_prepared(p: Prepared, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
     let mut script = String::new();
     if let Some(dir) = args.str("chdir") {
+        // `-P`: Ansible's os.chdir resolves symlinks, so the command sees the physical
+        // directory (and `$PWD` is reset to it).
         script.push_str(&format!(
-            "cd {} 2>/dev/null || {{ printf %s {MARK_CHDIR} >&2; exit 1; }}\n",
+            "cd -P {} 2>/dev/null || {{ printf %s {MARK_CHDIR} >&2; exit 1; }}\n",
             util::shell_path(dir)
         ));
     }

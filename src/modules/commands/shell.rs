@@ -33,6 +33,12 @@ impl Module for Shell {
         true
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
+        // Accepted by the shared spec, refused by Ansible's shell action: it is command's.
+        if args.get("expand_argument_vars").is_some() {
+            return Err(crate::modules::ModuleError::msg(
+                "Unsupported parameters for (shell) module: expand_argument_vars",
+            ));
+        }
         let argv_text = args.list("argv").map(|l| {
             let words: Vec<String> = l
                 .iter()
