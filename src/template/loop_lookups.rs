@@ -442,7 +442,7 @@ mod tests {
         assert!(subelements(&[users.clone(), json!("k.l"), json!(1)])
             .unwrap_err()
             .contains("the optional third item must be a dict"));
-        assert!(subelements(&[users.clone()])
+        assert!(subelements(std::slice::from_ref(&users))
             .unwrap_err()
             .contains("expects a list of two or three"));
         assert_eq!(
