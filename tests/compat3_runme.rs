@@ -193,3 +193,53 @@ fn include_role_of_a_missing_role_fails_without_counting_ok() {
     r.out_contains("the role 'nope' was not found in");
     r.assert_recap("localhost", "ok=0 failed=1");
 }
+
+#[test]
+fn inventory_hostnames_lookup_matches_patterns() {
+    let yaml = r#"- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug:
+        msg: "{{ lookup('inventory_hostnames', 'g1:!h1', wantlist=true) }} {{ lookup('inventory_hostnames', 'g1:&g2') }} {{ query('inventory_hostnames', 'nope') }} {{ query('inventory_hostnames', 'all') }} {{ query('inventory_hostnames', 'g2', 'h1') }}"
+"#;
+    let dir = project(&[
+        ("site.yml", yaml),
+        ("hosts", "[g1]\nh1\nh2\nh3\n[g2]\nh2\nh3\nh4\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.out_contains(
+        "\"msg\": \"['h2', 'h3'] h2,h3 [] ['h1', 'h2', 'h3', 'h4'] ['h2', 'h3', 'h4', 'h1']\"",
+    );
+}
+
+#[test]
+fn play_force_handlers_false_beats_the_command_line() {
+    let yaml = "- hosts: all\n  gather_facts: no\n  force_handlers: false\n  tasks:\n    - command: echo\n      notify: h\n    - fail:\n      when: inventory_hostname == 'a'\n  handlers:\n    - name: h\n      debug: msg=HANDLER_{{ inventory_hostname }}\n";
+    let (_d, r) = two_hosts(yaml, &["--force-handlers"]);
+    r.assert_code(2);
+    r.out_contains("HANDLER_b");
+    assert!(!r.stdout.contains("HANDLER_a"), "{}", r.stdout);
+    r.assert_recap("a", "ok=1 changed=1 failed=1");
+    r.assert_recap("b", "ok=2 changed=1");
+}
+
+#[test]
+fn role_handler_listens_on_its_role_qualified_topic() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  roles: [r]\n  tasks:\n    - command: echo\n      notify: 'r : topic'\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("roles/r/tasks/main.yml", "- debug: msg=in_role\n"),
+        (
+            "roles/r/handlers/main.yml",
+            "- name: listener\n  debug: msg=LISTENED\n  listen: topic\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.out_contains("RUNNING HANDLER [r : listener]");
+    r.assert_recap("localhost", "ok=3 changed=1");
+}

@@ -642,7 +642,7 @@ impl<'a> PlayRun<'a> {
         }
         // Forced handlers still run when every host failed before a flush point (nothing
         // left notified makes this a no-op).
-        if self.play.force_handlers || opts.force_handlers {
+        if self.play.force_handlers.unwrap_or(opts.force_handlers) {
             self.flush_handlers(batch, false);
         }
         let all_failed = batch.iter().all(|h| {
@@ -1177,14 +1177,17 @@ impl<'a> PlayRun<'a> {
             let by_name = order.iter().copied().find(|&i| {
                 let h = &list[i];
                 let hname = h.name.clone().unwrap_or_default();
-                let qualified = h.role.as_ref().map(|r| format!("{} : {hname}", r.name));
-                hname == *name || qualified.as_deref() == Some(name.as_str())
+                hname == *name || role_qualified(h, &hname, name)
             });
             let mut picked: Vec<usize> = by_name.into_iter().collect();
             let mut seen: Vec<Option<String>> = Vec::new();
             for &i in &order {
                 let h = &list[i];
-                if h.listen.iter().any(|l| l == name) {
+                // A role's handler also listens on `role : topic`.
+                if h.listen
+                    .iter()
+                    .any(|l| l == name || role_qualified(h, l, name))
+                {
                     if h.name.is_some() && seen.contains(&h.name) {
                         continue;
                     }
@@ -1214,7 +1217,12 @@ impl<'a> PlayRun<'a> {
     /// whose handlers failed; inside a block with `rescue` they go to the rescue.
     pub fn flush_handlers(&self, batch: &[String], rescuable: bool) -> Vec<String> {
         let mut all_failed: Vec<String> = Vec::new();
-        let force = self.play.force_handlers || self.shared.state.options.force_handlers;
+        // An explicit `force_handlers:` on the play beats the command line (Ansible's play
+        // attribute only defaults to --force-handlers).
+        let force = self
+            .play
+            .force_handlers
+            .unwrap_or(self.shared.state.options.force_handlers);
         // By index: a handler that includes a role may append handlers while this runs.
         let mut next = 0;
         while let Some(handler) = self.handler_list().get(next).cloned() {
@@ -1382,6 +1390,15 @@ impl<'a> PlayRun<'a> {
     pub fn playbook_dir(&self) -> PathBuf {
         self.play.playbook_dir.clone()
     }
+}
+
+/// Whether `wanted` is `role : what` for the handler's role, by its full (`ns.col.role`) or
+/// short name.
+fn role_qualified(h: &Task, what: &str, wanted: &str) -> bool {
+    h.role.as_ref().is_some_and(|r| {
+        let short = r.name.rsplit('.').next().unwrap_or(&r.name);
+        wanted == format!("{} : {what}", r.name) || wanted == format!("{short} : {what}")
+    })
 }
 
 /// Where a notification looks for its handler: Ansible keeps handlers in blocks (a handlers

@@ -351,8 +351,7 @@ impl Loader {
                     }
                 }
                 "force_handlers" => {
-                    play.force_handlers =
-                        crate::modules::args::to_bool(&v.to_json()).unwrap_or(false)
+                    play.force_handlers = crate::modules::args::to_bool(&v.to_json())
                 }
                 "order" => play.order = scalar_string(v).unwrap_or_else(|| "inventory".into()),
                 "pre_tasks" | "tasks" | "post_tasks" | "handlers" | "roles" => {}
