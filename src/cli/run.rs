@@ -71,6 +71,7 @@ fn run(invocation: Invocation) -> Result<i32> {
                 eprintln!("[WARNING]: {w}");
             }
             super::vault_setup::install_run_secrets(&args.common.vault, &cfg)?;
+            say_config_file(opts.verbosity, cfg_file.as_deref());
             run_playbook_mode(&opts, &cwd)
         }
         Invocation::Adhoc(args) => {
@@ -79,6 +80,7 @@ fn run(invocation: Invocation) -> Result<i32> {
                 eprintln!("[WARNING]: {w}");
             }
             super::vault_setup::install_run_secrets(&args.common.vault, &cfg)?;
+            say_config_file(opts.verbosity, cfg_file.as_deref());
             super::adhoc_run::run_adhoc(&args, &opts, &cwd)
         }
         Invocation::Inventory(args) => {
@@ -91,6 +93,16 @@ fn run(invocation: Invocation) -> Result<i32> {
             super::vault_setup::install_run_secrets(&t.playbook.common.vault, &cfg)?;
             super::topology_cmd::run_topology(&t, opts, &cwd)
         }
+    }
+}
+
+/// At -v, which ansible.cfg is used (the line every ansible CLI prints first).
+fn say_config_file(verbosity: u8, cfg_file: Option<&Path>) {
+    if verbosity >= 1 {
+        super::print::stdout_line(&match cfg_file {
+            Some(p) => format!("Using {} as config file", p.display()),
+            None => "No config file found; using defaults".to_string(),
+        });
     }
 }
 

@@ -110,6 +110,12 @@ pub fn run_playbooks(
     };
     'playbooks: for pb in playbooks {
         callback.playbook_start(&pb.path.display().to_string());
+        // The path as given on the command line (ours are joined to the working directory).
+        let given = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| pb.path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
+            .unwrap_or_else(|| pb.path.clone());
+        callback.plays_in(pb.plays.len(), &given.display().to_string());
         for play in &pb.plays {
             let pattern = render_pattern(&play.hosts, &state.extra_vars)?;
             let hosts = {

@@ -35,6 +35,9 @@ pub struct HostFlags {
     pub unreachable: bool,
     /// `meta: end_host` / `end_play` / `end_batch`.
     pub ended: bool,
+    /// How often `meta: clear_host_errors` ran: a host whose errors were cleared in a block's
+    /// `always` leaves the block as not failed.
+    pub errors_cleared: u32,
 }
 
 /// Shared across the plays of one run.
@@ -69,7 +72,8 @@ pub struct PlayRun<'a> {
     pub flags: Mutex<HashMap<String, HostFlags>>,
     /// Handler index → hosts notified, in notification order.
     pub notified: Mutex<HashMap<usize, Vec<String>>>,
-    pub handlers: Vec<Arc<Task>>,
+    /// The play's handlers; an `include_role` appends its role's handlers at run time.
+    pub handlers: std::sync::RwLock<Vec<Arc<Task>>>,
     pub abort: AtomicBool,
     play_ended: AtomicBool,
     no_more_hosts_shown: AtomicBool,
@@ -252,7 +256,7 @@ impl<'a> PlayRun<'a> {
             batch: Mutex::new(Vec::new()),
             flags: Mutex::new(HashMap::new()),
             notified: Mutex::new(HashMap::new()),
-            handlers,
+            handlers: std::sync::RwLock::new(handlers),
             abort: AtomicBool::new(false),
             play_ended: AtomicBool::new(false),
             no_more_hosts_shown: AtomicBool::new(false),
@@ -636,6 +640,11 @@ impl<'a> PlayRun<'a> {
             self.mark_failed(&failed);
             self.flush_handlers(batch, false);
         }
+        // Forced handlers still run when every host failed before a flush point (nothing
+        // left notified makes this a no-op).
+        if self.play.force_handlers.unwrap_or(opts.force_handlers) {
+            self.flush_handlers(batch, false);
+        }
         let all_failed = batch.iter().all(|h| {
             let f = self.flags(h);
             f.failed || f.unreachable
@@ -694,9 +703,20 @@ impl<'a> PlayRun<'a> {
                 Item::Task(t) => self.run_task(t, &alive, rescuable),
                 Item::Block(b) => self.run_block(b, &alive, rescuable),
             };
+            let any_failed = !newly.is_empty();
             for h in newly {
                 if !failed.contains(&h) {
                     failed.push(h);
+                }
+            }
+            // any_errors_fatal under a rescue: Ansible marks every other host failed at this
+            // point too (`mark_host_failed`), so they all go to the rescue (not counted as
+            // failed in the recap).
+            if any_failed && rescuable && self.play.any_errors_fatal {
+                for h in &alive {
+                    if !failed.contains(h) {
+                        failed.push(h.clone());
+                    }
                 }
             }
             self.check_fail_limits(&failed, rescuable);
@@ -795,7 +815,18 @@ impl<'a> PlayRun<'a> {
                 .collect();
             // `always` runs even when any_errors_fatal has stopped the batch.
             let aborted = self.abort.swap(false, Ordering::SeqCst);
+            let cleared_before: Vec<u32> = failed
+                .iter()
+                .map(|h| self.flags(h).errors_cleared)
+                .collect();
             let f2 = self.run_items(&block.always, &always_hosts, rescuable);
+            let still_failed: Vec<bool> = failed
+                .iter()
+                .zip(&cleared_before)
+                .map(|(h, n)| self.flags(h).errors_cleared == *n)
+                .collect();
+            let mut keep = still_failed.into_iter();
+            failed.retain(|_| keep.next().unwrap_or(true));
             if aborted {
                 self.abort.store(true, Ordering::SeqCst);
             }
@@ -811,6 +842,10 @@ impl<'a> PlayRun<'a> {
     /// Whether tags and `--start-at-task` let this task run. Templated tags are rendered
     /// with the first host's variables.
     fn selected(&self, task: &Task, hosts: &[String]) -> bool {
+        // A notified handler runs whatever --tags/--skip-tags say (as Ansible 2.19).
+        if task.is_handler {
+            return true;
+        }
         let tags = if task
             .keywords
             .tags
@@ -1076,45 +1111,103 @@ impl<'a> PlayRun<'a> {
                 origin: inc.origin.clone(),
             };
             ctx.keywords = merge_keywords(&ctx.keywords, &Default::default());
-            return loader.expand_included_role(
+            let items = loader.expand_included_role(
                 role,
                 &ctx,
                 &self.public_roles.ran_in_roles_section,
                 &mut handlers,
                 &at,
-            );
+            )?;
+            self.add_handlers(&handlers);
+            return Ok(items);
         }
         loader.include_tasks(&inc.path, &ctx)
     }
 
+    /// Handlers an `include_role` brought in join the play's list (once: including the same
+    /// role again does not duplicate them), as Ansible's `update_handler_list` does.
+    fn add_handlers(&self, items: &[Item]) {
+        let mut new = Vec::new();
+        flatten_handlers(items, &mut new);
+        let mut list = self.handlers.write().unwrap_or_else(|p| p.into_inner());
+        for h in new {
+            let same = |x: &Arc<Task>| {
+                x.origin.to_string() == h.origin.to_string()
+                    && x.role.as_ref().map(|r| &r.name) == h.role.as_ref().map(|r| &r.name)
+            };
+            if list.iter().any(same) {
+                continue;
+            }
+            // Notifications are resolved by name when handlers run, so the newest
+            // definition of a name takes the pending ones of the older.
+            if let Some(old) = h
+                .name
+                .as_ref()
+                .and_then(|name| list.iter().rposition(|x| x.name.as_ref() == Some(name)))
+            {
+                let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(hosts) = n.remove(&old) {
+                    n.insert(list.len(), hosts);
+                }
+            }
+            list.push(h);
+        }
+    }
+
+    fn handler_list(&self) -> Vec<Arc<Task>> {
+        self.handlers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Notifies `names` for `host`, as Ansible 2.19's `search_handlers_by_notification`: a
+    /// name (plain or `role : name`) picks one handler, the first in [`handler_search_order`];
+    /// `listen` topics pick every listener, one per handler name.
     pub fn notify(
         &self,
         task: &Task,
         host: &str,
         names: &[String],
     ) -> std::result::Result<(), String> {
+        let _ = task;
+        let list = self.handler_list();
+        let order = handler_search_order(&list);
         for name in names {
-            let mut found = false;
-            for (i, h) in self.handlers.iter().enumerate() {
+            let by_name = order.iter().copied().find(|&i| {
+                let h = &list[i];
                 let hname = h.name.clone().unwrap_or_default();
-                let qualified = h.role.as_ref().map(|r| format!("{} : {hname}", r.name));
-                if hname == *name
-                    || qualified.as_deref() == Some(name.as_str())
-                    || h.listen.iter().any(|l| l == name)
+                hname == *name || role_qualified(h, &hname, name)
+            });
+            let mut picked: Vec<usize> = by_name.into_iter().collect();
+            let mut seen: Vec<Option<String>> = Vec::new();
+            for &i in &order {
+                let h = &list[i];
+                // A role's handler also listens on `role : topic`.
+                if h.listen
+                    .iter()
+                    .any(|l| l == name || role_qualified(h, l, name))
                 {
-                    found = true;
-                    let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
-                    let hosts = n.entry(i).or_default();
-                    if !hosts.iter().any(|x| x == host) {
-                        hosts.push(host.to_string());
+                    if h.name.is_some() && seen.contains(&h.name) {
+                        continue;
+                    }
+                    seen.push(h.name.clone());
+                    if !picked.contains(&i) {
+                        picked.push(i);
                     }
                 }
             }
-            if !found {
-                let _ = task;
+            if picked.is_empty() {
                 return Err(format!(
                     "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
                 ));
+            }
+            let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
+            for i in picked {
+                let hosts = n.entry(i).or_default();
+                if !hosts.iter().any(|x| x == host) {
+                    hosts.push(host.to_string());
+                }
             }
         }
         Ok(())
@@ -1124,8 +1217,17 @@ impl<'a> PlayRun<'a> {
     /// whose handlers failed; inside a block with `rescue` they go to the rescue.
     pub fn flush_handlers(&self, batch: &[String], rescuable: bool) -> Vec<String> {
         let mut all_failed: Vec<String> = Vec::new();
-        let force = self.play.force_handlers || self.shared.state.options.force_handlers;
-        for (i, handler) in self.handlers.iter().enumerate() {
+        // An explicit `force_handlers:` on the play beats the command line (Ansible's play
+        // attribute only defaults to --force-handlers).
+        let force = self
+            .play
+            .force_handlers
+            .unwrap_or(self.shared.state.options.force_handlers);
+        // By index: a handler that includes a role may append handlers while this runs.
+        let mut next = 0;
+        while let Some(handler) = self.handler_list().get(next).cloned() {
+            let i = next;
+            next += 1;
             let hosts = {
                 let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
                 n.remove(&i).unwrap_or_default()
@@ -1141,7 +1243,7 @@ impl<'a> PlayRun<'a> {
             if hosts.is_empty() {
                 continue;
             }
-            let failed = self.run_task(handler, &hosts, rescuable);
+            let failed = self.run_task(&handler, &hosts, rescuable);
             if !rescuable {
                 self.mark_failed(&failed);
             }
@@ -1167,36 +1269,56 @@ impl<'a> PlayRun<'a> {
             return Vec::new();
         }
         let cb = self.shared.callback;
-        cb.task_start(
-            &task.display_name(),
-            TaskKind::Task,
-            self.shared.state.options.check,
+        // As Ansible's linear strategy: host-level actions are evaluated for each host, the
+        // others once, for the first host (`run_once`), and apply to the whole batch. At -vv
+        // each evaluation says `META: what it did` (or why it was skipped).
+        let per_host = matches!(
+            action.as_str(),
+            "noop" | "reset_connection" | "end_host" | "flush_handlers"
         );
-        cb.task_details(Some(&task.origin.to_string()), "meta");
-        // A meta task's condition is evaluated per host; host-level actions apply to the hosts
-        // where it holds, play-level ones if it holds for any host. Skipped hosts are shown but
-        // not counted, as Ansible does.
-        let hosts: Vec<String> = if task.keywords.when.is_empty() {
-            hosts.to_vec()
+        let candidates = if per_host {
+            hosts
         } else {
-            let mut selected = Vec::new();
-            for h in hosts {
-                let scope = self.scope(Some(task), h, Map::new());
-                let ok = templar()
-                    .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
-                    .unwrap_or(false);
-                if ok {
-                    selected.push(h.clone());
-                } else {
-                    let mut data = Map::new();
-                    data.insert("changed".into(), Value::Bool(false));
-                    data.insert("skipped".into(), Value::Bool(true));
-                    let r = super::result::TaskResult::new(h.clone(), Status::Skipped, data);
-                    cb.host_result(&r, self.shared.state.options.verbosity);
-                }
-            }
-            selected
+            &hosts[..hosts.len().min(1)]
         };
+        let mut selected = Vec::new();
+        for (i, h) in candidates.iter().enumerate() {
+            // Ansible starts the task (and prints its banner) again for each host of a
+            // host-level meta action.
+            if i == 0 || per_host {
+                cb.task_start(
+                    &task.display_name(),
+                    TaskKind::Task,
+                    self.shared.state.options.check,
+                );
+                cb.task_details(Some(&task.origin.to_string()), "meta");
+            }
+            let ok = task.keywords.when.is_empty() || {
+                let scope = self.scope(Some(task), h, Map::new());
+                templar()
+                    .eval_condition(&Value::Array(task.keywords.when.clone()), &scope.context())
+                    .unwrap_or(false)
+            };
+            let (done, skip) = meta_messages(&action, h);
+            if ok {
+                cb.verbose(2, &format!("META: {done}"));
+                selected.push(h.clone());
+            } else {
+                cb.verbose(2, &format!("META: {skip}"));
+                let msg = if action == "end_host" {
+                    format!("end_host conditional evaluated to false, continuing execution for {h}")
+                } else {
+                    action.clone()
+                };
+                let mut data = Map::new();
+                data.insert("msg".into(), Value::String(msg));
+                data.insert("skipped".into(), Value::Bool(true));
+                data.insert("skip_reason".into(), Value::String(skip));
+                let r = super::result::TaskResult::new(h.clone(), Status::Skipped, data);
+                cb.host_result(&r, self.shared.state.options.verbosity);
+            }
+        }
+        let hosts = selected;
         if hosts.is_empty() {
             return Vec::new();
         }
@@ -1229,7 +1351,10 @@ impl<'a> PlayRun<'a> {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
                 for h in &batch {
-                    self.set_flags(h, |f| f.failed = false);
+                    self.set_flags(h, |f| {
+                        f.failed = false;
+                        f.errors_cleared += 1;
+                    });
                     failed_hosts.remove(h);
                 }
                 self.shared
@@ -1264,6 +1389,64 @@ impl<'a> PlayRun<'a> {
 
     pub fn playbook_dir(&self) -> PathBuf {
         self.play.playbook_dir.clone()
+    }
+}
+
+/// Whether `wanted` is `role : what` for the handler's role, by its full (`ns.col.role`) or
+/// short name.
+fn role_qualified(h: &Task, what: &str, wanted: &str) -> bool {
+    h.role.as_ref().is_some_and(|r| {
+        let short = r.name.rsplit('.').next().unwrap_or(&r.name);
+        wanted == format!("{} : {what}", r.name) || wanted == format!("{short} : {what}")
+    })
+}
+
+/// Where a notification looks for its handler: Ansible keeps handlers in blocks (a handlers
+/// file, or one `include_role` run) and searches the blocks from the last loaded to the
+/// first, each block from its top. A block is approximated by the file the handlers are in.
+fn handler_search_order(list: &[Arc<Task>]) -> Vec<usize> {
+    let mut files: Vec<&str> = Vec::new();
+    for h in list {
+        if !files.contains(&&*h.origin.file) {
+            files.push(&h.origin.file);
+        }
+    }
+    files
+        .iter()
+        .rev()
+        .flat_map(|f| (0..list.len()).filter(move |&i| &*list[i].origin.file == *f))
+        .collect()
+}
+
+/// What a meta action says at -vv when it runs on `host` and when its `when` is false
+/// (Ansible's `_execute_meta` messages).
+fn meta_messages(action: &str, host: &str) -> (String, String) {
+    let skip = format!("{action} conditional evaluated to False");
+    match action {
+        "flush_handlers" => (
+            format!("triggered running handlers for {host}"),
+            format!("{skip}, not running handlers for {host}"),
+        ),
+        "refresh_inventory" => ("inventory successfully refreshed".into(), skip),
+        "clear_facts" => (
+            "facts cleared".into(),
+            format!("{skip}, not clearing facts and fact cache for {host}"),
+        ),
+        "clear_host_errors" => (
+            "cleared host errors".into(),
+            format!("{skip}, not clearing host error state for {host}"),
+        ),
+        "end_batch" => (
+            "ending batch".into(),
+            format!("{skip}, continuing current batch"),
+        ),
+        "end_play" => ("ending play".into(), format!("{skip}, continuing play")),
+        "end_host" => (
+            format!("ending play for {host}"),
+            format!("{skip}, continuing execution for {host}"),
+        ),
+        "reset_connection" => ("reset connection".into(), skip),
+        other => (other.to_string(), skip),
     }
 }
 

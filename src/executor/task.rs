@@ -907,6 +907,29 @@ impl PlayRun<'_> {
                 origin: task.origin.clone(),
             };
             let spec = RoleSpec::from_args(&args, &at).map_err(|e| e.message)?;
+            // A role that is not there fails the include itself: no `included:` line and
+            // no ok count, as Ansible.
+            let playbook_dir = self.playbook_dir();
+            let roles_path = &self.shared.loader.roles_path;
+            if crate::playbook::role::find_role(
+                &spec.name,
+                &playbook_dir,
+                task.role.as_deref(),
+                roles_path,
+                &keywords.collections,
+            )
+            .is_none()
+            {
+                let mut searched: Vec<String> =
+                    vec![playbook_dir.join("roles").display().to_string()];
+                searched.extend(roles_path.iter().map(|p| p.display().to_string()));
+                searched.push(playbook_dir.display().to_string());
+                return Err(format!(
+                    "the role '{}' was not found in {}",
+                    spec.name,
+                    searched.join(":")
+                ));
+            }
             let key = format!(
                 "role:{}:{:?}:{}",
                 spec.name,

@@ -308,6 +308,22 @@ pub fn strip_internal_keys(v: &mut Value) {
     }
 }
 
+/// `file:line:col` → `file:line`: Ansible's `task path:` names no column.
+fn without_column(path: &str) -> &str {
+    match path.rsplit_once(':') {
+        Some((head, col))
+            if !col.is_empty()
+                && col.bytes().all(|b| b.is_ascii_digit())
+                && head.rsplit_once(':').is_some_and(|(_, l)| {
+                    !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit())
+                }) =>
+        {
+            head
+        }
+        _ => path,
+    }
+}
+
 fn is_loop_result(data: &Map<String, Value>) -> bool {
     matches!(data.get("results"), Some(Value::Array(_)))
 }
@@ -321,6 +337,20 @@ impl Callback for DefaultCallback {
                 .unwrap_or_else(|| path.to_string());
             let mut st = self.lock();
             self.banner(&mut st, &format!("PLAYBOOK: {base}"));
+        }
+    }
+
+    fn plays_in(&self, count: usize, path: &str) {
+        if self.verbosity > 1 {
+            let mut st = self.lock();
+            self.display(&mut st, &format!("{count} plays in {path}"), None, false);
+        }
+    }
+
+    fn verbose(&self, min_verbosity: u8, msg: &str) {
+        if self.verbosity >= min_verbosity {
+            let mut st = self.lock();
+            self.display(&mut st, msg, None, false);
         }
     }
 
@@ -356,7 +386,7 @@ impl Callback for DefaultCallback {
             if let Some(p) = path {
                 self.display(
                     &mut st,
-                    &format!("task path: {p}"),
+                    &format!("task path: {}", without_column(p)),
                     Some(Color::Debug),
                     false,
                 );

@@ -126,6 +126,11 @@ pub enum TaskKind {
 /// aggregated result.
 pub trait Callback: Send + Sync {
     fn playbook_start(&self, _path: &str) {}
+    /// Right after `playbook_start`: how many plays the playbook holds (imports included);
+    /// the default callback says `N plays in PATH` at -vv, as ansible-playbook does.
+    fn plays_in(&self, _count: usize, _path: &str) {}
+    /// A plain line shown from -v`min_verbosity` on (`META: ...`, `statically imported: ...`).
+    fn verbose(&self, _min_verbosity: u8, _msg: &str) {}
     /// `PLAY [name] ****`; `name` is the play's name or its `hosts:` pattern.
     fn play_start(&self, name: &str, check_mode: bool);
     /// `TASK [role : name] ****` or `RUNNING HANDLER [...]`. `name` already includes `role : `.

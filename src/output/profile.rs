@@ -174,6 +174,12 @@ impl Callback for ProfileCallback {
     fn playbook_start(&self, path: &str) {
         self.inner.playbook_start(path);
     }
+    fn plays_in(&self, count: usize, path: &str) {
+        self.inner.plays_in(count, path);
+    }
+    fn verbose(&self, min_verbosity: u8, msg: &str) {
+        self.inner.verbose(min_verbosity, msg);
+    }
     fn play_start(&self, name: &str, check_mode: bool) {
         self.inner.play_start(name, check_mode);
     }

@@ -351,8 +351,7 @@ impl Loader {
                     }
                 }
                 "force_handlers" => {
-                    play.force_handlers =
-                        crate::modules::args::to_bool(&v.to_json()).unwrap_or(false)
+                    play.force_handlers = crate::modules::args::to_bool(&v.to_json())
                 }
                 "order" => play.order = scalar_string(v).unwrap_or_else(|| "inventory".into()),
                 "pre_tasks" | "tasks" | "post_tasks" | "handlers" | "roles" => {}
@@ -406,9 +405,12 @@ impl Loader {
             play_vars: play.vars.clone(),
         };
         let mut seen_roles = HashSet::new();
+        // Ansible's handler list: the `roles:` roles' handlers, the play's own, then those of
+        // `import_role`s in the task sections (the order they run and are searched in).
         let mut role_handlers = Vec::new();
+        let mut import_handlers = Vec::new();
         if let Some(n) = node.get("pre_tasks") {
-            play.pre_tasks = self.load_items(n, &ctx, &mut role_handlers)?;
+            play.pre_tasks = self.load_items(n, &ctx, &mut import_handlers)?;
         }
         if let Some(n) = node.get("roles") {
             for entry in n.as_seq().unwrap_or_default() {
@@ -419,19 +421,21 @@ impl Loader {
             }
         }
         if let Some(n) = node.get("tasks") {
-            play.tasks = self.load_items(n, &ctx, &mut role_handlers)?;
+            play.tasks = self.load_items(n, &ctx, &mut import_handlers)?;
         }
         if let Some(n) = node.get("post_tasks") {
-            play.post_tasks = self.load_items(n, &ctx, &mut role_handlers)?;
+            play.post_tasks = self.load_items(n, &ctx, &mut import_handlers)?;
         }
+        play.handlers = role_handlers;
         if let Some(n) = node.get("handlers") {
             let hctx = Context {
                 is_handler: true,
                 ..ctx.clone()
             };
-            play.handlers = self.load_items(n, &hctx, &mut Vec::new())?;
+            play.handlers
+                .append(&mut self.load_items(n, &hctx, &mut Vec::new())?);
         }
-        play.handlers.append(&mut role_handlers);
+        play.handlers.append(&mut import_handlers);
         Ok(play)
     }
 

@@ -27,7 +27,8 @@ pub struct Play {
     pub strategy: String,
     pub any_errors_fatal: bool,
     pub max_fail_percentage: Option<f64>,
-    pub force_handlers: bool,
+    /// The play's `force_handlers:`; unset, --force-handlers / ANSIBLE_FORCE_HANDLERS decide.
+    pub force_handlers: Option<bool>,
     pub order: String,
     /// Keywords every task inherits (become, ignore_errors, environment, tags, ...).
     pub keywords: Keywords,

@@ -121,6 +121,7 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
         "nested" => super::loop_lookups::nested(term_lists(terms)?),
         "together" => super::loop_lookups::together(term_lists(terms)?),
         "varnames" => varnames_lookup(state, terms),
+        "inventory_hostnames" => inventory_hostnames_lookup(state, terms),
         _ => Err(NOT_FOUND.to_string()),
     }
 }
@@ -403,6 +404,31 @@ pub(crate) fn controller_shell(
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `inventory_hostnames`: the hosts a pattern matches, from the `groups` variable (as
+/// Ansible's plugin, which builds an inventory out of it). A bad pattern gives no hosts.
+fn inventory_hostnames_lookup(state: &State, terms: &[MjValue]) -> PluginResult {
+    let groups =
+        super::to_json(&state.lookup("groups").unwrap_or_default()).map_err(|e| e.message)?;
+    let mut inv = crate::inventory::Inventory::empty();
+    for (group, hosts) in groups.as_object().into_iter().flatten() {
+        for host in hosts
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            inv.add_host(host, std::slice::from_ref(group), serde_json::Map::new());
+        }
+    }
+    let patterns: Vec<String> = flatten_terms(terms)?.iter().map(pyfmt::to_str).collect();
+    Ok(inv
+        .select(&patterns.join(","))
+        .unwrap_or_default()
+        .into_iter()
+        .map(Value::String)
+        .collect())
 }
 
 fn vars_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
