@@ -167,3 +167,42 @@ fn listen_topics_and_recursive_notify_match() {
     r.out_contains("second ran");
     r.assert_recap("localhost", "ok=3 changed=2 failed=0");
 }
+
+/// `error_on_missing_handler` (default true): a notification of a handler that does not exist
+/// fails the task; set to false it is a warning and the other notified handlers still run.
+#[test]
+fn missing_handler_is_an_error_unless_configured_otherwise() {
+    let yaml = r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - command: "true"
+      notify: [nope, present]
+    - debug: msg=after
+  handlers:
+    - name: present
+      debug: msg=handled
+"#;
+    let (_d, r) = play(yaml, &[]);
+    // Ansible ends the whole run here (exit 1, no recap); we fail the task (exit 2): a known
+    // difference, in tests/compat/NOTES.md.
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    r.out_contains("The requested handler 'nope' was not found in either the main handlers list nor in the listening handlers list");
+    let dir = project(&[
+        ("site.yml", yaml),
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "ansible.cfg",
+            "[defaults]\nerror_on_missing_handler = False\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("[WARNING]: The requested handler 'nope' was not found"),
+        "{all}"
+    );
+    r.out_contains("\"msg\": \"handled\"");
+    r.assert_recap("localhost", "ok=3 changed=1 failed=0");
+}

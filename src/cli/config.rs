@@ -75,6 +75,8 @@ pub struct Config {
     /// `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
     pub inventory_unparsed: crate::inventory::UnparsedPolicy,
     pub force_handlers: bool,
+    /// `[defaults] error_on_missing_handler` / `ANSIBLE_ERROR_ON_MISSING_HANDLER`.
+    pub error_on_missing_handler: bool,
     /// Accepted; undefined variables are always errors.
     pub error_on_undefined_vars: bool,
     /// Accepted; retry files are never written.
@@ -134,6 +136,7 @@ impl Config {
             any_errors_fatal: false,
             inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
             force_handlers: false,
+            error_on_missing_handler: true,
             error_on_undefined_vars: true,
             retry_files_enabled: false,
             ssh_args: None,
@@ -681,6 +684,14 @@ fn build(
             ["ANSIBLE_FORCE_HANDLERS"]
         ),
         false,
+    );
+    c.error_on_missing_handler = l.bool(
+        &setting!(
+            "ERROR_ON_MISSING_HANDLER",
+            [("defaults", "error_on_missing_handler")],
+            ["ANSIBLE_ERROR_ON_MISSING_HANDLER"]
+        ),
+        true,
     );
     c.error_on_undefined_vars = l.bool(
         &setting!(

@@ -143,6 +143,7 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         timeout: opts.timeout,
         gathering: format!("{:?}", opts.config.gathering).to_lowercase(),
         force_handlers: opts.force_handlers || opts.config.force_handlers,
+        error_on_missing_handler: opts.config.error_on_missing_handler,
         roles_path: opts.config.roles_path.clone(),
         private_key_file: opts
             .private_key_file

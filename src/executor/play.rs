@@ -1198,9 +1198,15 @@ impl<'a> PlayRun<'a> {
                 }
             }
             if picked.is_empty() {
-                return Err(format!(
+                let msg = format!(
                     "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
-                ));
+                );
+                // ANSIBLE_ERROR_ON_MISSING_HANDLER=false: a warning, and the other names count.
+                if self.shared.state.options.error_on_missing_handler {
+                    return Err(msg);
+                }
+                self.shared.callback.warning(&msg);
+                continue;
             }
             let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
             for i in picked {

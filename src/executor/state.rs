@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// `implicit` (gather unless told not to), `explicit`, `smart`.
     pub gathering: String,
     pub force_handlers: bool,
+    /// Notifying a handler that does not exist fails the task (Ansible's default).
+    pub error_on_missing_handler: bool,
     pub roles_path: Vec<PathBuf>,
     pub private_key_file: Option<String>,
     pub host_key_checking: bool,
@@ -69,6 +71,7 @@ impl Default for RunOptions {
             timeout: 10,
             gathering: "implicit".into(),
             force_handlers: false,
+            error_on_missing_handler: true,
             roles_path: Vec::new(),
             private_key_file: None,
             host_key_checking: true,
