@@ -8,6 +8,7 @@ use super::graph::SourceInfo;
 use super::ini::set_group_var;
 use super::Inventory;
 use crate::error::{Error, Result};
+use crate::template::filters::type_name;
 use serde_json::{Map, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,19 +17,6 @@ use std::process::{Command, Stdio};
 pub(crate) fn is_script(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Python's type names, for messages that mirror Ansible's.
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
 }
 
 /// Runs the script and adds what it prints to `inv`.

@@ -1,6 +1,7 @@
 //! Module argument specs and validation: unknown keys are an error, values are coerced
 //! the way Ansible's argument spec does (`"yes"` is a bool, `"5"` an int, `"a,b"` a list).
 
+use crate::template::filters::type_name;
 use serde_json::{Map, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,18 +196,6 @@ fn coerce(module: &str, spec: &ArgSpec, value: Value) -> Result<Value, String> {
         }
     }
     Ok(out)
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
 }
 
 /// Checks `raw` against `spec`: resolves aliases, rejects unknown keys (naming the closest
