@@ -86,10 +86,8 @@ pub fn keeper_main(args: &[String]) -> i32 {
             let _ = write_frame(&mut out, &Response::Done, &[]);
             return 0;
         }
-        Err(e) => {
-            let _ = write_frame(&mut out, &Response::Data, e.to_string().as_bytes());
-            return 1;
-        }
+        // No answer: the run that started us connects directly.
+        Err(_) => return 1,
     };
     let _ = write_frame(&mut out, &Response::Done, &[]);
     drop(out);

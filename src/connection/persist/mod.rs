@@ -110,20 +110,16 @@ pub fn open(spec: &ConnectionSpec, persist: Duration) -> Result<Box<dyn Connecti
     if let Ok(stream) = UnixStream::connect(&open.path) {
         return Ok(Box::new(PersistentConnection::new(&open, stream)));
     }
-    match keeper::spawn(spec, &open.path, persist) {
+    let why = match keeper::spawn(spec, &open.path, persist) {
         Ok(()) => match UnixStream::connect(&open.path) {
-            Ok(stream) => Ok(Box::new(PersistentConnection::new(&open, stream))),
-            Err(e) => {
-                tracing::debug!(socket = %open.path.display(), "keeper socket: {e}; connecting directly");
-                Ok(Box::new(SshConnection::open(spec)?))
-            }
+            Ok(stream) => return Ok(Box::new(PersistentConnection::new(&open, stream))),
+            Err(e) => format!("its socket {}: {e}", open.path.display()),
         },
-        Err(keeper::SpawnError::Host(e)) => Err(e),
-        Err(keeper::SpawnError::NoKeeper(why)) => {
-            tracing::debug!("no connection keeper ({why}); connecting directly");
-            Ok(Box::new(SshConnection::open(spec)?))
-        }
-    }
+        Err(keeper::SpawnError::Host(e)) => return Err(e),
+        Err(keeper::SpawnError::NoKeeper(why)) => why,
+    };
+    tracing::debug!("no connection keeper ({why}); connecting directly");
+    Ok(Box::new(SshConnection::open(spec)?))
 }
 
 /// `~/.yiqiu-play/cp/<hash>.sock`, or `None` when the directory is not private to us or the
