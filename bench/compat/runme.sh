@@ -26,13 +26,8 @@ TIMEOUT=${TIMEOUT:-300}
 OUT=${OUT:-/tmp/yiqiu-compat-runme}
 FILTER=${1:-.}
 
-if [[ ! -d $CACHE/test/integration/targets ]]; then
-    mkdir -p "$CACHE.dl"
-    "$VENV/bin/pip" download "ansible-core==$VERSION" --no-binary :all: --no-deps -q -d "$CACHE.dl"
-    tar xzf "$CACHE.dl/ansible_core-$VERSION.tar.gz" -C "$CACHE.dl"
-    mv "$CACHE.dl/ansible_core-$VERSION" "$CACHE"
-fi
-TARGETS=$CACHE/test/integration/targets
+# shellcheck source=sdist.sh
+. "$REPO/bench/compat/sdist.sh"
 mkdir -p "$OUT"
 # Several targets switch to en_US.UTF-8; build it privately (LOCPATH) if the system lacks it.
 LOCALES=$CACHE.locales

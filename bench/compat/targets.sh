@@ -20,13 +20,8 @@ TIMEOUT=${TIMEOUT:-120}
 OUT=${OUT:-/tmp/yiqiu-compat-targets}
 FILTER=${1:-.}
 
-if [[ ! -d $CACHE/test/integration/targets ]]; then
-    mkdir -p "$CACHE.dl"
-    "$VENV/bin/pip" download "ansible-core==$VERSION" --no-binary :all: --no-deps -q -d "$CACHE.dl"
-    tar xzf "$CACHE.dl/ansible_core-$VERSION.tar.gz" -C "$CACHE.dl"
-    mv "$CACHE.dl/ansible_core-$VERSION" "$CACHE"
-fi
-TARGETS=$CACHE/test/integration/targets
+# shellcheck source=sdist.sh
+. "$REPO/bench/compat/sdist.sh"
 mkdir -p "$OUT"
 : >"$OUT/summary.tsv"
 
