@@ -66,8 +66,14 @@ impl Evaluator for TaskEvaluator<'_> {
             .eval_condition(&Value::String(expr.to_string()), &self.ctx)
             .map_err(with_nested)
     }
-    fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
-        templar().render_file(text, &self.ctx).map_err(with_nested)
+    fn render_template(
+        &self,
+        text: &str,
+        opts: &crate::template::FileOptions,
+    ) -> Result<String, String> {
+        templar()
+            .render_file_with(text, &self.ctx, opts)
+            .map_err(with_nested)
     }
     fn render_string(&self, text: &str) -> Result<Value, String> {
         templar()

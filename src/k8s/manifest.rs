@@ -61,7 +61,7 @@ pub fn objects(args: &Args, ctx: &mut ModuleContext) -> Result<Vec<Value>, K8sEr
                 .map_err(|e| K8sError(format!("Error reading {}: {e}", path.display())))?;
             let rendered = ctx
                 .eval
-                .render_template(&text, &path.display().to_string())
+                .render_template(&text, &crate::template::FileOptions::default())
                 .map_err(K8sError)?;
             parse_documents(&rendered, &path.display().to_string())?
         }

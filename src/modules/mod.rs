@@ -74,8 +74,13 @@ pub trait Evaluator {
     fn eval_expr(&self, expr: &str) -> Result<Value, String>;
     /// Evaluates a bare conditional (`when:` syntax).
     fn eval_condition(&self, expr: &str) -> Result<bool, String>;
-    /// Renders a template file's text with the task's variables.
-    fn render_template(&self, text: &str, name: &str) -> Result<String, String>;
+    /// Renders a template file's text with the task's variables (`opts`: where includes are
+    /// found, delimiters).
+    fn render_template(
+        &self,
+        text: &str,
+        opts: &crate::template::FileOptions,
+    ) -> Result<String, String>;
     /// Renders a template string (`"{{ x }}"`) to its native value.
     fn render_string(&self, text: &str) -> Result<Value, String>;
     /// `Origin: file:line:col` and the source excerpt of argument `name`'s value, for

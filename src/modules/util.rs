@@ -264,7 +264,11 @@ pub mod test_support {
                 .eval_condition(&Value::String(expr.into()), &ctx)
                 .map_err(|e| e.message)
         }
-        fn render_template(&self, text: &str, _name: &str) -> Result<String, String> {
+        fn render_template(
+            &self,
+            text: &str,
+            _opts: &crate::template::FileOptions,
+        ) -> Result<String, String> {
             let ctx = MjValue::from(minijinja::value::Serde(&self.0));
             templar().render_string(text, &ctx).map_err(|e| e.message)
         }

@@ -114,6 +114,7 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
             .map(|(i, v)| Value::Array(vec![Value::from(i), v]))
             .collect()),
         "dict" => dict_lookup(terms),
+        "unvault" => unvault_lookup(state, terms),
         "fileglob" => fileglob_lookup(state, terms),
         "first_found" => first_found_lookup(state, terms, kwargs),
         "sequence" => super::loop_lookups::sequence(&plain_terms(terms)?, &options(kwargs)?),
@@ -314,28 +315,52 @@ fn file_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResul
         .collect()
 }
 
+/// `unvault`: a file's text, decrypted with the run's secrets when vaulted (not stripped).
+fn unvault_lookup(state: &State, terms: &[MjValue]) -> PluginResult {
+    terms
+        .iter()
+        .map(|t| {
+            let term = term_text(t)?;
+            let path = find_in_search_path(state, "files", &term)
+                .filter(|p| p.is_file())
+                .ok_or_else(|| format!("Unable to find file matching \"{term}\""))?;
+            read_text(&path, &term).map(Value::String)
+        })
+        .collect()
+}
+
 fn template_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
     let extra = kw::<MjValue>(kwargs, "template_vars")?;
-    // Options that only change Jinja delimiters or conversion are accepted and ignored.
-    for opt in [
-        "convert_data",
-        "variable_start_string",
-        "variable_end_string",
-        "comment_start_string",
-        "comment_end_string",
-        "jinja2_native",
-        "trim_blocks",
-    ] {
+    // Deprecated options that 2.19 accepts and ignores.
+    for opt in ["convert_data", "jinja2_native"] {
         let _ = kw::<MjValue>(kwargs, opt)?;
     }
-    let mut ctx = match state.lookup("vars") {
-        Some(v) if v.kind() == minijinja::value::ValueKind::Map => {
-            data_str(&v)?.as_object().cloned().unwrap_or_default()
-        }
-        _ => serde_json::Map::new(),
+    let pair = |s: &str, e: &str, ds: &str, de: &str| -> Result<Option<(String, String)>, String> {
+        let start = kw::<String>(kwargs, s)?;
+        let end = kw::<String>(kwargs, e)?;
+        Ok((start.is_some() || end.is_some()).then(|| {
+            (
+                start.unwrap_or_else(|| ds.into()),
+                end.unwrap_or_else(|| de.into()),
+            )
+        }))
     };
-    if let Some(Value::Object(extra)) = extra.as_ref().map(data_str).transpose()? {
-        ctx.extend(extra);
+    let base_opts = super::FileOptions {
+        variable: pair("variable_start_string", "variable_end_string", "{{", "}}")?,
+        comment: pair("comment_start_string", "comment_end_string", "{#", "#}")?,
+        trim_blocks: kw::<bool>(kwargs, "trim_blocks")?,
+        ..Default::default()
+    };
+    let base = state.lookup("vars").unwrap_or_default();
+    let user_managed = base
+        .get_attr("ansible_managed")
+        .is_ok_and(|v| !v.is_undefined());
+    let mut extra_vars = indexmap::IndexMap::new();
+    if let Some(extra) = extra.filter(|e| e.kind() == minijinja::value::ValueKind::Map) {
+        for k in extra.try_iter().map_err(|e| e.to_string())? {
+            let v = extra.get_item(&k).map_err(|e| e.to_string())?;
+            extra_vars.insert(k.to_string(), v);
+        }
     }
     terms
         .iter()
@@ -343,31 +368,56 @@ fn template_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginR
             let term = term_text(t)?;
             let path = find_in_search_path(state, "templates", &term)
                 .filter(|p| p.is_file())
-                .ok_or_else(|| format!("Unable to access the file '{term}': File not found."))?;
+                .ok_or_else(|| {
+                    format!("the template file {term} could not be found for the lookup")
+                })?;
             let source = read_text(&path, &term)?;
-            let mut vars = ctx.clone();
-            vars.insert("vars".into(), Value::Object(ctx.clone()));
-            if let Some(dir) = path.parent() {
-                vars.insert(
-                    "template_path".into(),
-                    Value::String(path.display().to_string()),
-                );
-                vars.insert(
-                    "template_fullpath".into(),
-                    Value::String(path.display().to_string()),
-                );
-                vars.insert(
-                    "template_destpath".into(),
-                    Value::String(dir.display().to_string()),
-                );
+            let mut top = template_vars(&term, &path, !user_managed);
+            top.extend(extra_vars.clone());
+            let mut opts = base_opts.clone();
+            opts.search_path = path.parent().map(Path::to_path_buf).into_iter().collect();
+            opts.search_path.extend(search_dirs(state, "templates"));
+            let ctx = super::overlay::Overlay::context(top, base.clone());
+            let out = super::templar()
+                .render_file_with(&source, &ctx, &opts)
+                .map_err(|e| e.message)?;
+            // A template with no output nodes (only comments) gives None in 2.19.
+            let start = opts.variable.as_ref().map_or("{{", |(s, _)| s.as_str());
+            if out.is_empty() && !source.contains(start) {
+                return Ok(Value::Null);
             }
-            let ctx = crate::template::mj_value(Value::Object(vars));
-            super::templar()
-                .render_file(&source, &ctx)
-                .map(Value::String)
-                .map_err(|e| e.message)
+            Ok(Value::String(out))
         })
         .collect()
+}
+
+/// The variables Ansible adds for a template file (`generate_ansible_template_vars`).
+fn template_vars(
+    term: &str,
+    path: &Path,
+    with_managed: bool,
+) -> indexmap::IndexMap<String, MjValue> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let mut vars = indexmap::IndexMap::new();
+    vars.insert("template_host".into(), MjValue::from(host));
+    vars.insert("template_path".into(), MjValue::from(term));
+    vars.insert(
+        "template_fullpath".into(),
+        MjValue::from(path.display().to_string()),
+    );
+    vars.insert("template_destpath".into(), MjValue::from(()));
+    if let Some(m) = meta {
+        vars.insert("template_mtime".into(), MjValue::from(m.mtime()));
+        vars.insert("template_uid".into(), MjValue::from(m.uid()));
+    }
+    if with_managed {
+        vars.insert("ansible_managed".into(), MjValue::from("Ansible managed"));
+    }
+    vars
 }
 
 fn pipe_lookup(state: &State, terms: &[MjValue]) -> PluginResult {

@@ -6,17 +6,20 @@
 
 mod errors;
 mod escape;
+mod files;
 pub mod filters;
 pub mod limits;
 pub mod lookups;
 pub mod loop_lookups;
 mod now;
+pub mod overlay;
 mod placement;
 pub mod pyfmt;
 mod pymethods;
 mod resources;
 pub mod tests;
 mod urlsplit;
+pub mod vault_filters;
 mod yaml_dump;
 
 use minijinja::{Environment, Expression, UndefinedBehavior, Value as MjValue};
@@ -53,6 +56,7 @@ impl From<minijinja::Error> for TemplateError {
 }
 
 pub use errors::{describe_error, describe_error_in};
+pub use files::FileOptions;
 
 pub struct Templar {
     env: Environment<'static>,
@@ -168,11 +172,19 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     placement::register(&mut env);
     urlsplit::register(&mut env);
     resources::register(&mut env);
+    vault_filters::register(&mut env);
     env.add_global("omit", OMIT);
     env.add_function("now", now::now);
     env.add_function(
         VAULT_ERROR_FN,
-        |msg: String, _origin: String| -> Result<MjValue, minijinja::Error> {
+        |msg: String,
+         _origin: String,
+         lines: Option<Vec<String>>|
+         -> Result<MjValue, minijinja::Error> {
+            // Under `unvault`, the value is its vault text (see `vault_filters`).
+            if let Some(lines) = lines.filter(|_| vault_filters::disarmed()) {
+                return Ok(MjValue::from(lines.join("\n")));
+            }
             Err(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
                 msg,
@@ -251,6 +263,7 @@ impl Templar {
         keep_backslashes: bool,
     ) -> Result<MjValue, TemplateError> {
         let compiled = self.expression(expr, false, keep_backslashes)?;
+        let _disarm = vault_filters::disarm_for(expr);
         compiled.eval(ctx).or_else(|e| {
             let undeclared = || compiled.undeclared_variables(false);
             if guards_undefined(expr, &e) {
@@ -282,6 +295,23 @@ impl Templar {
         self.render_named(&format!("{FILE_PREFIX}{source}"), ctx)
     }
 
+    /// Renders a template file's text with `opts` (search path for includes, delimiters).
+    pub fn render_file_with(
+        &self,
+        source: &str,
+        ctx: &MjValue,
+        opts: &FileOptions,
+    ) -> Result<String, TemplateError> {
+        if opts.plain(source) {
+            return self.render_file(source, ctx);
+        }
+        let out = files::render(source, ctx, opts)?;
+        limits::check_len("the template", out.len()).map_err(|e| TemplateError {
+            message: e.to_string(),
+        })?;
+        Ok(out)
+    }
+
     fn render_named(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
         let out = self.render_unchecked(name, ctx)?;
         limits::check_len("the template", out.len()).map_err(|e| TemplateError {
@@ -292,6 +322,7 @@ impl Templar {
 
     fn render_unchecked(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
         let tmpl = self.env.get_template(name)?;
+        let _disarm = vault_filters::disarm_for(name);
         tmpl.render(ctx).or_else(|e| {
             let undeclared = || tmpl.undeclared_variables(false);
             if guards_undefined(name, &e) {

@@ -165,6 +165,7 @@ impl Scope {
             CHAIN_TOO_DEEP.with(|c| c.set(false));
         }
         match rendered {
+            Ok(v) if crate::template::vault_filters::disarmed() => Some(to_mj(&v)),
             Ok(v) => {
                 let mv = to_mj(&v);
                 self.cache

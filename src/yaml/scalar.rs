@@ -107,10 +107,12 @@ pub fn vaulted(text: &str, origin: &crate::error::Origin) -> NodeValue {
         Err(e) => {
             let msg = format!("Attempt to use undecryptable variable: {e}");
             NodeValue::Str(format!(
-                "{{{{ {}({}, {}) }}}}",
+                "{{{{ {}({}, {}, {}) }}}}",
                 crate::template::VAULT_ERROR_FN,
                 serde_json::Value::from(msg),
-                serde_json::Value::from(origin.to_string())
+                serde_json::Value::from(origin.to_string()),
+                // As lines: string literals in playbook templates keep their backslashes.
+                serde_json::Value::from(text.lines().collect::<Vec<_>>())
             ))
         }
     }

@@ -3,6 +3,8 @@
 
 use crate::modules::copy::{self, missing_src, InstallOpts};
 use crate::modules::remote_file::{Attrs, Kind};
+use crate::template::FileOptions;
+use std::path::{Path, PathBuf};
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
 
 pub struct Template;
@@ -37,7 +39,7 @@ const SPEC: &[ArgSpec] = &[
 
 /// Jinja `set` statements for Ansible's template variables, put before the template text
 /// on the same line so line numbers in errors stay right.
-fn template_vars(src: &str, full: &str, dest: &str) -> String {
+fn template_vars(src: &str, full: &str, dest: &str, block: (&str, &str)) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into());
@@ -50,7 +52,7 @@ fn template_vars(src: &str, full: &str, dest: &str) -> String {
         })
         .unwrap_or((0, 0));
     let owner = user_name(uid).unwrap_or_else(|| uid.to_string());
-    let mut out: String = [
+    let out: String = [
         ("template_host", host.as_str()),
         ("template_path", src),
         ("template_fullpath", full),
@@ -58,14 +60,38 @@ fn template_vars(src: &str, full: &str, dest: &str) -> String {
         ("template_uid", owner.as_str()),
     ]
     .iter()
-    .map(|(k, v)| format!("{{% set {k} = {} %}}", lit(v)))
-    .collect();
+    .map(|(k, v)| format!("set {k} = {}", lit(v)))
+    .collect::<Vec<_>>()
+    .into_iter()
     // A user's own `ansible_managed` wins over the default.
-    out.push_str("{% set ansible_managed = ansible_managed | default(\"Ansible managed\") %}");
-    out.push_str(&format!(
-        "{{% set template_mtime = {mtime} %}}{{% set template_run_date = now() %}}"
-    ));
+    .chain([
+        "set ansible_managed = ansible_managed | default(\"Ansible managed\")".to_string(),
+        format!("set template_mtime = {mtime}"),
+        "set template_run_date = now()".to_string(),
+    ])
+    .map(|stmt| format!("{} {stmt} {}", block.0, block.1))
+    .collect();
     out
+}
+
+/// The template's Jinja settings; includes are found next to it, then in the task's
+/// search path (each `templates/` dir first), as the template action sets Jinja's path.
+fn file_options(args: &Args, local: &Path, search: &[PathBuf]) -> FileOptions {
+    let pair = |s: &str, e: &str, ds: &str, de: &str| {
+        let (start, end) = (args.str(s), args.str(e));
+        (start.is_some() || end.is_some())
+            .then(|| (start.unwrap_or(ds).to_string(), end.unwrap_or(de).to_string()))
+    };
+    let mut search_path: Vec<PathBuf> = local.parent().map(Path::to_path_buf).into_iter().collect();
+    search_path.extend(search.iter().cloned());
+    FileOptions {
+        search_path,
+        block: pair("block_start_string", "block_end_string", "{%", "%}"),
+        variable: pair("variable_start_string", "variable_end_string", "{{", "}}"),
+        comment: pair("comment_start_string", "comment_end_string", "{#", "#}"),
+        trim_blocks: args.bool("trim_blocks"),
+        lstrip_blocks: args.bool("lstrip_blocks"),
+    }
 }
 
 /// The login name of `uid` from /etc/passwd.
@@ -99,15 +125,20 @@ impl Module for Template {
             })
             .map_err(|e| ModuleError::msg(format!("Could not read template: {e}")))?;
         let full = local.display().to_string();
+        let opts = file_options(args, &local, &ctx.search_paths);
+        let block = opts
+            .block
+            .as_ref()
+            .map_or(("{%", "%}"), |(s, e)| (s.as_str(), e.as_str()));
         // `{% extends %}` must come first in a template, so no prefix there.
         let text = if source.contains("extends") {
             source
         } else {
-            format!("{}{source}", template_vars(&src, &full, &dest))
+            format!("{}{source}", template_vars(&src, &full, &dest, block))
         };
         let mut rendered = ctx
             .eval
-            .render_template(&text, &full)
+            .render_template(&text, &opts)
             .map_err(ModuleError::msg)?;
         if let Some(nl) = args.str("newline_sequence").filter(|n| *n != "\n") {
             rendered = rendered.replace('\n', nl);
