@@ -134,3 +134,53 @@ fn vault_and_unvault_filters_and_the_unvault_lookup() {
     let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
     assert_eq!(out, "secret");
 }
+
+#[test]
+fn ini_lookup_reads_ini_and_properties_files() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - assert:
+        that:
+          - lookup('ini', 'name', section='s', file='a.ini') == 'bob'
+          - lookup('ini', 'Name', section='s', file='a.ini') == 'bob'
+          - lookup('ini', 'long', section='s', file='a.ini') == 'one\ntwo'
+          - lookup('ini', 'path', section='s', file='a.ini') == '/base/x'
+          - lookup('ini', 'path', section='s', file='a.ini', interpolation=false) == '%(base)s/x'
+          - lookup('ini', 'v[12]  section=s file=a.ini re=true') == '1,2'
+          - lookup('ini', 'nope  default=dflt section=s file=a.ini') == 'dflt'
+          - lookup('ini', 'key.dot', type='properties', file='p.properties') == 'a b'
+    - debug:
+        msg: "{{ lookup('ini', 'x', section='missing', file='a.ini') }}"
+      register: missing
+      ignore_errors: true
+    - debug:
+        msg: "{{ lookup('ini', 'bogus=1') }}"
+      register: bogus
+      ignore_errors: true
+    - assert:
+        that:
+          - "'No section' in missing.msg"
+          - "'is not a valid option' in bogus.msg"
+    - copy:
+        content: "{{ item }}"
+        dest: "{{ playbook_dir }}/out-{{ item }}"
+      with_ini: v[12] section=s file=a.ini re=true
+"#,
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "files/a.ini",
+            "[DEFAULT]\nbase = /base\n\n[s]\n# comment\nNAME = bob\nlong = one\n  two\npath: %(base)s/x\nv1=1\nv2=2\nv3=3\n",
+        ),
+        ("files/p.properties", "key.dot = a b\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=5 changed=1 failed=0 ignored=2");
+    assert!(dir.path().join("out-1").is_file() && dir.path().join("out-2").is_file());
+}

@@ -80,9 +80,25 @@ pub fn expand(kind: &str, raw: &Value, ctx: &MjValue) -> Result<Vec<Value>, Temp
         "subelements" => loop_lookups::subelements(&as_list(rendered)).map_err(terr),
         "lines" => lines(rendered, ctx),
         "random_choice" => Ok(as_list(rendered).into_iter().take(1).collect()),
-        other => Err(terr(format!(
-            "lookup plugin 'with_{other}' is not supported; use 'loop:' with a filter instead"
-        ))),
+        other => generic(other, rendered, ctx),
+    }
+}
+
+/// `with_NAME: terms` for any other lookup: `query('NAME', *terms)`.
+fn generic(name: &str, rendered: Value, ctx: &MjValue) -> Result<Vec<Value>, TemplateError> {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+        return Err(terr(format!("lookup plugin ({name}) not found")));
+    }
+    let mut top = indexmap::IndexMap::new();
+    top.insert(
+        "__yiqiu_terms".to_string(),
+        crate::template::mj_value(as_list(rendered)),
+    );
+    let ctx = crate::template::overlay::Overlay::context(top, ctx.clone());
+    let v = templar().eval(&format!("query('{name}', *__yiqiu_terms)"), &ctx)?;
+    match crate::template::to_json(&v)? {
+        Value::Array(items) => Ok(items),
+        other => Ok(vec![other]),
     }
 }
 

@@ -115,6 +115,11 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
             .collect()),
         "dict" => dict_lookup(terms),
         "unvault" => unvault_lookup(state, terms),
+        "ini" => super::ini_lookup::run(
+            &terms.iter().map(term_text).collect::<Result<Vec<_>, _>>()?,
+            &options(kwargs)?,
+            &|f| find_in_search_path(state, "files", f).filter(|p| p.is_file()),
+        ),
         "fileglob" => fileglob_lookup(state, terms),
         "first_found" => first_found_lookup(state, terms, kwargs),
         "sequence" => super::loop_lookups::sequence(&plain_terms(terms)?, &options(kwargs)?),

@@ -7,6 +7,7 @@
 mod errors;
 mod escape;
 mod files;
+mod ini_lookup;
 pub mod filters;
 pub mod limits;
 pub mod lookups;
