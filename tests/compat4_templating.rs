@@ -184,3 +184,92 @@ fn ini_lookup_reads_ini_and_properties_files() {
     r.assert_recap("localhost", "ok=5 changed=1 failed=0 ignored=2");
     assert!(dir.path().join("out-1").is_file() && dir.path().join("out-2").is_file());
 }
+
+/// A project whose play checks 2.19's conditional rules, with `cfg` as its ansible.cfg.
+fn conditionals_project(cfg: &str) -> tempfile::TempDir {
+    project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    exprs: ['1 == 1', '{{ 2 == 2 }}']
+    one_expr: 1 == 1
+  tasks:
+    - assert:
+        that: '{{ exprs }}'
+    - assert:
+        that: '{{ one_expr }}'
+    - action:
+        module: assert
+        args:
+          that: '{{ 1 + 1 == 2 }}'
+    - assert:
+        that: "{{ '1 == 1' }}"
+      register: untrusted
+      ignore_errors: true
+    - assert:
+        that: "'a string'"
+      register: broken
+      ignore_errors: true
+    - debug:
+      when: '"x" in {{ exprs }}'
+      register: embedded
+      ignore_errors: true
+    - assert:
+        that:
+          - untrusted is failed
+          - untrusted.msg is contains 'untrusted template or expression'
+          - broken is failed == (not lookup('config', 'ALLOW_BROKEN_CONDITIONALS'))
+          - embedded is failed
+    - copy:
+        content: done
+        dest: "{{ playbook_dir }}/done.txt"
+"#,
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("ansible.cfg", cfg),
+    ])
+}
+
+#[test]
+fn conditionals_follow_2_19_trust_and_boolean_rules() {
+    // A string from a variable is a trusted expression; a string made by a template is
+    // not; a non-bool result is a broken conditional unless ALLOW_BROKEN_CONDITIONALS.
+    let dir = conditionals_project("[defaults]\n");
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=8 changed=1 failed=0 ignored=3");
+    assert!(dir.path().join("done.txt").is_file());
+    let dir = conditionals_project("[defaults]\nallow_broken_conditionals = True\n");
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=8 changed=1 failed=0 ignored=2");
+    assert!(dir.path().join("done.txt").is_file());
+}
+
+#[test]
+fn registered_results_are_data_not_templates() {
+    // Module output that looks like Jinja is never rendered again when it is used.
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - command: echo '{{ "{{" }} nope }}'
+      register: out
+    - assert:
+        that:
+          - out.stdout.startswith('{' ~ '{')
+    - set_fact:
+        out: "{{ '{{' }} x }}"
+    - debug:
+        msg: "{{ out }}"
+"#,
+        &["-e", "x=rendered"],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=4 changed=1 failed=0");
+    r.out_contains("\"msg\": \"{{ x }}\"");
+}

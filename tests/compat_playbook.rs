@@ -517,7 +517,7 @@ fn with_sequence_and_with_together_errors() {
         that:
           - "'unrecognized arguments to with_sequence: ' in junk.msg and 'junk' in junk.msg"
           - backwards.msg is contains "to count backwards make stride negative"
-          - fmt.msg is contains "bad formatting string: d"
+          - 'fmt.msg is contains "bad formatting string: d"'
           - together.msg is contains "with_together requires at least one element in each list"
 "#,
         &[],

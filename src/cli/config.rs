@@ -79,6 +79,9 @@ pub struct Config {
     pub error_on_missing_handler: bool,
     /// Accepted; undefined variables are always errors.
     pub error_on_undefined_vars: bool,
+    /// `[defaults] allow_broken_conditionals` / `ANSIBLE_ALLOW_BROKEN_CONDITIONALS`: a
+    /// conditional with a non-bool result is read by truthiness instead of failing.
+    pub allow_broken_conditionals: bool,
     /// Accepted; retry files are never written.
     pub retry_files_enabled: bool,
     /// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS`, when set.
@@ -138,6 +141,7 @@ impl Config {
             force_handlers: false,
             error_on_missing_handler: true,
             error_on_undefined_vars: true,
+            allow_broken_conditionals: false,
             retry_files_enabled: false,
             ssh_args: None,
             verbosity: 0,
@@ -682,6 +686,14 @@ fn build(
             "DEFAULT_FORCE_HANDLERS",
             [("defaults", "force_handlers")],
             ["ANSIBLE_FORCE_HANDLERS"]
+        ),
+        false,
+    );
+    c.allow_broken_conditionals = l.bool(
+        &setting!(
+            "ALLOW_BROKEN_CONDITIONALS",
+            [("defaults", "allow_broken_conditionals")],
+            ["ANSIBLE_ALLOW_BROKEN_CONDITIONALS"]
         ),
         false,
     );

@@ -60,6 +60,7 @@ fn run(invocation: Invocation) -> Result<i32> {
         std::env::current_dir().map_err(|e| Error::other(format!("no current directory: {e}")))?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let (cfg, cfg_file) = load_config(&env_var, &cwd, home.as_deref())?;
+    crate::template::conditional::set_allow_broken_conditionals(cfg.allow_broken_conditionals);
     match invocation {
         Invocation::Playbook(args) => {
             if args.common.version {

@@ -394,6 +394,7 @@ impl<'a> PlayRun<'a> {
             layers.push(Arc::new(t.keywords.vars.clone()));
         }
         layers.push(store.include_vars);
+        let set_facts_layer = layers.len();
         layers.push(store.set_facts);
         if let Some(r) = role {
             layers.push(Arc::new(r.params.clone()));
@@ -428,6 +429,7 @@ impl<'a> PlayRun<'a> {
             layers.push(Arc::new(top));
         }
         Scope::new(layers, vec![("hostvars".into(), self.hostvars.clone())])
+            .with_literal(set_facts_layer)
     }
 
     /// Runs the play over all its batches.
@@ -976,8 +978,7 @@ impl<'a> PlayRun<'a> {
                 if let (Some(reg), Some(data)) = (&task.register, outcome.registered.as_ref()) {
                     for h in hosts.iter().filter(|h| *h != first) {
                         self.shared.state.update_store(h, |s| {
-                            Arc::make_mut(&mut s.set_facts)
-                                .insert(reg.clone(), Value::Object(data.clone()));
+                            s.register(reg, Value::Object(data.clone()));
                         });
                     }
                 }

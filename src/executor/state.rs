@@ -89,6 +89,13 @@ impl Default for RunOptions {
 /// One layer of variables, shared cheaply between scopes.
 pub type VarsLayer = Arc<Map<String, Value>>;
 
+impl HostStore {
+    /// Stores a registered result under `name`.
+    pub fn register(&mut self, name: &str, result: Value) {
+        Arc::make_mut(&mut self.set_facts).insert(name.to_string(), result);
+    }
+}
+
 /// Variables a host accumulates during the run. Layers are shared (`Arc`): every task's
 /// scope takes them without copying; a change copies a layer only if a scope still holds it.
 #[derive(Clone, Debug, Default)]
@@ -97,7 +104,8 @@ pub struct HostStore {
     pub facts: VarsLayer,
     /// `include_vars` (precedence 18).
     pub include_vars: VarsLayer,
-    /// `set_fact` and `register` (precedence 19).
+    /// `set_fact` and `register` (precedence 19): results of templating and module output,
+    /// data that is never templated again (2.19: results are untrusted).
     pub set_facts: VarsLayer,
     /// The facts a module returned without the `ansible_` prefix (getent's
     /// `getent_passwd`): variables under their own name, as in Ansible.
@@ -238,6 +246,7 @@ impl RunState {
             ],
             vec![],
         )
+        .with_literal(4)
     }
 }
 

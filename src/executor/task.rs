@@ -1306,6 +1306,7 @@ impl PlayRun<'_> {
                 };
                 target.insert(key.to_string(), v.clone());
             }
+
             if !matches!(action, "set_fact" | "include_vars") {
                 let bare = facts.keys().filter(|k| !k.starts_with("ansible_"));
                 let bare: Vec<&String> = bare.filter(|k| !s.bare_facts.contains(*k)).collect();
@@ -1420,7 +1421,7 @@ impl PlayRun<'_> {
         if let Some(reg) = &task.register {
             let r = internal(&data);
             state.update_store(host, |s| {
-                Arc::make_mut(&mut s.set_facts).insert(reg.clone(), Value::Object(r.clone()));
+                s.register(reg, Value::Object(r.clone()));
             });
             registered = Some(r);
         }

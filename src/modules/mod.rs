@@ -74,6 +74,14 @@ pub trait Evaluator {
     fn eval_expr(&self, expr: &str) -> Result<Value, String>;
     /// Evaluates a bare conditional (`when:` syntax).
     fn eval_condition(&self, expr: &str) -> Result<bool, String>;
+    /// Evaluates a conditional that is not a string (a number is a broken conditional).
+    fn eval_condition_value(&self, cond: &Value) -> Result<bool, String> {
+        match cond {
+            Value::String(s) => self.eval_condition(s),
+            other => crate::template::conditional::evaluate(other, &minijinja::Value::UNDEFINED)
+                .map_err(|e| e.message),
+        }
+    }
     /// Renders a template file's text with the task's variables (`opts`: where includes are
     /// found, delimiters).
     fn render_template(

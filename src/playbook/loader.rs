@@ -975,6 +975,11 @@ fn split_action_string(node: &Node) -> Result<(String, Map<String, Value>)> {
                 .remove("module")
                 .and_then(|v| v.as_str().map(str::to_string))
                 .ok_or_else(|| err("action needs a 'module' key", node))?;
+            // `action: {module: x, args: {...}}`: the nested args are merged in, as
+            // Ansible's ModuleArgsParser does.
+            if let Some(Value::Object(nested)) = m.remove("args") {
+                m.extend(nested);
+            }
             Ok((module, m))
         }
         _ => Err(err("action must be a string or a dictionary", node)),

@@ -115,6 +115,7 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
             .collect()),
         "dict" => dict_lookup(terms),
         "unvault" => unvault_lookup(state, terms),
+        "config" => config_lookup(terms, kwargs),
         "ini" => super::ini_lookup::run(
             &terms.iter().map(term_text).collect::<Result<Vec<_>, _>>()?,
             &options(kwargs)?,
@@ -316,6 +317,31 @@ fn file_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResul
                 s = s.trim_start();
             }
             Ok(Value::String(s.to_string()))
+        })
+        .collect()
+}
+
+/// `config`: the value of a setting. Only the settings the template layer itself reads are
+/// known here; the others give `default=` or the error Ansible gives for an unknown one.
+fn config_lookup(terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
+    let default = kw::<MjValue>(kwargs, "default")?;
+    let _ = kw::<String>(kwargs, "on_missing")?;
+    for opt in ["plugin_type", "plugin_name", "show_origin"] {
+        let _ = kw::<MjValue>(kwargs, opt)?;
+    }
+    terms
+        .iter()
+        .map(|t| {
+            let name = term_text(t)?;
+            match name.as_str() {
+                "ALLOW_BROKEN_CONDITIONALS" => Ok(Value::Bool(
+                    super::conditional::allow_broken_conditionals(),
+                )),
+                _ => match &default {
+                    Some(d) => data_str(d),
+                    None => Err(format!("Unable to find setting {name}")),
+                },
+            }
         })
         .collect()
 }

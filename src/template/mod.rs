@@ -4,6 +4,7 @@
 //! cached. A string that is exactly one `{{ expr }}` yields the expression's native value
 //! (list, dict, int, bool), as Ansible does.
 
+pub mod conditional;
 mod errors;
 mod escape;
 mod files;
@@ -381,42 +382,13 @@ impl Templar {
         })
     }
 
-    /// Evaluates a conditional (`when:`, `failed_when:`): a bare expression, or a bool.
+    /// Evaluates a conditional (`when:`, `failed_when:`) by 2.19's rules (see `conditional`).
     pub fn eval_condition(
         &'static self,
         cond: &Value,
         ctx: &MjValue,
     ) -> Result<bool, TemplateError> {
-        match cond {
-            Value::Bool(b) => Ok(*b),
-            Value::Null => Ok(false),
-            Value::Number(n) => Ok(n.as_f64() != Some(0.0)),
-            Value::Array(items) => {
-                for item in items {
-                    if !self.eval_condition(item, ctx)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-            Value::String(s) => {
-                // `when: "{{ x }}"` works in Ansible (with a warning); strip the braces.
-                let v = match single_expression(s.trim()) {
-                    Some(inner) => self.eval(inner, ctx)?,
-                    None => self.eval_conditional_expr(s, ctx)?,
-                };
-                let expr = single_expression(s.trim()).unwrap_or(s.as_str());
-                if v.is_undefined() {
-                    return Err(TemplateError {
-                        message: errors::undefined_message(expr, ctx),
-                    });
-                }
-                Ok(truthy(&v))
-            }
-            Value::Object(_) => Err(TemplateError {
-                message: "a conditional must be a string, a bool or a list, not a dict".into(),
-            }),
-        }
+        conditional::evaluate(cond, ctx)
     }
 }
 

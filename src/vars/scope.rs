@@ -54,6 +54,8 @@ pub struct Scope {
     /// Names resolved by objects (`hostvars`), checked before the layers.
     objects: Vec<(String, MjValue)>,
     cache: Mutex<HashMap<String, MjValue>>,
+    /// A layer whose values are data, never templated (set_fact and register results).
+    literal: Option<usize>,
 }
 
 impl Scope {
@@ -66,7 +68,27 @@ impl Scope {
             layers,
             objects,
             cache: Mutex::new(HashMap::new()),
+            literal: None,
         })
+    }
+
+    /// Marks layer `layer` as data (see `literal`).
+    pub fn with_literal(self: Arc<Self>, layer: usize) -> Arc<Scope> {
+        let mut s = Arc::try_unwrap(self).unwrap_or_else(|a| Scope {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            layers: a.layers.clone(),
+            objects: a.objects.clone(),
+            cache: Mutex::new(HashMap::new()),
+            literal: a.literal.clone(),
+        });
+        s.literal = Some(layer);
+        Arc::new(s)
+    }
+
+    /// Whether the value `name` resolves to is literal data.
+    fn is_literal(&self, name: &str) -> bool {
+        self.literal.is_some()
+            && self.layers.iter().rposition(|l| l.contains_key(name)) == self.literal
     }
 
     /// This scope as a template context.
@@ -122,7 +144,7 @@ impl Scope {
             return Some(v.clone());
         }
         let raw = self.raw(name)?;
-        if !contains_template(raw) {
+        if !contains_template(raw) || self.is_literal(name) {
             return Some(to_mj(raw));
         }
         let key = (self.id, name.to_string());

@@ -29,6 +29,15 @@ impl Module for Assert {
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let conditions: Vec<Value> = match args.get("that") {
             Some(Value::Array(items)) => items.clone(),
+            // `that: '{{ list_of_expressions }}'`: Ansible templates the argument first,
+            // and each expression of the list is a conditional.
+            Some(Value::String(s)) => match crate::template::single_expression(s.trim()) {
+                Some(inner) => match ctx.eval.eval_expr(inner) {
+                    Ok(Value::Array(items)) => items,
+                    _ => vec![Value::String(s.clone())],
+                },
+                None => vec![Value::String(s.clone())],
+            },
             Some(other) => vec![other.clone()],
             None => Vec::new(),
         };
@@ -41,7 +50,7 @@ impl Module for Assert {
                         "Task failed: Error while evaluating conditional: {e}"
                     ))
                 })?,
-                other => ctx.eval.eval_condition(&other.to_string()).map_err(|e| {
+                other => ctx.eval.eval_condition_value(other).map_err(|e| {
                     ModuleError::msg(format!(
                         "Task failed: Error while evaluating conditional: {e}"
                     ))
