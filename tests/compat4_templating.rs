@@ -273,3 +273,34 @@ fn registered_results_are_data_not_templates() {
     r.assert_recap("localhost", "ok=4 changed=1 failed=0");
     r.out_contains("\"msg\": \"{{ x }}\"");
 }
+
+#[test]
+fn unique_filter_falls_back_as_ansible_does() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - set_fact:
+        bad: '{{ [{"a": 1}] | unique(case_sensitive=False) }}'
+      register: exc1
+      ignore_errors: true
+    - set_fact:
+        bad: '{{ True | unique }}'
+      register: exc2
+      ignore_errors: true
+    - assert:
+        that:
+          - "'cannot fall back' in exc1.msg"
+          - "\"'bool' object is not iterable\" in exc2.msg"
+          - '["a", "b", "A", "B"] | unique == ["a", "b"]'
+          - '["a", "b", "A", "B"] | unique(case_sensitive=True) == ["a", "b", "A", "B"]'
+          - '[{"a": 1}, {"a": 1}, {"b": 2}] | unique == [{"a": 1}, {"b": 2}]'
+          - '[{"f": "x", "m": 1}, {"f": "x", "m": 2}] | unique(attribute="f") == [{"f": "x", "m": 1}]'
+          - '"foo" | unique | join == "fo"'
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=3 failed=0 ignored=2");
+}

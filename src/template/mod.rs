@@ -20,6 +20,7 @@ pub mod pyfmt;
 mod pymethods;
 mod resources;
 pub mod tests;
+mod unique;
 mod urlsplit;
 pub mod vault_filters;
 mod yaml_dump;
@@ -175,6 +176,7 @@ fn build_env(behavior: UndefinedBehavior) -> Environment<'static> {
     urlsplit::register(&mut env);
     resources::register(&mut env);
     vault_filters::register(&mut env);
+    unique::register(&mut env);
     env.add_global("omit", OMIT);
     env.add_function("now", now::now);
     env.add_function(
