@@ -304,3 +304,46 @@ fn unique_filter_falls_back_as_ansible_does() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=3 failed=0 ignored=2");
 }
+
+#[test]
+fn one_output_node_is_native_and_jinja2_headers_override_syntax() {
+    // 2.19 concatenation: a template with a single output node gives that node's value, no
+    // node gives None, more nodes a string. A `#jinja2:` first line sets the delimiters.
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    one: [1]
+    two: [4, 2]
+  tasks:
+    - set_fact:
+        a: "{% for x in one %}{{ x }}{% endfor %}"
+        b: "{% for x in two %}{{ x }}{% endfor %}"
+        c: "{% if false %}x{% endif %}"
+        d: "x{{ 1 }}"
+    - assert:
+        that:
+          - a == 1
+          - b == '42'
+          - c is none
+          - d == 'x1'
+    - template:
+        src: header.j2
+        dest: "{{ playbook_dir }}/out.txt"
+"#,
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "templates/header.j2",
+            "#jinja2: variable_start_string:'<<', variable_end_string:'>>'\n{{ kept }} << one[0] >>\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=3 changed=1 failed=0");
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(out, "{{ kept }} 1\n");
+}

@@ -9,7 +9,7 @@ mod cloud;
 mod graph;
 mod host_range;
 mod ini;
-mod literal;
+pub(crate) mod literal;
 mod pattern;
 mod script;
 pub mod sizes;

@@ -77,6 +77,57 @@ impl FileOptions {
     }
 }
 
+/// A `#jinja2: key: value, ...` first line overrides the options (Ansible's
+/// `TemplateOverrides._extract_template_overrides`); returns the text after it.
+pub fn apply_header<'a>(
+    source: &'a str,
+    opts: &mut FileOptions,
+) -> Result<&'a str, TemplateError> {
+    const HEADER: &str = "#jinja2:";
+    let Some(rest) = source.strip_prefix(HEADER) else {
+        return Ok(source);
+    };
+    let bad = |m: String| TemplateError { message: m };
+    let Some((line, body)) = rest.split_once('\n') else {
+        return Err(bad(format!("Missing newline after '{HEADER}' override.")));
+    };
+    let mut pending: std::collections::HashMap<&str, String> = Default::default();
+    for pair in line.split(',') {
+        let (key, val) = pair.split_once(':').ok_or_else(|| {
+            bad(format!(
+                "Missing key-value separator `:` in '{HEADER}' override pair '{pair}'."
+            ))
+        })?;
+        let key = key.trim();
+        let val = crate::inventory::literal::literal_eval(val.trim())
+            .ok_or_else(|| bad(format!("Invalid '{HEADER}' override value {val}.")))?;
+        match (key, &val) {
+            ("trim_blocks", serde_json::Value::Bool(b)) => opts.trim_blocks = Some(*b),
+            ("lstrip_blocks", serde_json::Value::Bool(b)) => opts.lstrip_blocks = Some(*b),
+            (_, serde_json::Value::String(s)) if key.ends_with("_string") => {
+                pending.insert(key, s.clone());
+            }
+            ("newline_sequence" | "keep_trailing_newline", _) => {}
+            _ => return Err(bad(format!("Invalid '{HEADER}' override key '{key}'."))),
+        }
+    }
+    let mut pair = |kind: &str, slot: &mut Option<(String, String)>, ds: &str, de: &str| {
+        let start = pending.remove(format!("{kind}_start_string").as_str());
+        let end = pending.remove(format!("{kind}_end_string").as_str());
+        if start.is_some() || end.is_some() {
+            let (cs, ce) = slot.clone().unwrap_or((ds.into(), de.into()));
+            *slot = Some((start.unwrap_or(cs), end.unwrap_or(ce)));
+        }
+    };
+    pair("block", &mut opts.block, "{%", "%}");
+    pair("variable", &mut opts.variable, "{{", "}}");
+    pair("comment", &mut opts.comment, "{#", "#}");
+    if let Some(key) = pending.keys().next() {
+        return Err(bad(format!("Invalid '{HEADER}' override key '{key}'.")));
+    }
+    Ok(body)
+}
+
 /// Whether a template's text names other templates (statements that use the loader).
 fn loads_templates(source: &str) -> bool {
     ["include", "import", "extends", "from"]
@@ -94,7 +145,7 @@ pub(super) fn render(
     let source = escape::percent_format(source, false);
     let env = opts.env(UndefinedBehavior::Strict)?;
     let _disarm = super::vault_filters::disarm_for(&source);
-    let strict = env.render_named_str("template", &source, ctx);
+    let (strict, _) = super::nodes::framed(|| env.render_named_str("template", &source, ctx));
     let e = match strict {
         Ok(out) => return Ok(restore_newlines(&source, out)),
         Err(e) => e,
@@ -106,8 +157,9 @@ pub(super) fn render(
     };
     if guards_undefined(&source, &e) {
         let lenient = opts.env(UndefinedBehavior::Chainable)?;
-        return lenient
-            .render_named_str("template", &source, ctx)
+        let (out, _) =
+            super::nodes::framed(|| lenient.render_named_str("template", &source, ctx));
+        return out
             .map(|out| restore_newlines(&source, out))
             .map_err(|e2| super::errors::describe_retry_error(&e, &e2, &source, ctx, undeclared));
     }

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod limits;
 pub mod lookups;
 pub mod loop_lookups;
+mod nodes;
 mod now;
 pub mod overlay;
 mod placement;
@@ -59,7 +60,7 @@ impl From<minijinja::Error> for TemplateError {
 }
 
 pub use errors::{describe_error, describe_error_in};
-pub use files::FileOptions;
+pub use files::{apply_header, FileOptions};
 
 pub struct Templar {
     env: Environment<'static>,
@@ -306,10 +307,12 @@ impl Templar {
         ctx: &MjValue,
         opts: &FileOptions,
     ) -> Result<String, TemplateError> {
+        let mut opts = opts.clone();
+        let source = files::apply_header(source, &mut opts)?;
         if opts.plain(source) {
             return self.render_file(source, ctx);
         }
-        let out = files::render(source, ctx, opts)?;
+        let out = files::render(source, ctx, &opts)?;
         limits::check_len("the template", out.len()).map_err(|e| TemplateError {
             message: e.to_string(),
         })?;
@@ -317,11 +320,21 @@ impl Templar {
     }
 
     fn render_named(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
-        let out = self.render_unchecked(name, ctx)?;
+        Ok(self.render_named_nodes(name, ctx)?.0)
+    }
+
+    /// Renders and returns the output with (up to two of) the values it emitted.
+    fn render_named_nodes(
+        &self,
+        name: &str,
+        ctx: &MjValue,
+    ) -> Result<(String, Vec<MjValue>), TemplateError> {
+        let (out, nodes) = nodes::framed(|| self.render_unchecked(name, ctx));
+        let out = out?;
         limits::check_len("the template", out.len()).map_err(|e| TemplateError {
             message: e.to_string(),
         })?;
-        Ok(out)
+        Ok((out, nodes))
     }
 
     fn render_unchecked(&self, name: &str, ctx: &MjValue) -> Result<String, TemplateError> {
@@ -330,6 +343,7 @@ impl Templar {
         tmpl.render(ctx).or_else(|e| {
             let undeclared = || tmpl.undeclared_variables(false);
             if guards_undefined(name, &e) {
+                nodes::reset();
                 match self.lenient.get_template(name).and_then(|t| t.render(ctx)) {
                     Ok(out) => return Ok(out),
                     Err(e2) => {
@@ -355,7 +369,24 @@ impl Templar {
             }
             return to_json(&v);
         }
-        Ok(Value::String(self.render_string(s, ctx)?))
+        // 2.19's native concatenation: no node is None, one node is its own value.
+        let source = escape::percent_format(s, false);
+        let (out, nodes) =
+            self.render_named_nodes(&escape::raw_string_literals(&source, false), ctx)?;
+        match nodes.as_slice() {
+            [] if out.is_empty() => Ok(Value::Null),
+            [one] if self.printed(one)? == out => to_json(one),
+            _ => Ok(Value::String(out)),
+        }
+    }
+
+    /// How `v` prints in a template.
+    fn printed(&self, v: &MjValue) -> Result<String, TemplateError> {
+        let (out, _) = nodes::framed(|| {
+            self.env
+                .render_str("{{ v }}", minijinja::context! { v => v.clone() })
+        });
+        Ok(out?)
     }
 
     /// Renders every string inside a value, recursively (keys too).
@@ -413,6 +444,7 @@ fn format_value(
     value: &MjValue,
 ) -> Result<(), minijinja::Error> {
     use minijinja::value::ValueKind;
+    nodes::record(value);
     match value.kind() {
         ValueKind::None => Ok(()),
         ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => {

@@ -125,7 +125,10 @@ impl Module for Template {
             })
             .map_err(|e| ModuleError::msg(format!("Could not read template: {e}")))?;
         let full = local.display().to_string();
-        let opts = file_options(args, &local, &ctx.search_paths);
+        let mut opts = file_options(args, &local, &ctx.search_paths);
+        let source = crate::template::apply_header(&source, &mut opts)
+            .map_err(|e| ModuleError::msg(e.message))?
+            .to_string();
         let block = opts
             .block
             .as_ref()
