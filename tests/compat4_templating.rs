@@ -347,3 +347,46 @@ fn one_output_node_is_native_and_jinja2_headers_override_syntax() {
     let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
     assert_eq!(out, "{{ kept }} 1\n");
 }
+
+#[test]
+fn password_lookup_and_python_arithmetic_errors() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - set_fact:
+        p1: "{{ lookup('password', '/dev/null length=12') }}"
+        p2: "{{ lookup('password', '/dev/null length=12 chars=digits') }}"
+        stored: "{{ lookup('password', 'creds/pw length=8') }}"
+    - set_fact:
+        again: "{{ lookup('password', 'creds/pw length=8') }}"
+    - ping:
+        data: "{{ 5 / item }}"
+      loop: [0, 1]
+      register: div
+      ignore_errors: true
+    - assert:
+        that:
+          - p1 != p2 and p1 | length == 12
+          - p2 is match('^[0-9]{12}$')
+          - stored == again and stored | length == 8
+          - div.results[0] is failed
+          - "'division by zero' in div.results[0].msg"
+          - div.results[0].exception is defined
+          - div.results[1].ping == '5.0'
+"#,
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=4 failed=0 ignored=1");
+    let stored = std::fs::read_to_string(dir.path().join("creds/pw")).expect("creds/pw");
+    assert_eq!(stored.trim_end().len(), 8);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("creds/pw")).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -211,6 +211,11 @@ fn bad_arguments(task: &Task, controller_only: bool, msg: String) -> Map<String,
 fn task_error_chain(task: &Task, causes: &[Cause]) -> Map<String, Value> {
     let mut m = fail_map(error_chain::full_message(causes));
     m.insert("changed".into(), Value::Bool(false));
+    // An exception caused it (a templating error): Ansible's result says so.
+    m.insert(
+        "exception".into(),
+        Value::String("(traceback unavailable)".into()),
+    );
     m.insert(
         crate::output::ERROR_SUMMARY_KEY.into(),
         Value::String(error_chain::summary(&task.origin, causes)),

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 /// Turns a minijinja error into words, without knowing the context it ran in.
 pub fn describe_error(e: &minijinja::Error) -> String {
     let mut msg = match (e.kind(), e.detail()) {
-        (ErrorKind::InvalidOperation, Some(d)) => d.to_string(),
+        (ErrorKind::InvalidOperation, Some(d)) => python_arith(d).unwrap_or_else(|| d.to_string()),
         (ErrorKind::SyntaxError, Some(d)) => format!("Syntax error in template: {d}"),
         (ErrorKind::UnknownFilter, Some(d)) => unknown("filter", d),
         (ErrorKind::UnknownTest, Some(d)) => unknown("test", d),
@@ -28,6 +28,22 @@ pub fn describe_error(e: &minijinja::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+/// Python's words for an arithmetic failure (`unable to calculate 5 / 0`).
+fn python_arith(detail: &str) -> Option<String> {
+    let expr = detail.strip_prefix("unable to calculate ")?;
+    let zero = |rhs: &str| rhs.trim().parse::<f64>().is_ok_and(|v| v == 0.0);
+    let msg = if let Some((_, rhs)) = expr.split_once(" // ") {
+        zero(rhs).then_some("integer division or modulo by zero")
+    } else if let Some((_, rhs)) = expr.split_once(" / ") {
+        zero(rhs).then_some("division by zero")
+    } else if let Some((_, rhs)) = expr.split_once(" % ") {
+        zero(rhs).then_some("integer modulo by zero")
+    } else {
+        None
+    }?;
+    Some(msg.to_string())
 }
 
 /// `filter foo is unknown` in Ansible's words.

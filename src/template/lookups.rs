@@ -116,6 +116,14 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
         "dict" => dict_lookup(terms),
         "unvault" => unvault_lookup(state, terms),
         "config" => config_lookup(terms, kwargs),
+        "password" => {
+            let base = PathBuf::from(var_str(state, "playbook_dir").unwrap_or_else(|| ".".into()));
+            let opts = options(kwargs)?;
+            terms
+                .iter()
+                .map(|t| super::password_lookup::lookup(&term_text(t)?, &opts, &base))
+                .collect()
+        }
         "ini" => super::ini_lookup::run(
             &terms.iter().map(term_text).collect::<Result<Vec<_>, _>>()?,
             &options(kwargs)?,

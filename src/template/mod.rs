@@ -15,6 +15,7 @@ pub mod lookups;
 pub mod loop_lookups;
 mod nodes;
 mod now;
+mod password_lookup;
 pub mod overlay;
 mod placement;
 pub mod pyfmt;
