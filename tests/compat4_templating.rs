@@ -390,3 +390,25 @@ fn password_lookup_and_python_arithmetic_errors() {
     let mode = std::fs::metadata(dir.path().join("creds/pw")).expect("meta").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn debug_var_names_the_undefined_variable_without_the_chain() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    outer: "{{ not_defined }}"
+  tasks:
+    - debug:
+        var: outer
+      register: out
+    - assert:
+        that:
+          - out.outer == "<< error 1 - 'not_defined' is undefined >>"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=2 failed=0");
+}
