@@ -412,3 +412,34 @@ fn debug_var_names_the_undefined_variable_without_the_chain() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=2 failed=0");
 }
+
+#[test]
+fn templated_module_name_is_resolved_per_host_at_run_time() {
+    let dir = project(&[
+        (
+            "site.yml",
+            r#"
+- hosts: a,b
+  gather_facts: no
+  tasks:
+    - set_fact:
+        mod: "{{ 'debug' if inventory_hostname == 'a' else 'ping' }}"
+    - action:
+        module: '{{ mod }}'
+      register: out
+    - assert:
+        that:
+          - ('msg' in out) == (inventory_hostname == 'a')
+          - ('ping' in out) == (inventory_hostname == 'b')
+"#,
+        ),
+        (
+            "hosts",
+            "a ansible_connection=local\nb ansible_connection=local\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("a", "ok=3 failed=0");
+    r.assert_recap("b", "ok=3 failed=0");
+}

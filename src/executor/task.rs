@@ -388,6 +388,28 @@ impl PlayRun<'_> {
     pub fn run_task_on_host(&self, task: &Arc<Task>, host: &str, rescuable: bool) -> HostOutcome {
         clear_nested_error();
         let scope = self.scope(Some(task), host, Map::new());
+        // `action: {module: '{{ name }}'}`: Ansible resolves the module per host at run time.
+        if crate::template::is_template(&task.action) {
+            let resolved = templar()
+                .render_string(&task.action, &scope.context())
+                .map_err(with_nested)
+                .and_then(|name| {
+                    registry::find(&name)
+                        .map(|_| name.clone())
+                        .ok_or_else(|| format!("couldn't resolve module/action '{name}'. This often indicates a misspelling, missing collection, or incorrect module path."))
+                });
+            return match resolved {
+                Ok(name) => {
+                    let mut t = (**task).clone();
+                    t.action = name;
+                    self.run_task_on_host(&Arc::new(t), host, rescuable)
+                }
+                Err(msg) => {
+                    let data = task_error(task, msg);
+                    self.finish(task, host, data, None, false, rescuable, Vec::new())
+                }
+            };
+        }
         let settings = match self.settings(task, &scope) {
             Ok(s) => s,
             Err(msg) => {

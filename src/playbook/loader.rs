@@ -796,6 +796,8 @@ impl Loader {
                     key_node,
                 ))
             }
+            // A templated module name is resolved per host when the task runs.
+            _ if crate::template::is_template(&action_name) => {}
             _ => {
                 if !registry::is_module(&short) {
                     let mut bases: Vec<&Path> = ctx.role.iter().map(|r| r.path.as_path()).collect();
