@@ -225,9 +225,23 @@ pub fn domain_batches(hosts: &[String], serial: &[Value], domains: &[String]) ->
     out
 }
 
+/// The play's `order:`, templated with the play's vars and the extra vars (as Ansible
+/// post-validates the play before it lists its hosts); an error leaves inventory order.
+fn play_order(play: &Play, extra: &Map<String, Value>) -> String {
+    if !crate::template::is_template(&play.order) {
+        return play.order.clone();
+    }
+    let mut vars = play.vars.clone();
+    vars.extend(extra.clone());
+    let ctx = crate::vars::scope::to_mj(&Value::Object(vars));
+    templar()
+        .render_string(&play.order, &ctx)
+        .unwrap_or_else(|_| "inventory".into())
+}
+
 impl<'a> PlayRun<'a> {
     pub fn new(shared: &'a RunShared<'a>, play: &'a Play, mut hosts: Vec<String>) -> PlayRun<'a> {
-        match play.order.as_str() {
+        match play_order(play, &shared.state.extra_vars).as_str() {
             "reverse_inventory" => hosts.reverse(),
             "sorted" => hosts.sort(),
             "reverse_sorted" => {
@@ -903,7 +917,8 @@ impl<'a> PlayRun<'a> {
             .run_once
             .as_ref()
             .and_then(crate::modules::args::to_bool)
-            .unwrap_or(false);
+            .unwrap_or(false)
+            || crate::modules::registry::find(&task.action).is_some_and(|m| m.bypass_host_loop());
         let targets: Vec<String> = if run_once {
             hosts.iter().take(1).cloned().collect()
         } else {
@@ -1369,7 +1384,8 @@ impl<'a> PlayRun<'a> {
                     .unwrap_or_else(|p| p.into_inner())
                     .clear();
             }
-            "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" => {
+            "refresh_inventory" => self.refresh_inventory(),
+            "noop" | "reset_connection" | "clear_facts" => {
                 if action == "clear_facts" {
                     for h in &hosts {
                         self.shared
@@ -1385,6 +1401,29 @@ impl<'a> PlayRun<'a> {
             }
         }
         Vec::new()
+    }
+
+    /// Reads the inventory sources again (keeping the run's add_host / group_by changes);
+    /// a source that no longer parses leaves the inventory as it was, with a warning.
+    fn refresh_inventory(&self) {
+        let state = &self.shared.state;
+        let fresh = state.inventory().refreshed(&state.options.inventory);
+        match fresh {
+            Ok(inv) => *state.inventory_mut() = inv,
+            Err(e) => self.shared.callback.warning(&e.to_string()),
+        }
+        // As Ansible resets its hosts cache: the rest of the play runs on the batch's hosts
+        // that the play's pattern still selects.
+        let still = super::render_pattern(&self.play.hosts, &state.extra_vars).and_then(|p| {
+            super::play_hosts(&state.inventory(), &p, state.options.limit.as_deref())
+        });
+        if let Ok(still) = still {
+            let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            for h in batch.iter().filter(|h| !still.contains(h)) {
+                self.set_flags(h, |f| f.ended = true);
+            }
+        }
+        self.refresh_magic();
     }
 
     fn apply_host_meta(&self, meta: &str, host: &str) {

@@ -98,11 +98,13 @@ fn string_list(data: &Map<String, Value>, key: &str) -> Vec<String> {
 }
 
 /// `ansible_loop` for item `i` with `loop_control.extended`; `previtem` / `nextitem` only
-/// where there is one, as Ansible builds it.
-fn extended_loop_vars(items: &[Value], i: usize) -> Value {
+/// where there is one, as Ansible builds it; `allitems` unless `extended_allitems: false`.
+fn extended_loop_vars(items: &[Value], i: usize, allitems: bool) -> Value {
     let n = items.len();
     let mut m = Map::new();
-    m.insert("allitems".into(), Value::Array(items.to_vec()));
+    if allitems {
+        m.insert("allitems".into(), Value::Array(items.to_vec()));
+    }
     m.insert("index".into(), Value::from(i + 1));
     m.insert("index0".into(), Value::from(i));
     m.insert("revindex".into(), Value::from(n - i));
@@ -519,6 +521,10 @@ impl PlayRun<'_> {
             .get("extended")
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(false);
+        let allitems = lc
+            .get("extended_allitems")
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(true);
         let break_when = lc.get("break_when").cloned();
         let n = items.len();
         let mut results = Vec::new();
@@ -538,7 +544,7 @@ impl PlayRun<'_> {
                 top.insert(iv.clone(), Value::from(i));
                 top.insert("ansible_index_var".into(), Value::String(iv.clone()));
             }
-            let loop_info = extended.then(|| extended_loop_vars(&items, i));
+            let loop_info = extended.then(|| extended_loop_vars(&items, i, allitems));
             if let Some(info) = &loop_info {
                 top.insert("ansible_loop".into(), info.clone());
             }
@@ -1335,7 +1341,7 @@ impl PlayRun<'_> {
         let changed = {
             let mut inv = self.shared.state.inventory_mut();
             let changed = inv.add_host_changes(&name, &groups, &vars);
-            inv.add_host(&name, &groups, vars);
+            inv.add_dynamic_host(&name, &groups, vars);
             changed
         };
         data.insert("changed".into(), Value::Bool(changed));
