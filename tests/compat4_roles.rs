@@ -77,3 +77,43 @@ fn refresh_inventory_rereads_the_sources_and_keeps_added_hosts() {
     r.assert_recap("two", "ok=1 changed=0");
     r.assert_recap("extra", "ok=1 changed=1");
 }
+
+#[test]
+fn import_tasks_notify_and_include_apply_notify_reach_the_imported_tasks() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  pre_tasks:\n    - import_tasks: change.yml\n      notify: h1\n    - include_tasks:\n        file: change.yml\n        apply:\n          notify: h2\n  handlers:\n    - name: h1\n      copy: content=1 dest={{ playbook_dir }}/h1\n    - name: h2\n      copy: content=2 dest={{ playbook_dir }}/h2\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("change.yml", "- debug: msg=changing\n  changed_when: true\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert!(dir.path().join("h1").exists(), "{}", r.stdout);
+    assert!(dir.path().join("h2").exists(), "{}", r.stdout);
+}
+
+#[test]
+fn an_include_that_cannot_be_loaded_fails_per_file_and_is_never_counted_rescued() {
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - block:\n        - include_tasks: \"{{ item }}\"\n          loop: [m1, m2]\n      rescue:\n        - copy: content=r dest={{ playbook_dir }}/rescued\n",
+        &[],
+    );
+    // The rescue ran, so the host is not failed: exit 0, yet each file is a failure.
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 failed=2 rescued=0");
+    assert_eq!(count(&r.stdout, "[ERROR]: Could not find or access"), 2, "{}", r.stdout);
+    assert!(!r.stdout.contains("fatal:"), "{}", r.stdout);
+    assert!(d.path().join("rescued").exists(), "{}", r.stdout);
+}
+
+#[test]
+fn the_play_name_is_templated_with_play_and_extra_vars() {
+    let (_d, r) = play(
+        "- name: \"n={{ x }} {{ y }}\"\n  hosts: localhost\n  gather_facts: no\n  vars:\n    x: 1\n  tasks: []\n",
+        &["-e", "y=2"],
+    );
+    r.assert_code(0);
+    r.out_contains("PLAY [n=1 2]");
+}

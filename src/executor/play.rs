@@ -225,18 +225,21 @@ pub fn domain_batches(hosts: &[String], serial: &[Value], domains: &[String]) ->
     out
 }
 
-/// The play's `order:`, templated with the play's vars and the extra vars (as Ansible
-/// post-validates the play before it lists its hosts); an error leaves inventory order.
-fn play_order(play: &Play, extra: &Map<String, Value>) -> String {
-    if !crate::template::is_template(&play.order) {
-        return play.order.clone();
+/// A play field templated with the play's vars and the extra vars, as Ansible
+/// post-validates the play before it lists its hosts; `None` when it does not render.
+fn render_play_field(play: &Play, extra: &Map<String, Value>, text: &str) -> Option<String> {
+    if !crate::template::is_template(text) {
+        return Some(text.to_string());
     }
     let mut vars = play.vars.clone();
     vars.extend(extra.clone());
     let ctx = crate::vars::scope::to_mj(&Value::Object(vars));
-    templar()
-        .render_string(&play.order, &ctx)
-        .unwrap_or_else(|_| "inventory".into())
+    templar().render_string(text, &ctx).ok()
+}
+
+/// The play's `order:` (inventory order when it does not render).
+fn play_order(play: &Play, extra: &Map<String, Value>) -> String {
+    render_play_field(play, extra, &play.order).unwrap_or_else(|| "inventory".into())
 }
 
 impl<'a> PlayRun<'a> {
@@ -448,7 +451,10 @@ impl<'a> PlayRun<'a> {
     pub fn run(&mut self) -> Result<PlayEnd> {
         let cb = self.shared.callback;
         let opts = &self.shared.state.options;
-        cb.play_start(&self.play.display_name(), opts.check);
+        let raw_name = self.play.display_name();
+        let name = render_play_field(self.play, &self.shared.state.extra_vars, &raw_name)
+            .unwrap_or(raw_name);
+        cb.play_start(&name, opts.check);
         cb.play_details(Some(&self.play.origin.to_string()));
         if self.play_hosts.is_empty() {
             cb.no_hosts_matched();
@@ -461,7 +467,7 @@ impl<'a> PlayRun<'a> {
                 break;
             }
             if i > 0 {
-                cb.play_start(&self.play.display_name(), opts.check);
+                cb.play_start(&name, opts.check);
             }
             *self.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
             self.abort.store(false, Ordering::SeqCst);

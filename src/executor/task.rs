@@ -174,6 +174,70 @@ fn flag(data: &Map<String, Value>, key: &str) -> bool {
 
 /// A failure caused by the task as written (templating, arguments): the message plus
 /// Ansible 2.19's error block with the origin and a source excerpt.
+/// Why an include did not produce its tasks: a failure of the include task itself, or an
+/// included file or role that could not be loaded (Ansible fails those apart from the task:
+/// `[ERROR]: reason`, a failure counted per included file, never as rescued).
+enum IncludeError {
+    Task(String),
+    Load(String),
+}
+
+impl From<String> for IncludeError {
+    fn from(msg: String) -> IncludeError {
+        IncludeError::Task(msg)
+    }
+}
+
+impl From<&str> for IncludeError {
+    fn from(msg: &str) -> IncludeError {
+        IncludeError::Task(msg.to_string())
+    }
+}
+
+/// Marks a result whose include could not be loaded.
+const INCLUDE_LOAD_ERROR: &str = "_ansible_include_load_error";
+
+/// How many included files of this result could not be loaded.
+fn include_load_errors(data: &Map<String, Value>) -> u32 {
+    let marked = |m: &Map<String, Value>| m.get(INCLUDE_LOAD_ERROR) == Some(&Value::Bool(true));
+    match data.get("results").and_then(Value::as_array) {
+        Some(items) => items
+            .iter()
+            .filter_map(Value::as_object)
+            .filter(|m| marked(m))
+            .count() as u32,
+        None => u32::from(marked(data)),
+    }
+}
+
+/// Ansible's message for an included file that is not there.
+fn not_found(dir: &std::path::Path, file: &str) -> String {
+    let path = dir.join(file).display().to_string();
+    format!(
+        "Could not find or access '{path}' on the Ansible Controller: Unable to retrieve file contents.\n\
+         Could not find or access '{path}' on the Ansible Controller.\n\
+         If you are using a module and expect the file to exist on the remote, see the remote_src option: \
+         [Errno 2] No such file or directory: '{path}'"
+    )
+}
+
+/// The result of an include whose file or role could not be loaded, as Ansible shows it.
+fn include_load_error(task: &Task, reason: String) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("failed".into(), Value::Bool(true));
+    m.insert("changed".into(), Value::Bool(false));
+    let named = ["_raw_params", "file", "name"]
+        .iter()
+        .find_map(|k| task.args.get(*k).cloned());
+    if let Some(n) = named {
+        m.insert("include".into(), n);
+    }
+    m.insert("reason".into(), Value::String(reason.clone()));
+    m.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(reason));
+    m.insert(INCLUDE_LOAD_ERROR.into(), Value::Bool(true));
+    m
+}
+
 fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     let msg = format!("Task failed: {}", msg.into());
     let mut m = fail_map(msg.clone());
@@ -630,7 +694,11 @@ impl PlayRun<'_> {
             if failed || unreachable {
                 add_error_summary(task, &mut data);
             }
-            if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
+            if data.contains_key(INCLUDE_LOAD_ERROR) {
+                if let Some(Value::String(reason)) = data.get("reason") {
+                    self.shared.callback.error(reason);
+                }
+            } else if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
                 let mut r = TaskResult::new(host, status, data.clone());
                 r.item_label = Some(label_text);
                 r.delegated_to = settings.delegate_to.clone();
@@ -831,7 +899,8 @@ impl PlayRun<'_> {
                     d.insert("include".into(), Value::String(inc.display_path.clone()));
                     (d, vec![inc])
                 }
-                Err(msg) => (task_error(task, msg), Vec::new()),
+                Err(IncludeError::Task(msg)) => (task_error(task, msg), Vec::new()),
+                Err(IncludeError::Load(msg)) => (include_load_error(task, msg), Vec::new()),
             },
             "meta" => {
                 let mut d = Map::new();
@@ -845,7 +914,7 @@ impl PlayRun<'_> {
         }
     }
 
-    fn include_request(&self, task: &Task, ctx: &MjValue) -> Result<IncludeRequest, String> {
+    fn include_request(&self, task: &Task, ctx: &MjValue) -> Result<IncludeRequest, IncludeError> {
         let rendered = templar()
             .render_value(&Value::Object(task.args.clone()), ctx)
             .map_err(with_nested)?;
@@ -858,7 +927,13 @@ impl PlayRun<'_> {
                     .map_err(|e| e.message)?;
             let mut applied = Keywords::default();
             for (k, v) in node.as_map().unwrap_or_default() {
-                crate::playbook::loader::set_keyword(&mut applied, &k.key_string(), v)
+                let key = k.key_string();
+                if key == "notify" {
+                    let names = crate::playbook::loader::string_list(v, "notify");
+                    applied.notify.extend(names.map_err(|e| e.message)?);
+                    continue;
+                }
+                crate::playbook::loader::set_keyword(&mut applied, &key, v)
                     .map_err(|e| e.message)?;
             }
             keywords = crate::playbook::loader::merge_keywords(&keywords, &applied);
@@ -930,11 +1005,11 @@ impl PlayRun<'_> {
                     vec![playbook_dir.join("roles").display().to_string()];
                 searched.extend(roles_path.iter().map(|p| p.display().to_string()));
                 searched.push(playbook_dir.display().to_string());
-                return Err(format!(
+                return Err(IncludeError::Load(format!(
                     "the role '{}' was not found in {}",
                     spec.name,
                     searched.join(":")
-                ));
+                )));
             }
             let key = format!(
                 "role:{}:{:?}:{}",
@@ -981,7 +1056,7 @@ impl PlayRun<'_> {
             .shared
             .loader
             .resolve_task_file(&file, &lctx)
-            .ok_or_else(|| format!("Could not find or access '{file}'"))?;
+            .ok_or_else(|| IncludeError::Load(not_found(&task.file_dir, &file)))?;
         let key = format!(
             "{}:{}",
             path.display(),
@@ -1453,7 +1528,14 @@ impl PlayRun<'_> {
             .unwrap_or(1);
         let is_include_loop = matches!(task.action.as_str(), "include_tasks" | "include_role")
             && data.contains_key("results");
+        let load_errors = include_load_errors(&data);
         self.shared.stat(host, |s| match status {
+            // Each included file that could not be loaded is a failure of its own, even in
+            // a block with rescue (Ansible counts them outside the task result).
+            Status::Failed if load_errors > 0 && !ignored => {
+                s.failed += load_errors;
+                s.ok += include_items.saturating_sub(load_errors);
+            }
             // Ansible's strategy counts an ignored unreachable result as ok + ignored.
             Status::Unreachable if ignored => {
                 s.ok += 1;

@@ -54,7 +54,7 @@ fn scalar_string(node: &Node) -> Option<String> {
     }
 }
 
-fn string_list(node: &Node, what: &str) -> Result<Vec<String>> {
+pub fn string_list(node: &Node, what: &str) -> Result<Vec<String>> {
     match &node.value {
         NodeValue::Null => Ok(Vec::new()),
         NodeValue::Seq(items) => items
@@ -771,6 +771,10 @@ impl Loader {
             }
         }
 
+        if matches!(short.as_str(), "import_tasks" | "import_role") {
+            // An import's `notify` is inherited by the tasks it brings in.
+            task.keywords.notify = task.notify.clone();
+        }
         match short.as_str() {
             "import_tasks" => return self.import_tasks(&task, ctx, handlers, args_node),
             "import_role" => {
