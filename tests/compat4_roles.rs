@@ -117,3 +117,25 @@ fn the_play_name_is_templated_with_play_and_extra_vars() {
     r.assert_code(0);
     r.out_contains("PLAY [n=1 2]");
 }
+
+#[test]
+fn a_role_file_lookup_prefers_the_role_dir_to_its_tasks_dir() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  roles: [r]\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "roles/r/tasks/main.yml",
+            "- copy: content={{ lookup('file', 'f') }} dest={{ playbook_dir }}/out\n",
+        ),
+        ("roles/r/f", "in role"),
+        ("roles/r/tasks/f", "in role tasks"),
+        ("files/f", "in files"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    let out = std::fs::read_to_string(dir.path().join("out")).unwrap();
+    assert_eq!(out, "in role");
+}
