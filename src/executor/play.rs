@@ -57,6 +57,9 @@ pub struct RunShared<'a> {
     /// Hosts whose failure decides the exit code (`meta: clear_host_errors` forgives them).
     pub failed_hosts: Mutex<HashSet<String>>,
     pub connections: Mutex<HashMap<String, SharedConnection>>,
+    /// An error that ends the whole run at once (Ansible raises it out of the strategy:
+    /// `[ERROR]: msg`, exit 1, no PLAY RECAP), e.g. a notified handler that does not exist.
+    pub fatal: Mutex<Option<String>>,
 }
 
 pub struct PlayRun<'a> {
@@ -93,6 +96,19 @@ pub enum PlayEnd {
 }
 
 impl<'a> RunShared<'a> {
+    /// Records the error that ends the run (the first one wins).
+    pub fn end_run(&self, msg: String) {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+        fatal.get_or_insert(msg);
+    }
+
+    pub fn run_ended(&self) -> bool {
+        self.fatal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     pub fn stat(&self, host: &str, f: impl FnOnce(&mut HostStats)) {
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         f(stats.entry(host.to_string()).or_default());
@@ -1223,7 +1239,11 @@ impl<'a> PlayRun<'a> {
                     "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
                 );
                 // ANSIBLE_ERROR_ON_MISSING_HANDLER=false: a warning, and the other names count.
+                // Otherwise the run ends here, as Ansible's strategy raises it.
                 if self.shared.state.options.error_on_missing_handler {
+                    self.shared.end_run(msg.clone());
+                    self.abort.store(true, Ordering::SeqCst);
+                    self.play_ended.store(true, Ordering::SeqCst);
                     return Err(msg);
                 }
                 self.shared.callback.warning(&msg);
@@ -1243,6 +1263,9 @@ impl<'a> PlayRun<'a> {
     /// Runs notified handlers in the order they are defined, each once. Returns the hosts
     /// whose handlers failed; inside a block with `rescue` they go to the rescue.
     pub fn flush_handlers(&self, batch: &[String], rescuable: bool) -> Vec<String> {
+        if self.shared.run_ended() {
+            return Vec::new();
+        }
         let mut all_failed: Vec<String> = Vec::new();
         // An explicit `force_handlers:` on the play beats the command line (Ansible's play
         // attribute only defaults to --force-handlers).

@@ -1598,7 +1598,8 @@ impl PlayRun<'_> {
             .as_ref()
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(state.options.diff);
-        if !(is_include && !failed && !skipped) {
+        // A run that just ended shows no more results (Ansible raised before its callback).
+        if !(is_include && !failed && !skipped) && !self.shared.run_ended() {
             let mut shown = data.clone();
             shown.remove("_meta");
             let mut r = TaskResult::new(host, status, shown);
