@@ -139,3 +139,24 @@ fn a_role_file_lookup_prefers_the_role_dir_to_its_tasks_dir() {
     let out = std::fs::read_to_string(dir.path().join("out")).unwrap();
     assert_eq!(out, "in role");
 }
+
+#[test]
+fn a_dependency_sees_its_parents_entry_vars_and_its_own_dependencies_vars() {
+    let dir = project(&[
+        ("site.yml", "- hosts: localhost\n  gather_facts: no\n  roles: [top1, top2]\n"),
+        ("hosts", LOCAL_INVENTORY),
+        ("roles/top1/meta/main.yml", "dependencies:\n  - role: mid\n    vars:\n      who: one\n"),
+        ("roles/top2/meta/main.yml", "dependencies:\n  - role: mid\n    vars:\n      who: two\n"),
+        ("roles/mid/meta/main.yml", "dependencies:\n  - role: leaf\n    vars:\n      label: \"{{ who }}\"\n"),
+        ("roles/mid/vars/main.yml", "level: mid\n"),
+        ("roles/leaf/meta/main.yml", "allow_duplicates: yes\ndependencies: [below]\n"),
+        ("roles/leaf/tasks/main.yml", "- shell: echo {{ label }}-{{ level }} >> {{ playbook_dir }}/out\n"),
+        ("roles/below/vars/main.yml", "level: below\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    let out = std::fs::read_to_string(dir.path().join("out")).unwrap();
+    // `mid` under top1 and under top2 differ by their vars: both run; `below`'s vars
+    // (exported to `leaf`) beat the inherited `mid` ones.
+    assert_eq!(out, "one-below\ntwo-below\n");
+}
