@@ -169,7 +169,7 @@ fn listen_topics_and_recursive_notify_match() {
 }
 
 /// `error_on_missing_handler` (default true): a notification of a handler that does not exist
-/// fails the task; set to false it is a warning and the other notified handlers still run.
+/// ends the run; set to false it is a warning and the other notified handlers still run.
 #[test]
 fn missing_handler_is_an_error_unless_configured_otherwise() {
     let yaml = r#"
@@ -184,10 +184,13 @@ fn missing_handler_is_an_error_unless_configured_otherwise() {
       debug: msg=handled
 "#;
     let (_d, r) = play(yaml, &[]);
-    // Ansible ends the whole run here (exit 1, no recap); we fail the task (exit 2): a known
-    // difference, in tests/compat/NOTES.md.
-    assert_ne!(r.code, 0, "{}", r.stdout);
-    r.out_contains("The requested handler 'nope' was not found in either the main handlers list nor in the listening handlers list");
+    // Ansible ends the whole run here: `[ERROR]`, exit 1, no result, no recap.
+    r.assert_code(1);
+    r.err_contains("[ERROR]: The requested handler 'nope' was not found in either the main handlers list nor in the listening handlers list");
+    assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
+    assert!(!r.stdout.contains("changed: [localhost]"), "{}", r.stdout);
+    assert!(!r.stdout.contains("after"), "{}", r.stdout);
+    assert!(!r.stdout.contains("handled"), "{}", r.stdout);
     let dir = project(&[
         ("site.yml", yaml),
         ("hosts", LOCAL_INVENTORY),

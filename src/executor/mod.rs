@@ -107,6 +107,7 @@ pub fn run_playbooks(
         failed_any: AtomicBool::new(false),
         failed_hosts: Mutex::new(HashSet::new()),
         connections: Mutex::new(HashMap::new()),
+        fatal: Mutex::new(None),
     };
     'playbooks: for pb in playbooks {
         callback.playbook_start(&pb.path.display().to_string());
@@ -134,7 +135,11 @@ pub fn run_playbooks(
                 .clone();
             let hosts: Vec<String> = hosts.into_iter().filter(|h| !dead.contains(h)).collect();
             let mut run = PlayRun::new(&shared, play, hosts);
-            if run.run()? == PlayEnd::AllFailed {
+            let end = run.run()?;
+            if let Some(msg) = shared.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return Err(Error::other(msg));
+            }
+            if end == PlayEnd::AllFailed {
                 break 'playbooks;
             }
         }

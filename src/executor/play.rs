@@ -57,6 +57,9 @@ pub struct RunShared<'a> {
     /// Hosts whose failure decides the exit code (`meta: clear_host_errors` forgives them).
     pub failed_hosts: Mutex<HashSet<String>>,
     pub connections: Mutex<HashMap<String, SharedConnection>>,
+    /// An error that ends the whole run at once (Ansible raises it out of the strategy:
+    /// `[ERROR]: msg`, exit 1, no PLAY RECAP), e.g. a notified handler that does not exist.
+    pub fatal: Mutex<Option<String>>,
 }
 
 pub struct PlayRun<'a> {
@@ -93,6 +96,19 @@ pub enum PlayEnd {
 }
 
 impl<'a> RunShared<'a> {
+    /// Records the error that ends the run (the first one wins).
+    pub fn end_run(&self, msg: String) {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+        fatal.get_or_insert(msg);
+    }
+
+    pub fn run_ended(&self) -> bool {
+        self.fatal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     pub fn stat(&self, host: &str, f: impl FnOnce(&mut HostStats)) {
         let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         f(stats.entry(host.to_string()).or_default());
@@ -225,9 +241,26 @@ pub fn domain_batches(hosts: &[String], serial: &[Value], domains: &[String]) ->
     out
 }
 
+/// A play field templated with the play's vars and the extra vars, as Ansible
+/// post-validates the play before it lists its hosts; `None` when it does not render.
+fn render_play_field(play: &Play, extra: &Map<String, Value>, text: &str) -> Option<String> {
+    if !crate::template::is_template(text) {
+        return Some(text.to_string());
+    }
+    let mut vars = play.vars.clone();
+    vars.extend(extra.clone());
+    let ctx = crate::vars::scope::to_mj(&Value::Object(vars));
+    templar().render_string(text, &ctx).ok()
+}
+
+/// The play's `order:` (inventory order when it does not render).
+fn play_order(play: &Play, extra: &Map<String, Value>) -> String {
+    render_play_field(play, extra, &play.order).unwrap_or_else(|| "inventory".into())
+}
+
 impl<'a> PlayRun<'a> {
     pub fn new(shared: &'a RunShared<'a>, play: &'a Play, mut hosts: Vec<String>) -> PlayRun<'a> {
-        match play.order.as_str() {
+        match play_order(play, &shared.state.extra_vars).as_str() {
             "reverse_inventory" => hosts.reverse(),
             "sorted" => hosts.sort(),
             "reverse_sorted" => {
@@ -436,7 +469,10 @@ impl<'a> PlayRun<'a> {
     pub fn run(&mut self) -> Result<PlayEnd> {
         let cb = self.shared.callback;
         let opts = &self.shared.state.options;
-        cb.play_start(&self.play.display_name(), opts.check);
+        let raw_name = self.play.display_name();
+        let name = render_play_field(self.play, &self.shared.state.extra_vars, &raw_name)
+            .unwrap_or(raw_name);
+        cb.play_start(&name, opts.check);
         cb.play_details(Some(&self.play.origin.to_string()));
         if self.play_hosts.is_empty() {
             cb.no_hosts_matched();
@@ -449,7 +485,7 @@ impl<'a> PlayRun<'a> {
                 break;
             }
             if i > 0 {
-                cb.play_start(&self.play.display_name(), opts.check);
+                cb.play_start(&name, opts.check);
             }
             *self.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
             self.abort.store(false, Ordering::SeqCst);
@@ -905,7 +941,8 @@ impl<'a> PlayRun<'a> {
             .run_once
             .as_ref()
             .and_then(crate::modules::args::to_bool)
-            .unwrap_or(false);
+            .unwrap_or(false)
+            || crate::modules::registry::find(&task.action).is_some_and(|m| m.bypass_host_loop());
         let targets: Vec<String> = if run_once {
             hosts.iter().take(1).cloned().collect()
         } else {
@@ -1203,7 +1240,11 @@ impl<'a> PlayRun<'a> {
                     "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
                 );
                 // ANSIBLE_ERROR_ON_MISSING_HANDLER=false: a warning, and the other names count.
+                // Otherwise the run ends here, as Ansible's strategy raises it.
                 if self.shared.state.options.error_on_missing_handler {
+                    self.shared.end_run(msg.clone());
+                    self.abort.store(true, Ordering::SeqCst);
+                    self.play_ended.store(true, Ordering::SeqCst);
                     return Err(msg);
                 }
                 self.shared.callback.warning(&msg);
@@ -1223,6 +1264,9 @@ impl<'a> PlayRun<'a> {
     /// Runs notified handlers in the order they are defined, each once. Returns the hosts
     /// whose handlers failed; inside a block with `rescue` they go to the rescue.
     pub fn flush_handlers(&self, batch: &[String], rescuable: bool) -> Vec<String> {
+        if self.shared.run_ended() {
+            return Vec::new();
+        }
         let mut all_failed: Vec<String> = Vec::new();
         // An explicit `force_handlers:` on the play beats the command line (Ansible's play
         // attribute only defaults to --force-handlers).
@@ -1370,7 +1414,8 @@ impl<'a> PlayRun<'a> {
                     .unwrap_or_else(|p| p.into_inner())
                     .clear();
             }
-            "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" => {
+            "refresh_inventory" => self.refresh_inventory(),
+            "noop" | "reset_connection" | "clear_facts" => {
                 if action == "clear_facts" {
                     for h in &hosts {
                         self.shared
@@ -1386,6 +1431,29 @@ impl<'a> PlayRun<'a> {
             }
         }
         Vec::new()
+    }
+
+    /// Reads the inventory sources again (keeping the run's add_host / group_by changes);
+    /// a source that no longer parses leaves the inventory as it was, with a warning.
+    fn refresh_inventory(&self) {
+        let state = &self.shared.state;
+        let fresh = state.inventory().refreshed(&state.options.inventory);
+        match fresh {
+            Ok(inv) => *state.inventory_mut() = inv,
+            Err(e) => self.shared.callback.warning(&e.to_string()),
+        }
+        // As Ansible resets its hosts cache: the rest of the play runs on the batch's hosts
+        // that the play's pattern still selects.
+        let still = super::render_pattern(&self.play.hosts, &state.extra_vars).and_then(|p| {
+            super::play_hosts(&state.inventory(), &p, state.options.limit.as_deref())
+        });
+        if let Ok(still) = still {
+            let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            for h in batch.iter().filter(|h| !still.contains(h)) {
+                self.set_flags(h, |f| f.ended = true);
+            }
+        }
+        self.refresh_magic();
     }
 
     fn apply_host_meta(&self, meta: &str, host: &str) {

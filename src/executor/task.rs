@@ -104,11 +104,13 @@ fn string_list(data: &Map<String, Value>, key: &str) -> Vec<String> {
 }
 
 /// `ansible_loop` for item `i` with `loop_control.extended`; `previtem` / `nextitem` only
-/// where there is one, as Ansible builds it.
-fn extended_loop_vars(items: &[Value], i: usize) -> Value {
+/// where there is one, as Ansible builds it; `allitems` unless `extended_allitems: false`.
+fn extended_loop_vars(items: &[Value], i: usize, allitems: bool) -> Value {
     let n = items.len();
     let mut m = Map::new();
-    m.insert("allitems".into(), Value::Array(items.to_vec()));
+    if allitems {
+        m.insert("allitems".into(), Value::Array(items.to_vec()));
+    }
     m.insert("index".into(), Value::from(i + 1));
     m.insert("index0".into(), Value::from(i));
     m.insert("revindex".into(), Value::from(n - i));
@@ -178,6 +180,70 @@ fn flag(data: &Map<String, Value>, key: &str) -> bool {
 
 /// A failure caused by the task as written (templating, arguments): the message plus
 /// Ansible 2.19's error block with the origin and a source excerpt.
+/// Why an include did not produce its tasks: a failure of the include task itself, or an
+/// included file or role that could not be loaded (Ansible fails those apart from the task:
+/// `[ERROR]: reason`, a failure counted per included file, never as rescued).
+enum IncludeError {
+    Task(String),
+    Load(String),
+}
+
+impl From<String> for IncludeError {
+    fn from(msg: String) -> IncludeError {
+        IncludeError::Task(msg)
+    }
+}
+
+impl From<&str> for IncludeError {
+    fn from(msg: &str) -> IncludeError {
+        IncludeError::Task(msg.to_string())
+    }
+}
+
+/// Marks a result whose include could not be loaded.
+const INCLUDE_LOAD_ERROR: &str = "_ansible_include_load_error";
+
+/// How many included files of this result could not be loaded.
+fn include_load_errors(data: &Map<String, Value>) -> u32 {
+    let marked = |m: &Map<String, Value>| m.get(INCLUDE_LOAD_ERROR) == Some(&Value::Bool(true));
+    match data.get("results").and_then(Value::as_array) {
+        Some(items) => items
+            .iter()
+            .filter_map(Value::as_object)
+            .filter(|m| marked(m))
+            .count() as u32,
+        None => u32::from(marked(data)),
+    }
+}
+
+/// Ansible's message for an included file that is not there.
+fn not_found(dir: &std::path::Path, file: &str) -> String {
+    let path = dir.join(file).display().to_string();
+    format!(
+        "Could not find or access '{path}' on the Ansible Controller: Unable to retrieve file contents.\n\
+         Could not find or access '{path}' on the Ansible Controller.\n\
+         If you are using a module and expect the file to exist on the remote, see the remote_src option: \
+         [Errno 2] No such file or directory: '{path}'"
+    )
+}
+
+/// The result of an include whose file or role could not be loaded, as Ansible shows it.
+fn include_load_error(task: &Task, reason: String) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("failed".into(), Value::Bool(true));
+    m.insert("changed".into(), Value::Bool(false));
+    let named = ["_raw_params", "file", "name"]
+        .iter()
+        .find_map(|k| task.args.get(*k).cloned());
+    if let Some(n) = named {
+        m.insert("include".into(), n);
+    }
+    m.insert("reason".into(), Value::String(reason.clone()));
+    m.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(reason));
+    m.insert(INCLUDE_LOAD_ERROR.into(), Value::Bool(true));
+    m
+}
+
 fn task_error(task: &Task, msg: impl Into<String>) -> Map<String, Value> {
     let msg = format!("Task failed: {}", msg.into());
     let mut m = fail_map(msg.clone());
@@ -552,6 +618,10 @@ impl PlayRun<'_> {
             .get("extended")
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(false);
+        let allitems = lc
+            .get("extended_allitems")
+            .and_then(crate::modules::args::to_bool)
+            .unwrap_or(true);
         let break_when = lc.get("break_when").cloned();
         let n = items.len();
         let mut results = Vec::new();
@@ -571,7 +641,7 @@ impl PlayRun<'_> {
                 top.insert(iv.clone(), Value::from(i));
                 top.insert("ansible_index_var".into(), Value::String(iv.clone()));
             }
-            let loop_info = extended.then(|| extended_loop_vars(&items, i));
+            let loop_info = extended.then(|| extended_loop_vars(&items, i, allitems));
             if let Some(info) = &loop_info {
                 top.insert("ansible_loop".into(), info.clone());
             }
@@ -657,7 +727,11 @@ impl PlayRun<'_> {
             if failed || unreachable {
                 add_error_summary(task, &mut data);
             }
-            if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
+            if data.contains_key(INCLUDE_LOAD_ERROR) {
+                if let Some(Value::String(reason)) = data.get("reason") {
+                    self.shared.callback.error(reason);
+                }
+            } else if !matches!(task.action.as_str(), "include_tasks" | "include_role") {
                 let mut r = TaskResult::new(host, status, data.clone());
                 r.item_label = Some(label_text);
                 r.delegated_to = settings.delegate_to.clone();
@@ -858,7 +932,8 @@ impl PlayRun<'_> {
                     d.insert("include".into(), Value::String(inc.display_path.clone()));
                     (d, vec![inc])
                 }
-                Err(msg) => (task_error(task, msg), Vec::new()),
+                Err(IncludeError::Task(msg)) => (task_error(task, msg), Vec::new()),
+                Err(IncludeError::Load(msg)) => (include_load_error(task, msg), Vec::new()),
             },
             "meta" => {
                 let mut d = Map::new();
@@ -872,7 +947,7 @@ impl PlayRun<'_> {
         }
     }
 
-    fn include_request(&self, task: &Task, ctx: &MjValue) -> Result<IncludeRequest, String> {
+    fn include_request(&self, task: &Task, ctx: &MjValue) -> Result<IncludeRequest, IncludeError> {
         let rendered = templar()
             .render_value(&Value::Object(task.args.clone()), ctx)
             .map_err(with_nested)?;
@@ -885,7 +960,13 @@ impl PlayRun<'_> {
                     .map_err(|e| e.message)?;
             let mut applied = Keywords::default();
             for (k, v) in node.as_map().unwrap_or_default() {
-                crate::playbook::loader::set_keyword(&mut applied, &k.key_string(), v)
+                let key = k.key_string();
+                if key == "notify" {
+                    let names = crate::playbook::loader::string_list(v, "notify");
+                    applied.notify.extend(names.map_err(|e| e.message)?);
+                    continue;
+                }
+                crate::playbook::loader::set_keyword(&mut applied, &key, v)
                     .map_err(|e| e.message)?;
             }
             keywords = crate::playbook::loader::merge_keywords(&keywords, &applied);
@@ -957,11 +1038,11 @@ impl PlayRun<'_> {
                     vec![playbook_dir.join("roles").display().to_string()];
                 searched.extend(roles_path.iter().map(|p| p.display().to_string()));
                 searched.push(playbook_dir.display().to_string());
-                return Err(format!(
+                return Err(IncludeError::Load(format!(
                     "the role '{}' was not found in {}",
                     spec.name,
                     searched.join(":")
-                ));
+                )));
             }
             let key = format!(
                 "role:{}:{:?}:{}",
@@ -1008,7 +1089,7 @@ impl PlayRun<'_> {
             .shared
             .loader
             .resolve_task_file(&file, &lctx)
-            .ok_or_else(|| format!("Could not find or access '{file}'"))?;
+            .ok_or_else(|| IncludeError::Load(not_found(&task.file_dir, &file)))?;
         let key = format!(
             "{}:{}",
             path.display(),
@@ -1369,7 +1450,7 @@ impl PlayRun<'_> {
         let changed = {
             let mut inv = self.shared.state.inventory_mut();
             let changed = inv.add_host_changes(&name, &groups, &vars);
-            inv.add_host(&name, &groups, vars);
+            inv.add_dynamic_host(&name, &groups, vars);
             changed
         };
         data.insert("changed".into(), Value::Bool(changed));
@@ -1481,7 +1562,14 @@ impl PlayRun<'_> {
             .unwrap_or(1);
         let is_include_loop = matches!(task.action.as_str(), "include_tasks" | "include_role")
             && data.contains_key("results");
+        let load_errors = include_load_errors(&data);
         self.shared.stat(host, |s| match status {
+            // Each included file that could not be loaded is a failure of its own, even in
+            // a block with rescue (Ansible counts them outside the task result).
+            Status::Failed if load_errors > 0 && !ignored => {
+                s.failed += load_errors;
+                s.ok += include_items.saturating_sub(load_errors);
+            }
             // Ansible's strategy counts an ignored unreachable result as ok + ignored.
             Status::Unreachable if ignored => {
                 s.ok += 1;
@@ -1544,7 +1632,8 @@ impl PlayRun<'_> {
             .as_ref()
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(state.options.diff);
-        if !(is_include && !failed && !skipped) {
+        // A run that just ended shows no more results (Ansible raised before its callback).
+        if !(is_include && !failed && !skipped) && !self.shared.run_ended() {
             let mut shown = data.clone();
             shown.remove("_meta");
             let mut r = TaskResult::new(host, status, shown);

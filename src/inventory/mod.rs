@@ -11,6 +11,7 @@ mod host_range;
 mod ini;
 pub(crate) mod literal;
 mod pattern;
+mod refresh;
 mod script;
 pub mod sizes;
 mod sources;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 pub use host_range::{expand_hostname_range, expand_hostpattern, parse_address};
 pub use literal::{literal_eval, parse_value};
 pub use pattern::split_host_pattern;
+pub use refresh::DynamicChange;
 pub use views::ViewVars;
 
 /// Names Ansible treats as the local machine (`C.LOCALHOST`).
@@ -107,6 +109,8 @@ pub struct Inventory {
     pub failed_sources: Vec<String>,
     /// Whether at least one source was parsed (for `unparsed_is_failed`).
     pub parsed_any: bool,
+    /// The run's `add_host` / `group_by` changes, kept for `meta: refresh_inventory`.
+    pub dynamic: Vec<DynamicChange>,
     vars_cache: vars_dirs::VarsCache,
 }
 
@@ -250,6 +254,22 @@ impl Inventory {
         new_group || vars.iter().any(|(k, v)| h.vars.get(k) != Some(v))
     }
 
+    /// `add_host` at run time: as [`Inventory::add_host`], and a new host also joins `all`
+    /// itself (Ansible's `add_dynamic_host`), whose own hosts come before its children's, so
+    /// `all` names it first. Kept for `meta: refresh_inventory`.
+    pub fn add_dynamic_host(&mut self, name: &str, groups: &[String], vars: Map<String, Value>) {
+        self.dynamic.push(DynamicChange::AddHost {
+            name: name.to_string(),
+            groups: groups.to_vec(),
+            vars: vars.clone(),
+        });
+        if self.hosts.get(name).is_none_or(|h| h.implicit) {
+            self.ensure_host(name, None, None);
+            self.put_host_in_group(name, "all");
+        }
+        self.add_host(name, groups, vars);
+    }
+
     pub fn add_host(&mut self, name: &str, groups: &[String], vars: Map<String, Value>) {
         if !self.hosts.contains_key(name) || self.hosts.get(name).is_some_and(|h| h.implicit) {
             let h = self.ensure_host(name, None, None);
@@ -270,6 +290,10 @@ impl Inventory {
     /// Adds a host to a group, creating the group (`group_by`). A localhost name not in the
     /// inventory joins as the implicit localhost, as in Ansible.
     pub fn add_to_group(&mut self, host: &str, group: &str) {
+        self.dynamic.push(DynamicChange::AddToGroup {
+            host: host.to_string(),
+            group: group.to_string(),
+        });
         if !self.hosts.contains_key(host) {
             if !LOCALHOST_NAMES.contains(&host) {
                 return;
@@ -286,6 +310,10 @@ impl Inventory {
 
     /// Adds `child` under `parent` (both created when missing), refusing loops.
     pub fn add_child_group(&mut self, parent: &str, child: &str) -> Result<()> {
+        self.dynamic.push(DynamicChange::AddChildGroup {
+            parent: parent.to_string(),
+            child: child.to_string(),
+        });
         self.ensure_group(parent);
         self.ensure_group(child);
         self.add_child(parent, child).map_err(Error::other)?;

@@ -156,6 +156,11 @@ pub trait Module: Send + Sync {
     fn controller_only(&self) -> bool {
         false
     }
+    /// Runs once, for the first host of the batch, as if `run_once` (Ansible's
+    /// `BYPASS_HOST_LOOP` action plugins: add_host, pause).
+    fn bypass_host_loop(&self) -> bool {
+        false
+    }
     /// Acts on the whole fleet at once (through `ctx.fleet`); implies `controller_only`.
     fn fleet(&self) -> bool {
         false

@@ -547,6 +547,11 @@ impl Callback for DefaultCallback {
         self.emit_message(&mut st, "[WARNING]: ", msg, Color::Warn, true);
     }
 
+    fn error(&self, msg: &str) {
+        let mut st = self.lock();
+        self.emit_message(&mut st, "[ERROR]: ", msg, Color::Error, false);
+    }
+
     fn no_hosts_matched(&self) {
         let mut st = self.lock();
         self.display(

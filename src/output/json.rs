@@ -198,6 +198,10 @@ impl Callback for JsonCallback {
         eprintln!("[WARNING]: {}", msg.trim());
     }
 
+    fn error(&self, msg: &str) {
+        eprintln!("[ERROR]: {}", msg.trim());
+    }
+
     fn no_more_hosts(&self) {}
 
     fn recap(&self, stats: &IndexMap<String, HostStats>) {

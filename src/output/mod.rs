@@ -159,6 +159,9 @@ pub trait Callback: Send + Sync {
     }
     /// `[WARNING]: ...`
     fn warning(&self, msg: &str);
+    /// `[ERROR]: msg` on its own (Ansible's `display.error`), e.g. an included file that
+    /// could not be loaded.
+    fn error(&self, _msg: &str) {}
     /// `skipping: no hosts matched`
     fn no_hosts_matched(&self) {}
     /// `NO MORE HOSTS LEFT ****`

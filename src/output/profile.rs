@@ -224,6 +224,9 @@ impl Callback for ProfileCallback {
     fn warning(&self, msg: &str) {
         self.inner.warning(msg);
     }
+    fn error(&self, msg: &str) {
+        self.inner.error(msg);
+    }
     fn no_hosts_matched(&self) {
         self.inner.no_hosts_matched();
     }

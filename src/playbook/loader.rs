@@ -54,7 +54,7 @@ fn scalar_string(node: &Node) -> Option<String> {
     }
 }
 
-fn string_list(node: &Node, what: &str) -> Result<Vec<String>> {
+pub fn string_list(node: &Node, what: &str) -> Result<Vec<String>> {
     match &node.value {
         NodeValue::Null => Ok(Vec::new()),
         NodeValue::Seq(items) => items
@@ -472,6 +472,44 @@ impl Loader {
         handlers: &mut Vec<Item>,
         at: &Node,
     ) -> Result<Vec<Item>> {
+        self.expand_role_under(spec, ctx, seen, handlers, at, &Map::new())
+    }
+
+    /// A role's vars as a role that depends on it sees them (Ansible's `only_exports`):
+    /// its dependencies' exports, then its own `vars/`.
+    fn exported_role_vars(
+        &self,
+        path: &Path,
+        playbook_dir: &Path,
+        depth: usize,
+    ) -> Result<Map<String, Value>> {
+        let mut out = Map::new();
+        // Dependency cycles are refused elsewhere; this only bounds the walk.
+        if depth < 32 {
+            for dep in &role::load_meta(self, path)?.dependencies {
+                let dep_spec = RoleSpec::from_node(dep)?;
+                if let Some(dpath) =
+                    role::find_role(&dep_spec.name, playbook_dir, None, &self.roles_path, &[])
+                {
+                    out.extend(self.exported_role_vars(&dpath, playbook_dir, depth + 1)?);
+                }
+            }
+        }
+        out.extend(role::load_vars_file(self, path, "vars", None)?);
+        Ok(out)
+    }
+
+    /// [`Loader::expand_role`] for a role used by other roles: `inherited` are the vars of
+    /// the roles above it (each one's entry vars and `vars/`), the lowest of its role vars.
+    fn expand_role_under(
+        &self,
+        spec: &RoleSpec,
+        ctx: &Context,
+        seen: &mut HashSet<String>,
+        handlers: &mut Vec<Item>,
+        at: &Node,
+        inherited: &Map<String, Value>,
+    ) -> Result<Vec<Item>> {
         let path = role::find_role(
             &spec.name,
             &ctx.playbook_dir,
@@ -497,13 +535,20 @@ impl Loader {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
+        let own_vars = role::load_vars_file(self, &path, "vars", spec.vars_from.as_deref())?;
+        let mut for_deps = inherited.clone();
+        for_deps.extend(spec.params.clone());
+        for_deps.extend(own_vars.clone());
+        // Role vars as Ansible's `Role.get_vars`: inherited, the dependencies' exports, its own.
+        let mut vars = inherited.clone();
         // Dependencies run first, with the using role's keywords applied.
         let mut dep_defaults = Map::new();
         for dep in &meta.dependencies {
             let dep_spec = RoleSpec::from_node(dep)?;
             let mut dep_ctx = ctx.clone();
             dep_ctx.keywords = merge_keywords(&ctx.keywords, &spec.keywords);
-            let mut items = self.expand_role(&dep_spec, &dep_ctx, seen, handlers, dep)?;
+            let mut items =
+                self.expand_role_under(&dep_spec, &dep_ctx, seen, handlers, dep, &for_deps)?;
             out.append(&mut items);
             if let Some(dpath) = role::find_role(
                 &dep_spec.name,
@@ -515,8 +560,10 @@ impl Loader {
                 for (k, v) in role::load_vars_file(self, &dpath, "defaults", None)? {
                     dep_defaults.insert(k, v);
                 }
+                vars.extend(self.exported_role_vars(&dpath, &ctx.playbook_dir, 0)?);
             }
         }
+        vars.extend(own_vars);
         let mut defaults = dep_defaults;
         for (k, v) in role::load_vars_file(self, &path, "defaults", spec.defaults_from.as_deref())?
         {
@@ -526,7 +573,7 @@ impl Loader {
             name: spec.display_name(&path),
             path: path.clone(),
             defaults,
-            vars: role::load_vars_file(self, &path, "vars", spec.vars_from.as_deref())?,
+            vars,
             params: spec.params.clone(),
         });
         let role_ctx = Context {
@@ -771,6 +818,10 @@ impl Loader {
             }
         }
 
+        if matches!(short.as_str(), "import_tasks" | "import_role") {
+            // An import's `notify` is inherited by the tasks it brings in.
+            task.keywords.notify = task.notify.clone();
+        }
         match short.as_str() {
             "import_tasks" => return self.import_tasks(&task, ctx, handlers, args_node),
             "import_role" => {

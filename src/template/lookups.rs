@@ -269,18 +269,21 @@ fn var_str(state: &State, name: &str) -> Option<String> {
     v.as_str().map(str::to_string)
 }
 
-/// Where a relative path is looked for: `{role_path}/{subdir}`, `{role_path}`,
-/// `{playbook_dir}/{subdir}`, `{playbook_dir}`, then the working directory.
+/// Where a relative path is looked for (Ansible's `path_dwim_relative_stack` over a role
+/// task's search path): `{role_path}/{subdir}`, `{role_path}`, then the role's tasks dir
+/// (`tasks/{subdir}`, `tasks`), `{playbook_dir}/{subdir}`, `{playbook_dir}`, then the
+/// working directory.
 pub fn search_dirs(state: &State, subdir: &str) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for base in ["role_path", "playbook_dir"] {
         if let Some(b) = var_str(state, base) {
             dirs.push(Path::new(&b).join(subdir));
+            dirs.push(PathBuf::from(&b));
             if base == "role_path" {
-                // Ansible's search path includes the role's task dir (first_found of task files).
-                dirs.push(Path::new(&b).join("tasks"));
+                let tasks = Path::new(&b).join("tasks");
+                dirs.push(tasks.join(subdir));
+                dirs.push(tasks);
             }
-            dirs.push(PathBuf::from(b));
         }
     }
     dirs.push(PathBuf::from("."));

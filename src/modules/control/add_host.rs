@@ -45,6 +45,9 @@ impl Module for AddHost {
     fn controller_only(&self) -> bool {
         true
     }
+    fn bypass_host_loop(&self) -> bool {
+        true
+    }
     fn run(&self, args: &Args, _ctx: &mut ModuleContext) -> ModuleResult {
         let Some(name) = args.string("name") else {
             return Err(ModuleError::msg("name or host is required"));

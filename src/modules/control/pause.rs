@@ -37,6 +37,9 @@ impl Module for Pause {
     fn controller_only(&self) -> bool {
         true
     }
+    fn bypass_host_loop(&self) -> bool {
+        true
+    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         if args.get("minutes").is_some() && args.get("seconds").is_some() {
             return Err(ModuleError::msg(
