@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod known_hosts;
 pub mod local;
 pub mod persist;
+pub mod pipes;
 pub mod ssh;
 pub mod ssh_config;
 pub mod tunnel;
