@@ -1,0 +1,62 @@
+//! Round 4: command line, output, ad-hoc and connection edge cases found by running
+//! ansible-core's integration targets side by side. Each test asserts what ansible-playbook
+//! 2.19 does on the same small playbook.
+
+mod common;
+use common::*;
+
+#[test]
+fn a_shell_that_backgrounds_a_child_returns_when_the_shell_exits() {
+    // The background child keeps the task's stdout open for a minute; Ansible's
+    // run_command returns once the shell has exited and the pipes are quiet, well inside
+    // the task's timeout. The child is still running when the play ends.
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - shell: 'sleep 60 & echo $! > bg.pid; echo started'\n      timeout: 20\n      register: out\n    - debug: var=out.stdout\n",
+        &[],
+    );
+    r.assert_code(0);
+    r.out_contains("\"out.stdout\": \"started\"");
+    r.assert_recap("localhost", "ok=2 changed=1 failed=0");
+    let pid = std::fs::read_to_string(d.path().join("bg.pid")).expect("bg.pid");
+    let pid = pid.trim();
+    let alive = std::process::Command::new("kill")
+        .args(["-0", pid])
+        .status()
+        .is_ok_and(|s| s.success());
+    let _ = std::process::Command::new("kill").args(["-9", pid]).status();
+    assert!(alive, "the task waited for the background child to end");
+}
+
+#[test]
+fn a_shell_script_in_library_runs_as_an_old_style_module() {
+    let module = "#!/bin/sh\nif [ -f \"$1\" ]; then . \"$1\"; else echo '{\"msg\": \"no args file\", \"failed\": true}'; exit 1; fi\n\
+                  echo \"$name\" > \"$dest\"\necho \"{\\\"msg\\\": \\\"Hello, ${name:-World}!\\\", \\\"changed\\\": true}\"\n";
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hello: name='Ansible Rocks' dest={{ playbook_dir }}/out.txt\n      register: r\n    - assert:\n        that: r.msg == 'Hello, Ansible Rocks!'\n    - command: /bin/sh {{ playbook_dir }}/library/hello.sh\n      register: direct\n      ignore_errors: true\n    - assert:\n        that: direct is failed and (direct.stdout | from_json).msg == 'no args file'\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("library/hello.sh", module),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=4 changed=2 failed=0 ignored=1");
+    let written = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(written, "Ansible Rocks\n");
+}
+
+#[test]
+fn a_python_library_module_is_refused_by_name() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - pymod: x=1\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("library/pymod.py", "#!/usr/bin/python\nprint('{}')\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(4);
+    r.err_contains("Python plugins are not supported by yiqiu-play");
+}
