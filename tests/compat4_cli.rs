@@ -60,3 +60,27 @@ fn a_python_library_module_is_refused_by_name() {
     r.assert_code(4);
     r.err_contains("Python plugins are not supported by yiqiu-play");
 }
+
+#[test]
+fn adhoc_task_timeout_fails_the_command_as_ansible_prints_it() {
+    let d = project(&[("hosts", LOCAL_INVENTORY)]);
+    let r = run_in(
+        d.path(),
+        &[
+            "adhoc",
+            "-i",
+            "hosts",
+            "localhost",
+            "-a",
+            "sleep 30",
+            "--task-timeout",
+            "1",
+        ],
+    );
+    r.assert_code(2);
+    // command/shell/raw results print as text even without rc (Ansible's `rc=-1`).
+    assert_eq!(
+        r.stdout,
+        "localhost | FAILED | rc=-1 >>\nTask failed: Timed out after 1 second(s).\n"
+    );
+}
