@@ -84,3 +84,40 @@ fn adhoc_task_timeout_fails_the_command_as_ansible_prints_it() {
         "localhost | FAILED | rc=-1 >>\nTask failed: Timed out after 1 second(s).\n"
     );
 }
+
+#[test]
+fn log_path_records_the_run_in_ansibles_format_and_keeps_no_log_secrets_out() {
+    let dir = project(&[
+        (
+            "ansible.cfg",
+            "[defaults]\nlog_path = ./run.log\nlog_verbosity = 3\n",
+        ),
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: normal task\n      command: echo visible\n    - name: secret task\n      command: echo hunter2-secret\n      no_log: true\n    - name: warn\n      debug: msg=x\n      when: \"{{ 1 == 1 }}\"\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    // The screen is at verbosity 0: no EXEC lines there.
+    assert!(!r.stdout.contains("EXEC"), "{}", r.stdout);
+    let log = std::fs::read_to_string(dir.path().join("run.log")).expect("run.log");
+    let task_line = log
+        .lines()
+        .find(|l| l.contains("| TASK [normal task]"))
+        .unwrap_or_else(|| panic!("no task banner in the log:\n{log}"));
+    // `2026-01-02 10:11:12,345 p=PID u=USER n=ansible INFO| TASK [...] ***`
+    let (stamp, rest) = task_line.split_at(23);
+    assert_eq!(stamp.as_bytes()[19], b',', "{task_line}");
+    assert!(rest.starts_with(" p="), "{task_line}");
+    assert!(
+        rest.contains(" n=ansible INFO| TASK [normal task] *"),
+        "{task_line}"
+    );
+    assert!(log.contains("INFO| [DEPRECATION WARNING]: Conditionals should not be surrounded"));
+    // log_verbosity 3 logs the connection's commands the screen did not show.
+    assert!(log.contains("> EXEC /bin/sh -c "), "{log}");
+    assert!(log.contains("(censored due to no_log)"), "{log}");
+    assert!(!log.contains("hunter2-secret"), "{log}");
+}

@@ -44,7 +44,11 @@ pub struct LocalConnection;
 
 impl Connection for LocalConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %super::traceable(&cmd.script));
+        let shown = super::traceable(&cmd.script);
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %shown);
+        if let Some(host) = crate::output::live_detail::current_host() {
+            super::vvv(&host, &format!("EXEC /bin/sh -c {}", super::quote(shown)));
+        }
         let script = wrap_become(&cmd.script, &cmd.become_);
         let shell = cmd.executable.as_deref().unwrap_or("/bin/sh");
         let mut proc = std::process::Command::new(shell);
