@@ -121,3 +121,20 @@ fn log_path_records_the_run_in_ansibles_format_and_keeps_no_log_secrets_out() {
     assert!(log.contains("(censored due to no_log)"), "{log}");
     assert!(!log.contains("hunter2-secret"), "{log}");
 }
+
+#[test]
+fn a_stray_bracket_after_a_json_vars_file_is_libyamls_document_start_error() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  vars_files: [bad.json]\n  tasks:\n    - debug: msg=never\n",
+        ),
+        ("bad.json", "{ }}\n"),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(4);
+    r.err_contains("YAML parsing failed: Did not find expected <document start>.");
+    r.err_contains("bad.json:1:4");
+    assert!(!r.stdout.contains("never"), "{}", r.stdout);
+}
