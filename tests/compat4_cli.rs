@@ -138,3 +138,24 @@ fn a_stray_bracket_after_a_json_vars_file_is_libyamls_document_start_error() {
     r.err_contains("bad.json:1:4");
     assert!(!r.stdout.contains("never"), "{}", r.stdout);
 }
+
+#[test]
+fn hosts_templated_to_a_list_targets_each_pattern_of_it() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: \"{{ targets }}\"\n  gather_facts: no\n  tasks:\n    - command: touch ran-{{ inventory_hostname }}\n",
+        ),
+        ("hosts", "42 ansible_connection=local\nb ansible_connection=local\nc ansible_connection=local\n"),
+    ]);
+    let r = run_in(
+        dir.path(),
+        &["-i", "hosts", "site.yml", "-e", r#"{"targets": ["42", "b"]}"#],
+    );
+    r.assert_code(0);
+    r.assert_recap("42", "ok=1 changed=1");
+    r.assert_recap("b", "ok=1 changed=1");
+    assert!(dir.path().join("ran-42").exists() && dir.path().join("ran-b").exists());
+    assert!(!dir.path().join("ran-c").exists());
+    assert!(!r.stderr.contains("Could not match"), "{}", r.stderr);
+}
