@@ -159,3 +159,35 @@ fn hosts_templated_to_a_list_targets_each_pattern_of_it() {
     assert!(!dir.path().join("ran-c").exists());
     assert!(!r.stderr.contains("Could not match"), "{}", r.stderr);
 }
+
+#[test]
+fn include_vars_of_a_vaulted_file_hides_the_whole_adhoc_result() {
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        ("pass", "letmein\n"),
+        ("d/plain.yml", "porter: cable\n"),
+        ("d/secret.yml", "token: i-am-a-secret\n"),
+    ]);
+    run_in(
+        dir.path(),
+        &["vault", "encrypt", "d/secret.yml", "--vault-password-file", "pass"],
+    )
+    .assert_code(0);
+    let r = run_in(
+        dir.path(),
+        &[
+            "adhoc", "-i", "hosts", "localhost", "-m", "include_vars", "-a", "dir=d",
+            "--vault-password-file", "pass",
+        ],
+    );
+    r.assert_code(0);
+    r.out_contains("the output has been hidden due to the fact that 'no_log: true' was specified");
+    assert!(!r.stdout.contains("i-am-a-secret"), "{}", r.stdout);
+    assert!(!r.stdout.contains("cable"), "{}", r.stdout);
+    // Without a vaulted file the values show.
+    let r = run_in(
+        dir.path(),
+        &["adhoc", "-i", "hosts", "localhost", "-m", "include_vars", "-a", "d/plain.yml"],
+    );
+    r.out_contains("\"porter\": \"cable\"");
+}

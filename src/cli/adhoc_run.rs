@@ -138,8 +138,9 @@ fn state_word(r: &TaskResult) -> &'static str {
 
 impl AdhocCallback {
     fn render(&self, r: &TaskResult) -> String {
-        let data: Map<String, Value> = r
-            .data
+        // As every callback sees it: censored when the result is no_log.
+        let view = crate::output::callback_view(&r.data, None);
+        let data: Map<String, Value> = view
             .iter()
             .filter(|(k, _)| {
                 !k.starts_with("_ansible") && k.as_str() != "failed" && k.as_str() != "skipped"
