@@ -55,13 +55,15 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
         .clone()
         .map(|p| cwd.join(p))
         .unwrap_or_else(|| cwd.to_path_buf());
-    let task = Task {
+    let no_json = MODULE_NO_JSON.contains(&module.as_str());
+    let mut task = Task {
         name: Some(module.clone()),
         action: module,
         args: module_args,
         file_dir: playbook_dir.clone(),
         ..Task::default()
     };
+    task.keywords.timeout = args.task_timeout.map(Value::from);
     let play = Play {
         name: Some("Ansible Ad-Hoc".into()),
         hosts: args.pattern.clone(),
@@ -83,6 +85,7 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
     let loader = Loader::new(run.roles_path.clone());
     let callback = AdhocCallback {
         one_line: args.one_line,
+        no_json,
         out: Mutex::new(Box::new(std::io::stdout())),
     };
     run_playbooks(run, inventory, &[pb], &loader, &callback)
@@ -111,9 +114,15 @@ fn list_hosts(
     Ok(0)
 }
 
+/// The modules whose results print as `host | STATE | rc=N >>` and their output, not as
+/// JSON (`C.MODULE_NO_JSON`).
+const MODULE_NO_JSON: [&str; 3] = ["command", "shell", "raw"];
+
 /// Ansible's `minimal` (and `oneline` with `-o`) ad-hoc output.
 pub struct AdhocCallback {
     pub one_line: bool,
+    /// The module is one of [`MODULE_NO_JSON`].
+    pub no_json: bool,
     pub out: Mutex<Box<dyn Write + Send>>,
 }
 
@@ -129,8 +138,9 @@ fn state_word(r: &TaskResult) -> &'static str {
 
 impl AdhocCallback {
     fn render(&self, r: &TaskResult) -> String {
-        let data: Map<String, Value> = r
-            .data
+        // As every callback sees it: censored when the result is no_log.
+        let view = crate::output::callback_view(&r.data, None);
+        let data: Map<String, Value> = view
             .iter()
             .filter(|(k, _)| {
                 !k.starts_with("_ansible") && k.as_str() != "failed" && k.as_str() != "skipped"
@@ -141,9 +151,14 @@ impl AdhocCallback {
         if r.status == Status::Skipped {
             return format!("{} | SKIPPED\n", r.host);
         }
-        let is_command = data.contains_key("rc") && data.contains_key("stdout");
-        if is_command && r.status != Status::Unreachable {
-            let rc = data.get("rc").and_then(Value::as_i64).unwrap_or(0);
+        let is_command = self.no_json
+            && match r.status {
+                Status::Failed => !data.contains_key("module_stderr"),
+                Status::Ok | Status::Changed => !data.contains_key("ansible_job_id"),
+                _ => false,
+            };
+        if is_command {
+            let rc = data.get("rc").and_then(Value::as_i64).unwrap_or(-1);
             let text = |k: &str| {
                 data.get(k)
                     .and_then(Value::as_str)

@@ -88,6 +88,10 @@ pub struct Config {
     pub ssh_args: Option<String>,
     /// Base verbosity (`ANSIBLE_VERBOSITY`); each `-v` adds one.
     pub verbosity: u8,
+    /// `log_path` / `ANSIBLE_LOG_PATH`: the log file (`output::log_file`), off when unset.
+    pub log_path: Option<PathBuf>,
+    /// `log_verbosity` / `ANSIBLE_LOG_VERBOSITY`: the log's verbosity when above the run's.
+    pub log_verbosity: Option<u8>,
     /// `[tags] run` / `ANSIBLE_RUN_TAGS`: `-t` values are added to these (argparse `append`).
     pub run_tags: Vec<String>,
     /// `[tags] skip` / `ANSIBLE_SKIP_TAGS`: `--skip-tags` values are added to these.
@@ -145,6 +149,8 @@ impl Config {
             retry_files_enabled: false,
             ssh_args: None,
             verbosity: 0,
+            log_path: None,
+            log_verbosity: None,
             run_tags: Vec::new(),
             skip_tags: Vec::new(),
             diff_always: false,
@@ -733,6 +739,21 @@ fn build(
     );
     if let Some(v) = l.int(&verbosity)? {
         c.verbosity = v.clamp(0, u8::MAX as i64) as u8;
+    }
+    c.log_path = l
+        .path(&setting!(
+            "DEFAULT_LOG_PATH",
+            [("defaults", "log_path")],
+            ["ANSIBLE_LOG_PATH"]
+        ))
+        .filter(|p| !p.as_os_str().is_empty());
+    let log_verbosity = setting!(
+        "LOG_VERBOSITY",
+        [("defaults", "log_verbosity")],
+        ["ANSIBLE_LOG_VERBOSITY"]
+    );
+    if let Some(v) = l.int(&log_verbosity)? {
+        c.log_verbosity = Some(v.clamp(0, u8::MAX as i64) as u8);
     }
     if let Some(v) = l.list(&setting!(
         "TAGS_RUN",

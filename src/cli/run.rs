@@ -68,6 +68,7 @@ fn run(invocation: Invocation) -> Result<i32> {
                 return Ok(0);
             }
             let opts = resolve(&args, &cfg);
+            open_log(&cfg, opts.verbosity);
             for w in opts.warnings() {
                 eprintln!("[WARNING]: {w}");
             }
@@ -77,6 +78,7 @@ fn run(invocation: Invocation) -> Result<i32> {
         }
         Invocation::Adhoc(args) => {
             let opts = resolve_adhoc(&args, &cfg);
+            open_log(&cfg, opts.verbosity);
             for w in opts.warnings() {
                 eprintln!("[WARNING]: {w}");
             }
@@ -94,6 +96,17 @@ fn run(invocation: Invocation) -> Result<i32> {
             super::vault_setup::install_run_secrets(&t.playbook.common.vault, &cfg)?;
             super::topology_cmd::run_topology(&t, opts, &cwd)
         }
+    }
+}
+
+/// Starts the log file when `log_path` is set; a path that cannot be written is a warning.
+fn open_log(cfg: &super::config::Config, verbosity: u8) {
+    let Some(path) = &cfg.log_path else {
+        return;
+    };
+    let level = cfg.log_verbosity.map_or(verbosity, |l| l.max(verbosity));
+    if let Err(w) = crate::output::log_file::open(path, level) {
+        eprintln!("[WARNING]: {w}");
     }
 }
 

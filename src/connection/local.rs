@@ -1,20 +1,12 @@
 //! The `local` connection: runs commands on the controller itself.
 
+use super::pipes::Pipes;
 use super::{wrap_become, Become, Command, ConnError, Connection, Output};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-
-/// Reads a child's pipe to the end on its own thread (both pipes at once, so neither fills).
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
-}
 
 /// Waits up to `limit`; then kills the child's process group (TERM, then KILL) and fails
 /// with the timeout.
@@ -52,7 +44,11 @@ pub struct LocalConnection;
 
 impl Connection for LocalConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %super::traceable(&cmd.script));
+        let shown = super::traceable(&cmd.script);
+        tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %shown);
+        if let Some(host) = crate::output::live_detail::current_host() {
+            super::vvv(&host, &format!("EXEC /bin/sh -c {}", super::quote(shown)));
+        }
         let script = wrap_become(&cmd.script, &cmd.become_);
         let shell = cmd.executable.as_deref().unwrap_or("/bin/sh");
         let mut proc = std::process::Command::new(shell);
@@ -85,20 +81,17 @@ impl Connection for LocalConnection {
                 });
             }
         }
-        let stdout = child.stdout.take().map(drain);
-        let stderr = child.stderr.take().map(drain);
+        let pipes = Pipes::start(child.stdout.take(), child.stderr.take());
         let status = match cmd.timeout {
             None => child.wait(),
             Some(t) => wait_or_kill(&mut child, t)?,
         }
         .map_err(|e| ConnError::Failed(format!("waiting for {shell}: {e}")))?;
-        let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-            h.and_then(|h| h.join().ok()).unwrap_or_default()
-        };
+        let (stdout, stderr) = pipes.finish();
         Ok(Output {
             rc: status.code().unwrap_or(-1),
-            stdout: collect(stdout),
-            stderr: collect(stderr),
+            stdout,
+            stderr,
         })
     }
 

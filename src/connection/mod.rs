@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod known_hosts;
 pub mod local;
 pub mod persist;
+pub mod pipes;
 pub mod ssh;
 pub mod ssh_config;
 pub mod tunnel;
@@ -180,8 +181,12 @@ pub fn set_verbosity(v: u8) {
 /// Ansible's `-vvv` connection line, `<host> MESSAGE`, on stdout. Secrets stay out: the
 /// caller passes scripts through [`traceable`], and environment values are never in them.
 pub fn vvv(host: &str, message: &str) {
+    let line = format!("<{host}> {message}");
     if VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) >= 3 {
-        crate::cli::print::stdout_line(&format!("<{host}> {message}"));
+        crate::cli::print::stdout_line(&line);
+        crate::output::log_file::log(crate::output::log_file::Level::Info, &line);
+    } else if crate::output::log_file::wants_verbose(3) {
+        crate::output::log_file::log(crate::output::log_file::Level::Info, &line);
     }
 }
 

@@ -67,9 +67,18 @@ pub fn render_pattern(pattern: &str, extra: &serde_json::Map<String, Value>) -> 
         return Ok(pattern.to_string());
     }
     let ctx = crate::vars::scope::to_mj(&Value::Object(extra.clone()));
-    templar()
-        .render_string(pattern, &ctx)
-        .map_err(|e| Error::parse(format!("hosts: {}", e.message), None))
+    let rendered = templar()
+        .render_value(&Value::String(pattern.to_string()), &ctx)
+        .map_err(|e| Error::parse(format!("hosts: {}", e.message), None))?;
+    // A template that gives a list (`hosts: "{{ targets }}"`) is that list of patterns.
+    Ok(match rendered {
+        Value::Array(items) => items
+            .iter()
+            .map(crate::template::pyfmt::to_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        other => crate::template::pyfmt::to_str(&other),
+    })
 }
 
 /// Runs playbooks; returns ansible-playbook's exit code.

@@ -1132,8 +1132,19 @@ impl PlayRun<'_> {
         scope: &Arc<Scope>,
         settings: &Settings,
     ) -> Map<String, Value> {
-        let Some(module) = registry::find(&task.action) else {
-            return fail_map(format!("The module '{}' was not found", task.action));
+        let library;
+        let module: &dyn crate::modules::Module = match &task.module_file {
+            Some(path) => {
+                library = crate::modules::commands::library_module::LibraryModule {
+                    name: task.action.clone(),
+                    path: path.clone(),
+                };
+                &library
+            }
+            None => match registry::find(&task.action) {
+                Some(m) => m,
+                None => return fail_map(format!("The module '{}' was not found", task.action)),
+            },
         };
         let ctx = scope.context();
         let raw_keys = module.raw_args();

@@ -2,6 +2,7 @@
 
 use super::banner::{banner, display_columns, stdout_is_terminal, terminal_width};
 use super::color::{colorize, stringc, Color};
+use super::log_file::{self, Level};
 use super::pyjson::{dumps, py_str, DumpOptions};
 use super::status_line::StatusLine;
 use super::{callback_view, Callback, TaskKind, ERROR_SUMMARY_KEY};
@@ -177,6 +178,19 @@ impl DefaultCallback {
 
     /// `Display.display`: one trailing newline is kept outside the color codes.
     fn display(&self, st: &mut State, msg: &str, color: Option<Color>, stderr: bool) {
+        self.display_at(st, msg, color, stderr, Level::Info);
+    }
+
+    /// [`Self::display`], logged at `level` when there is a log file.
+    fn display_at(
+        &self,
+        st: &mut State,
+        msg: &str,
+        color: Option<Color>,
+        stderr: bool,
+        level: Level,
+    ) {
+        log_file::log(level, msg);
         let body = msg.strip_suffix('\n').unwrap_or(msg);
         let body = match color {
             Some(c) => stringc(body, c, self.color),
@@ -242,7 +256,12 @@ impl DefaultCallback {
         if !seen.insert(msg.clone()) {
             return;
         }
-        self.display(st, &msg, Some(color), stderr);
+        let level = match prefix {
+            "[ERROR]: " => Level::Error,
+            "[WARNING]: " => Level::Warning,
+            _ => Level::Info,
+        };
+        self.display_at(st, &msg, Some(color), stderr, level);
     }
 
     /// `_get_item_label`
@@ -351,6 +370,8 @@ impl Callback for DefaultCallback {
         if self.verbosity >= min_verbosity {
             let mut st = self.lock();
             self.display(&mut st, msg, None, false);
+        } else if log_file::wants_verbose(min_verbosity) {
+            log_file::log(Level::Info, msg);
         }
     }
 

@@ -37,6 +37,11 @@ impl Drop for HostScope {
     }
 }
 
+/// The host the current thread runs a task for, if any.
+pub fn current_host() -> Option<String> {
+    HOST.with(|h| h.borrow().clone())
+}
+
 /// The current task's detail, shown after its host on the status line.
 pub fn set(text: &str) {
     if let Some(host) = HOST.with(|h| h.borrow().clone()) {

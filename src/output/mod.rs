@@ -10,6 +10,7 @@ pub mod default;
 pub mod diff;
 pub mod json;
 pub mod live_detail;
+pub mod log_file;
 pub mod profile;
 pub mod pyjson;
 pub mod status_line;

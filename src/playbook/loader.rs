@@ -854,6 +854,10 @@ impl Loader {
                     let mut bases: Vec<&Path> = ctx.role.iter().map(|r| r.path.as_path()).collect();
                     bases.push(&ctx.playbook_dir);
                     if let Some(file) = super::plugins::find_module_file(&short, &bases) {
+                        if !super::plugins::is_python(&file) {
+                            task.module_file = Some(file);
+                            return Ok(vec![Item::Task(Arc::new(task))]);
+                        }
                         return Err(err(
                             super::plugins::unsupported_message(&action_name, &file),
                             key_node,

@@ -138,6 +138,9 @@ pub struct Task {
     /// The directory the task's file lives in (relative includes start here).
     pub file_dir: PathBuf,
     pub is_handler: bool,
+    /// A module found as a non-Python file in a `library/` dir (run by
+    /// `modules::commands::library_module`); `None` for builtin modules.
+    pub module_file: Option<PathBuf>,
 }
 
 impl Task {

@@ -1,6 +1,7 @@
-//! Plugins shipped beside playbooks and roles (`library/`, `action_plugins/`): Ansible runs
-//! them, yiqiu-play does not run Python. This finds the file a task's unknown module name
-//! refers to, so the error can say what was found and why it does not run.
+//! Plugins shipped beside playbooks and roles (`library/`, `action_plugins/`). This finds the
+//! file a task's unknown module name refers to: a non-Python module runs
+//! (`modules::commands::library_module`); yiqiu-play does not run Python, and the error
+//! says what was found and why it does not run.
 
 use std::path::{Path, PathBuf};
 
@@ -41,19 +42,12 @@ pub fn is_python(path: &Path) -> bool {
     first.starts_with(b"#!") && String::from_utf8_lossy(first).contains("python")
 }
 
-/// The error for a task whose module is a plugin file we cannot run.
+/// The error for a task whose module is a Python plugin file (other library/ modules run).
 pub fn unsupported_message(action: &str, path: &Path) -> String {
-    if is_python(path) {
-        format!(
-            "the module/action '{action}' is a Python plugin ({}): Python plugins are not supported by yiqiu-play",
-            path.display()
-        )
-    } else {
-        format!(
-            "the module '{action}' is a custom module ({}): modules from library/ are not supported by yiqiu-play",
-            path.display()
-        )
-    }
+    format!(
+        "the module/action '{action}' is a Python plugin ({}): Python plugins are not supported by yiqiu-play",
+        path.display()
+    )
 }
 
 #[cfg(test)]

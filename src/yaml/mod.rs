@@ -196,6 +196,7 @@ fn parse_text(text: &str, file: &str) -> Result<Node> {
         file: file.clone(),
         anchors: HashMap::new(),
         parser: Parser::new_from_str(text),
+        text,
         depth: 0,
         expanded: 0,
     };
@@ -214,6 +215,8 @@ struct Builder<'a> {
     /// Anchored nodes and how many nodes each holds.
     anchors: HashMap<usize, (Node, usize)>,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    /// The source, for error messages that depend on its shape.
+    text: &'a str,
     /// Collections open right now.
     depth: usize,
     /// Nodes added by alias expansion so far.
@@ -247,20 +250,35 @@ impl<'a> Builder<'a> {
             }
             Some(Err(e)) => {
                 let m = e.marker();
-                Err(Error::parse(
-                    format!("YAML parsing failed: {}", e.info()),
-                    Some(self.origin(m.line(), m.col())),
-                )
-                .with_help(
-                    "Check the indentation and quoting near the marked position: a value that starts \
-                     with '{{' must be quoted.",
-                ))
+                let origin = Some(self.origin(m.line(), m.col()));
+                if e.info() == "misplaced bracket" && self.root_is_flow() {
+                    // A bracket after the root `{...}`/`[...]` closed: libyaml, which Ansible
+                    // uses, reads it as a stray token where a new document must start.
+                    return Err(Error::parse(
+                        "YAML parsing failed: Did not find expected <document start>.",
+                        origin,
+                    ));
+                }
+                Err(Error::parse(format!("YAML parsing failed: {}", e.info()), origin)
+                    .with_help(
+                        "Check the indentation and quoting near the marked position: a value that starts \
+                         with '{{' must be quoted.",
+                    ))
             }
             None => Err(Error::parse(
                 "YAML parsing failed: unexpected end of input",
                 Some(self.origin(1, 0)),
             )),
         }
+    }
+
+    /// Whether the document's root is a flow collection (its first token is `{` or `[`).
+    fn root_is_flow(&self) -> bool {
+        self.text
+            .lines()
+            .map(|l| l.trim_start())
+            .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("---"))
+            .is_some_and(|l| l.starts_with('{') || l.starts_with('['))
     }
 
     fn document(&mut self) -> Result<Node> {

@@ -38,6 +38,8 @@ struct Loader {
     merge: bool,
     facts: Map<String, Value>,
     files: Vec<Value>,
+    /// No file so far was a vault: a vaulted file hides the whole result (as no_log).
+    show_content: bool,
 }
 
 impl Loader {
@@ -51,6 +53,9 @@ impl Loader {
     }
 
     fn load(&mut self, path: &Path) -> Result<(), Failure> {
+        if std::fs::read(path).is_ok_and(|d| crate::vault::is_encrypted(&d)) {
+            self.show_content = false;
+        }
         let node = crate::yaml::load_file(path).map_err(|e| fail(e.message))?;
         let data = match node.to_json() {
             Value::Object(m) => m,
@@ -244,6 +249,7 @@ impl Module for IncludeVars {
             merge: args.str("hash_behaviour") == Some("merge"),
             facts: Map::new(),
             files: Vec::new(),
+            show_content: true,
         };
         let outcome = Self::load_all(args, ctx, &mut loader);
         let facts = match args.str("name") {
@@ -256,6 +262,9 @@ impl Module for IncludeVars {
             ("ansible_included_var_files", Value::Array(loader.files)),
             ("changed", Value::Bool(false)),
         ]);
+        if !loader.show_content {
+            res.insert("_ansible_no_log".into(), Value::Bool(true));
+        }
         match outcome {
             Ok(()) => Ok(res),
             Err(f) => {
