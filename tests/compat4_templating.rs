@@ -443,3 +443,39 @@ fn templated_module_name_is_resolved_per_host_at_run_time() {
     r.assert_recap("a", "ok=3 failed=0");
     r.assert_recap("b", "ok=3 failed=0");
 }
+
+#[test]
+fn boolean_keywords_are_strict_booleans_and_play_user_is_remote_user() {
+    let (_d, r) = play(
+        r#"
+- hosts: localhost
+  gather_facts: no
+  user: "{{ lookup('env', 'USER') | default('root', true) }}"
+  vars:
+    flag: "yes"
+  tasks:
+    - debug:
+        msg: fine
+      no_log: "{{ flag }}"
+      diff: 'true'
+    - debug:
+        msg: not important
+      diff: yes.
+      ignore_errors: true
+      register: bad
+    - assert:
+        that:
+          - bad is failed
+          - bad.msg is contains "The value 'yes.' could not be converted to 'bool'"
+"#,
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=3 failed=0 ignored=1");
+    let (_d, r) = play(
+        "- hosts: localhost\n  user: a\n  remote_user: b\n  tasks: []\n",
+        &[],
+    );
+    r.assert_code(4);
+    r.err_contains("both 'user' and 'remote_user' are set for this play");
+}

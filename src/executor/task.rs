@@ -325,15 +325,30 @@ fn fail_map(msg: impl Into<String>) -> Map<String, Value> {
     m
 }
 
-fn truthy(v: &Option<Value>, ctx: &MjValue) -> Result<Option<bool>, String> {
-    match v {
-        None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => templar()
-            .eval_condition(other, ctx)
-            .map(Some)
-            .map_err(with_nested),
+/// A boolean keyword (`become`, `diff`, ...): templated, then read as Ansible's strict
+/// `boolean()` reads it (`yes`/`no`/`true`/`1`/...; anything else is an error).
+fn keyword_bool(v: &Option<Value>, ctx: &MjValue, name: &str) -> Result<Option<bool>, String> {
+    let rendered = match v {
+        None => return Ok(None),
+        Some(Value::Bool(b)) => return Ok(Some(*b)),
+        Some(other) => templar().render_value(other, ctx).map_err(with_nested)?,
+    };
+    if rendered.is_null() {
+        return Ok(None);
     }
+    let b = match &rendered {
+        Value::String(s) => crate::modules::args::to_bool(&Value::String(s.trim().to_string()))
+            .filter(|_| !s.trim().is_empty()),
+        Value::Number(_) | Value::Bool(_) => crate::modules::args::to_bool(&rendered),
+        _ => None,
+    };
+    b.map(Some).ok_or_else(|| {
+        let shown = match &rendered {
+            Value::String(s) => crate::template::pyfmt::repr_str(s),
+            other => crate::template::pyfmt::repr(other),
+        };
+        format!("Error processing keyword '{name}': The value {shown} could not be converted to 'bool'.")
+    })
 }
 
 fn render_opt_string(v: &Option<Value>, ctx: &MjValue) -> Result<Option<String>, String> {
@@ -391,7 +406,7 @@ impl PlayRun<'_> {
         let kw = &task.keywords;
         let opts = &self.shared.state.options;
         let var = |name: &str| scope.get_json(name).ok().flatten();
-        let become_on = match truthy(&kw.become_, &ctx)? {
+        let become_on = match keyword_bool(&kw.become_, &ctx, "become")? {
             Some(b) => b,
             None => var("ansible_become")
                 .and_then(|v| crate::modules::args::to_bool(&v))
@@ -441,10 +456,10 @@ impl PlayRun<'_> {
                 Err(_) if task.loop_.is_some() => None,
                 Err(e) => return Err(e),
             },
-            ignore_errors: truthy(&kw.ignore_errors, &ctx)?.unwrap_or(false),
-            check_mode: truthy(&kw.check_mode, &ctx)?.unwrap_or(opts.check),
-            diff: truthy(&kw.diff, &ctx)?.unwrap_or(opts.diff),
-            no_log: truthy(&kw.no_log, &ctx)?.unwrap_or(false),
+            ignore_errors: keyword_bool(&kw.ignore_errors, &ctx, "ignore_errors")?.unwrap_or(false),
+            check_mode: keyword_bool(&kw.check_mode, &ctx, "check_mode")?.unwrap_or(opts.check),
+            diff: keyword_bool(&kw.diff, &ctx, "diff")?.unwrap_or(opts.diff),
+            no_log: keyword_bool(&kw.no_log, &ctx, "no_log")?.unwrap_or(false),
             env,
             timeout: task_timeout(&kw.timeout, &ctx)?,
         })
@@ -485,7 +500,12 @@ impl PlayRun<'_> {
                     Ok(false) if task.loop_.is_none() => skipped_map(task),
                     _ => task_error(task, msg),
                 };
-                return self.finish(task, host, data, None, false, rescuable, Vec::new());
+                // Another keyword failed; `ignore_errors` itself may still hold.
+                let ignore = keyword_bool(&task.keywords.ignore_errors, &scope.context(), "ignore_errors")
+                    .ok()
+                    .flatten()
+                    .unwrap_or(false);
+                return self.finish(task, host, data, None, ignore, rescuable, Vec::new());
             }
         };
         let mut outcome_includes = Vec::new();

@@ -359,6 +359,12 @@ impl Loader {
                     // No prompting: each prompt's default becomes a play var (what Ansible does
                     // without a terminal); extra vars still override it.
                     for entry in v.as_seq().unwrap_or_default() {
+                        if entry.get("name").is_none() {
+                            return Err(err(
+                                "Invalid vars_prompt data structure, missing 'name' key",
+                                entry,
+                            ));
+                        }
                         let name = entry.get("name").and_then(scalar_string);
                         let default = entry.get("default").map(Node::to_json);
                         if let (Some(name), Some(default)) = (name, default) {
@@ -367,6 +373,16 @@ impl Loader {
                     }
                 }
                 "gather_subset" | "gather_timeout" | "fact_path" => {}
+                // The old name of a play's `remote_user`; both at once is an error.
+                "user" => {
+                    if pairs.iter().any(|(k2, _)| k2.key_string() == "remote_user") {
+                        return Err(err(
+                            "both 'user' and 'remote_user' are set for this play. The use of 'user' is deprecated, and should be removed",
+                            k,
+                        ));
+                    }
+                    set_keyword(&mut play.keywords, "remote_user", v)?;
+                }
                 other => {
                     if other == "when" {
                         return Err(err("'when' is not a valid attribute for a Play", k)
@@ -409,10 +425,25 @@ impl Loader {
         // `import_role`s in the task sections (the order they run and are searched in).
         let mut role_handlers = Vec::new();
         let mut import_handlers = Vec::new();
+        for section in ["pre_tasks", "tasks", "post_tasks", "handlers"] {
+            if let Some(n) = node.get(section).filter(|n| !matches!(n.value, NodeValue::Seq(_) | NodeValue::Null)) {
+                return Err(err(
+                    format!(
+                        "A malformed block was encountered while loading {section}: {} should be a list or None but is <class '{}'>",
+                        crate::template::pyfmt::to_str(&n.to_json()),
+                        crate::template::filters::type_name(&n.to_json())
+                    ),
+                    n,
+                ));
+            }
+        }
         if let Some(n) = node.get("pre_tasks") {
             play.pre_tasks = self.load_items(n, &ctx, &mut import_handlers)?;
         }
         if let Some(n) = node.get("roles") {
+            if !matches!(n.value, NodeValue::Seq(_) | NodeValue::Null) {
+                return Err(err("A malformed role declaration was encountered.", n));
+            }
             for entry in n.as_seq().unwrap_or_default() {
                 let spec = RoleSpec::from_node(entry)?;
                 let mut items =

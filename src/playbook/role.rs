@@ -41,6 +41,11 @@ impl RoleSpec {
     /// A `roles:` entry: a name, or a mapping with `role:`/`name:` plus params and keywords.
     pub fn from_node(node: &Node) -> Result<RoleSpec> {
         match &node.value {
+            // `src,version,name`: the old galaxy form, refused in a play as Ansible does.
+            NodeValue::Str(s) if s.contains(',') => Err(Error::parse(
+                format!("Invalid old style role requirement: {s}"),
+                Some(node.origin.clone()),
+            )),
             NodeValue::Str(s) => Ok(RoleSpec {
                 name: s.clone(),
                 ..RoleSpec::default()
