@@ -23,7 +23,9 @@ fn a_shell_that_backgrounds_a_child_returns_when_the_shell_exits() {
         .args(["-0", pid])
         .status()
         .is_ok_and(|s| s.success());
-    let _ = std::process::Command::new("kill").args(["-9", pid]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", pid])
+        .status();
     assert!(alive, "the task waited for the background child to end");
 }
 
@@ -150,7 +152,13 @@ fn hosts_templated_to_a_list_targets_each_pattern_of_it() {
     ]);
     let r = run_in(
         dir.path(),
-        &["-i", "hosts", "site.yml", "-e", r#"{"targets": ["42", "b"]}"#],
+        &[
+            "-i",
+            "hosts",
+            "site.yml",
+            "-e",
+            r#"{"targets": ["42", "b"]}"#,
+        ],
     );
     r.assert_code(0);
     r.assert_recap("42", "ok=1 changed=1");
@@ -170,14 +178,28 @@ fn include_vars_of_a_vaulted_file_hides_the_whole_adhoc_result() {
     ]);
     run_in(
         dir.path(),
-        &["vault", "encrypt", "d/secret.yml", "--vault-password-file", "pass"],
+        &[
+            "vault",
+            "encrypt",
+            "d/secret.yml",
+            "--vault-password-file",
+            "pass",
+        ],
     )
     .assert_code(0);
     let r = run_in(
         dir.path(),
         &[
-            "adhoc", "-i", "hosts", "localhost", "-m", "include_vars", "-a", "dir=d",
-            "--vault-password-file", "pass",
+            "adhoc",
+            "-i",
+            "hosts",
+            "localhost",
+            "-m",
+            "include_vars",
+            "-a",
+            "dir=d",
+            "--vault-password-file",
+            "pass",
         ],
     );
     r.assert_code(0);
@@ -187,7 +209,16 @@ fn include_vars_of_a_vaulted_file_hides_the_whole_adhoc_result() {
     // Without a vaulted file the values show.
     let r = run_in(
         dir.path(),
-        &["adhoc", "-i", "hosts", "localhost", "-m", "include_vars", "-a", "d/plain.yml"],
+        &[
+            "adhoc",
+            "-i",
+            "hosts",
+            "localhost",
+            "-m",
+            "include_vars",
+            "-a",
+            "d/plain.yml",
+        ],
     );
     r.out_contains("\"porter\": \"cable\"");
 }

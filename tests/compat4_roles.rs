@@ -30,7 +30,10 @@ fn a_templated_order_is_rendered_with_the_extra_vars() {
         ),
         ("hosts", THREE_HOSTS),
     ]);
-    let r = run_in(dir.path(), &["-i", "hosts", "site.yml", "-e", "myorder=sorted"]);
+    let r = run_in(
+        dir.path(),
+        &["-i", "hosts", "site.yml", "-e", "myorder=sorted"],
+    );
     r.assert_code(0);
     let seen = std::fs::read_to_string(dir.path().join("seen.txt")).unwrap();
     assert_eq!(seen, "ha\nhb\nhc\n");
@@ -103,7 +106,12 @@ fn an_include_that_cannot_be_loaded_fails_per_file_and_is_never_counted_rescued(
     // The rescue ran, so the host is not failed: exit 0, yet each file is a failure.
     r.assert_code(0);
     r.assert_recap("localhost", "ok=1 failed=2 rescued=0");
-    assert_eq!(count(&r.stdout, "[ERROR]: Could not find or access"), 2, "{}", r.stdout);
+    assert_eq!(
+        count(&r.stdout, "[ERROR]: Could not find or access"),
+        2,
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("fatal:"), "{}", r.stdout);
     assert!(d.path().join("rescued").exists(), "{}", r.stdout);
 }
@@ -143,14 +151,32 @@ fn a_role_file_lookup_prefers_the_role_dir_to_its_tasks_dir() {
 #[test]
 fn a_dependency_sees_its_parents_entry_vars_and_its_own_dependencies_vars() {
     let dir = project(&[
-        ("site.yml", "- hosts: localhost\n  gather_facts: no\n  roles: [top1, top2]\n"),
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  roles: [top1, top2]\n",
+        ),
         ("hosts", LOCAL_INVENTORY),
-        ("roles/top1/meta/main.yml", "dependencies:\n  - role: mid\n    vars:\n      who: one\n"),
-        ("roles/top2/meta/main.yml", "dependencies:\n  - role: mid\n    vars:\n      who: two\n"),
-        ("roles/mid/meta/main.yml", "dependencies:\n  - role: leaf\n    vars:\n      label: \"{{ who }}\"\n"),
+        (
+            "roles/top1/meta/main.yml",
+            "dependencies:\n  - role: mid\n    vars:\n      who: one\n",
+        ),
+        (
+            "roles/top2/meta/main.yml",
+            "dependencies:\n  - role: mid\n    vars:\n      who: two\n",
+        ),
+        (
+            "roles/mid/meta/main.yml",
+            "dependencies:\n  - role: leaf\n    vars:\n      label: \"{{ who }}\"\n",
+        ),
         ("roles/mid/vars/main.yml", "level: mid\n"),
-        ("roles/leaf/meta/main.yml", "allow_duplicates: yes\ndependencies: [below]\n"),
-        ("roles/leaf/tasks/main.yml", "- shell: echo {{ label }}-{{ level }} >> {{ playbook_dir }}/out\n"),
+        (
+            "roles/leaf/meta/main.yml",
+            "allow_duplicates: yes\ndependencies: [below]\n",
+        ),
+        (
+            "roles/leaf/tasks/main.yml",
+            "- shell: echo {{ label }}-{{ level }} >> {{ playbook_dir }}/out\n",
+        ),
         ("roles/below/vars/main.yml", "level: below\n"),
     ]);
     let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);

@@ -387,7 +387,10 @@ fn password_lookup_and_python_arithmetic_errors() {
     let stored = std::fs::read_to_string(dir.path().join("creds/pw")).expect("creds/pw");
     assert_eq!(stored.trim_end().len(), 8);
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.path().join("creds/pw")).expect("meta").permissions().mode();
+    let mode = std::fs::metadata(dir.path().join("creds/pw"))
+        .expect("meta")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 

@@ -86,7 +86,10 @@ pub fn expand(kind: &str, raw: &Value, ctx: &MjValue) -> Result<Vec<Value>, Temp
 
 /// `with_NAME: terms` for any other lookup: `query('NAME', *terms)`.
 fn generic(name: &str, rendered: Value, ctx: &MjValue) -> Result<Vec<Value>, TemplateError> {
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
         return Err(terr(format!("lookup plugin ({name}) not found")));
     }
     let mut top = indexmap::IndexMap::new();

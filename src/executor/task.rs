@@ -239,7 +239,10 @@ fn include_load_error(task: &Task, reason: String) -> Map<String, Value> {
         m.insert("include".into(), n);
     }
     m.insert("reason".into(), Value::String(reason.clone()));
-    m.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(reason));
+    m.insert(
+        crate::output::ERROR_SUMMARY_KEY.into(),
+        Value::String(reason),
+    );
     m.insert(INCLUDE_LOAD_ERROR.into(), Value::Bool(true));
     m
 }
@@ -501,10 +504,14 @@ impl PlayRun<'_> {
                     _ => task_error(task, msg),
                 };
                 // Another keyword failed; `ignore_errors` itself may still hold.
-                let ignore = keyword_bool(&task.keywords.ignore_errors, &scope.context(), "ignore_errors")
-                    .ok()
-                    .flatten()
-                    .unwrap_or(false);
+                let ignore = keyword_bool(
+                    &task.keywords.ignore_errors,
+                    &scope.context(),
+                    "ignore_errors",
+                )
+                .ok()
+                .flatten()
+                .unwrap_or(false);
                 return self.finish(task, host, data, None, ignore, rescuable, Vec::new());
             }
         };
@@ -1664,7 +1671,7 @@ impl PlayRun<'_> {
             .and_then(crate::modules::args::to_bool)
             .unwrap_or(state.options.diff);
         // A run that just ended shows no more results (Ansible raised before its callback).
-        if !(is_include && !failed && !skipped) && !self.shared.run_ended() {
+        if (skipped || failed || !is_include) && !self.shared.run_ended() {
             let mut shown = data.clone();
             shown.remove("_meta");
             let mut r = TaskResult::new(host, status, shown);

@@ -426,7 +426,10 @@ impl Loader {
         let mut role_handlers = Vec::new();
         let mut import_handlers = Vec::new();
         for section in ["pre_tasks", "tasks", "post_tasks", "handlers"] {
-            if let Some(n) = node.get(section).filter(|n| !matches!(n.value, NodeValue::Seq(_) | NodeValue::Null)) {
+            if let Some(n) = node
+                .get(section)
+                .filter(|n| !matches!(n.value, NodeValue::Seq(_) | NodeValue::Null))
+            {
                 return Err(err(
                     format!(
                         "A malformed block was encountered while loading {section}: {} should be a list or None but is <class '{}'>",

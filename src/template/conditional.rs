@@ -142,10 +142,15 @@ mod tests {
         assert!(evaluate(&json!("{{ 1 == 1 }}"), &ctx()).unwrap());
         assert!(evaluate(&json!("{{ e }}"), &ctx()).unwrap());
         let e = evaluate(&json!("s"), &ctx()).unwrap_err().message;
-        assert!(e.contains("Conditional result (True) was derived from value of type 'str'"), "{e}");
+        assert!(
+            e.contains("Conditional result (True) was derived from value of type 'str'"),
+            "{e}"
+        );
         assert!(evaluate(&json!("n"), &ctx()).is_err());
         assert!(evaluate(&json!("l | length > 0"), &ctx()).unwrap());
-        let e = evaluate(&json!("{{ '1 == 1' }}"), &ctx()).unwrap_err().message;
+        let e = evaluate(&json!("{{ '1 == 1' }}"), &ctx())
+            .unwrap_err()
+            .message;
         assert_eq!(e, UNTRUSTED);
         assert!(evaluate(&json!(""), &ctx()).is_err());
     }

@@ -79,10 +79,7 @@ impl FileOptions {
 
 /// A `#jinja2: key: value, ...` first line overrides the options (Ansible's
 /// `TemplateOverrides._extract_template_overrides`); returns the text after it.
-pub fn apply_header<'a>(
-    source: &'a str,
-    opts: &mut FileOptions,
-) -> Result<&'a str, TemplateError> {
+pub fn apply_header<'a>(source: &'a str, opts: &mut FileOptions) -> Result<&'a str, TemplateError> {
     const HEADER: &str = "#jinja2:";
     let Some(rest) = source.strip_prefix(HEADER) else {
         return Ok(source);
@@ -157,13 +154,14 @@ pub(super) fn render(
     };
     if guards_undefined(&source, &e) {
         let lenient = opts.env(UndefinedBehavior::Chainable)?;
-        let (out, _) =
-            super::nodes::framed(|| lenient.render_named_str("template", &source, ctx));
+        let (out, _) = super::nodes::framed(|| lenient.render_named_str("template", &source, ctx));
         return out
             .map(|out| restore_newlines(&source, out))
             .map_err(|e2| super::errors::describe_retry_error(&e, &e2, &source, ctx, undeclared));
     }
-    Err(super::errors::describe_error_in(&e, &source, ctx, undeclared))
+    Err(super::errors::describe_error_in(
+        &e, &source, ctx, undeclared,
+    ))
 }
 
 /// Ansible's `_post_render_mutation`: the output ends with at least as many newlines as the

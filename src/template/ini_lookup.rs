@@ -157,9 +157,7 @@ pub fn run(
         let resolve = |v: &Option<String>| -> Result<Value, String> {
             match v {
                 None => Ok(Value::Null),
-                Some(s) if opts.interpolation => {
-                    interpolate(s, &values, 0).map(Value::String)
-                }
+                Some(s) if opts.interpolation => interpolate(s, &values, 0).map(Value::String),
                 Some(s) => Ok(Value::String(s.clone())),
             }
         };
@@ -188,7 +186,9 @@ pub fn run(
 fn decode(bytes: &[u8], encoding: &str) -> Result<String, String> {
     match encoding.to_lowercase().replace(['-', '_'], "").as_str() {
         "utf8" => String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string()),
-        "latin1" | "iso88591" | "iso885915" | "l1" => Ok(bytes.iter().map(|&b| b as char).collect()),
+        "latin1" | "iso88591" | "iso885915" | "l1" => {
+            Ok(bytes.iter().map(|&b| b as char).collect())
+        }
         "ascii" => String::from_utf8(bytes.to_vec())
             .ok()
             .filter(|s| s.is_ascii())
@@ -355,8 +355,14 @@ mod tests {
             .unwrap();
         let s = p.section("a").unwrap();
         assert_eq!(s["k1"], Some("v\nmore".into()));
-        assert_eq!(interpolate(s["k2"].as_deref().unwrap(), &s, 0).unwrap(), "/u/x");
+        assert_eq!(
+            interpolate(s["k2"].as_deref().unwrap(), &s, 0).unwrap(),
+            "/u/x"
+        );
         let mut p = Parser::default();
-        assert!(p.read("[a]\nx=1\nX=2\n").unwrap_err().contains("Duplicate option"));
+        assert!(p
+            .read("[a]\nx=1\nX=2\n")
+            .unwrap_err()
+            .contains("Duplicate option"));
     }
 }

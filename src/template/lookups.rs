@@ -345,9 +345,9 @@ fn config_lookup(terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
         .map(|t| {
             let name = term_text(t)?;
             match name.as_str() {
-                "ALLOW_BROKEN_CONDITIONALS" => Ok(Value::Bool(
-                    super::conditional::allow_broken_conditionals(),
-                )),
+                "ALLOW_BROKEN_CONDITIONALS" => {
+                    Ok(Value::Bool(super::conditional::allow_broken_conditionals()))
+                }
                 _ => match &default {
                     Some(d) => data_str(d),
                     None => Err(format!("Unable to find setting {name}")),

@@ -59,7 +59,9 @@ fn parse(term: &str, kwargs: &Map<String, Value>) -> Result<(String, Params), St
             }
             "chars" => {
                 p.chars = match v {
-                    Value::Array(items) => items.iter().map(crate::template::pyfmt::to_str).collect(),
+                    Value::Array(items) => {
+                        items.iter().map(crate::template::pyfmt::to_str).collect()
+                    }
                     _ => text.split(',').map(str::to_string).collect(),
                 }
             }
@@ -67,14 +69,22 @@ fn parse(term: &str, kwargs: &Map<String, Value>) -> Result<(String, Params), St
             "encrypt" | "ident" | "salt" => {
                 return Err(format!("the '{k}' option is not supported by yiqiu-play"))
             }
-            other => return Err(format!("Unrecognized parameter(s) given to password lookup: {other}")),
+            other => {
+                return Err(format!(
+                    "Unrecognized parameter(s) given to password lookup: {other}"
+                ))
+            }
         }
     }
     Ok((path, p))
 }
 
 fn random_password(p: &Params) -> Result<String, String> {
-    let chars: Vec<char> = p.chars.iter().flat_map(|c| char_set(c).chars().collect::<Vec<_>>()).collect();
+    let chars: Vec<char> = p
+        .chars
+        .iter()
+        .flat_map(|c| char_set(c).chars().collect::<Vec<_>>())
+        .collect();
     if chars.is_empty() {
         return Err("no characters to make a password from".into());
     }
@@ -87,7 +97,9 @@ fn random_password(p: &Params) -> Result<String, String> {
         }
         None => rand::rngs::StdRng::from_os_rng(),
     };
-    Ok((0..p.length).map(|_| chars[rng.random_range(0..chars.len())]).collect())
+    Ok((0..p.length)
+        .map(|_| chars[rng.random_range(0..chars.len())])
+        .collect())
 }
 
 /// One term: the stored password, or a new one (stored unless the path is /dev/null).

@@ -14,7 +14,9 @@ pub fn register(env: &mut Environment<'static>) {
 }
 
 fn plugin_fail(msg: String) -> Error {
-    fail(format!("The filter plugin 'ansible.builtin.unique' failed: {msg}"))
+    fail(format!(
+        "The filter plugin 'ansible.builtin.unique' failed: {msg}"
+    ))
 }
 
 fn py_type(v: &MjValue) -> &'static str {
@@ -43,12 +45,13 @@ fn unique(values: MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
     };
     let key_of = |item: &MjValue| -> MjValue {
         match &attribute {
-            Some(path) => path.split('.').fold(item.clone(), |v, part| {
-                match part.parse::<usize>() {
-                    Ok(i) => v.get_item_by_index(i).unwrap_or_default(),
-                    Err(_) => v.get_attr(part).unwrap_or_default(),
-                }
-            }),
+            Some(path) => {
+                path.split('.')
+                    .fold(item.clone(), |v, part| match part.parse::<usize>() {
+                        Ok(i) => v.get_item_by_index(i).unwrap_or_default(),
+                        Err(_) => v.get_attr(part).unwrap_or_default(),
+                    })
+            }
             None => item.clone(),
         }
     };

@@ -67,7 +67,8 @@ impl Object for Tagged {
 }
 
 fn tagged_with(v: MjValue, tag: String) -> bool {
-    v.downcast_object_ref::<Tagged>().is_some_and(|t| t.tag == tag)
+    v.downcast_object_ref::<Tagged>()
+        .is_some_and(|t| t.tag == tag)
 }
 
 fn string_arg(v: &MjValue, what: &str, which: &str) -> Result<String, Error> {
@@ -84,7 +85,11 @@ fn string_arg(v: &MjValue, what: &str, which: &str) -> Result<String, Error> {
 
 /// `data | vault(secret, salt=None, vault_id='filter_default', wrap_object=False)`.
 fn vault(_: &State, data: MjValue, secret: MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
-    let err = |e: Error| fail(format!("The filter plugin 'ansible.builtin.vault' failed: {e}"));
+    let err = |e: Error| {
+        fail(format!(
+            "The filter plugin 'ansible.builtin.vault' failed: {e}"
+        ))
+    };
     let secret = string_arg(&secret, "Secret passed is required to be", "a string").map_err(err)?;
     let data = string_arg(&data, "Can only vault strings", "").map_err(err)?;
     let salt: Option<MjValue> = kwargs.get("salt")?;
@@ -116,7 +121,11 @@ fn vault(_: &State, data: MjValue, secret: MjValue, kwargs: Kwargs) -> Result<Mj
 /// `vault | unvault(secret, vault_id='filter_default')`: text that is not vaulted is
 /// returned as it is.
 fn unvault(_: &State, data: MjValue, secret: MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
-    let err = |e: Error| fail(format!("The filter plugin 'ansible.builtin.unvault' failed: {e}"));
+    let err = |e: Error| {
+        fail(format!(
+            "The filter plugin 'ansible.builtin.unvault' failed: {e}"
+        ))
+    };
     let secret =
         string_arg(&secret, "Secret passed is required to be", "as string").map_err(err)?;
     let data = string_arg(&data, "Vault should be in the form of", "a string").map_err(err)?;

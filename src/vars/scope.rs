@@ -79,7 +79,7 @@ impl Scope {
             layers: a.layers.clone(),
             objects: a.objects.clone(),
             cache: Mutex::new(HashMap::new()),
-            literal: a.literal.clone(),
+            literal: a.literal,
         });
         s.literal = Some(layer);
         Arc::new(s)

@@ -104,9 +104,8 @@ fn json_part(stdout: &str) -> Result<String, &'static str> {
 /// The task result from the module's output, as `_parse_returned_data` and the task
 /// executor make it (a non-zero `rc` in the result means failed).
 fn result(stdout: &str, stderr: &str, rc: i32) -> ModuleResult {
-    let parsed = json_part(stdout).and_then(|j| {
-        serde_json::from_str::<Map<String, Value>>(&j).map_err(|_| "invalid JSON")
-    });
+    let parsed = json_part(stdout)
+        .and_then(|j| serde_json::from_str::<Map<String, Value>>(&j).map_err(|_| "invalid JSON"));
     let data = match parsed {
         Ok(d) => d,
         Err(why) => {
@@ -185,7 +184,10 @@ impl Module for LibraryModule {
         let interp = match style {
             Style::Binary => None,
             _ => Some(interpreter(&data).ok_or_else(|| {
-                ModuleError::msg(format!("module ({}) is missing interpreter line", self.name))
+                ModuleError::msg(format!(
+                    "module ({}) is missing interpreter line",
+                    self.name
+                ))
             })?),
         };
         let all = module_args(args, &self.name, ctx);
@@ -284,6 +286,9 @@ mod tests {
         assert_eq!(r["module_stdout"], json!("not json\n"));
         let m = module(&d, "echo no shebang\n");
         let r = failed(run(&m, json!({})));
-        assert_eq!(r["msg"], json!("module (hello) is missing interpreter line"));
+        assert_eq!(
+            r["msg"],
+            json!("module (hello) is missing interpreter line")
+        );
     }
 }

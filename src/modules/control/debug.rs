@@ -62,7 +62,10 @@ impl Module for Debug {
                 Ok(v) => v,
                 Err(e) if is_undefined(&e) => {
                     // Ansible names the undefined variable only, not the chain that led to it.
-                    let e = e.split(" (while templating variable '").next().unwrap_or(&e);
+                    let e = e
+                        .split(" (while templating variable '")
+                        .next()
+                        .unwrap_or(&e);
                     let mut warning = format!("Encountered 1 template error.\nerror 1 - {e}");
                     if let Some(at) = ctx.eval.arg_location("var") {
                         warning.push('\n');

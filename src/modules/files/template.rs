@@ -3,9 +3,9 @@
 
 use crate::modules::copy::{self, missing_src, InstallOpts};
 use crate::modules::remote_file::{Attrs, Kind};
+use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
 use crate::template::FileOptions;
 use std::path::{Path, PathBuf};
-use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
 
 pub struct Template;
 
@@ -79,8 +79,12 @@ fn template_vars(src: &str, full: &str, dest: &str, block: (&str, &str)) -> Stri
 fn file_options(args: &Args, local: &Path, search: &[PathBuf]) -> FileOptions {
     let pair = |s: &str, e: &str, ds: &str, de: &str| {
         let (start, end) = (args.str(s), args.str(e));
-        (start.is_some() || end.is_some())
-            .then(|| (start.unwrap_or(ds).to_string(), end.unwrap_or(de).to_string()))
+        (start.is_some() || end.is_some()).then(|| {
+            (
+                start.unwrap_or(ds).to_string(),
+                end.unwrap_or(de).to_string(),
+            )
+        })
     };
     let mut search_path: Vec<PathBuf> = local.parent().map(Path::to_path_buf).into_iter().collect();
     search_path.extend(search.iter().cloned());
