@@ -186,3 +186,74 @@ fn a_dependency_sees_its_parents_entry_vars_and_its_own_dependencies_vars() {
     // (exported to `leaf`) beat the inherited `mid` ones.
     assert_eq!(out, "one-below\ntwo-below\n");
 }
+
+#[test]
+fn notify_names_are_templated_but_listen_topics_are_not() {
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  vars:\n    h1: n1\n    many: [n2, n3]\n  tasks:\n    - command: echo\n      notify: [\"{{ h1 }}\", \"{{ many }}\", \"{{ topic }}\"]\n      vars:\n        topic: t\n  handlers:\n    - name: n1\n      copy: content=1 dest={{ playbook_dir }}/n1\n    - name: \"{{ 'n' ~ 2 }}\"\n      copy: content=2 dest={{ playbook_dir }}/n2\n    - name: n3\n      copy: content=3 dest={{ playbook_dir }}/n3\n    - name: listener\n      listen: \"{{ 't' }}\"\n      copy: content=l dest={{ playbook_dir }}/listener\n",
+        &[],
+    );
+    // `{{ topic }}` renders to `t`, which no handler name or raw listen topic matches.
+    r.assert_code(1);
+    r.err_contains("The requested handler 't' was not found");
+    for f in ["n1", "n2", "n3", "listener"] {
+        assert!(!d.path().join(f).exists(), "{f}: {}", r.stdout);
+    }
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  vars:\n    h1: n1\n    many: [n2, n3]\n  tasks:\n    - command: echo\n      notify: [\"{{ h1 }}\", \"{{ many }}\"]\n  handlers:\n    - name: n1\n      copy: content=1 dest={{ playbook_dir }}/n1\n    - name: \"{{ 'n' ~ 2 }}\"\n      copy: content=2 dest={{ playbook_dir }}/n2\n    - name: n3\n      copy: content=3 dest={{ playbook_dir }}/n3\n",
+        &[],
+    );
+    r.assert_code(0);
+    for f in ["n1", "n2", "n3"] {
+        assert!(d.path().join(f).exists(), "{f}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn a_handler_name_that_does_not_render_is_unusable() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: echo\n      notify: plain\n  handlers:\n    - name: \"with {{ nope }}\"\n      debug: msg=never\n    - name: plain\n      debug: msg=ran\n",
+        &[],
+    );
+    r.assert_code(0);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("[WARNING]: Handler 'with {{ nope }}' is unusable because it has no listen topics"),
+        "{all}"
+    );
+    r.out_contains("\"msg\": \"ran\"");
+}
+
+#[test]
+fn with_first_found_loops_over_the_file_found() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - include_tasks: \"{{ item }}\"\n      with_first_found: [missing.yml, found.yml]\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("found.yml", "- copy: content=x dest={{ playbook_dir }}/out\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert!(dir.path().join("out").exists(), "{}", r.stdout);
+}
+
+#[test]
+fn tags_of_an_include_role_are_not_inherited_by_its_tasks() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - include_role: name=r\n      tags: [one, two]\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "roles/r/tasks/main.yml",
+            "- copy: content=1 dest={{ playbook_dir }}/one\n  tags: one\n- copy: content=2 dest={{ playbook_dir }}/two\n  tags: two\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml", "--tags", "one"]);
+    r.assert_code(0);
+    assert!(dir.path().join("one").exists(), "{}", r.stdout);
+    assert!(!dir.path().join("two").exists(), "{}", r.stdout);
+}

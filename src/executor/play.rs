@@ -1214,7 +1214,9 @@ impl<'a> PlayRun<'a> {
         for name in names {
             let by_name = order.iter().copied().find(|&i| {
                 let h = &list[i];
-                let hname = h.name.clone().unwrap_or_default();
+                let Some(hname) = self.handler_name(h, host) else {
+                    return false;
+                };
                 hname == *name || role_qualified(h, &hname, name)
             });
             let mut picked: Vec<usize> = by_name.into_iter().collect();
@@ -1259,6 +1261,30 @@ impl<'a> PlayRun<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A handler's name as notifications match it: templated for the host (its `listen`
+    /// topics are not, as in Ansible).
+    /// A name that does not render leaves the handler out, with Ansible's warning when it
+    /// has no `listen` topics either.
+    fn handler_name(&self, h: &Arc<Task>, host: &str) -> Option<String> {
+        let raw = h.name.clone().unwrap_or_default();
+        if !crate::template::is_template(&raw) {
+            return Some(raw);
+        }
+        let ctx = self.scope(Some(h), host, Map::new()).context();
+        match templar().render_string(&raw, &ctx) {
+            Ok(name) => Some(name),
+            Err(e) => {
+                if h.listen.is_empty() {
+                    self.shared.callback.warning(&format!(
+                        "Handler '{raw}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {}",
+                        e.message
+                    ));
+                }
+                None
+            }
+        }
     }
 
     /// Runs notified handlers in the order they are defined, each once. Returns the hosts

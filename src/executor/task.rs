@@ -979,8 +979,20 @@ impl PlayRun<'_> {
             .render_value(&Value::Object(task.args.clone()), ctx)
             .map_err(with_nested)?;
         let args = rendered.as_object().cloned().unwrap_or_default();
-        let mut keywords = task.keywords.clone();
-        keywords.when.clear();
+        // The included tasks get the enclosing keywords and the include's vars (not its
+        // tags, when, become, ...: those are the include's own).
+        let mut keywords = match &task.enclosing {
+            Some(k) => {
+                let mut k = (**k).clone();
+                k.vars = task.keywords.vars.clone();
+                k
+            }
+            None => {
+                let mut k = task.keywords.clone();
+                k.when.clear();
+                k
+            }
+        };
         if let Some(apply) = args.get("apply").and_then(Value::as_object) {
             let node =
                 crate::yaml::load_str(&serde_json::to_string(apply).unwrap_or_default(), "apply")
@@ -1134,6 +1146,28 @@ impl PlayRun<'_> {
             item_label,
             from_handler: task.is_handler,
         })
+    }
+
+    /// The task's `notify` with templates rendered for `host`: a name that renders to a
+    /// list notifies each item (Ansible templates notify, not handler `listen`).
+    fn notify_names(&self, task: &Task, host: &str) -> Vec<String> {
+        if !task.notify.iter().any(|n| crate::template::is_template(n)) {
+            return task.notify.clone();
+        }
+        let ctx = self.scope(Some(task), host, Map::new()).context();
+        let mut out = Vec::new();
+        for n in &task.notify {
+            match templar().render_native(n, &ctx) {
+                Ok(Value::Array(items)) => out.extend(items.iter().map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })),
+                Ok(Value::String(s)) => out.push(s),
+                Ok(other) => out.push(other.to_string()),
+                Err(_) => out.push(n.clone()),
+            }
+        }
+        out
     }
 
     fn search_paths(&self, task: &Task) -> Vec<PathBuf> {
@@ -1537,7 +1571,8 @@ impl PlayRun<'_> {
         }
         // Notify handlers on change.
         if changed && !failed && !unreachable && !task.notify.is_empty() {
-            if let Err(msg) = self.notify(task, host, &task.notify) {
+            let names = self.notify_names(task, host);
+            if let Err(msg) = self.notify(task, host, &names) {
                 data = fail_map(msg);
             }
         }

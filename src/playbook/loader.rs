@@ -852,6 +852,9 @@ impl Loader {
             }
         }
 
+        if matches!(short.as_str(), "include_tasks" | "include_role") {
+            task.enclosing = Some(Arc::new(ctx.keywords.clone()));
+        }
         if matches!(short.as_str(), "import_tasks" | "import_role") {
             // An import's `notify` is inherited by the tasks it brings in.
             task.keywords.notify = task.notify.clone();

@@ -135,6 +135,10 @@ pub struct Task {
     pub notify: Vec<String>,
     pub listen: Vec<String>,
     pub role: Option<Arc<RoleInstance>>,
+    /// For `include_tasks` / `include_role`: the keywords of what encloses the include, which
+    /// the included tasks get instead of the include's own (Ansible skips a dynamic
+    /// include's attributes, all but `vars`).
+    pub enclosing: Option<Arc<Keywords>>,
     /// The directory the task's file lives in (relative includes start here).
     pub file_dir: PathBuf,
     pub is_handler: bool,
