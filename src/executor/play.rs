@@ -1363,11 +1363,12 @@ impl<'a> PlayRun<'a> {
             // Ansible starts the task (and prints its banner) again for each host of a
             // host-level meta action.
             if i == 0 || per_host {
-                cb.task_start(
-                    &task.display_name(),
-                    TaskKind::Task,
-                    self.shared.state.options.check,
-                );
+                let kind = if task.is_handler {
+                    TaskKind::Handler
+                } else {
+                    TaskKind::Task
+                };
+                cb.task_start(&task.display_name(), kind, self.shared.state.options.check);
                 cb.task_details(Some(&task.origin.to_string()), "meta");
             }
             let ok = task.keywords.when.is_empty() || {

@@ -681,6 +681,9 @@ impl Loader {
                 .with_help("Each task is a mapping like '- name: ...\\n  debug: msg=hi'."));
             }
             if entry.get("block").is_some() {
+                if ctx.is_handler {
+                    return Err(err("Using a block as a handler is not supported.", entry));
+                }
                 out.push(self.load_block(entry, ctx, handlers)?);
             } else {
                 out.append(&mut self.load_task(entry, ctx, handlers)?);
@@ -852,6 +855,12 @@ impl Loader {
             }
         }
 
+        if ctx.is_handler && matches!(short.as_str(), "include_role" | "import_role") {
+            return Err(err(
+                format!("Using '{action_name}' as a handler is not supported."),
+                node,
+            ));
+        }
         if matches!(short.as_str(), "include_tasks" | "include_role") {
             task.enclosing = Some(Arc::new(ctx.keywords.clone()));
         }
