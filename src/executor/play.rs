@@ -1401,6 +1401,13 @@ impl<'a> PlayRun<'a> {
             return Vec::new();
         }
         match action.as_str() {
+            "flush_handlers" if task.is_handler => {
+                // Ansible raises it out of the strategy: the run ends.
+                self.shared
+                    .end_run("flush_handlers cannot be used as a handler".into());
+                self.abort.store(true, Ordering::SeqCst);
+                self.play_ended.store(true, Ordering::SeqCst);
+            }
             "flush_handlers" => {
                 let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 return self.flush_handlers(&batch, rescuable);
