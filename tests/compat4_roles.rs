@@ -257,3 +257,25 @@ fn tags_of_an_include_role_are_not_inherited_by_its_tasks() {
     assert!(dir.path().join("one").exists(), "{}", r.stdout);
     assert!(!dir.path().join("two").exists(), "{}", r.stdout);
 }
+
+#[test]
+fn handlers_flushed_in_always_run_for_a_host_that_failed_in_rescue() {
+    let (d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - block:\n        - fail:\n      rescue:\n        - fail:\n      always:\n        - command: echo\n          notify: h\n        - meta: flush_handlers\n  handlers:\n    - name: h\n      copy: content=x dest={{ playbook_dir }}/handled\n",
+        &[],
+    );
+    r.assert_code(2);
+    assert!(d.path().join("handled").exists(), "{}", r.stdout);
+}
+
+#[test]
+fn flush_handlers_as_a_handler_ends_the_run() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: echo\n      notify: h\n  handlers:\n    - name: h\n      meta: flush_handlers\n",
+        &[],
+    );
+    r.assert_code(1);
+    r.err_contains("[ERROR]: flush_handlers cannot be used as a handler");
+    r.out_contains("RUNNING HANDLER [h]");
+    assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
+}

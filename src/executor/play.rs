@@ -857,7 +857,10 @@ impl<'a> PlayRun<'a> {
                 .iter()
                 .map(|h| self.flags(h).errors_cleared)
                 .collect();
-            let f2 = self.run_items(&block.always, &always_hosts, rescuable);
+            let f2 = {
+                let _always = InAlways::enter(&failed);
+                self.run_items(&block.always, &always_hosts, rescuable)
+            };
             let still_failed: Vec<bool> = failed
                 .iter()
                 .zip(&cleared_before)
@@ -1314,7 +1317,7 @@ impl<'a> PlayRun<'a> {
                 .filter(|h| batch.contains(h))
                 .filter(|h| {
                     let f = self.flags(h);
-                    !f.unreachable && !f.ended && (force || !f.failed)
+                    !f.unreachable && !f.ended && (force || !f.failed || InAlways::covers(h))
                 })
                 .collect();
             if hosts.is_empty() {
@@ -1556,6 +1559,35 @@ fn meta_messages(action: &str, host: &str) -> (String, String) {
         ),
         "reset_connection" => ("reset connection".into(), skip),
         other => (other.to_string(), skip),
+    }
+}
+
+thread_local! {
+    /// Hosts whose block or rescue failed, while their `always` section runs on this
+    /// thread (innermost last).
+    static IN_ALWAYS: std::cell::RefCell<Vec<Vec<String>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An `always` section being run: Ansible does not count its hosts' earlier failure
+/// (`fail_state` of block or rescue) as failed there, so its handlers still flush for them.
+struct InAlways;
+
+impl InAlways {
+    fn enter(failed: &[String]) -> InAlways {
+        IN_ALWAYS.with(|s| s.borrow_mut().push(failed.to_vec()));
+        InAlways
+    }
+
+    fn covers(host: &str) -> bool {
+        IN_ALWAYS.with(|s| s.borrow().iter().any(|hosts| hosts.iter().any(|h| h == host)))
+    }
+}
+
+impl Drop for InAlways {
+    fn drop(&mut self) {
+        IN_ALWAYS.with(|s| {
+            s.borrow_mut().pop();
+        });
     }
 }
 
