@@ -279,3 +279,23 @@ fn flush_handlers_as_a_handler_ends_the_run() {
     r.out_contains("RUNNING HANDLER [h]");
     assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
 }
+
+#[test]
+fn a_block_in_an_included_handler_file_is_a_parse_error_that_ends_the_run() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: echo\n      notify: h\n  handlers:\n    - name: h\n      include_tasks: hs.yml\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "hs.yml",
+            "- block:\n    - debug: msg=fine\n    - block:\n        - debug: msg=nested\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    // The top-level block of a handlers file is allowed; the nested one is not.
+    r.assert_code(4);
+    r.err_contains("[ERROR]: Using a block as a handler is not supported.");
+    assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
+}

@@ -145,13 +145,8 @@ pub fn run_playbooks(
             let hosts: Vec<String> = hosts.into_iter().filter(|h| !dead.contains(h)).collect();
             let mut run = PlayRun::new(&shared, play, hosts);
             let end = run.run()?;
-            if let Some(msg) = shared
-                .fatal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-            {
-                return Err(Error::other(msg));
+            if let Some(e) = shared.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return Err(e);
             }
             if end == PlayEnd::AllFailed {
                 break 'playbooks;

@@ -59,7 +59,7 @@ pub struct RunShared<'a> {
     pub connections: Mutex<HashMap<String, SharedConnection>>,
     /// An error that ends the whole run at once (Ansible raises it out of the strategy:
     /// `[ERROR]: msg`, exit 1, no PLAY RECAP), e.g. a notified handler that does not exist.
-    pub fatal: Mutex<Option<String>>,
+    pub fatal: Mutex<Option<Error>>,
 }
 
 pub struct PlayRun<'a> {
@@ -97,9 +97,9 @@ pub enum PlayEnd {
 
 impl<'a> RunShared<'a> {
     /// Records the error that ends the run (the first one wins).
-    pub fn end_run(&self, msg: String) {
+    pub fn end_run(&self, e: Error) {
         let mut fatal = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
-        fatal.get_or_insert(msg);
+        fatal.get_or_insert(e);
     }
 
     pub fn run_ended(&self) -> bool {
@@ -1109,6 +1109,13 @@ impl<'a> PlayRun<'a> {
                         }
                     }
                 }
+                // A parse error in the included file ends the run (Ansible re-raises it).
+                Err(e) if e.exit_code() == 4 => {
+                    self.shared.end_run(e);
+                    self.abort.store(true, Ordering::SeqCst);
+                    self.play_ended.store(true, Ordering::SeqCst);
+                    return failed;
+                }
                 Err(e) => {
                     for h in &hosts {
                         let mut data = Map::new();
@@ -1247,7 +1254,7 @@ impl<'a> PlayRun<'a> {
                 // ANSIBLE_ERROR_ON_MISSING_HANDLER=false: a warning, and the other names count.
                 // Otherwise the run ends here, as Ansible's strategy raises it.
                 if self.shared.state.options.error_on_missing_handler {
-                    self.shared.end_run(msg.clone());
+                    self.shared.end_run(Error::other(msg.clone()));
                     self.abort.store(true, Ordering::SeqCst);
                     self.play_ended.store(true, Ordering::SeqCst);
                     return Err(msg);
@@ -1406,8 +1413,9 @@ impl<'a> PlayRun<'a> {
         match action.as_str() {
             "flush_handlers" if task.is_handler => {
                 // Ansible raises it out of the strategy: the run ends.
-                self.shared
-                    .end_run("flush_handlers cannot be used as a handler".into());
+                self.shared.end_run(Error::other(
+                    "flush_handlers cannot be used as a handler",
+                ));
                 self.abort.store(true, Ordering::SeqCst);
                 self.play_ended.store(true, Ordering::SeqCst);
             }

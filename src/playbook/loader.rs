@@ -40,6 +40,16 @@ pub struct Context {
     pub play_vars: Map<String, Value>,
 }
 
+/// Ansible's parse error for a block where a handler is expected.
+fn refuse_handler_blocks(list: &Node) -> Result<()> {
+    for entry in list.as_seq().unwrap_or_default() {
+        if entry.get("block").is_some() {
+            return Err(err("Using a block as a handler is not supported.", entry));
+        }
+    }
+    Ok(())
+}
+
 fn err(msg: impl Into<String>, node: &Node) -> Error {
     Error::parse(msg, Some(node.origin.clone()))
 }
@@ -466,6 +476,9 @@ impl Loader {
                 is_handler: true,
                 ..ctx.clone()
             };
+            // A handlers file (a role's, an included one) may hold blocks; the play's own
+            // `handlers:` may not, nor may any block inside a handler block.
+            refuse_handler_blocks(n)?;
             play.handlers
                 .append(&mut self.load_items(n, &hctx, &mut Vec::new())?);
         }
@@ -681,9 +694,6 @@ impl Loader {
                 .with_help("Each task is a mapping like '- name: ...\\n  debug: msg=hi'."));
             }
             if entry.get("block").is_some() {
-                if ctx.is_handler {
-                    return Err(err("Using a block as a handler is not supported.", entry));
-                }
                 out.push(self.load_block(entry, ctx, handlers)?);
             } else {
                 out.append(&mut self.load_task(entry, ctx, handlers)?);
@@ -716,7 +726,12 @@ impl Loader {
         }
         let section = |key: &str, handlers: &mut Vec<Item>| -> Result<Vec<Item>> {
             match node.get(key) {
-                Some(n) => self.load_items(n, &inner, handlers),
+                Some(n) => {
+                    if inner.is_handler {
+                        refuse_handler_blocks(n)?;
+                    }
+                    self.load_items(n, &inner, handlers)
+                }
                 None => Ok(Vec::new()),
             }
         };
