@@ -218,7 +218,9 @@ fn a_handler_name_that_does_not_render_is_unusable() {
     r.assert_code(0);
     let all = format!("{}{}", r.stdout, r.stderr);
     assert!(
-        all.contains("[WARNING]: Handler 'with {{ nope }}' is unusable because it has no listen topics"),
+        all.contains(
+            "[WARNING]: Handler 'with {{ nope }}' is unusable because it has no listen topics"
+        ),
         "{all}"
     );
     r.out_contains("\"msg\": \"ran\"");

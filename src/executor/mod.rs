@@ -145,7 +145,12 @@ pub fn run_playbooks(
             let hosts: Vec<String> = hosts.into_iter().filter(|h| !dead.contains(h)).collect();
             let mut run = PlayRun::new(&shared, play, hosts);
             let end = run.run()?;
-            if let Some(e) = shared.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            if let Some(e) = shared
+                .fatal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
                 return Err(e);
             }
             if end == PlayEnd::AllFailed {

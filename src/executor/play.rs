@@ -1413,9 +1413,8 @@ impl<'a> PlayRun<'a> {
         match action.as_str() {
             "flush_handlers" if task.is_handler => {
                 // Ansible raises it out of the strategy: the run ends.
-                self.shared.end_run(Error::other(
-                    "flush_handlers cannot be used as a handler",
-                ));
+                self.shared
+                    .end_run(Error::other("flush_handlers cannot be used as a handler"));
                 self.abort.store(true, Ordering::SeqCst);
                 self.play_ended.store(true, Ordering::SeqCst);
             }
@@ -1587,7 +1586,11 @@ impl InAlways {
     }
 
     fn covers(host: &str) -> bool {
-        IN_ALWAYS.with(|s| s.borrow().iter().any(|hosts| hosts.iter().any(|h| h == host)))
+        IN_ALWAYS.with(|s| {
+            s.borrow()
+                .iter()
+                .any(|hosts| hosts.iter().any(|h| h == host))
+        })
     }
 }
 
