@@ -222,3 +222,44 @@ fn include_vars_of_a_vaulted_file_hides_the_whole_adhoc_result() {
     );
     r.out_contains("\"porter\": \"cable\"");
 }
+
+const FOUR_HOSTS: &str = "[g]\nh1\nh2\nh3\nh4\n[g:vars]\nansible_connection=local\n";
+
+#[test]
+fn throttle_one_runs_the_hosts_one_at_a_time_through_a_script() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: g\n  gather_facts: no\n  tasks:\n    - block:\n        - script: mark.sh {{ playbook_dir }}/log {{ inventory_hostname }}\n      throttle: \"{{ 1 }}\"\n",
+        ),
+        (
+            "files/mark.sh",
+            "#!/bin/sh\necho \"start $2\" >> \"$1\"\nsleep 0.3\necho \"end $2\" >> \"$1\"\n",
+        ),
+        ("hosts", FOUR_HOSTS),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml", "--forks", "4"]);
+    r.assert_code(0);
+    r.assert_recap("h3", "ok=1 changed=1");
+    let log = std::fs::read_to_string(dir.path().join("log")).expect("log");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 8, "{log}");
+    for pair in lines.chunks(2) {
+        let host = pair[0].strip_prefix("start ").expect("a start line");
+        assert_eq!(pair[1], format!("end {host}"), "two hosts overlapped:\n{log}");
+    }
+}
+
+#[test]
+fn a_throttle_that_is_not_an_integer_stops_the_run() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=never\n      throttle: \"{{ 'nope' }}\"\n    - debug: msg=after\n",
+        &[],
+    );
+    r.assert_code(1);
+    r.err_contains(
+        "Failed to convert the throttle value to an integer: invalid literal for int() with base 10: 'nope'",
+    );
+    assert!(!r.stdout.contains("never") && !r.stdout.contains("after"), "{}", r.stdout);
+    assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
+}

@@ -90,6 +90,11 @@ fn with_nested(e: TemplateError) -> String {
     take_nested_error().unwrap_or(e.message)
 }
 
+/// A template error's message, the innermost one when a nested template failed.
+pub fn nested_message(e: TemplateError) -> String {
+    with_nested(e)
+}
+
 /// A result key holding a list of strings (`groups`, `parent_groups`); absent means empty.
 fn string_list(data: &Map<String, Value>, key: &str) -> Vec<String> {
     data.get(key)
