@@ -263,3 +263,19 @@ fn a_throttle_that_is_not_an_integer_stops_the_run() {
     assert!(!r.stdout.contains("never") && !r.stdout.contains("after"), "{}", r.stdout);
     assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
 }
+
+#[test]
+fn an_action_string_may_name_its_module_with_a_variable() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  vars:\n    writer: copy\n  tasks:\n    - action: \"{{ writer }} content={{ text }} dest={{ playbook_dir }}/out.txt\"\n      vars:\n        text: written-by-copy\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 changed=1");
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(out, "written-by-copy");
+}

@@ -179,6 +179,32 @@ impl Loader {
         })
     }
 
+    /// `action: "{{ name_var }} k=v"`: the module named by a leading template, rendered with
+    /// the vars known at load time (role defaults and vars, play vars, extra vars), as the
+    /// rest of the loader needs the module; its arguments stay templates for run time.
+    fn render_action_module(&self, v: &Node, ctx: &Context) -> Result<Option<Node>> {
+        let Some(text) = v.as_str().map(str::trim_start) else {
+            return Ok(None);
+        };
+        let Some(end) = text.strip_prefix("{{").and_then(|t| t.find("}}")).map(|e| e + 4) else {
+            return Ok(None);
+        };
+        let mut layers = Vec::new();
+        if let Some(role) = &ctx.role {
+            layers.push(role.defaults.clone());
+        }
+        layers.push(ctx.play_vars.clone());
+        if let Some(role) = &ctx.role {
+            layers.push(role.vars.clone());
+        }
+        layers.push(self.load_vars.clone());
+        let module = render_static_name("action", &text[..end], layers, v)?;
+        Ok(Some(Node {
+            value: NodeValue::Str(format!("{module}{}", &text[end..])),
+            origin: v.origin.clone(),
+        }))
+    }
+
     /// A templated `import_playbook` name, rendered with the load-time vars and the
     /// import's own `vars:`.
     fn render_import_name(&self, name: &str, entry: &Node, target: &Node) -> Result<String> {
@@ -779,7 +805,8 @@ impl Loader {
                 "listen" => task.listen = string_list(v, "listen")?,
                 "args" => extra_args = Some(v),
                 "local_action" | "action" => {
-                    let (module, args) = split_action_string(v)?;
+                    let named = self.render_action_module(v, ctx)?;
+                    let (module, args) = split_action_string(named.as_ref().unwrap_or(v))?;
                     if key == "local_action" {
                         kw.delegate_to = Some(Value::String("localhost".into()));
                     }
