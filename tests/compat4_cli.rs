@@ -279,3 +279,36 @@ fn an_action_string_may_name_its_module_with_a_variable() {
     let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
     assert_eq!(out, "written-by-copy");
 }
+
+#[test]
+fn a_module_in_the_plugin_filter_reject_list_cannot_be_used() {
+    let dir = project(&[
+        ("ansible.cfg", "[defaults]\nplugin_filters_cfg = ./filters.yml\n"),
+        ("filters.yml", "filter_version: 1.0\nmodule_rejectlist:\n  - copy\n"),
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - copy: content=x dest={{ playbook_dir }}/out.txt\n",
+        ),
+        (
+            "other.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={{ playbook_dir }}/made state=touch\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(4);
+    r.err_contains("couldn't resolve module/action 'copy'");
+    assert!(!dir.path().join("out.txt").exists());
+    // Modules not in the list run.
+    run_in(dir.path(), &["-i", "hosts", "other.yml"]).assert_code(0);
+    assert!(dir.path().join("made").exists());
+    // stat may not be rejected.
+    std::fs::write(
+        dir.path().join("filters.yml"),
+        "filter_version: '1.0'\nmodule_rejectlist: [stat]\n",
+    )
+    .expect("write");
+    let r = run_in(dir.path(), &["-i", "hosts", "other.yml"]);
+    assert_ne!(r.code, 0);
+    r.err_contains("but Ansible will not function without the stat module.  Please remove stat from the reject list.");
+}
