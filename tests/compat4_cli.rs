@@ -312,3 +312,25 @@ fn a_module_in_the_plugin_filter_reject_list_cannot_be_used() {
     assert_ne!(r.code, 0);
     r.err_contains("but Ansible will not function without the stat module.  Please remove stat from the reject list.");
 }
+
+#[test]
+fn a_loops_templated_ignore_unreachable_is_decided_over_its_unreachable_items() {
+    let hosts = "down ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n";
+    let task = |flags: &str| {
+        format!(
+            "- hosts: down\n  gather_facts: no\n  tasks:\n    - ping:\n      ignore_unreachable: \"{{{{ item }}}}\"\n      loop: {flags}\n    - debug: msg=still-here\n"
+        )
+    };
+    let dir = project(&[
+        ("all_true.yml", &task("[true, true]")),
+        ("last_false.yml", &task("[true, false]")),
+        ("hosts", hosts),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "all_true.yml"]);
+    r.assert_recap("down", "ok=2 unreachable=0 ignored=1");
+    r.out_contains("still-here");
+    let r = run_in(dir.path(), &["-i", "hosts", "last_false.yml"]);
+    r.assert_code(4);
+    r.assert_recap("down", "ok=0 unreachable=1 ignored=0");
+    assert!(!r.stdout.contains("still-here"), "{}", r.stdout);
+}

@@ -728,13 +728,18 @@ impl<'a> PlayRun<'a> {
         if self.play.strategy == "free" && hosts.len() > 1 {
             return self.run_items_free(items, hosts, rescuable);
         }
-        let mut alive: Vec<String> = hosts.to_vec();
         let mut failed: Vec<String> = Vec::new();
         for item in items {
-            alive.retain(|h| {
-                let f = self.flags(h);
-                !f.unreachable && !f.ended && !failed.contains(h)
-            });
+            // From all the hosts each time: `meta: clear_host_errors` brings unreachable
+            // hosts back.
+            let alive: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    let f = self.flags(h);
+                    !f.unreachable && !f.ended && !failed.contains(h)
+                })
+                .cloned()
+                .collect();
             if self.abort.load(Ordering::SeqCst) {
                 break;
             }
@@ -1441,6 +1446,8 @@ impl<'a> PlayRun<'a> {
                 for h in &batch {
                     self.set_flags(h, |f| {
                         f.failed = false;
+                        // Ansible forgets unreachable hosts too (`_unreachable_hosts`).
+                        f.unreachable = false;
                         f.errors_cleared += 1;
                     });
                     failed_hosts.remove(h);
