@@ -334,3 +334,56 @@ fn a_loops_templated_ignore_unreachable_is_decided_over_its_unreachable_items() 
     r.assert_recap("down", "ok=0 unreachable=1 ignored=0");
     assert!(!r.stdout.contains("still-here"), "{}", r.stdout);
 }
+
+/// Waits up to 30 s for `cond`; false if it never held.
+fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..300 {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn sigint_ends_the_run_and_the_pipe_lookups_it_started() {
+    let d = project(&[("hosts", LOCAL_INVENTORY)]);
+    let pid_file = d.path().join("lookup.pid");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_yiqiu-play"))
+        .current_dir(d.path())
+        .env("HOME", d.path())
+        .env_remove("ANSIBLE_CONFIG")
+        .args([
+            "adhoc",
+            "-i",
+            "hosts",
+            "localhost",
+            "-m",
+            "debug",
+            "-a",
+            "msg={{ lookup('pipe', 'echo $$ > lookup.pid; exec sleep 60') }}",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start yiqiu-play");
+    let read_pid = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+    };
+    assert!(eventually(|| read_pid().is_some()), "the lookup never started");
+    let lookup = read_pid().unwrap_or_default();
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(99));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User interrupted execution"));
+    let gone = eventually(|| !std::path::Path::new(&format!("/proc/{lookup}")).exists());
+    if !gone {
+        // SAFETY: ending the leftover sleep so the test leaves nothing behind.
+        unsafe { libc::kill(lookup, libc::SIGKILL) };
+    }
+    assert!(gone, "the pipe lookup's process outlived the interrupted run");
+}

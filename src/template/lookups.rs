@@ -10,6 +10,7 @@ use minijinja::value::{Kwargs, Rest, ValueOrKwargs};
 use minijinja::{Environment, Error, State, Value as MjValue};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);
@@ -485,9 +486,17 @@ pub(crate) fn controller_shell(
     if let Some(dir) = cwd.filter(|d| Path::new(d).is_dir()) {
         command.current_dir(dir);
     }
-    let out = command
+    // Its own process group, so an interrupted run can end it with its children.
+    let child = command
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
+        .map_err(|e| format!("lookup_plugin.{plugin}({cmd}) failed: {e}"))?;
+    let _tracked = crate::cli::interrupt::track(child.id());
+    let out = child
+        .wait_with_output()
         .map_err(|e| format!("lookup_plugin.{plugin}({cmd}) failed: {e}"))?;
     if !out.status.success() {
         return Err(format!(
