@@ -246,7 +246,11 @@ fn throttle_one_runs_the_hosts_one_at_a_time_through_a_script() {
     assert_eq!(lines.len(), 8, "{log}");
     for pair in lines.chunks(2) {
         let host = pair[0].strip_prefix("start ").expect("a start line");
-        assert_eq!(pair[1], format!("end {host}"), "two hosts overlapped:\n{log}");
+        assert_eq!(
+            pair[1],
+            format!("end {host}"),
+            "two hosts overlapped:\n{log}"
+        );
     }
 }
 
@@ -260,7 +264,11 @@ fn a_throttle_that_is_not_an_integer_stops_the_run() {
     r.err_contains(
         "Failed to convert the throttle value to an integer: invalid literal for int() with base 10: 'nope'",
     );
-    assert!(!r.stdout.contains("never") && !r.stdout.contains("after"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("never") && !r.stdout.contains("after"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
 }
 
@@ -373,7 +381,10 @@ fn sigint_ends_the_run_and_the_pipe_lookups_it_started() {
             .ok()
             .and_then(|t| t.trim().parse::<i32>().ok())
     };
-    assert!(eventually(|| read_pid().is_some()), "the lookup never started");
+    assert!(
+        eventually(|| read_pid().is_some()),
+        "the lookup never started"
+    );
     let lookup = read_pid().unwrap_or_default();
     // SAFETY: kill(2) on the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -385,5 +396,8 @@ fn sigint_ends_the_run_and_the_pipe_lookups_it_started() {
         // SAFETY: ending the leftover sleep so the test leaves nothing behind.
         unsafe { libc::kill(lookup, libc::SIGKILL) };
     }
-    assert!(gone, "the pipe lookup's process outlived the interrupted run");
+    assert!(
+        gone,
+        "the pipe lookup's process outlived the interrupted run"
+    );
 }

@@ -83,7 +83,9 @@ mod tests {
         assert!(warnings.is_empty());
         let f = file("filter_version: '1.0'\nmodule_rejectlist: [stat]\n");
         let e = load(Some(f.path())).unwrap_err();
-        assert!(e.message.contains("Ansible will not function without the stat module"));
+        assert!(e
+            .message
+            .contains("Ansible will not function without the stat module"));
         let f = file("filter_version: 1.0\nmodule_rejectlist:\n");
         let (names, warnings) = load(Some(f.path())).unwrap();
         assert!(names.is_empty());

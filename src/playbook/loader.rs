@@ -186,7 +186,11 @@ impl Loader {
         let Some(text) = v.as_str().map(str::trim_start) else {
             return Ok(None);
         };
-        let Some(end) = text.strip_prefix("{{").and_then(|t| t.find("}}")).map(|e| e + 4) else {
+        let Some(end) = text
+            .strip_prefix("{{")
+            .and_then(|t| t.find("}}"))
+            .map(|e| e + 4)
+        else {
             return Ok(None);
         };
         let mut layers = Vec::new();

@@ -9,8 +9,8 @@ use super::pyfmt;
 use minijinja::value::{Kwargs, Rest, ValueOrKwargs};
 use minijinja::{Environment, Error, State, Value as MjValue};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);

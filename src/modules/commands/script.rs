@@ -73,7 +73,9 @@ impl Module for Script {
             .and_then(|w| w.into_iter().next())
             .ok_or_else(|| ModuleError::msg(format!("could not parse the script line: {line}")))?;
         let source = find_local_file(&ctx.search_paths, &first).ok_or_else(|| {
-            ModuleError::msg(format!("Could not find or access '{first}' on the Ansible Controller."))
+            ModuleError::msg(format!(
+                "Could not find or access '{first}' on the Ansible Controller."
+            ))
         })?;
         let data = crate::vault::read_file(&source).map_err(ModuleError::msg)?;
         if ctx.check_mode {
@@ -83,7 +85,10 @@ impl Module for Script {
             return Ok(map([
                 ("changed", Value::Bool(false)),
                 ("skipped", Value::Bool(true)),
-                ("msg", Value::from("Check mode is not supported for this task.")),
+                (
+                    "msg",
+                    Value::from("Check mode is not supported for this task."),
+                ),
             ]));
         }
         let name = source
