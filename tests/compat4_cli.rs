@@ -358,7 +358,7 @@ fn eventually(mut cond: impl FnMut() -> bool) -> bool {
 fn sigint_ends_the_run_and_the_pipe_lookups_it_started() {
     let d = project(&[("hosts", LOCAL_INVENTORY)]);
     let pid_file = d.path().join("lookup.pid");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_yiqiu-play"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_yiqiu-play"))
         .current_dir(d.path())
         .env("HOME", d.path())
         .env_remove("ANSIBLE_CONFIG")
