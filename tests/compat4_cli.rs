@@ -222,3 +222,182 @@ fn include_vars_of_a_vaulted_file_hides_the_whole_adhoc_result() {
     );
     r.out_contains("\"porter\": \"cable\"");
 }
+
+const FOUR_HOSTS: &str = "[g]\nh1\nh2\nh3\nh4\n[g:vars]\nansible_connection=local\n";
+
+#[test]
+fn throttle_one_runs_the_hosts_one_at_a_time_through_a_script() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: g\n  gather_facts: no\n  tasks:\n    - block:\n        - script: mark.sh {{ playbook_dir }}/log {{ inventory_hostname }}\n      throttle: \"{{ 1 }}\"\n",
+        ),
+        (
+            "files/mark.sh",
+            "#!/bin/sh\necho \"start $2\" >> \"$1\"\nsleep 0.3\necho \"end $2\" >> \"$1\"\n",
+        ),
+        ("hosts", FOUR_HOSTS),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml", "--forks", "4"]);
+    r.assert_code(0);
+    r.assert_recap("h3", "ok=1 changed=1");
+    let log = std::fs::read_to_string(dir.path().join("log")).expect("log");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 8, "{log}");
+    for pair in lines.chunks(2) {
+        let host = pair[0].strip_prefix("start ").expect("a start line");
+        assert_eq!(
+            pair[1],
+            format!("end {host}"),
+            "two hosts overlapped:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn a_throttle_that_is_not_an_integer_stops_the_run() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=never\n      throttle: \"{{ 'nope' }}\"\n    - debug: msg=after\n",
+        &[],
+    );
+    r.assert_code(1);
+    r.err_contains(
+        "Failed to convert the throttle value to an integer: invalid literal for int() with base 10: 'nope'",
+    );
+    assert!(
+        !r.stdout.contains("never") && !r.stdout.contains("after"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("PLAY RECAP"), "{}", r.stdout);
+}
+
+#[test]
+fn an_action_string_may_name_its_module_with_a_variable() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  vars:\n    writer: copy\n  tasks:\n    - action: \"{{ writer }} content={{ text }} dest={{ playbook_dir }}/out.txt\"\n      vars:\n        text: written-by-copy\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 changed=1");
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(out, "written-by-copy");
+}
+
+#[test]
+fn a_module_in_the_plugin_filter_reject_list_cannot_be_used() {
+    let dir = project(&[
+        ("ansible.cfg", "[defaults]\nplugin_filters_cfg = ./filters.yml\n"),
+        ("filters.yml", "filter_version: 1.0\nmodule_rejectlist:\n  - copy\n"),
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - copy: content=x dest={{ playbook_dir }}/out.txt\n",
+        ),
+        (
+            "other.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={{ playbook_dir }}/made state=touch\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(4);
+    r.err_contains("couldn't resolve module/action 'copy'");
+    assert!(!dir.path().join("out.txt").exists());
+    // Modules not in the list run.
+    run_in(dir.path(), &["-i", "hosts", "other.yml"]).assert_code(0);
+    assert!(dir.path().join("made").exists());
+    // stat may not be rejected.
+    std::fs::write(
+        dir.path().join("filters.yml"),
+        "filter_version: '1.0'\nmodule_rejectlist: [stat]\n",
+    )
+    .expect("write");
+    let r = run_in(dir.path(), &["-i", "hosts", "other.yml"]);
+    assert_ne!(r.code, 0);
+    r.err_contains("but Ansible will not function without the stat module.  Please remove stat from the reject list.");
+}
+
+#[test]
+fn a_loops_templated_ignore_unreachable_is_decided_over_its_unreachable_items() {
+    let hosts = "down ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n";
+    let task = |flags: &str| {
+        format!(
+            "- hosts: down\n  gather_facts: no\n  tasks:\n    - ping:\n      ignore_unreachable: \"{{{{ item }}}}\"\n      loop: {flags}\n    - debug: msg=still-here\n"
+        )
+    };
+    let dir = project(&[
+        ("all_true.yml", &task("[true, true]")),
+        ("last_false.yml", &task("[true, false]")),
+        ("hosts", hosts),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "all_true.yml"]);
+    r.assert_recap("down", "ok=2 unreachable=0 ignored=1");
+    r.out_contains("still-here");
+    let r = run_in(dir.path(), &["-i", "hosts", "last_false.yml"]);
+    r.assert_code(4);
+    r.assert_recap("down", "ok=0 unreachable=1 ignored=0");
+    assert!(!r.stdout.contains("still-here"), "{}", r.stdout);
+}
+
+/// Waits up to 30 s for `cond`; false if it never held.
+fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..300 {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn sigint_ends_the_run_and_the_pipe_lookups_it_started() {
+    let d = project(&[("hosts", LOCAL_INVENTORY)]);
+    let pid_file = d.path().join("lookup.pid");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_yiqiu-play"))
+        .current_dir(d.path())
+        .env("HOME", d.path())
+        .env_remove("ANSIBLE_CONFIG")
+        .args([
+            "adhoc",
+            "-i",
+            "hosts",
+            "localhost",
+            "-m",
+            "debug",
+            "-a",
+            "msg={{ lookup('pipe', 'echo $$ > lookup.pid; exec sleep 60') }}",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start yiqiu-play");
+    let read_pid = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+    };
+    assert!(
+        eventually(|| read_pid().is_some()),
+        "the lookup never started"
+    );
+    let lookup = read_pid().unwrap_or_default();
+    // SAFETY: kill(2) on the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(99));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User interrupted execution"));
+    let gone = eventually(|| !std::path::Path::new(&format!("/proc/{lookup}")).exists());
+    if !gone {
+        // SAFETY: ending the leftover sleep so the test leaves nothing behind.
+        unsafe { libc::kill(lookup, libc::SIGKILL) };
+    }
+    assert!(
+        gone,
+        "the pipe lookup's process outlived the interrupted run"
+    );
+}

@@ -92,6 +92,8 @@ pub struct Config {
     pub log_path: Option<PathBuf>,
     /// `log_verbosity` / `ANSIBLE_LOG_VERBOSITY`: the log's verbosity when above the run's.
     pub log_verbosity: Option<u8>,
+    /// `plugin_filters_cfg` / `ANSIBLE_PLUGIN_FILTERS_CFG` (see `cli::plugin_filters`).
+    pub plugin_filters_cfg: Option<PathBuf>,
     /// `[tags] run` / `ANSIBLE_RUN_TAGS`: `-t` values are added to these (argparse `append`).
     pub run_tags: Vec<String>,
     /// `[tags] skip` / `ANSIBLE_SKIP_TAGS`: `--skip-tags` values are added to these.
@@ -151,6 +153,7 @@ impl Config {
             verbosity: 0,
             log_path: None,
             log_verbosity: None,
+            plugin_filters_cfg: None,
             run_tags: Vec::new(),
             skip_tags: Vec::new(),
             diff_always: false,
@@ -747,6 +750,11 @@ fn build(
             ["ANSIBLE_LOG_PATH"]
         ))
         .filter(|p| !p.as_os_str().is_empty());
+    c.plugin_filters_cfg = l.path(&setting!(
+        "PLUGIN_FILTERS_CFG",
+        [("defaults", "plugin_filters_cfg")],
+        ["ANSIBLE_PLUGIN_FILTERS_CFG"]
+    ));
     let log_verbosity = setting!(
         "LOG_VERBOSITY",
         [("defaults", "log_verbosity")],

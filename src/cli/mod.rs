@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod inventory_cmd;
 pub mod options;
 pub mod paths;
+pub mod plugin_filters;
 pub mod print;
 pub mod topology_cmd;
 pub mod vault_cmd;

@@ -69,6 +69,7 @@ fn run(invocation: Invocation) -> Result<i32> {
             }
             let opts = resolve(&args, &cfg);
             open_log(&cfg, opts.verbosity);
+            filter_modules(&cfg)?;
             for w in opts.warnings() {
                 eprintln!("[WARNING]: {w}");
             }
@@ -79,6 +80,7 @@ fn run(invocation: Invocation) -> Result<i32> {
         Invocation::Adhoc(args) => {
             let opts = resolve_adhoc(&args, &cfg);
             open_log(&cfg, opts.verbosity);
+            filter_modules(&cfg)?;
             for w in opts.warnings() {
                 eprintln!("[WARNING]: {w}");
             }
@@ -97,6 +99,16 @@ fn run(invocation: Invocation) -> Result<i32> {
             super::topology_cmd::run_topology(&t, opts, &cwd)
         }
     }
+}
+
+/// Applies the module reject list of `plugin_filters_cfg` before anything loads.
+fn filter_modules(cfg: &super::config::Config) -> Result<()> {
+    let (names, warnings) = super::plugin_filters::load(cfg.plugin_filters_cfg.as_deref())?;
+    for w in warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    crate::modules::registry::reject(names);
+    Ok(())
 }
 
 /// Starts the log file when `log_path` is set; a path that cannot be written is a warning.

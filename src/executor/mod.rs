@@ -12,6 +12,7 @@ pub mod public_roles;
 pub mod result;
 pub mod state;
 pub mod task;
+pub mod throttle;
 
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;

@@ -79,6 +79,8 @@ pub struct PlayRun<'a> {
     pub handlers: std::sync::RwLock<Vec<Arc<Task>>>,
     pub abort: AtomicBool,
     play_ended: AtomicBool,
+    /// An error that stops the whole run (a `throttle:` that is not an integer).
+    fatal: Mutex<Option<crate::error::Error>>,
     no_more_hosts_shown: AtomicBool,
     /// Magic variables shared by every host of the batch.
     pub play_magic: Mutex<Arc<Map<String, Value>>>,
@@ -291,6 +293,7 @@ impl<'a> PlayRun<'a> {
             notified: Mutex::new(HashMap::new()),
             handlers: std::sync::RwLock::new(handlers),
             abort: AtomicBool::new(false),
+            fatal: Mutex::new(None),
             play_ended: AtomicBool::new(false),
             no_more_hosts_shown: AtomicBool::new(false),
             play_magic: Mutex::new(Arc::new(Map::new())),
@@ -492,6 +495,9 @@ impl<'a> PlayRun<'a> {
             self.refresh_magic();
             self.load_vars_files(batch)?;
             end = self.run_batch(batch);
+            if let Some(e) = self.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return Err(e);
+            }
             // With `serial`, a batch where every host failed stops the play.
             if end == PlayEnd::AllFailed {
                 break;
@@ -722,13 +728,18 @@ impl<'a> PlayRun<'a> {
         if self.play.strategy == "free" && hosts.len() > 1 {
             return self.run_items_free(items, hosts, rescuable);
         }
-        let mut alive: Vec<String> = hosts.to_vec();
         let mut failed: Vec<String> = Vec::new();
         for item in items {
-            alive.retain(|h| {
-                let f = self.flags(h);
-                !f.unreachable && !f.ended && !failed.contains(h)
-            });
+            // From all the hosts each time: `meta: clear_host_errors` brings unreachable
+            // hosts back.
+            let alive: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    let f = self.flags(h);
+                    !f.unreachable && !f.ended && !failed.contains(h)
+                })
+                .cloned()
+                .collect();
             if self.abort.load(Ordering::SeqCst) {
                 break;
             }
@@ -921,6 +932,27 @@ impl<'a> PlayRun<'a> {
         true
     }
 
+    /// The task's `throttle:` as a limit below the workers (`None`: none applies); it is
+    /// ignored with `run_once`, as in Ansible. Templated with the first host's variables.
+    fn throttle(
+        &self,
+        task: &Arc<Task>,
+        targets: &[String],
+        run_once: bool,
+    ) -> crate::error::Result<Option<usize>> {
+        let (Some(v), Some(first)) = (&task.keywords.throttle, targets.first()) else {
+            return Ok(None);
+        };
+        let ctx = self.scope(Some(task), first, Map::new()).context();
+        let n = super::throttle::value(v, &ctx).map_err(|why| {
+            crate::error::Error::other(format!(
+                "Failed to convert the throttle value to an integer: {why}"
+            ))
+            .at(Some(&task.origin))
+        })?;
+        Ok((n > 0 && !run_once && n < targets.len()).then_some(n))
+    }
+
     /// Runs one task on `hosts`; returns the hosts that failed (not ignored).
     pub fn run_task(&self, task: &Arc<Task>, hosts: &[String], rescuable: bool) -> Vec<String> {
         if task.action == "meta" {
@@ -961,9 +993,19 @@ impl<'a> PlayRun<'a> {
                     super::fleet::FleetCall::new(targets.clone()),
                 );
         }
+        let gate = match self.throttle(task, &targets, run_once) {
+            Ok(limit) => limit.map(super::throttle::Gate::new),
+            Err(e) => {
+                *self.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                self.abort.store(true, Ordering::SeqCst);
+                self.play_ended.store(true, Ordering::SeqCst);
+                return Vec::new();
+            }
+        };
         let running = Mutex::new(targets.clone());
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let run_one = |h: &String| {
+            let _pass = gate.as_ref().map(super::throttle::Gate::enter);
             let outcome = self.run_task_on_host(task, h, rescuable);
             running
                 .lock()
@@ -1448,6 +1490,8 @@ impl<'a> PlayRun<'a> {
                 for h in &batch {
                     self.set_flags(h, |f| {
                         f.failed = false;
+                        // Ansible forgets unreachable hosts too (`_unreachable_hosts`).
+                        f.unreachable = false;
                         f.errors_cleared += 1;
                     });
                     failed_hosts.remove(h);

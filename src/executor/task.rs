@@ -90,6 +90,11 @@ fn with_nested(e: TemplateError) -> String {
     take_nested_error().unwrap_or(e.message)
 }
 
+/// A template error's message, the innermost one when a nested template failed.
+pub fn nested_message(e: TemplateError) -> String {
+    with_nested(e)
+}
+
 /// A result key holding a list of strings (`groups`, `parent_groups`); absent means empty.
 fn string_list(data: &Map<String, Value>, key: &str) -> Vec<String> {
     data.get(key)
@@ -327,6 +332,9 @@ fn fail_map(msg: impl Into<String>) -> Map<String, Value> {
     m.insert("msg".into(), Value::String(msg.into()));
     m
 }
+
+/// A loop's ignore_unreachable, decided over its items, from `run_loop` to `finish`.
+const IGNORE_UNREACHABLE_KEY: &str = "_ansible_ignore_unreachable";
 
 /// A boolean keyword (`become`, `diff`, ...): templated, then read as Ansible's strict
 /// `boolean()` reads it (`yes`/`no`/`true`/`1`/...; anything else is an error).
@@ -651,6 +659,7 @@ impl PlayRun<'_> {
             .unwrap_or(true);
         let break_when = lc.get("break_when").cloned();
         let n = items.len();
+        let mut ignore_unreachable: Option<bool> = None;
         let mut results = Vec::new();
         let mut includes = Vec::new();
         let mut any_changed = false;
@@ -733,6 +742,19 @@ impl PlayRun<'_> {
                 self.apply_add_host(&mut data);
             }
             let changed = flag(&data, "changed");
+            if unreachable {
+                // Ansible's loop rule: the first unreachable item sets the task's
+                // ignore_unreachable, a later unreachable item can only turn it off.
+                let this = keyword_bool(
+                    &task.keywords.ignore_unreachable,
+                    &ctx,
+                    "ignore_unreachable",
+                )
+                .ok()
+                .flatten()
+                .unwrap_or(false);
+                ignore_unreachable = Some(ignore_unreachable.map_or(this, |was| was && this));
+            }
             any_failed |= failed;
             any_unreachable |= unreachable;
             any_changed |= changed;
@@ -809,6 +831,9 @@ impl PlayRun<'_> {
         }
         if any_unreachable {
             out.insert("unreachable".into(), Value::Bool(true));
+        }
+        if let Some(ignore) = ignore_unreachable {
+            out.insert(IGNORE_UNREACHABLE_KEY.into(), Value::Bool(ignore));
         }
         out.insert("results".into(), Value::Array(results));
         (out, includes)
@@ -1617,12 +1642,21 @@ impl PlayRun<'_> {
         } else {
             Status::Ok
         };
-        let ignore_unreachable = task
-            .keywords
-            .ignore_unreachable
-            .as_ref()
-            .and_then(crate::modules::args::to_bool)
-            .unwrap_or(false);
+        let ignore_unreachable = match data.remove(IGNORE_UNREACHABLE_KEY) {
+            Some(v) => v == Value::Bool(true),
+            None if unreachable => {
+                let ctx = self.scope(Some(task), host, Map::new()).context();
+                keyword_bool(
+                    &task.keywords.ignore_unreachable,
+                    &ctx,
+                    "ignore_unreachable",
+                )
+                .ok()
+                .flatten()
+                .unwrap_or(false)
+            }
+            None => false,
+        };
         let ignored = (failed && ignore_errors) || (unreachable && ignore_unreachable);
         let include_items = data
             .get("results")

@@ -33,7 +33,7 @@ pub mod util;
 
 // The families keep the short paths (`modules::copy`) working.
 pub use args::{validate, ArgKind, ArgSpec, Args};
-pub use commands::{command, raw, shell};
+pub use commands::{command, raw, script, shell};
 pub use control::{add_host, assert, debug, fail, group_by, include_vars, pause, set_fact};
 pub use files::{
     archive_check, blockinfile, copy, fetch, file, find, get_url, lineinfile, remote_file, replace,

@@ -49,7 +49,6 @@ const BUILTIN: &[&str] = &[
     "reboot",
     "replace",
     "rpm_key",
-    "script",
     "service",
     "service_facts",
     "set_fact",

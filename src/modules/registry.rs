@@ -1,6 +1,20 @@
 //! Maps module names (short or `ansible.builtin.`/`ansible.legacy.` qualified) to modules.
 
 use super::Module;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// Modules the run must not know (`plugin_filters_cfg`'s `module_rejectlist`).
+static REJECTED: OnceLock<HashSet<String>> = OnceLock::new();
+
+/// Sets the run's module reject list (once, before anything loads).
+pub fn reject(names: HashSet<String>) {
+    let _ = REJECTED.set(names);
+}
+
+fn rejected(short: &str) -> bool {
+    REJECTED.get().is_some_and(|r| r.contains(short))
+}
 
 /// All modules, in one list: add a new module here.
 fn all() -> &'static [&'static dyn Module] {
@@ -19,6 +33,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::set_fact::SetFact,
         &super::setup::Setup,
         &super::shell::Shell,
+        &super::script::Script,
         &super::copy::Copy,
         &super::stat::Stat,
         &super::template::Template,
@@ -73,6 +88,9 @@ pub fn short_name(name: &str) -> &str {
 
 pub fn find(name: &str) -> Option<&'static dyn Module> {
     let short = short_name(name);
+    if rejected(short) {
+        return None;
+    }
     let short = match short {
         "service" => "systemd",
         "gather_facts" => "setup",
@@ -104,6 +122,7 @@ pub fn suggest(name: &str) -> Option<&'static str> {
     let short = short_name(name);
     all()
         .iter()
+        .filter(|m| !rejected(m.name()))
         .map(|m| (strsim::jaro_winkler(m.name(), short), m.name()))
         .filter(|(score, _)| *score > 0.75)
         .max_by(|a, b| a.0.total_cmp(&b.0))

@@ -144,10 +144,11 @@ pub fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
         "diff" => kw.diff = Some(v),
         "any_errors_fatal" => kw.any_errors_fatal = Some(v),
         "timeout" => kw.timeout = Some(v),
+        "throttle" => kw.throttle = Some(v),
         "port" => kw.port = Some(v),
         "collections" => kw.collections = string_list(node, "collections")?,
         // Accepted and ignored: they change nothing in how we run.
-        "module_defaults" | "debugger" | "throttle" | "become_exe" | "async" | "poll" => {}
+        "module_defaults" | "debugger" | "become_exe" | "async" | "poll" => {}
         _ => return Ok(false),
     }
     Ok(true)
@@ -186,6 +187,36 @@ impl Loader {
                 "import_role is static: its name can use extra vars, play vars and task vars, not facts or registered results (use include_role for those).",
             )
         })
+    }
+
+    /// `action: "{{ name_var }} k=v"`: the module named by a leading template, rendered with
+    /// the vars known at load time (role defaults and vars, play vars, extra vars), as the
+    /// rest of the loader needs the module; its arguments stay templates for run time.
+    fn render_action_module(&self, v: &Node, ctx: &Context) -> Result<Option<Node>> {
+        let Some(text) = v.as_str().map(str::trim_start) else {
+            return Ok(None);
+        };
+        let Some(end) = text
+            .strip_prefix("{{")
+            .and_then(|t| t.find("}}"))
+            .map(|e| e + 4)
+        else {
+            return Ok(None);
+        };
+        let mut layers = Vec::new();
+        if let Some(role) = &ctx.role {
+            layers.push(role.defaults.clone());
+        }
+        layers.push(ctx.play_vars.clone());
+        if let Some(role) = &ctx.role {
+            layers.push(role.vars.clone());
+        }
+        layers.push(self.load_vars.clone());
+        let module = render_static_name("action", &text[..end], layers, v)?;
+        Ok(Some(Node {
+            value: NodeValue::Str(format!("{module}{}", &text[end..])),
+            origin: v.origin.clone(),
+        }))
     }
 
     /// A templated `import_playbook` name, rendered with the load-time vars and the
@@ -796,7 +827,8 @@ impl Loader {
                 "listen" => task.listen = string_list(v, "listen")?,
                 "args" => extra_args = Some(v),
                 "local_action" | "action" => {
-                    let (module, args) = split_action_string(v)?;
+                    let named = self.render_action_module(v, ctx)?;
+                    let (module, args) = split_action_string(named.as_ref().unwrap_or(v))?;
                     if key == "local_action" {
                         kw.delegate_to = Some(Value::String("localhost".into()));
                     }
@@ -1073,6 +1105,7 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
         diff,
         any_errors_fatal,
         timeout,
+        throttle,
         port
     );
     out

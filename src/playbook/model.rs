@@ -94,6 +94,8 @@ pub struct Keywords {
     pub diff: Option<Value>,
     pub any_errors_fatal: Option<Value>,
     pub timeout: Option<Value>,
+    /// `throttle:` the most hosts the task runs on at once (templated per task run).
+    pub throttle: Option<Value>,
     pub port: Option<Value>,
     /// `notify:` on a block reaches every task in it.
     pub notify: Vec<String>,

@@ -9,6 +9,7 @@ use super::pyfmt;
 use minijinja::value::{Kwargs, Rest, ValueOrKwargs};
 use minijinja::{Environment, Error, State, Value as MjValue};
 use serde_json::Value;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 pub fn register(env: &mut Environment<'static>) {
@@ -485,9 +486,17 @@ pub(crate) fn controller_shell(
     if let Some(dir) = cwd.filter(|d| Path::new(d).is_dir()) {
         command.current_dir(dir);
     }
-    let out = command
+    // Its own process group, so an interrupted run can end it with its children.
+    let child = command
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
+        .map_err(|e| format!("lookup_plugin.{plugin}({cmd}) failed: {e}"))?;
+    let _tracked = crate::cli::interrupt::track(child.id());
+    let out = child
+        .wait_with_output()
         .map_err(|e| format!("lookup_plugin.{plugin}({cmd}) failed: {e}"))?;
     if !out.status.success() {
         return Err(format!(

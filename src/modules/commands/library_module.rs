@@ -134,33 +134,6 @@ fn result(stdout: &str, stderr: &str, rc: i32) -> ModuleResult {
 }
 
 impl LibraryModule {
-    /// Makes the remote temp dir and writes the module into it; returns the dir.
-    fn upload(&self, ctx: &mut ModuleContext, data: Vec<u8>) -> Result<String, ModuleError> {
-        let file = quote(&format!("AnsiballZ_{}", self.file_name()));
-        let script = format!(
-            "umask 77 && mkdir -p ~/.ansible/tmp && d=$(mktemp -d ~/.ansible/tmp/ansible-tmp-XXXXXXXXXX) \
-             && cat > \"$d\"/{file} && chmod u+x \"$d\"/{file} && printf %s \"$d\""
-        );
-        let out = ctx
-            .conn
-            .exec(&Command {
-                script,
-                stdin: Some(data),
-                become_: ctx.become_.clone(),
-                ..Command::default()
-            })
-            .map_err(conn_err)?;
-        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if out.rc != 0 || dir.is_empty() {
-            return Err(ModuleError::msg(format!(
-                "could not create a temporary directory for module {}: {}",
-                self.name,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        Ok(dir)
-    }
-
     fn file_name(&self) -> String {
         self.path
             .file_name()
@@ -201,7 +174,7 @@ impl Module for LibraryModule {
                 None
             }
         };
-        let dir = self.upload(ctx, data)?;
+        let dir = super::remote_tmp::stage(ctx, &format!("AnsiballZ_{}", self.file_name()), data)?;
         let module_path = format!("{dir}/AnsiballZ_{}", self.file_name());
         let mut line = interp.map(|i| format!("{i} ")).unwrap_or_default();
         line.push_str(&quote(&module_path));
@@ -213,7 +186,7 @@ impl Module for LibraryModule {
             line.push(' ');
             line.push_str(&quote(&path));
         }
-        let script = format!("{line}; rc=$?; rm -rf {}; exit $rc", quote(&dir));
+        let script = super::remote_tmp::run_then_remove(&line, &dir);
         let out = ctx
             .conn
             .exec(&Command {
