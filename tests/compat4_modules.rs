@@ -49,3 +49,91 @@ fn password_lookup_creates_the_file_once_and_reuses_it() {
     assert_eq!((pw.len(), salt.len()), (20, 16), "{b:?}");
     assert!(!dir.join("c").exists());
 }
+
+/// Fake apt tools for a package `foo` (candidate 1.0): dpkg-query reads `installed` in the
+/// dir, apt-get installs/removes by editing it; every call is logged to `calls`.
+fn fake_apt(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let d = dir.display();
+    let tools = [
+        (
+            "dpkg-query",
+            format!(
+                "#!/bin/sh\necho \"dpkg-query $*\" >>{d}/calls\nfmt=${{2#-f=}}; pkg=$3\ngrep -qx \"$pkg\" {d}/installed 2>/dev/null || exit 1\nprintf '%s' \"$fmt\" | sed -e 's/${{db:Status-Abbrev}}/ii /' -e 's/${{Version}}/1.0/' -e 's/\\\\n$//'; echo\n"
+            ),
+        ),
+        (
+            "apt-cache",
+            format!(
+                "#!/bin/sh\necho \"apt-cache $*\" >>{d}/calls\n[ \"$1\" = policy ] && [ \"$2\" = foo ] || exit 0\ni='(none)'; grep -qx foo {d}/installed 2>/dev/null && i=1.0\nprintf 'foo:\\n  Installed: %s\\n  Candidate: 1.0\\n  Version table:\\n     1.0 500\\n        500 file:/repo stable/main all Packages\\n' \"$i\"\n"
+            ),
+        ),
+        (
+            "apt-get",
+            format!(
+                "#!/bin/sh\necho \"apt-get $*\" >>{d}/calls\nfor a; do case $a in install) op=i;; remove) op=r;; foo*) pkg=foo;; esac; done\n[ \"$op\" = i ] && echo foo >>{d}/installed\n[ \"$op\" = r ] && : >{d}/installed\necho 'Reading state information...'\necho '1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.'\n"
+            ),
+        ),
+        ("apt-mark", format!("#!/bin/sh\necho \"apt-mark $*\" >>{d}/calls\n")),
+    ];
+    for (name, body) in tools {
+        let p = bin.join(name);
+        std::fs::write(&p, body).expect("tool");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    format!("{}:/usr/bin:/bin", bin.display())
+}
+
+#[test]
+fn apt_installs_only_what_is_missing_and_removes_what_is_there() {
+    // As ansible-core's apt module: a missing package is installed at its candidate version
+    // (`foo=1.0`), then marked manual; an installed one is left alone (still marked manual);
+    // absent removes it once; an unknown name fails before apt-get runs.
+    let d = tempfile::tempdir().expect("tempdir");
+    let path = fake_apt(d.path());
+    let dir = d.path().display().to_string();
+    let (_p, r) = play(
+        &format!(
+            r#"
+- hosts: localhost
+  gather_facts: no
+  environment:
+    PATH: "{path}"
+  tasks:
+    - apt: {{name: foo}}
+      register: first
+    - package: {{name: foo, use: apt}}
+      register: again
+    - apt: {{name: nosuch}}
+      register: unknown
+      ignore_errors: true
+    - apt: {{name: foo, state: absent, purge: true}}
+      register: gone
+    - apt: {{name: foo, state: absent}}
+      register: gone_again
+    - assert:
+        that:
+          - first is changed and first.cache_updated == false
+          - "'1 upgraded' in first.stdout_lines[1]"
+          - again is not changed
+          - "unknown.msg == \"No package matching 'nosuch' is available\""
+          - gone is changed and gone_again is not changed
+"#
+        ),
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=6 changed=2 failed=0 ignored=1");
+    let calls = std::fs::read_to_string(format!("{dir}/calls")).expect("calls");
+    let apt_get: Vec<&str> = calls.lines().filter(|l| l.starts_with("apt-get")).collect();
+    assert_eq!(apt_get.len(), 2, "{calls}");
+    assert!(apt_get[0].ends_with("install foo=1.0"), "{calls}");
+    assert!(
+        apt_get[0].contains("-o Dpkg::Options::=--force-confdef"),
+        "{calls}"
+    );
+    assert!(apt_get[1].contains("--purge remove foo"), "{calls}");
+    assert_eq!(calls.matches("apt-mark manual foo").count(), 2, "{calls}");
+}

@@ -25,6 +25,7 @@ pub mod control;
 pub mod files;
 pub mod k8s;
 pub mod not_implemented;
+pub mod packaging;
 pub mod registry;
 pub mod release;
 pub mod service;

@@ -34,6 +34,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::wait_for::WaitFor,
         &super::slurp::Slurp,
         &super::fetch::Fetch,
+        &super::packaging::apt::Apt,
+        &super::packaging::package::Package,
         &super::service::yiqiu_services::YiqiuServices,
         &super::service::yiqiu_info::YiqiuInfo,
         &super::component_pack::ComponentPack,
