@@ -705,7 +705,7 @@ mod tests {
         let args = Args(Map::new());
         assert_eq!(
             line(&dpkg_options(&args)),
-            "-o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold' -o DPkg::Lock::Timeout=60"
+            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=60"
         );
     }
 }
