@@ -137,3 +137,65 @@ fn apt_installs_only_what_is_missing_and_removes_what_is_there() {
     assert!(apt_get[1].contains("--purge remove foo"), "{calls}");
     assert_eq!(calls.matches("apt-mark manual foo").count(), 2, "{calls}");
 }
+
+/// Whether the tests run as root (the user module needs useradd's rights).
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn user_creates_modifies_only_what_differs_and_removes() {
+    if !is_root() {
+        eprintln!("skipped: needs root for useradd");
+        return;
+    }
+    let name = "yiqiu-c4-user";
+    let _ = std::process::Command::new("userdel")
+        .args(["-r", name])
+        .output();
+    let (_d, r) = play(
+        &format!(
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - user: {{name: {name}, comment: C4 one, shell: /bin/sh, groups: [audio]}}
+      register: made
+    - user: {{name: {name}, comment: C4 one, shell: /bin/sh, groups: [audio]}}
+      register: same
+    - user: {{name: {name}, groups: video, append: true}}
+      register: more
+    - command: id -nG {name}
+      register: ids
+    - user: {{name: {name}, state: absent, remove: true}}
+      register: gone
+    - user: {{name: {name}, state: absent}}
+      register: gone_again
+    - assert:
+        that:
+          - made is changed and made.create_home and made.home == '/home/{name}'
+          - made.groups == 'audio' and made.comment == 'C4 one'
+          - same is not changed
+          - more is changed and more.append
+          - "ids.stdout.split() | sort == ['audio', 'video', '{name}']"
+          - gone is changed and gone.remove
+          - gone_again is not changed
+"#
+        ),
+        &[],
+    );
+    let exists = std::process::Command::new("getent")
+        .args(["passwd", name])
+        .status()
+        .is_ok_and(|s| s.success());
+    if exists {
+        let _ = std::process::Command::new("userdel")
+            .args(["-r", name])
+            .output();
+    }
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=7 changed=4 failed=0");
+    assert!(!exists, "the user is gone");
+    assert!(!std::path::Path::new(&format!("/home/{name}")).exists());
+}

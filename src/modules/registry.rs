@@ -14,6 +14,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::include_vars::IncludeVars,
         &super::pause::Pause,
         &super::getent::Getent,
+        &super::system::user::User,
         &super::ping::Ping,
         &super::raw::Raw,
         &super::set_fact::SetFact,
