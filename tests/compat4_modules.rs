@@ -199,3 +199,86 @@ fn user_creates_modifies_only_what_differs_and_removes() {
     assert!(!exists, "the user is gone");
     assert!(!std::path::Path::new(&format!("/home/{name}")).exists());
 }
+
+#[test]
+fn script_uploads_runs_and_cleans_up_like_ansible() {
+    // The script is found under files/, run from a temp dir under ~/.ansible/tmp (gone
+    // afterwards) with its arguments' quoting kept, in chdir; creates skips, check mode
+    // skips without creates/removes, a non-zero rc fails, and async is refused.
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "files/mk.sh",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >\"$1\"\npwd\necho warn >&2\n",
+        ),
+        ("files/exit_3.sh", "#!/bin/sh\nexit 3\n"),
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - script: mk.sh {{ playbook_dir }}/out.txt "two words"
+      args: {chdir: /tmp, creates: "{{ playbook_dir }}/out.txt"}
+      register: ran
+    - script: mk.sh {{ playbook_dir }}/out.txt
+      args: {creates: "{{ playbook_dir }}/out.txt"}
+      register: again
+    - script: mk.sh {{ playbook_dir }}/check.txt
+      check_mode: true
+      register: checked
+    - script: exit_3.sh
+      register: bad
+      ignore_errors: true
+    - script: mk.sh x
+      async: 5
+      register: asynced
+      ignore_errors: true
+    - assert:
+        that:
+          - ran is changed and ran.rc == 0
+          - ran.stdout_lines == ['/tmp'] and ran.stderr == 'warn\n'
+          - again is skipped
+          - "again.msg == playbook_dir ~ '/out.txt exists, matching creates option'"
+          - checked is skipped and checked is not changed
+          - bad is failed and bad.rc == 3 and bad.msg == 'non-zero return code'
+          - "asynced.msg == 'This action (script) does not support async.'"
+"#,
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=4 changed=2 skipped=2 ignored=2");
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(
+        out,
+        format!("{}/out.txt\ntwo words\n", dir.path().display())
+    );
+    assert!(!dir.path().join("check.txt").exists());
+    let tmp = dir.path().join(".ansible/tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "temp dirs left in {}", tmp.display());
+}
+
+#[test]
+fn start_at_task_matches_names_as_a_glob() {
+    // ansible-playbook --start-at-task fnmatch-es the task name.
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: first\n      debug: msg=one\n    - name: the last ¶\n      debug: msg=two\n",
+        &["--start-at-task", "*¶"],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1");
+    r.out_contains("\"msg\": \"two\"");
+    assert!(!r.stdout.contains("\"msg\": \"one\""));
+}
+
+#[test]
+fn adhoc_version_prints_the_version() {
+    let dir = project(&[]);
+    let r = run_in(dir.path(), &["adhoc", "--version"]);
+    r.assert_code(0);
+    r.out_contains("config file = ");
+}

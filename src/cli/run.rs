@@ -77,6 +77,10 @@ fn run(invocation: Invocation) -> Result<i32> {
             run_playbook_mode(&opts, &cwd)
         }
         Invocation::Adhoc(args) => {
+            if args.common.version {
+                super::print::stdout_line(&version_text(cfg_file.as_deref()));
+                return Ok(0);
+            }
             let opts = resolve_adhoc(&args, &cfg);
             open_log(&cfg, opts.verbosity);
             for w in opts.warnings() {

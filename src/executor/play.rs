@@ -912,7 +912,10 @@ impl<'a> PlayRun<'a> {
         if let Some(name) = start.as_ref() {
             let display = task.display_name();
             let plain = task.name.clone().unwrap_or_default();
-            if *name == display || *name == plain {
+            // Ansible compares the name and fnmatch-es it (`--start-at-task '*x'`).
+            let glob = glob::Pattern::new(name).ok();
+            let matches = |n: &str| *name == n || glob.as_ref().is_some_and(|g| g.matches(n));
+            if matches(&display) || (!plain.is_empty() && matches(&plain)) {
                 *start = None;
             } else {
                 return false;

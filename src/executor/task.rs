@@ -401,6 +401,8 @@ struct Settings {
     env: Vec<(String, String)>,
     /// The task's `timeout:` in seconds (0 or unset: none).
     timeout: u64,
+    /// The task's `async:` in seconds (0 or unset: none).
+    async_val: u64,
 }
 
 impl PlayRun<'_> {
@@ -465,6 +467,7 @@ impl PlayRun<'_> {
             no_log: keyword_bool(&kw.no_log, &ctx, "no_log")?.unwrap_or(false),
             env,
             timeout: task_timeout(&kw.timeout, &ctx)?,
+            async_val: task_timeout(&kw.async_, &ctx)?,
         })
     }
 
@@ -1263,6 +1266,12 @@ impl PlayRun<'_> {
             Ok(a) => a,
             Err(msg) => return bad_arguments(task, module.controller_only(), msg),
         };
+        if settings.async_val > 0 && !module.supports_async() {
+            return fail_map(format!(
+                "This action ({}) does not support async.",
+                task.action
+            ));
+        }
         let target = settings
             .delegate_to
             .clone()

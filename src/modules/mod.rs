@@ -166,5 +166,10 @@ pub trait Module: Send + Sync {
     fn fleet(&self) -> bool {
         false
     }
+    /// Whether `async:` is accepted (Ansible's `_supports_async`); we still run it
+    /// synchronously. Actions that transfer files, like `script`, refuse it.
+    fn supports_async(&self) -> bool {
+        true
+    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult;
 }

@@ -20,6 +20,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::set_fact::SetFact,
         &super::setup::Setup,
         &super::shell::Shell,
+        &super::commands::script::Script,
         &super::copy::Copy,
         &super::stat::Stat,
         &super::template::Template,

@@ -144,10 +144,11 @@ pub fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
         "diff" => kw.diff = Some(v),
         "any_errors_fatal" => kw.any_errors_fatal = Some(v),
         "timeout" => kw.timeout = Some(v),
+        "async" => kw.async_ = Some(v),
         "port" => kw.port = Some(v),
         "collections" => kw.collections = string_list(node, "collections")?,
         // Accepted and ignored: they change nothing in how we run.
-        "module_defaults" | "debugger" | "throttle" | "become_exe" | "async" | "poll" => {}
+        "module_defaults" | "debugger" | "throttle" | "become_exe" | "poll" => {}
         _ => return Ok(false),
     }
     Ok(true)
@@ -1073,6 +1074,7 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
         diff,
         any_errors_fatal,
         timeout,
+        async_,
         port
     );
     out

@@ -94,6 +94,9 @@ pub struct Keywords {
     pub diff: Option<Value>,
     pub any_errors_fatal: Option<Value>,
     pub timeout: Option<Value>,
+    /// `async:` seconds; tasks still run synchronously, but actions that cannot run
+    /// asynchronously refuse it as Ansible's do.
+    pub async_: Option<Value>,
     pub port: Option<Value>,
     /// `notify:` on a block reaches every task in it.
     pub notify: Vec<String>,
