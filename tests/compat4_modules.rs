@@ -282,3 +282,60 @@ fn adhoc_version_prints_the_version() {
     r.assert_code(0);
     r.out_contains("config file = ");
 }
+
+#[test]
+fn assemble_joins_fragments_in_name_order_once() {
+    // Fragments sorted by name, a newline added after one without it, the delimiter (with
+    // its escapes decoded) between them; a second run changes nothing; check mode writes
+    // nothing; remote_src: false takes the controller's files/ directory.
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        ("frags/b", "two"),
+        ("frags/a", "one\n"),
+        ("frags/c.skip", "no\n"),
+        ("files/parts/2", "y\n"),
+        ("files/parts/1", "x"),
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - assemble: {src: "{{ playbook_dir }}/frags", dest: "{{ playbook_dir }}/check.txt"}
+      check_mode: true
+      register: checked
+    - assemble:
+        src: "{{ playbook_dir }}/frags"
+        dest: "{{ playbook_dir }}/out.txt"
+        regexp: '^[ab]$'
+        delimiter: '--\t--'
+        mode: '0600'
+      register: first
+    - assemble:
+        src: "{{ playbook_dir }}/frags"
+        dest: "{{ playbook_dir }}/out.txt"
+        regexp: '^[ab]$'
+        delimiter: '--\t--'
+        mode: '0600'
+      register: second
+    - assemble: {src: parts, dest: "{{ playbook_dir }}/local.txt", remote_src: false}
+      register: from_controller
+    - assert:
+        that:
+          - checked is changed
+          - first is changed and first.state == 'file' and first.mode == '0600'
+          - first.checksum == second.checksum
+          - second is not changed
+          - from_controller is changed
+"#,
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=5 changed=3 failed=0");
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(out, "one\n--\t--\ntwo");
+    let local = std::fs::read_to_string(dir.path().join("local.txt")).expect("local.txt");
+    assert_eq!(local, "x\ny\n");
+    assert!(!dir.path().join("check.txt").exists());
+}

@@ -22,6 +22,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::shell::Shell,
         &super::commands::script::Script,
         &super::copy::Copy,
+        &super::files::assemble::Assemble,
         &super::stat::Stat,
         &super::template::Template,
         &super::file::File,
