@@ -339,3 +339,39 @@ fn assemble_joins_fragments_in_name_order_once() {
     assert_eq!(local, "x\ny\n");
     assert!(!dir.path().join("check.txt").exists());
 }
+
+#[test]
+fn csvfile_lookup_finds_the_column_of_the_keyed_row() {
+    // Python csv's excel dialect: quoted fields with doubled quotes, CRLF ends; TAB is the
+    // default delimiter; a missing key gives the default (or nothing).
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "files/people.csv",
+            "Smith,Jane,1\r\n\"\"\"The Rock\"\" Johnson\",Dwayne,2\r\n",
+        ),
+        ("files/tabs.tsv", "fruit\tbananas\n"),
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - assert:
+        that:
+          - lookup('csvfile', 'Smith', file='people.csv', delimiter=',') == 'Jane'
+          - lookup('csvfile', 'Jane', file='people.csv', delimiter=',', col=2, keycol=1) == '1'
+          - lookup('csvfile', '"The Rock" Johnson file=people.csv delimiter=, col=1') == 'Dwayne'
+          - lookup('csvfile', 'fruit', file='tabs.tsv') == 'bananas'
+          - lookup('csvfile', 'nobody file=people.csv delimiter=,') == []
+          - lookup('csvfile', 'nobody', file='people.csv', delimiter=',', default='dflt') == 'dflt'
+    - debug: msg="{{ lookup('csvfile', 'x file=people.csv delimiter=, nosuch=1') }}"
+      ignore_errors: true
+"#,
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=2 failed=0 ignored=1");
+    r.out_contains("'nosuch' is not a valid option");
+}

@@ -130,6 +130,7 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
         "varnames" => varnames_lookup(state, terms),
         "inventory_hostnames" => inventory_hostnames_lookup(state, terms),
         "password" => password_lookup(state, terms, kwargs),
+        "csvfile" => csvfile_lookup(state, terms, kwargs),
         _ => Err(NOT_FOUND.to_string()),
     }
 }
@@ -143,6 +144,14 @@ fn password_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginR
         .map(|t| super::password_lookup::password(&term_text(t)?, &opts, basedir.as_deref()))
         .map(|r| r.map(Value::String))
         .collect()
+}
+
+/// `csvfile`: see `csvfile_lookup.rs`; the file is looked up like the file lookup's.
+fn csvfile_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
+    let opts = options(kwargs)?;
+    let terms: Vec<String> = terms.iter().map(term_text).collect::<Result<_, _>>()?;
+    let find = |f: &str| find_in_search_path(state, "files", f).filter(|p| p.is_file());
+    super::csvfile_lookup::csvfile(&terms, &opts, &find)
 }
 
 fn plain_terms(terms: &[MjValue]) -> Result<Vec<Value>, String> {
