@@ -375,3 +375,35 @@ fn csvfile_lookup_finds_the_column_of_the_keyed_row() {
     r.assert_recap("localhost", "ok=2 failed=0 ignored=1");
     r.out_contains("'nosuch' is not a valid option");
 }
+
+#[test]
+fn set_stats_aggregates_and_shows_custom_stats() {
+    // Run stats add up across tasks; per_host ones stand per host; aggregate: false
+    // replaces. With show_custom_stats the section follows the recap as Ansible prints it.
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        ("ansible.cfg", "[defaults]\nshow_custom_stats = true\n"),
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - set_stats: {data: {n: 10, s: a}}
+    - set_stats: {data: {n: 15, s: b}}
+    - set_stats: {data: {k: 1}, per_host: true}
+    - set_stats: {data: {k: 5}, per_host: true, aggregate: false}
+    - set_stats: {data: [1, 2]}
+      register: bad
+      ignore_errors: true
+    - assert:
+        that: "bad.msg == \"The 'data' option needs to be a dictionary/hash\""
+"#,
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=6 changed=0 ignored=1");
+    r.out_contains("CUSTOM STATS: ***");
+    r.out_contains("\tlocalhost: { \"k\": 5}\n\n\tRUN: { \"n\": 25, \"s\": \"ab\"}\n");
+}

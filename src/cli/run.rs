@@ -171,6 +171,7 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         display_skipped_hosts: opts.config.display_skipped_hosts,
         deprecation_warnings: opts.config.deprecation_warnings,
         display_ok_hosts: opts.config.display_ok_hosts,
+        show_custom_stats: opts.config.show_custom_stats,
         ssh_args: opts.ssh_args.clone(),
         ssh_common_args: opts.ssh_common_args.clone(),
         ssh_extra_args: opts.ssh_extra_args.clone(),

@@ -60,6 +60,8 @@ pub struct RunShared<'a> {
     /// An error that ends the whole run at once (Ansible raises it out of the strategy:
     /// `[ERROR]: msg`, exit 1, no PLAY RECAP), e.g. a notified handler that does not exist.
     pub fatal: Mutex<Option<Error>>,
+    /// set_stats data: per host, and the run's under `_run`.
+    pub custom_stats: Mutex<Map<String, Value>>,
 }
 
 pub struct PlayRun<'a> {

@@ -18,6 +18,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::ping::Ping,
         &super::raw::Raw,
         &super::set_fact::SetFact,
+        &super::control::set_stats::SetStats,
         &super::setup::Setup,
         &super::shell::Shell,
         &super::commands::script::Script,
