@@ -315,9 +315,9 @@ fn check_exclusive(args: &Args) -> Result<(), ModuleError> {
         .filter(|k| args.get(k).is_some_and(|v| !v.is_null()))
         .collect();
     if given.len() > 1 {
-        return Err(fail(format!(
-            "parameters are mutually exclusive: deb|package|upgrade"
-        )));
+        return Err(fail(
+            "parameters are mutually exclusive: deb|package|upgrade",
+        ));
     }
     let one_of = ["autoremove", "deb", "package", "update_cache", "upgrade"];
     if !one_of
