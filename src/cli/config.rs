@@ -71,6 +71,8 @@ pub struct Config {
     /// `deprecation_warnings` (default on): `[DEPRECATION WARNING]:` lines.
     pub deprecation_warnings: bool,
     pub display_ok_hosts: bool,
+    /// The default callback's `show_custom_stats`: set_stats data after the recap.
+    pub show_custom_stats: bool,
     pub any_errors_fatal: bool,
     /// `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
     pub inventory_unparsed: crate::inventory::UnparsedPolicy,
@@ -142,6 +144,7 @@ impl Config {
             display_skipped_hosts: true,
             deprecation_warnings: true,
             display_ok_hosts: true,
+            show_custom_stats: false,
             any_errors_fatal: false,
             inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
             force_handlers: false,
@@ -665,6 +668,14 @@ fn build(
             ["ANSIBLE_DISPLAY_OK_HOSTS"]
         ),
         true,
+    );
+    c.show_custom_stats = l.bool(
+        &setting!(
+            "SHOW_CUSTOM_STATS",
+            [("defaults", "show_custom_stats")],
+            ["ANSIBLE_SHOW_CUSTOM_STATS"]
+        ),
+        false,
     );
     c.any_errors_fatal = l.bool(
         &setting!(

@@ -78,6 +78,10 @@ fn run(invocation: Invocation) -> Result<i32> {
             run_playbook_mode(&opts, &cwd)
         }
         Invocation::Adhoc(args) => {
+            if args.common.version {
+                super::print::stdout_line(&version_text(cfg_file.as_deref()));
+                return Ok(0);
+            }
             let opts = resolve_adhoc(&args, &cfg);
             open_log(&cfg, opts.verbosity);
             filter_modules(&cfg)?;
@@ -179,6 +183,7 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         display_skipped_hosts: opts.config.display_skipped_hosts,
         deprecation_warnings: opts.config.deprecation_warnings,
         display_ok_hosts: opts.config.display_ok_hosts,
+        show_custom_stats: opts.config.show_custom_stats,
         ssh_args: opts.ssh_args.clone(),
         ssh_common_args: opts.ssh_common_args.clone(),
         ssh_extra_args: opts.ssh_extra_args.clone(),

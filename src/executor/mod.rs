@@ -118,6 +118,7 @@ pub fn run_playbooks(
         failed_hosts: Mutex::new(HashSet::new()),
         connections: Mutex::new(HashMap::new()),
         fatal: Mutex::new(None),
+        custom_stats: Mutex::new(serde_json::Map::new()),
     };
     'playbooks: for pb in playbooks {
         callback.playbook_start(&pb.path.display().to_string());
@@ -166,6 +167,14 @@ pub fn run_playbooks(
         .clone();
     stats.sort_keys();
     callback.recap(&stats);
+    let custom = shared
+        .custom_stats
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if state.options.show_custom_stats && !custom.is_empty() {
+        callback.custom_stats(&custom);
+    }
     callback.playbook_end();
     if let Some(name) = shared
         .start_at

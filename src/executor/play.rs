@@ -60,6 +60,8 @@ pub struct RunShared<'a> {
     /// An error that ends the whole run at once (Ansible raises it out of the strategy:
     /// `[ERROR]: msg`, exit 1, no PLAY RECAP), e.g. a notified handler that does not exist.
     pub fatal: Mutex<Option<Error>>,
+    /// set_stats data: per host, and the run's under `_run`.
+    pub custom_stats: Mutex<Map<String, Value>>,
 }
 
 pub struct PlayRun<'a> {
@@ -923,7 +925,10 @@ impl<'a> PlayRun<'a> {
         if let Some(name) = start.as_ref() {
             let display = task.display_name();
             let plain = task.name.clone().unwrap_or_default();
-            if *name == display || *name == plain {
+            // Ansible compares the name and fnmatch-es it (`--start-at-task '*x'`).
+            let glob = glob::Pattern::new(name).ok();
+            let matches = |n: &str| *name == n || glob.as_ref().is_some_and(|g| g.matches(n));
+            if matches(&display) || (!plain.is_empty() && matches(&plain)) {
                 *start = None;
             } else {
                 return false;

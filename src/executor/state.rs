@@ -41,6 +41,7 @@ pub struct RunOptions {
     pub display_skipped_hosts: bool,
     pub deprecation_warnings: bool,
     pub display_ok_hosts: bool,
+    pub show_custom_stats: bool,
     /// ansible.cfg `ssh_args`, `--ssh-common-args`, `--ssh-extra-args`.
     pub ssh_args: Option<String>,
     pub ssh_common_args: Option<String>,
@@ -78,6 +79,7 @@ impl Default for RunOptions {
             display_skipped_hosts: true,
             deprecation_warnings: true,
             display_ok_hosts: true,
+            show_custom_stats: false,
             ssh_args: None,
             ssh_common_args: None,
             ssh_extra_args: None,

@@ -409,6 +409,8 @@ struct Settings {
     env: Vec<(String, String)>,
     /// The task's `timeout:` in seconds (0 or unset: none).
     timeout: u64,
+    /// The task's `async:` in seconds (0 or unset: none).
+    async_val: u64,
 }
 
 impl PlayRun<'_> {
@@ -473,6 +475,7 @@ impl PlayRun<'_> {
             no_log: keyword_bool(&kw.no_log, &ctx, "no_log")?.unwrap_or(false),
             env,
             timeout: task_timeout(&kw.timeout, &ctx)?,
+            async_val: task_timeout(&kw.async_, &ctx)?,
         })
     }
 
@@ -1288,6 +1291,12 @@ impl PlayRun<'_> {
             Ok(a) => a,
             Err(msg) => return bad_arguments(task, module.controller_only(), msg),
         };
+        if settings.async_val > 0 && !module.supports_async() {
+            return fail_map(format!(
+                "This action ({}) does not support async.",
+                task.action
+            ));
+        }
         let target = settings
             .delegate_to
             .clone()
@@ -1523,6 +1532,45 @@ impl PlayRun<'_> {
         });
     }
 
+    /// A set_stats result (`ansible_stats`): its data set, or with `aggregate` merged into
+    /// what is there (numbers, strings and lists added, mappings merged), for the host or,
+    /// without `per_host`, for the run.
+    fn apply_custom_stats(&self, host: &str, data: &Map<String, Value>) {
+        let Some(Value::Object(stats)) = data.get("ansible_stats") else {
+            return;
+        };
+        let Some(Value::Object(values)) = stats.get("data") else {
+            return;
+        };
+        let per_host = stats
+            .get("per_host")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let aggregate = stats
+            .get("aggregate")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let which = if per_host { host } else { "_run" };
+        let mut all = self
+            .shared
+            .custom_stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let Value::Object(slot) = all
+            .entry(which.to_string())
+            .or_insert_with(|| Value::Object(Map::new()))
+        else {
+            return;
+        };
+        for (k, v) in values {
+            let merged = match (aggregate, slot.get(k)) {
+                (true, Some(old)) => add_stat(old, v),
+                _ => v.clone(),
+            };
+            slot.insert(k.clone(), merged);
+        }
+    }
+
     /// An `add_host` result: adds the host to the run's inventory and sets `changed` as
     /// Ansible does (only for a new host, group or variable value). `None` if `data` is
     /// not one.
@@ -1575,6 +1623,7 @@ impl PlayRun<'_> {
         // Facts and inventory changes from the module.
         if !failed && !unreachable {
             self.apply_facts(task, host, &data, delegated_to.as_deref());
+            self.apply_custom_stats(host, &data);
             if let Some(c) = self.apply_add_host(&mut data) {
                 changed = c;
             }
@@ -1836,5 +1885,26 @@ fn cond_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
         other => other.to_string(),
+    }
+}
+
+/// AggregateStats.update_custom_stats' `+=` (and merge_hash for mappings).
+fn add_stat(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(x), Some(y)) => Value::from(x.saturating_add(y)),
+            _ => {
+                serde_json::Number::from_f64(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
+                    .map_or(Value::Null, Value::Number)
+            }
+        },
+        (Value::String(a), Value::String(b)) => Value::String(format!("{a}{b}")),
+        (Value::Array(a), Value::Array(b)) => Value::Array(a.iter().chain(b).cloned().collect()),
+        (Value::Object(a), Value::Object(b)) => {
+            let mut m = a.clone();
+            m.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Value::Object(m)
+        }
+        _ => new.clone(),
     }
 }

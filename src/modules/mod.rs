@@ -25,6 +25,7 @@ pub mod control;
 pub mod files;
 pub mod k8s;
 pub mod not_implemented;
+pub mod packaging;
 pub mod registry;
 pub mod release;
 pub mod service;
@@ -164,6 +165,11 @@ pub trait Module: Send + Sync {
     /// Acts on the whole fleet at once (through `ctx.fleet`); implies `controller_only`.
     fn fleet(&self) -> bool {
         false
+    }
+    /// Whether `async:` is accepted (Ansible's `_supports_async`); we still run it
+    /// synchronously. Actions that transfer files, like `script`, refuse it.
+    fn supports_async(&self) -> bool {
+        true
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult;
 }

@@ -624,6 +624,32 @@ impl Callback for DefaultCallback {
         self.display(&mut st, "", None, false);
     }
 
+    fn custom_stats(&self, stats: &serde_json::Map<String, serde_json::Value>) {
+        let mut st = self.lock();
+        self.banner(&mut st, "CUSTOM STATS: ");
+        // `_dump_results(indent=1)` with its newlines dropped: `{ "k": 1, "s": "x"}`.
+        let dump = |v: &serde_json::Value| {
+            let opts = crate::template::pyfmt::JsonOptions {
+                indent: Some(1),
+                sort_keys: true,
+                ensure_ascii: false,
+            };
+            crate::template::pyfmt::json_dumps(v, opts).replace('\n', "")
+        };
+        let mut hosts: Vec<&String> = stats.keys().filter(|k| *k != "_run").collect();
+        hosts.sort();
+        for h in hosts {
+            let line = format!("\t{h}: {}", dump(&stats[h.as_str()]));
+            self.display(&mut st, &line, None, false);
+        }
+        if let Some(run) = stats.get("_run") {
+            self.display(&mut st, "", None, false);
+            let line = format!("\tRUN: {}", dump(run));
+            self.display(&mut st, &line, None, false);
+        }
+        self.display(&mut st, "", None, false);
+    }
+
     fn playbook_end(&self) {
         let mut st = self.lock();
         let State { out, status, .. } = &mut *st;

@@ -169,6 +169,8 @@ pub trait Callback: Send + Sync {
     fn no_more_hosts(&self);
     /// `PLAY RECAP ****` and one row per host, sorted by host name as Ansible does.
     fn recap(&self, stats: &IndexMap<String, HostStats>);
+    /// `CUSTOM STATS:` after the recap: set_stats data per host and for the run (`_run`).
+    fn custom_stats(&self, _stats: &serde_json::Map<String, serde_json::Value>) {}
     /// Called once at the very end (profile_tasks prints its table here).
     fn playbook_end(&self) {}
     /// Hosts still running the current task; a terminal status line shows them.

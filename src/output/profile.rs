@@ -236,6 +236,9 @@ impl Callback for ProfileCallback {
     fn recap(&self, stats: &IndexMap<String, HostStats>) {
         self.inner.recap(stats);
     }
+    fn custom_stats(&self, stats: &serde_json::Map<String, serde_json::Value>) {
+        self.inner.custom_stats(stats);
+    }
     fn progress(&self, done: usize, total: usize, running: &[String]) {
         self.inner.progress(done, total, running);
     }

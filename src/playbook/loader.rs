@@ -145,10 +145,11 @@ pub fn set_keyword(kw: &mut Keywords, key: &str, node: &Node) -> Result<bool> {
         "any_errors_fatal" => kw.any_errors_fatal = Some(v),
         "timeout" => kw.timeout = Some(v),
         "throttle" => kw.throttle = Some(v),
+        "async" => kw.async_ = Some(v),
         "port" => kw.port = Some(v),
         "collections" => kw.collections = string_list(node, "collections")?,
         // Accepted and ignored: they change nothing in how we run.
-        "module_defaults" | "debugger" | "become_exe" | "async" | "poll" => {}
+        "module_defaults" | "debugger" | "become_exe" | "poll" => {}
         _ => return Ok(false),
     }
     Ok(true)
@@ -1106,6 +1107,7 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
         any_errors_fatal,
         timeout,
         throttle,
+        async_,
         port
     );
     out

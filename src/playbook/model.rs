@@ -96,6 +96,9 @@ pub struct Keywords {
     pub timeout: Option<Value>,
     /// `throttle:` the most hosts the task runs on at once (templated per task run).
     pub throttle: Option<Value>,
+    /// `async:` seconds; tasks still run synchronously, but actions that cannot run
+    /// asynchronously refuse it as Ansible's do.
+    pub async_: Option<Value>,
     pub port: Option<Value>,
     /// `notify:` on a block reaches every task in it.
     pub notify: Vec<String>,

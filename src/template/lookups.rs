@@ -117,14 +117,6 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
         "dict" => dict_lookup(terms),
         "unvault" => unvault_lookup(state, terms),
         "config" => config_lookup(terms, kwargs),
-        "password" => {
-            let base = PathBuf::from(var_str(state, "playbook_dir").unwrap_or_else(|| ".".into()));
-            let opts = options(kwargs)?;
-            terms
-                .iter()
-                .map(|t| super::password_lookup::lookup(&term_text(t)?, &opts, &base))
-                .collect()
-        }
         "ini" => super::ini_lookup::run(
             &terms.iter().map(term_text).collect::<Result<Vec<_>, _>>()?,
             &options(kwargs)?,
@@ -138,8 +130,29 @@ fn run(state: &State, plugin: &str, terms: &[MjValue], kwargs: &Kwargs) -> Plugi
         "together" => super::loop_lookups::together(term_lists(terms)?),
         "varnames" => varnames_lookup(state, terms),
         "inventory_hostnames" => inventory_hostnames_lookup(state, terms),
+        "password" => password_lookup(state, terms, kwargs),
+        "csvfile" => csvfile_lookup(state, terms, kwargs),
         _ => Err(NOT_FOUND.to_string()),
     }
+}
+
+/// `password`: see `password_lookup.rs`; relative paths are under the playbook dir.
+fn password_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
+    let opts = options(kwargs)?;
+    let basedir = var_str(state, "playbook_dir");
+    terms
+        .iter()
+        .map(|t| super::password_lookup::password(&term_text(t)?, &opts, basedir.as_deref()))
+        .map(|r| r.map(Value::String))
+        .collect()
+}
+
+/// `csvfile`: see `csvfile_lookup.rs`; the file is looked up like the file lookup's.
+fn csvfile_lookup(state: &State, terms: &[MjValue], kwargs: &Kwargs) -> PluginResult {
+    let opts = options(kwargs)?;
+    let terms: Vec<String> = terms.iter().map(term_text).collect::<Result<_, _>>()?;
+    let find = |f: &str| find_in_search_path(state, "files", f).filter(|p| p.is_file());
+    super::csvfile_lookup::csvfile(&terms, &opts, &find)
 }
 
 fn plain_terms(terms: &[MjValue]) -> Result<Vec<Value>, String> {

@@ -5,6 +5,7 @@
 //! (list, dict, int, bool), as Ansible does.
 
 pub mod conditional;
+mod csvfile_lookup;
 mod errors;
 mod escape;
 mod files;

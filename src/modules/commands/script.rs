@@ -39,6 +39,9 @@ impl Module for Script {
     fn free_form(&self) -> bool {
         true
     }
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let line = match (args.string("_raw_params"), args.string("cmd")) {
             (Some(_), Some(_)) => {

@@ -1,6 +1,7 @@
 //! Modules that read and write files on the host: copy, template, file, lineinfile, ...
 
 pub mod archive_check;
+pub mod assemble;
 pub mod blockinfile;
 pub mod copy;
 pub mod fetch;

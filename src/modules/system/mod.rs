@@ -4,4 +4,6 @@ pub mod getent;
 pub mod ping;
 pub mod setup;
 pub mod systemd;
+pub mod user;
+pub mod user_db;
 pub mod wait_for;
