@@ -122,3 +122,44 @@ fn an_unknown_hash_behaviour_is_an_error() {
     assert_ne!(r.code, 0);
     assert!(!dir.path().join("out.json").exists());
 }
+
+#[test]
+fn vvv_exec_line_of_a_become_task_shows_the_sudo_command() {
+    // Ansible logs the command it runs, become wrapper included (the `var_templating`
+    // target greps for it); become comes from templated connection variables.
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    my: {become: 1, method: sudo}
+    ansible_become: "{{ my.become }}"
+    ansible_become_method: "{{ my.method }}"
+  tasks:
+    - command: echo hi
+      ignore_errors: yes
+    - command: echo plain
+      become: no
+"#,
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml", "-vvvv"]);
+    r.assert_code(0);
+    let exec: Vec<&str> = r.stdout.lines().filter(|l| l.contains("EXEC ")).collect();
+    assert!(
+        exec.iter()
+            .any(|l| l.contains("sudo -H -S -n -u root /bin/sh -c") && !l.contains("plain")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !exec
+            .iter()
+            .any(|l| l.contains("plain") && l.contains("sudo")),
+        "{}",
+        r.stdout
+    );
+}
