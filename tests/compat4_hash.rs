@@ -163,3 +163,54 @@ fn vvv_exec_line_of_a_become_task_shows_the_sudo_command() {
         r.stdout
     );
 }
+
+#[test]
+fn unsafe_values_are_never_templated_and_fail_as_expressions() {
+    // `!unsafe` text renders as itself; as a conditional or a `debug: var` expression it
+    // is refused as untrusted (ansible-core 2.19).
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "site.yml",
+            r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    raw_text: !unsafe '{{ "not " + "a template" }}'
+    who: x
+  tasks:
+    - copy:
+        content: "{{ raw_text }}|"
+        dest: "{{ playbook_dir }}/out.txt"
+    - debug:
+      when: !unsafe 1 == 1
+      ignore_errors: true
+      register: cond
+    - debug:
+        var: !unsafe who
+      ignore_errors: true
+      register: var
+    - debug:
+        var: {not: a string}
+      ignore_errors: true
+      register: dict_var
+    - assert:
+        that:
+          - cond is failed
+          - "'untrusted template or expression' in cond.msg"
+          - var is failed
+          - "'untrusted template or expression' in var.msg"
+          - dict_var is failed
+          - "'is not a string and conversion is not allowed' in dict_var.msg"
+"#,
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap(
+        "localhost",
+        "ok=5 changed=1 failed=0 skipped=0 rescued=0 ignored=3",
+    );
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).expect("out.txt");
+    assert_eq!(out, r#"{{ "not " + "a template" }}|"#);
+}
