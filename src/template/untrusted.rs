@@ -34,7 +34,7 @@ mod tests {
         let m = mark("{{ a }} b");
         assert!(is_marked(&m));
         assert!(!is_marked("{{ a }}"));
-        let ctx = minijinja::Value::from_serialize(serde_json::json!({"a": 1}));
+        let ctx = crate::vars::scope::to_mj(&serde_json::json!({"a": 1}));
         let out = crate::template::templar()
             .render_value(&serde_json::Value::String(m), &ctx)
             .unwrap();
