@@ -84,6 +84,9 @@ pub struct Config {
     /// `[defaults] allow_broken_conditionals` / `ANSIBLE_ALLOW_BROKEN_CONDITIONALS`: a
     /// conditional with a non-bool result is read by truthiness instead of failing.
     pub allow_broken_conditionals: bool,
+    /// `[defaults] hash_behaviour` / `ANSIBLE_HASH_BEHAVIOUR`: `merge` merges dict variables
+    /// of different precedence layers recursively instead of replacing them.
+    pub hash_merge: bool,
     /// Accepted; retry files are never written.
     pub retry_files_enabled: bool,
     /// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS`, when set.
@@ -151,6 +154,7 @@ impl Config {
             error_on_missing_handler: true,
             error_on_undefined_vars: true,
             allow_broken_conditionals: false,
+            hash_merge: false,
             retry_files_enabled: false,
             ssh_args: None,
             verbosity: 0,
@@ -717,6 +721,22 @@ fn build(
         ),
         false,
     );
+    let hash = setting!(
+        "DEFAULT_HASH_BEHAVIOUR",
+        [("defaults", "hash_behaviour")],
+        ["ANSIBLE_HASH_BEHAVIOUR"]
+    );
+    if let Some(v) = l.string(&hash) {
+        c.hash_merge = match v.as_str() {
+            "merge" => true,
+            "replace" => false,
+            other => {
+                return Err(Error::other(format!(
+                    "Invalid value \"{other}\" for configuration option \"setting: DEFAULT_HASH_BEHAVIOUR\", valid values are: replace, merge"
+                )))
+            }
+        };
+    }
     c.error_on_missing_handler = l.bool(
         &setting!(
             "ERROR_ON_MISSING_HANDLER",

@@ -13,7 +13,7 @@ pub fn load_extra_vars(values: &[String], cwd: &Path) -> Result<Map<String, Valu
     let mut out = Map::new();
     for value in values {
         for (k, v) in parse_one(value, cwd)? {
-            out.insert(k, v);
+            crate::vars::combine::set_var(&mut out, k, v);
         }
     }
     Ok(out)

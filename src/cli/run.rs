@@ -61,6 +61,7 @@ fn run(invocation: Invocation) -> Result<i32> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let (cfg, cfg_file) = load_config(&env_var, &cwd, home.as_deref())?;
     crate::template::conditional::set_allow_broken_conditionals(cfg.allow_broken_conditionals);
+    crate::vars::combine::set_hash_merge(cfg.hash_merge);
     match invocation {
         Invocation::Playbook(args) => {
             if args.common.version {

@@ -44,7 +44,8 @@ pub struct LocalConnection;
 
 impl Connection for LocalConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        let shown = super::traceable(&cmd.script);
+        let shown = super::shown_command(cmd);
+        let shown = shown.as_str();
         tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %shown);
         if let Some(host) = crate::output::live_detail::current_host() {
             super::vvv(&host, &format!("EXEC /bin/sh -c {}", super::quote(shown)));

@@ -170,6 +170,12 @@ pub fn traceable(script: &str) -> &str {
     }
 }
 
+/// The command an `EXEC` line shows: the traceable script inside its become wrapper, as
+/// Ansible logs the `sudo -H -S -n -u root /bin/sh -c '...'` line it runs.
+pub fn shown_command(cmd: &Command) -> String {
+    wrap_become(traceable(&cmd.script), &cmd.become_)
+}
+
 /// `-v` count of the run, for the `-vvv` connection lines.
 static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 

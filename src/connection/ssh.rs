@@ -729,7 +729,8 @@ impl SshConnection {
 
 impl Connection for SshConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        let shown = super::traceable(&cmd.script);
+        let shown = super::shown_command(cmd);
+        let shown = shown.as_str();
         tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %shown);
         super::vvv(
             &self.target.address,

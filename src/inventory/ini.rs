@@ -123,7 +123,7 @@ pub(crate) fn parse(inv: &mut Inventory, text: &str, source: &SourceInfo) -> Res
                     inv.put_host_in_group(&h, &group);
                     if let Some(host) = inv.hosts.get_mut(&h) {
                         for (k, v) in &vars {
-                            host.vars.insert(k.clone(), v.clone());
+                            crate::vars::combine::set_var(&mut host.vars, k.clone(), v.clone());
                         }
                     }
                 }
@@ -223,7 +223,7 @@ pub(crate) fn set_group_var(inv: &mut Inventory, group: &str, key: &str, value: 
         }
         return;
     }
-    g.vars.insert(key.to_string(), value);
+    crate::vars::combine::set_var(&mut g.vars, key.to_string(), value);
 }
 
 type HostLine = (Vec<String>, Option<u16>, Map<String, Value>);

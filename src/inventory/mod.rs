@@ -331,11 +331,7 @@ impl Inventory {
             return Ok(Map::new());
         }
         let mut out = Map::new();
-        let merge = |out: &mut Map<String, Value>, m: &Map<String, Value>| {
-            for (k, v) in m {
-                out.insert(k.clone(), v.clone());
-            }
-        };
+        let merge = crate::vars::combine::combine_into;
         let groups = self.sorted_groups_of(host);
         let play_dirs: Vec<PathBuf> = playbook_dir
             .map(|p| vec![p.to_path_buf()])

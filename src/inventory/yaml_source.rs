@@ -190,7 +190,7 @@ fn parse_group(
                         inv.put_host_in_group(&name, group);
                         if let Some(h) = inv.hosts.get_mut(&name) {
                             for (vk, vv) in &vars {
-                                h.vars.insert(vk.key_string(), vv.to_json());
+                                crate::vars::combine::set_var(&mut h.vars, vk.key_string(), vv.to_json());
                             }
                         }
                     }

@@ -32,7 +32,7 @@ fn err(message: impl Into<String>) -> TemplateError {
     }
 }
 
-const UNTRUSTED: &str = "Encountered untrusted template or expression.";
+use super::untrusted::UNTRUSTED;
 
 /// Evaluates one conditional value.
 pub fn evaluate(cond: &Value, ctx: &MjValue) -> Result<bool, TemplateError> {
@@ -64,6 +64,9 @@ fn empty() -> Result<bool, TemplateError> {
 fn evaluate_str(s: &str, ctx: &MjValue) -> Result<bool, TemplateError> {
     if s.is_empty() {
         return empty();
+    }
+    if super::untrusted::is_marked(s) {
+        return Err(err(UNTRUSTED));
     }
     let Some(inner) = single_expression(s) else {
         return expression(s, ctx);

@@ -24,6 +24,7 @@ mod pymethods;
 mod resources;
 pub mod tests;
 mod unique;
+pub mod untrusted;
 mod urlsplit;
 pub mod vault_filters;
 mod yaml_dump;

@@ -9,6 +9,7 @@ use crate::template::{templar, to_json};
 use minijinja::value::{Enumerator, Object, ObjectRepr};
 use minijinja::Value as MjValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,9 +97,25 @@ impl Scope {
         MjValue::from_dyn_object(self.clone())
     }
 
-    /// The raw (untemplated) value of a name.
-    pub fn raw(&self, name: &str) -> Option<&Value> {
-        self.layers.iter().rev().find_map(|l| l.get(name))
+    /// The raw (untemplated) value of a name. Under `hash_behaviour = merge` a dict is
+    /// merged with the dicts of the same name in lower layers (Ansible's `combine_vars`).
+    pub fn raw(&self, name: &str) -> Option<Cow<'_, Value>> {
+        let top = self.layers.iter().rposition(|l| l.contains_key(name))?;
+        let value = self.layers[top].get(name)?;
+        if !value.is_object() || !super::combine::hash_merge() {
+            return Some(Cow::Borrowed(value));
+        }
+        let mut merged: Option<Value> = None;
+        for l in &self.layers[..=top] {
+            match (merged.as_mut(), l.get(name)) {
+                (Some(Value::Object(m)), Some(Value::Object(n))) => {
+                    super::combine::merge_into(m, n.clone())
+                }
+                (_, Some(v)) => merged = Some(v.clone()),
+                (_, None) => {}
+            }
+        }
+        merged.map(Cow::Owned)
     }
 
     /// Every name, highest layer's value winning, rendered. Used by `vars` and for `hostvars`
@@ -144,6 +161,7 @@ impl Scope {
             return Some(v.clone());
         }
         let raw = self.raw(name)?;
+        let raw = raw.as_ref();
         if !contains_template(raw) || self.is_literal(name) {
             return Some(to_mj(raw));
         }

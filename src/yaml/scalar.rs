@@ -81,7 +81,8 @@ fn is_float(text: &str) -> bool {
 /// Resolves a scalar with an explicit tag such as `!!str` or Ansible's `!unsafe`.
 pub fn resolve_tagged(text: &str, tag: &str) -> Result<NodeValue, String> {
     match tag {
-        "str" | "unsafe" => Ok(NodeValue::Str(text.to_string())),
+        "str" => Ok(NodeValue::Str(text.to_string())),
+        "unsafe" => Ok(NodeValue::Str(crate::template::untrusted::mark(text))),
         "int" => parse_int(text)
             .map(NodeValue::Int)
             .ok_or_else(|| format!("'{text}' is not an int")),

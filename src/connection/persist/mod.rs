@@ -233,7 +233,8 @@ impl PersistentConnection {
 
 impl Connection for PersistentConnection {
     fn exec(&mut self, cmd: &Command) -> Result<Output, ConnError> {
-        let shown = super::traceable(&cmd.script);
+        let shown = super::shown_command(cmd);
+        let shown = shown.as_str();
         tracing::debug!(target: "yiqiu::roundtrip", op = "exec", script = %shown);
         super::vvv(
             &self.target.address,

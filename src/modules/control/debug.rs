@@ -48,12 +48,22 @@ impl Module for Debug {
         if let Some(var) = args.get("var") {
             let expr = match var {
                 Value::String(s) => s.clone(),
+                // Ansible's `var` is a string option that refuses conversion of containers.
+                Value::Object(_) | Value::Array(_) => {
+                    return Err(ModuleError::msg(format!(
+                        "argument 'var' is of type {} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+                        crate::template::filters::type_name(var),
+                        crate::template::pyfmt::repr(var)
+                    )))
+                }
                 other => other.to_string(),
             };
             // ansible-core 2.19 reports an undefined expression inline, with a warning
             // pointing at it; any other error (a failing filter) fails the task.
             // `var: "{{ expr }}"` is templated as it is; a bare `var: expr` is an expression.
-            let evaluated = if crate::template::is_template(&expr) {
+            let evaluated = if crate::template::untrusted::is_marked(&expr) {
+                Err(crate::template::untrusted::UNTRUSTED.to_string())
+            } else if crate::template::is_template(&expr) {
                 ctx.eval.render_string(&expr)
             } else {
                 ctx.eval.eval_expr(&expr)

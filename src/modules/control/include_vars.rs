@@ -69,7 +69,9 @@ impl Loader {
         };
         for (k, v) in data {
             match (self.merge, self.facts.get_mut(&k), v) {
-                (true, Some(Value::Object(old)), Value::Object(new)) => merge_into(old, new),
+                (true, Some(Value::Object(old)), Value::Object(new)) => {
+                    crate::vars::combine::merge_into(old, new)
+                }
                 (_, _, v) => {
                     self.facts.insert(k, v);
                 }
@@ -77,18 +79,6 @@ impl Loader {
         }
         self.files.push(Value::String(path.display().to_string()));
         Ok(())
-    }
-}
-
-/// Ansible's recursive dict merge (`hash_behaviour: merge`).
-fn merge_into(old: &mut Map<String, Value>, new: Map<String, Value>) {
-    for (k, v) in new {
-        match (old.get_mut(&k), v) {
-            (Some(Value::Object(o)), Value::Object(n)) => merge_into(o, n),
-            (_, v) => {
-                old.insert(k, v);
-            }
-        }
     }
 }
 
@@ -246,7 +236,10 @@ impl Module for IncludeVars {
         let mut loader = Loader {
             extensions,
             ignore_unknown: args.bool_or("ignore_unknown_extensions", false),
-            merge: args.str("hash_behaviour") == Some("merge"),
+            // Unset falls back to the configured `hash_behaviour`.
+            merge: args
+                .str("hash_behaviour")
+                .map_or_else(crate::vars::combine::hash_merge, |h| h == "merge"),
             facts: Map::new(),
             files: Vec::new(),
             show_content: true,
