@@ -51,3 +51,37 @@ fn two_imported_roles_share_a_dependency_once() {
     r.assert_code(0);
     assert_eq!(lines(&dir.path().join("ran.txt")), ["a", "b", "c"]);
 }
+
+#[test]
+fn adhoc_include_role_runs_the_roles_tasks_and_handlers() {
+    let dir = project(&[
+        ("hosts", "localhost ansible_connection=local\n"),
+        (
+            "roles/r/tasks/main.yml",
+            "- command: touch {{ playbook_dir }}/task.txt\n  notify: h\n",
+        ),
+        (
+            "roles/r/handlers/main.yml",
+            "- name: h\n  command: touch {{ playbook_dir }}/handler.txt\n",
+        ),
+    ]);
+    let r = run_in(
+        dir.path(),
+        &[
+            "adhoc",
+            "-i",
+            "hosts",
+            "localhost",
+            "-m",
+            "include_role",
+            "-a",
+            "name=r",
+        ],
+    );
+    r.assert_code(0);
+    // The include's own result, then the role's command printed as a command.
+    r.out_contains("\"include_args\": {\n        \"name\": \"r\"\n    }");
+    r.out_contains("localhost | CHANGED | rc=0 >>");
+    assert!(dir.path().join("task.txt").exists());
+    assert!(dir.path().join("handler.txt").exists());
+}
