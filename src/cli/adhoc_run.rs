@@ -19,7 +19,10 @@ use std::sync::{Arc, Mutex};
 pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
     let run = run_options(opts, cwd)?;
     let module = registry::short_name(&args.module_name).to_string();
-    if !registry::is_module(&module) {
+    // As `ansible`: include_role and include_tasks are actions of the one-task play, expanded
+    // when it runs like any playbook's.
+    let is_include = INCLUDE_ACTIONS.contains(&module.as_str());
+    if !is_include && !registry::is_module(&module) {
         let hint = registry::suggest(&module)
             .map(|s| format!(" Did you mean '{s}'?"))
             .unwrap_or_default();
@@ -55,7 +58,6 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
         .clone()
         .map(|p| cwd.join(p))
         .unwrap_or_else(|| cwd.to_path_buf());
-    let no_json = MODULE_NO_JSON.contains(&module.as_str());
     let mut task = Task {
         name: Some(module.clone()),
         action: module,
@@ -64,6 +66,9 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
         ..Task::default()
     };
     task.keywords.timeout = args.task_timeout.map(Value::from);
+    if is_include {
+        task.enclosing = Some(Arc::new(task.keywords.clone()));
+    }
     let play = Play {
         name: Some("Ansible Ad-Hoc".into()),
         hosts: args.pattern.clone(),
@@ -85,7 +90,7 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
     let loader = Loader::new(run.roles_path.clone());
     let callback = AdhocCallback {
         one_line: args.one_line,
-        no_json,
+        action: Mutex::new(String::new()),
         out: Mutex::new(Box::new(std::io::stdout())),
     };
     run_playbooks(run, inventory, &[pb], &loader, &callback)
@@ -114,6 +119,9 @@ fn list_hosts(
     Ok(0)
 }
 
+/// The actions ad-hoc runs as includes of the one-task play rather than as modules.
+const INCLUDE_ACTIONS: [&str; 2] = ["include_role", "include_tasks"];
+
 /// The modules whose results print as `host | STATE | rc=N >>` and their output, not as
 /// JSON (`C.MODULE_NO_JSON`).
 const MODULE_NO_JSON: [&str; 3] = ["command", "shell", "raw"];
@@ -121,8 +129,9 @@ const MODULE_NO_JSON: [&str; 3] = ["command", "shell", "raw"];
 /// Ansible's `minimal` (and `oneline` with `-o`) ad-hoc output.
 pub struct AdhocCallback {
     pub one_line: bool,
-    /// The module is one of [`MODULE_NO_JSON`].
-    pub no_json: bool,
+    /// The action of the task running (an included role's tasks run under the ad-hoc play):
+    /// one of [`MODULE_NO_JSON`] prints as `rc=N >>`.
+    pub action: Mutex<String>,
     pub out: Mutex<Box<dyn Write + Send>>,
 }
 
@@ -151,7 +160,14 @@ impl AdhocCallback {
         if r.status == Status::Skipped {
             return format!("{} | SKIPPED\n", r.host);
         }
-        let is_command = self.no_json
+        let no_json = MODULE_NO_JSON.contains(
+            &self
+                .action
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_str(),
+        );
+        let is_command = no_json
             && match r.status {
                 Status::Failed => !data.contains_key("module_stderr"),
                 Status::Ok | Status::Changed => !data.contains_key("ansible_job_id"),
@@ -221,7 +237,30 @@ impl Callback for AdhocCallback {
         self.host_result(result, verbosity);
     }
     fn retry(&self, _host: &str, _task_name: &str, _retries_left: u32) {}
+    fn task_details(&self, _path: Option<&str>, action: &str) {
+        *self.action.lock().unwrap_or_else(|p| p.into_inner()) = action.to_string();
+    }
     fn included(&self, _path: &str, _hosts: &[String]) {}
+    /// As the minimal callback prints an include's ok result: the include's arguments.
+    fn included_item(&self, path: &str, hosts: &[String], _item_label: Option<&str>) {
+        let action = self
+            .action
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut data = Map::new();
+        data.insert("changed".into(), Value::Bool(false));
+        let mut args = Map::new();
+        if action == "include_role" {
+            args.insert("name".into(), Value::from(path));
+        } else {
+            data.insert("include".into(), Value::from(path));
+        }
+        data.insert("include_args".into(), Value::Object(args));
+        for h in hosts {
+            self.host_result(&TaskResult::new(h.clone(), Status::Ok, data.clone()), 0);
+        }
+    }
     fn warning(&self, msg: &str) {
         eprintln!("[WARNING]: {msg}");
     }

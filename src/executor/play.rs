@@ -1198,6 +1198,7 @@ impl<'a> PlayRun<'a> {
             is_handler: inc.from_handler,
             stack: Vec::new(),
             play_vars: self.play.vars.clone(),
+            seen_roles: Default::default(),
         };
         if let Some(role) = &inc.role_spec {
             let mut handlers = Vec::new();

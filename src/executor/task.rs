@@ -1151,6 +1151,7 @@ impl PlayRun<'_> {
             is_handler: false,
             stack: Vec::new(),
             play_vars: self.play.vars.clone(),
+            seen_roles: Default::default(),
         };
         let path = self
             .shared

@@ -38,6 +38,9 @@ pub struct Context {
     pub stack: Vec<PathBuf>,
     /// The play's vars: with the load-time vars, what a templated `import_role` name sees.
     pub play_vars: Map<String, Value>,
+    /// The roles the play's `roles:` and `import_role`s have expanded so far ([`role_key`]s),
+    /// so that a dependency already run is not run again (Ansible's per-play role dedup).
+    pub seen_roles: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Ansible's parse error for a block where a handler is expected.
@@ -461,6 +464,7 @@ impl Loader {
             is_handler: false,
             stack: Vec::new(),
             play_vars: play.vars.clone(),
+            seen_roles: Default::default(),
         };
         let mut seen_roles = HashSet::new();
         // Ansible's handler list: the `roles:` roles' handlers, the play's own, then those of
@@ -496,6 +500,10 @@ impl Loader {
                 play.roles.append(&mut items);
             }
         }
+        ctx.seen_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(seen_roles);
         if let Some(n) = node.get("tasks") {
             play.tasks = self.load_items(n, &ctx, &mut import_handlers)?;
         }
@@ -530,6 +538,19 @@ impl Loader {
         at: &Node,
     ) -> Result<Vec<Item>> {
         let mut seen = already_run.clone();
+        self.expand_role_itself(spec, ctx, &mut seen, handlers, at)
+    }
+
+    /// Expands a role that runs even if it ran before (an include or import of it), with
+    /// `seen` deduping its dependencies.
+    fn expand_role_itself(
+        &self,
+        spec: &RoleSpec,
+        ctx: &Context,
+        seen: &mut HashSet<String>,
+        handlers: &mut Vec<Item>,
+        at: &Node,
+    ) -> Result<Vec<Item>> {
         if let Some(path) = role::find_role(
             &spec.name,
             &ctx.playbook_dir,
@@ -539,7 +560,7 @@ impl Loader {
         ) {
             seen.remove(&role_key(&path, &spec.params));
         }
-        self.expand_role(spec, ctx, &mut seen, handlers, at)
+        self.expand_role(spec, ctx, seen, handlers, at)
     }
 
     /// Expands a role (dependencies first) into blocks, collecting its handlers.
@@ -663,6 +684,7 @@ impl Loader {
             is_handler: false,
             stack: ctx.stack.clone(),
             play_vars: ctx.play_vars.clone(),
+            seen_roles: ctx.seen_roles.clone(),
         };
         let tasks_file = role::main_file(
             &path.join("tasks"),
@@ -925,8 +947,20 @@ impl Loader {
                 }
                 let mut ictx = ctx.clone();
                 ictx.keywords = task.keywords.clone();
-                let mut seen = HashSet::new();
-                return self.expand_role(&spec, &ictx, &mut seen, handlers, args_node);
+                // As an include: the role itself runs, its dependencies the play already
+                // ran do not, and what it runs counts for later imports.
+                let mut seen = ctx
+                    .seen_roles
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                let items =
+                    self.expand_role_itself(&spec, &ictx, &mut seen, handlers, args_node)?;
+                ctx.seen_roles
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(seen);
+                return Ok(items);
             }
             "include" => {
                 return Err(err(

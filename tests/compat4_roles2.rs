@@ -1,0 +1,87 @@
+//! Round 4 (part 2): role dedup across `roles:` and `import_role`, and ad-hoc `include_role`,
+//! as ansible-core 2.19's `roles` and `handlers` runme.sh targets show them.
+
+mod common;
+use common::*;
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn an_imported_roles_dependency_already_run_by_the_roles_section_is_not_run_again() {
+    let shell = |n: &str| format!("- shell: echo {n} >> {{{{ playbook_dir }}}}/ran.txt\n");
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  roles:\n    - a\n    - b\n  tasks:\n    - import_role: name=c\n",
+        ),
+        ("hosts", "localhost ansible_connection=local\n"),
+        ("roles/a/tasks/main.yml", &shell("a")),
+        ("roles/b/tasks/main.yml", &shell("b")),
+        ("roles/b/meta/main.yml", "dependencies: [a]\n"),
+        ("roles/c/tasks/main.yml", &shell("c")),
+        ("roles/c/meta/main.yml", "dependencies: [a]\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert_eq!(lines(&dir.path().join("ran.txt")), ["a", "b", "c"]);
+}
+
+#[test]
+fn two_imported_roles_share_a_dependency_once() {
+    let shell = |n: &str| format!("- shell: echo {n} >> {{{{ playbook_dir }}}}/ran.txt\n");
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - import_role: name=b\n    - import_role: name=c\n",
+        ),
+        ("hosts", "localhost ansible_connection=local\n"),
+        ("roles/a/tasks/main.yml", &shell("a")),
+        ("roles/b/tasks/main.yml", &shell("b")),
+        ("roles/b/meta/main.yml", "dependencies: [a]\n"),
+        ("roles/c/tasks/main.yml", &shell("c")),
+        ("roles/c/meta/main.yml", "dependencies: [a]\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert_eq!(lines(&dir.path().join("ran.txt")), ["a", "b", "c"]);
+}
+
+#[test]
+fn adhoc_include_role_runs_the_roles_tasks_and_handlers() {
+    let dir = project(&[
+        ("hosts", "localhost ansible_connection=local\n"),
+        (
+            "roles/r/tasks/main.yml",
+            "- command: touch {{ playbook_dir }}/task.txt\n  notify: h\n",
+        ),
+        (
+            "roles/r/handlers/main.yml",
+            "- name: h\n  command: touch {{ playbook_dir }}/handler.txt\n",
+        ),
+    ]);
+    let r = run_in(
+        dir.path(),
+        &[
+            "adhoc",
+            "-i",
+            "hosts",
+            "localhost",
+            "-m",
+            "include_role",
+            "-a",
+            "name=r",
+        ],
+    );
+    r.assert_code(0);
+    // The include's own result, then the role's command printed as a command.
+    r.out_contains("\"include_args\": {\n        \"name\": \"r\"\n    }");
+    r.out_contains("localhost | CHANGED | rc=0 >>");
+    assert!(dir.path().join("task.txt").exists());
+    assert!(dir.path().join("handler.txt").exists());
+}
