@@ -1335,6 +1335,8 @@ impl PlayRun<'_> {
             become_: settings.become_.clone(),
             env: settings.env.clone(),
             search_paths: self.search_paths(task),
+            role_path: task.role.as_ref().map(|r| r.path.clone()),
+            task_dir: Some(task.file_dir.clone()),
             eval: &evaluator,
             fleet: fleet.as_ref().map(|f| f as &dyn crate::modules::Fleet),
         };

@@ -1148,7 +1148,6 @@ pub fn takes_free_form(action: &str) -> bool {
             | "script"
             | "include_tasks"
             | "import_tasks"
-            | "include_vars"
             | "meta"
     )
 }

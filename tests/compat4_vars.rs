@@ -1,0 +1,94 @@
+//! Round 4: variables and inventory differences found with ansible-core's runme.sh targets
+//! (bench/compat/runme.sh). Each test asserts what ansible-playbook 2.19 does on the same
+//! small case.
+
+mod common;
+use common::*;
+
+#[test]
+fn include_vars_folded_raw_params_and_hash_merge_with_existing_vars() {
+    let dir = project(&[
+        (
+            "site.yml",
+            concat!(
+                "- hosts: localhost\n  gather_facts: no\n  tasks:\n",
+                "    - include_vars: >\n        one.yml\n",
+                "    - include_vars:\n        file: two.yml\n        hash_behaviour: merge\n",
+                "    - assert:\n        that:\n          - \"cfg == {'a': 1, 'b': {'x': 1, 'y': 2}, 'c': 3}\"\n",
+                // Within one include, files replace each other's keys; outside a role `dir` is
+                // relative to the task's file.
+                "    - include_vars:\n        dir: d\n        hash_behaviour: merge\n",
+                "    - assert:\n        that:\n          - \"cfg == {'a': 1, 'b': {'x': 1, 'y': 2, 'z': 9}, 'c': 3}\"\n",
+                // A single file loads whatever its extension.
+                "    - include_vars: file=noext\n",
+                "    - assert:\n        that: plain == 'yes'\n",
+            ),
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("vars/one.yml", "cfg: {a: 1, b: {x: 1}}\n"),
+        ("vars/two.yml", "cfg: {b: {y: 2}, c: 3}\n"),
+        ("d/1.yml", "cfg: {b: {q: 0}}\n"),
+        ("d/2.yml", "cfg: {b: {z: 9}}\n"),
+        ("vars/noext", "plain: 'yes'\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=7 changed=0 failed=0");
+}
+
+#[test]
+fn vars_files_are_templated_per_host() {
+    let dir = project(&[
+        (
+            "site.yml",
+            concat!(
+                "- hosts: all\n  gather_facts: no\n",
+                "  vars_files:\n    - [\"vars/{{ flavour }}.yml\", vars/default.yml]\n",
+                "  tasks:\n    - copy:\n        content: \"{{ picked }}\"\n        dest: \"{{ playbook_dir }}/out_{{ inventory_hostname }}\"\n",
+            ),
+        ),
+        (
+            "hosts",
+            "a ansible_connection=local flavour=red\nb ansible_connection=local flavour=blue\n",
+        ),
+        ("vars/red.yml", "picked: red\n"),
+        ("vars/default.yml", "picked: default\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    let read = |h: &str| std::fs::read_to_string(dir.path().join(format!("out_{h}"))).unwrap();
+    assert_eq!(read("a"), "red");
+    assert_eq!(read("b"), "default");
+}
+
+#[test]
+fn ini_inventory_empty_set_literal_is_an_empty_list() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  tasks:\n    - assert:\n        that:\n          - e == []\n          - l == [[], 1]\n",
+        ),
+        (
+            "hosts",
+            "[g]\nlocalhost ansible_connection=local\n[g:vars]\ne=set()\nl=[set(), 1]\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 failed=0");
+}
+
+#[test]
+fn set_fact_refuses_jinja_keywords_and_numbers_as_names() {
+    let (_d, r) = play(
+        concat!(
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n",
+            "    - set_fact:\n        \"{{ 'true' }}\": v\n      register: r1\n      ignore_errors: true\n",
+            "    - set_fact:\n        \"{{ 1 }}\": v\n      register: r2\n      ignore_errors: true\n",
+            "    - assert:\n        that:\n          - r1 is failed\n          - \"r1.msg is contains \\\"Invalid variable name 'true'\\\"\"\n          - \"r2.msg is contains \\\"Invalid variable name '1' of type 'int'\\\"\"\n",
+        ),
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=3 failed=0 skipped=0 rescued=0 ignored=2");
+}
