@@ -13,6 +13,7 @@ pub mod result;
 pub mod state;
 pub mod task;
 pub mod throttle;
+pub mod vars_files;
 
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;

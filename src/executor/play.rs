@@ -68,7 +68,7 @@ pub struct PlayRun<'a> {
     pub play_vars: Arc<Map<String, Value>>,
     /// Defaults and vars of the play's static roles, seen by all its tasks.
     pub public_roles: super::public_roles::PublicRoleVars,
-    pub vars_files: Arc<Map<String, Value>>,
+    pub vars_files: super::vars_files::VarsFiles,
     /// All hosts of the play and of the current batch.
     pub play_hosts: Vec<String>,
     pub batch: Mutex<Vec<String>>,
@@ -286,7 +286,7 @@ impl<'a> PlayRun<'a> {
             play,
             play_vars: Arc::new(play.vars.clone()),
             public_roles: super::public_roles::PublicRoleVars::of(play),
-            vars_files: Arc::new(Map::new()),
+            vars_files: Default::default(),
             play_hosts: hosts,
             batch: Mutex::new(Vec::new()),
             flags: Mutex::new(HashMap::new()),
@@ -420,7 +420,7 @@ impl<'a> PlayRun<'a> {
         layers.push(state.inventory_vars(host, &self.play.playbook_dir));
         layers.push(state.facts_layer(host));
         layers.push(self.play_vars.clone());
-        layers.push(self.vars_files.clone());
+        layers.push(self.vars_files_of(host));
         layers.push(self.public_roles.vars.clone());
         layers.push(
             role.map(|r| Arc::new(r.vars.clone()))
@@ -504,65 +504,6 @@ impl<'a> PlayRun<'a> {
             }
         }
         Ok(end)
-    }
-
-    fn load_vars_files(&mut self, batch: &[String]) -> Result<()> {
-        if self.play.vars_files.is_empty() {
-            return Ok(());
-        }
-        let Some(first) = batch.first() else {
-            return Ok(());
-        };
-        let scope = self.scope(None, first, Map::new());
-        let ctx = scope.context();
-        let mut merged = Map::new();
-        for entry in &self.play.vars_files {
-            // A list entry means: the first file of it that exists.
-            let candidates: Vec<Value> = match entry {
-                Value::Array(items) => items.clone(),
-                other => vec![other.clone()],
-            };
-            let mut loaded = false;
-            for c in &candidates {
-                let name = templar()
-                    .render_native(c.as_str().unwrap_or_default(), &ctx)
-                    .map_err(|e| {
-                        Error::parse(
-                            format!("vars_files: {}", e.message),
-                            Some(self.play.origin.clone()),
-                        )
-                    })?;
-                let name = name.as_str().unwrap_or_default().to_string();
-                let path = self.play.playbook_dir.join(&name);
-                if path.is_file() {
-                    let node = self.shared.loader.load_yaml(&path)?;
-                    match node.to_json() {
-                        Value::Object(m) => merged.extend(m),
-                        Value::Null => {}
-                        _ => {
-                            return Err(Error::parse(
-                                format!("vars file {name} must contain a dictionary"),
-                                Some(node.origin.clone()),
-                            ))
-                        }
-                    }
-                    loaded = true;
-                    break;
-                }
-            }
-            if !loaded {
-                return Err(Error::parse(
-                    format!(
-                        "vars file {} was not found",
-                        serde_json::to_string(entry).unwrap_or_default()
-                    ),
-                    Some(self.play.origin.clone()),
-                )
-                .with_help("Paths in vars_files are relative to the playbook's directory."));
-            }
-        }
-        self.vars_files = Arc::new(merged);
-        Ok(())
     }
 
     /// The play's batches: `serial`, kept inside failure domains when the play (or `-e`)
