@@ -92,3 +92,48 @@ fn set_fact_refuses_jinja_keywords_and_numbers_as_names() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=3 failed=0 skipped=0 rescued=0 ignored=2");
 }
+
+#[test]
+fn a_dependency_sees_the_params_of_the_role_that_depends_on_it() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  roles:\n    - { role: parent, p: from_parent }\n",
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("roles/parent/meta/main.yml", "dependencies:\n  - dep\n"),
+        ("roles/parent/tasks/main.yml", "- debug: msg=parent\n"),
+        (
+            "roles/dep/tasks/main.yml",
+            "- copy:\n    content: \"{{ p }}\"\n    dest: \"{{ playbook_dir }}/dep_saw\"\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    let saw = std::fs::read_to_string(dir.path().join("dep_saw")).unwrap();
+    assert_eq!(saw, "from_parent");
+}
+
+#[test]
+fn include_tasks_vars_are_include_params_above_set_fact_and_include_vars() {
+    let dir = project(&[
+        (
+            "site.yml",
+            concat!(
+                "- hosts: localhost\n  gather_facts: no\n  tasks:\n",
+                "    - set_fact: findme=set_fact\n",
+                "    - include_vars: iv.yml\n",
+                "    - include_tasks: inc.yml\n      vars:\n        findme: include_params\n",
+            ),
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("iv.yml", "findme: include_vars\n"),
+        (
+            "inc.yml",
+            "- block:\n    - assert:\n        that: findme == 'include_params'\n  vars:\n    findme: block_vars\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=4 failed=0");
+}

@@ -435,6 +435,9 @@ impl<'a> PlayRun<'a> {
         if let Some(r) = role {
             layers.push(Arc::new(r.params.clone()));
         }
+        if let Some(t) = task.filter(|t| !t.keywords.include_params.is_empty()) {
+            layers.push(Arc::new(t.keywords.include_params.clone()));
+        }
         layers.push(state.extra_vars.clone());
         layers.push(
             self.play_magic

@@ -1,6 +1,6 @@
 //! A play's `vars_files`, read per host: each entry is templated with that host's variables
-//! (`vars/{{ os }}.yml`), and a list entry means its first file that exists, as Ansible's
-//! VariableManager does.
+//! (`vars/{{ os }}.yml`), a relative name is looked for under the play's `vars/` first, and
+//! a list entry means its first file that exists, as Ansible's VariableManager does.
 
 use super::play::PlayRun;
 use crate::error::{Error, Result};
@@ -41,6 +41,18 @@ impl PlayRun<'_> {
         files.hosts.get(host).unwrap_or(&files.first).clone()
     }
 
+    /// `path_dwim_relative_stack(play dir, 'vars', name)`: `vars/<name>` first (unless the
+    /// name already starts with `vars/`), then `<name>`.
+    fn find_vars_file(&self, name: &str) -> Option<std::path::PathBuf> {
+        let base = &self.play.playbook_dir;
+        let mut candidates = Vec::new();
+        if name.split('/').next() != Some("vars") {
+            candidates.push(base.join("vars").join(name));
+        }
+        candidates.push(base.join(name));
+        candidates.into_iter().find(|p| p.exists())
+    }
+
     fn host_vars_files(&self, host: &str) -> Result<Map<String, Value>> {
         let scope = self.scope(None, host, Map::new());
         let ctx = scope.context();
@@ -62,8 +74,7 @@ impl PlayRun<'_> {
                         )
                     })?;
                 let name = name.as_str().unwrap_or_default().to_string();
-                let path = self.play.playbook_dir.join(&name);
-                if path.is_file() {
+                if let Some(path) = self.find_vars_file(&name) {
                     let node = self.shared.loader.load_yaml(&path)?;
                     match node.to_json() {
                         Value::Object(m) => merged.extend(m),

@@ -622,7 +622,8 @@ impl Loader {
         // Dependencies run first, with the using role's keywords applied.
         let mut dep_defaults = Map::new();
         for dep in &meta.dependencies {
-            let dep_spec = RoleSpec::from_node(dep)?;
+            let mut dep_spec = RoleSpec::from_node(dep)?;
+            dep_spec.inherited_params = spec.all_params();
             let mut dep_ctx = ctx.clone();
             dep_ctx.keywords = merge_keywords(&ctx.keywords, &spec.keywords);
             let mut items =
@@ -652,7 +653,7 @@ impl Loader {
             path: path.clone(),
             defaults,
             vars,
-            params: spec.params.clone(),
+            params: spec.all_params(),
         });
         let role_ctx = Context {
             keywords: merge_keywords(&ctx.keywords, &spec.keywords),
@@ -896,6 +897,9 @@ impl Loader {
         }
         task.action = short.clone();
         task.keywords = merge_keywords(&ctx.keywords, &kw);
+        if matches!(short.as_str(), "include_tasks" | "include_role") {
+            task.keywords.include_params.extend(kw.vars.clone());
+        }
         for n in task.keywords.notify.iter().rev() {
             if !task.notify.contains(n) {
                 task.notify.insert(0, n.clone());
@@ -1078,6 +1082,9 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
     }
     for (k, v) in &inner.vars {
         out.vars.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &inner.include_params {
+        out.include_params.insert(k.clone(), v.clone());
     }
     out.environment.extend(inner.environment.iter().cloned());
     for n in &inner.notify {

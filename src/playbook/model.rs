@@ -76,6 +76,9 @@ pub struct Keywords {
     pub tags: Vec<String>,
     /// Block and task vars (precedence levels 16-17), outermost first.
     pub vars: Map<String, Value>,
+    /// The `vars:` of the dynamic includes (`include_tasks`, `include_role`) a task came
+    /// through: Ansible's include params, above set_fact and role params.
+    pub include_params: Map<String, Value>,
     pub become_: Option<Value>,
     pub become_user: Option<Value>,
     pub become_method: Option<Value>,
