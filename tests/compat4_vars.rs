@@ -137,3 +137,51 @@ fn include_tasks_vars_are_include_params_above_set_fact_and_include_vars() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=4 failed=0");
 }
+
+fn run_env(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_yiqiu-play"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ANSIBLE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", dir).env("ANSIBLE_NOCOLOR", "1").current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().expect("run yiqiu-play")
+}
+
+#[test]
+fn advanced_host_list_expands_ranges_only_when_enabled() {
+    let dir = project(&[]);
+    let adhoc = |env: &[(&str, &str)], inv: &str| {
+        let out = run_env(
+            dir.path(),
+            env,
+            &["adhoc", "-i", inv, "-m", "ping", "-c", "local", "all"],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr)
+    };
+    let enabled = [
+        ("ANSIBLE_INVENTORY_ENABLED", "advanced_host_list"),
+        ("ANSIBLE_LOAD_CALLBACK_PLUGINS", "1"),
+        ("ANSIBLE_STDOUT_CALLBACK", "oneline"),
+    ];
+    let out = adhoc(&enabled, "h[0:2],");
+    for h in ["h0", "h1", "h2"] {
+        assert!(
+            out.contains(&format!("{h} | SUCCESS => {{\"changed\": false,\"ping\": \"pong\"}}")),
+            "{out}"
+        );
+    }
+    let out = adhoc(&enabled, "h[1:j],");
+    assert!(
+        out.contains("Failed to parse inventory with 'advanced_host_list' plugin: Invalid data from string, could not parse: invalid literal for int() with base 10: 'j'"),
+        "{out}"
+    );
+    // The default host_list plugin takes the entry as one name.
+    let out = adhoc(&[], "h[0:2],");
+    assert!(out.contains("h[0:2] | SUCCESS"), "{out}");
+}

@@ -54,6 +54,10 @@ pub struct Config {
     pub gathering: Gathering,
     /// The main output callback (`default`, `minimal`, `oneline`, `json`, ...).
     pub stdout_callback: String,
+    /// `bin_ansible_callbacks`: ad-hoc `ansible` uses `stdout_callback` too (else `minimal`).
+    pub adhoc_callbacks: bool,
+    /// `[inventory] enable_plugins`: the inventory plugins tried on each source, in order.
+    pub inventory_plugins: Vec<String>,
     /// Extra callbacks (`callbacks_enabled`, or its old name `callback_whitelist`).
     pub callbacks_enabled: Vec<String>,
     pub nocolor: bool,
@@ -129,6 +133,8 @@ impl Config {
             timeout: 10,
             gathering: Gathering::Implicit,
             stdout_callback: "default".into(),
+            adhoc_callbacks: false,
+            inventory_plugins: crate::inventory::default_plugins(),
             callbacks_enabled: Vec::new(),
             nocolor: false,
             force_color: false,
@@ -551,6 +557,21 @@ fn build(
         ["ANSIBLE_STDOUT_CALLBACK"]
     )) {
         c.stdout_callback = v;
+    }
+    c.adhoc_callbacks = l.bool(
+        &setting!(
+            "DEFAULT_LOAD_CALLBACK_PLUGINS",
+            [("defaults", "bin_ansible_callbacks")],
+            ["ANSIBLE_LOAD_CALLBACK_PLUGINS"]
+        ),
+        false,
+    );
+    if let Some(list) = l.list(&setting!(
+        "INVENTORY_ENABLED",
+        [("inventory", "enable_plugins")],
+        ["ANSIBLE_INVENTORY_ENABLED"]
+    )) {
+        c.inventory_plugins = list;
     }
     // The old name only counts when the new one is not set anywhere.
     let enabled = l

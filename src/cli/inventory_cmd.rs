@@ -102,7 +102,12 @@ pub fn run_inventory(args: &InventoryArgs, cfg: &Config, cwd: &Path) -> Result<i
     };
     let opts = super::options::resolve_sources(&common, cfg);
     let sources: Vec<PathBuf> = opts.inventory.iter().map(PathBuf::from).collect();
-    let inv = super::run::load_inventory_with(&sources, cfg.inventory_unparsed)?;
+    let inv = super::run::load_inventory_with(
+        &sources,
+        cfg.inventory_unparsed,
+        &cfg.inventory_plugins,
+        cfg.verbosity,
+    )?;
     let extra_vars = load_extra_vars(&args.extra_vars, cwd)?;
     let playbook_dir = args.playbook_dir.as_ref().map(|p| cwd.join(p));
     let vars = ViewVars {

@@ -47,6 +47,8 @@ pub struct RunOptions {
     pub ssh_extra_args: Option<String>,
     /// ansible.cfg `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
     pub inventory_unparsed: crate::inventory::UnparsedPolicy,
+    /// `[inventory] enable_plugins`.
+    pub inventory_plugins: Vec<String>,
 }
 
 impl Default for RunOptions {
@@ -82,6 +84,7 @@ impl Default for RunOptions {
             ssh_common_args: None,
             ssh_extra_args: None,
             inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
+            inventory_plugins: crate::inventory::default_plugins(),
         }
     }
 }

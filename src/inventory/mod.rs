@@ -34,6 +34,14 @@ pub use views::ViewVars;
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 
 /// Printed when no source could be parsed.
+/// Ansible's default `[inventory] enable_plugins`.
+pub fn default_plugins() -> Vec<String> {
+    ["host_list", "script", "auto", "yaml", "ini", "toml"]
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
 pub const WARN_NO_INVENTORY: &str = "No inventory was parsed, only implicit localhost is available";
 /// Printed by `ansible-playbook` when the inventory has no host at all.
 pub const WARN_EMPTY_HOSTS: &str = "provided hosts list is empty, only localhost is available. \
@@ -111,6 +119,10 @@ pub struct Inventory {
     pub parsed_any: bool,
     /// The run's `add_host` / `group_by` changes, kept for `meta: refresh_inventory`.
     pub dynamic: Vec<DynamicChange>,
+    /// The enabled inventory plugins (`[inventory] enable_plugins`), short names.
+    pub plugins: Vec<String>,
+    /// Messages shown from a verbosity on (`-vvv`: 3).
+    pub verbose: Vec<(u8, String)>,
     vars_cache: vars_dirs::VarsCache,
 }
 
@@ -130,7 +142,16 @@ impl Inventory {
     /// comma-separated host list (`a,b,`). A source that cannot be parsed is skipped with a
     /// warning, as Ansible does; with no usable source only the implicit localhost exists.
     pub fn load(sources: &[PathBuf]) -> Result<Inventory> {
+        Inventory::load_with(sources, &default_plugins())
+    }
+
+    /// [`Inventory::load`] with only the given inventory plugins enabled.
+    pub fn load_with(sources: &[PathBuf], plugins: &[String]) -> Result<Inventory> {
         let mut inv = Inventory::empty();
+        inv.plugins = plugins
+            .iter()
+            .map(|p| p.trim().trim_start_matches("ansible.builtin.").to_string())
+            .collect();
         sources::load_all(&mut inv, sources)?;
         Ok(inv)
     }
