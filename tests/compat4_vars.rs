@@ -185,3 +185,36 @@ fn advanced_host_list_expands_ranges_only_when_enabled() {
     let out = adhoc(&[], "h[0:2],");
     assert!(out.contains("h[0:2] | SUCCESS"), "{out}");
 }
+
+#[test]
+fn invalid_group_names_are_kept_or_replaced_as_transform_invalid_group_chars_says() {
+    let dir = project(&[
+        ("hosts", "[web-a]\nlocalhost ansible_connection=local\n"),
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  tasks:\n    - copy:\n        content: \"{{ group_names | join(',') }}\"\n        dest: \"{{ playbook_dir }}/groups\"\n",
+        ),
+    ]);
+    let groups = || std::fs::read_to_string(dir.path().join("groups")).unwrap();
+    let env = [("ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS", "never")];
+    let out = run_env(dir.path(), &env, &["-i", "hosts", "site.yml", "-l", "web-a"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[WARNING]: Invalid characters were found in group names but not replaced"),
+        "{err}"
+    );
+    assert_eq!(groups(), "web-a");
+    let env = [("ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS", "always")];
+    let out = run_env(dir.path(), &env, &["-i", "hosts", "site.yml", "-l", "web_a"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Invalid characters were found in group names and automatically replaced"),
+        "{err}"
+    );
+    assert_eq!(groups(), "web_a");
+    let env = [("ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS", "silently")];
+    let out = run_env(dir.path(), &env, &["-i", "hosts", "site.yml"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Invalid characters"));
+}

@@ -56,8 +56,8 @@ pub struct Config {
     pub stdout_callback: String,
     /// `bin_ansible_callbacks`: ad-hoc `ansible` uses `stdout_callback` too (else `minimal`).
     pub adhoc_callbacks: bool,
-    /// `[inventory] enable_plugins`: the inventory plugins tried on each source, in order.
-    pub inventory_plugins: Vec<String>,
+    /// `[inventory] enable_plugins`, `TRANSFORM_INVALID_GROUP_CHARS`.
+    pub inventory_settings: crate::inventory::LoadSettings,
     /// Extra callbacks (`callbacks_enabled`, or its old name `callback_whitelist`).
     pub callbacks_enabled: Vec<String>,
     pub nocolor: bool,
@@ -134,7 +134,7 @@ impl Config {
             gathering: Gathering::Implicit,
             stdout_callback: "default".into(),
             adhoc_callbacks: false,
-            inventory_plugins: crate::inventory::default_plugins(),
+            inventory_settings: Default::default(),
             callbacks_enabled: Vec::new(),
             nocolor: false,
             force_color: false,
@@ -571,7 +571,14 @@ fn build(
         [("inventory", "enable_plugins")],
         ["ANSIBLE_INVENTORY_ENABLED"]
     )) {
-        c.inventory_plugins = list;
+        c.inventory_settings.plugins = list;
+    }
+    if let Some(v) = l.string(&setting!(
+        "TRANSFORM_INVALID_GROUP_CHARS",
+        [("defaults", "force_valid_group_names")],
+        ["ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS"]
+    )) {
+        c.inventory_settings.group_chars = crate::inventory::GroupChars::parse(&v)?;
     }
     // The old name only counts when the new one is not set anywhere.
     let enabled = l

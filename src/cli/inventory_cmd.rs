@@ -105,7 +105,7 @@ pub fn run_inventory(args: &InventoryArgs, cfg: &Config, cwd: &Path) -> Result<i
     let inv = super::run::load_inventory_with(
         &sources,
         cfg.inventory_unparsed,
-        &cfg.inventory_plugins,
+        &cfg.inventory_settings,
         cfg.verbosity,
     )?;
     let extra_vars = load_extra_vars(&args.extra_vars, cwd)?;

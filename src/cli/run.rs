@@ -183,7 +183,7 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         ssh_common_args: opts.ssh_common_args.clone(),
         ssh_extra_args: opts.ssh_extra_args.clone(),
         inventory_unparsed: opts.config.inventory_unparsed,
-        inventory_plugins: opts.config.inventory_plugins.clone(),
+        inventory_settings: opts.config.inventory_settings.clone(),
     })
 }
 
@@ -192,7 +192,7 @@ pub fn load_inventory(run: &RunOptions) -> Result<Inventory> {
     load_inventory_with(
         &run.inventory,
         run.inventory_unparsed,
-        &run.inventory_plugins,
+        &run.inventory_settings,
         run.verbosity,
     )
 }
@@ -202,10 +202,10 @@ pub fn load_inventory(run: &RunOptions) -> Result<Inventory> {
 pub fn load_inventory_with(
     sources: &[PathBuf],
     policy: UnparsedPolicy,
-    plugins: &[String],
+    settings: &crate::inventory::LoadSettings,
     verbosity: u8,
 ) -> Result<Inventory> {
-    let inv = Inventory::load_with(sources, plugins)?;
+    let inv = Inventory::load_with(sources, settings)?;
     for (level, msg) in &inv.verbose {
         if verbosity >= *level {
             println!("{msg}");

@@ -47,8 +47,8 @@ pub struct RunOptions {
     pub ssh_extra_args: Option<String>,
     /// ansible.cfg `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
     pub inventory_unparsed: crate::inventory::UnparsedPolicy,
-    /// `[inventory] enable_plugins`.
-    pub inventory_plugins: Vec<String>,
+    /// `[inventory] enable_plugins` and the other settings of inventory parsing.
+    pub inventory_settings: crate::inventory::LoadSettings,
 }
 
 impl Default for RunOptions {
@@ -84,7 +84,7 @@ impl Default for RunOptions {
             ssh_common_args: None,
             ssh_extra_args: None,
             inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
-            inventory_plugins: crate::inventory::default_plugins(),
+            inventory_settings: Default::default(),
         }
     }
 }

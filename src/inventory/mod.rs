@@ -7,6 +7,7 @@
 
 mod cloud;
 mod graph;
+mod group_names;
 mod host_range;
 mod ini;
 pub(crate) mod literal;
@@ -34,6 +35,24 @@ pub use views::ViewVars;
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 
 /// Printed when no source could be parsed.
+pub use group_names::GroupChars;
+
+/// How sources are read: the enabled plugins and the group name rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadSettings {
+    pub plugins: Vec<String>,
+    pub group_chars: GroupChars,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        LoadSettings {
+            plugins: default_plugins(),
+            group_chars: GroupChars::default(),
+        }
+    }
+}
+
 /// Ansible's default `[inventory] enable_plugins`.
 pub fn default_plugins() -> Vec<String> {
     ["host_list", "script", "auto", "yaml", "ini", "toml"]
@@ -123,6 +142,8 @@ pub struct Inventory {
     pub plugins: Vec<String>,
     /// Messages shown from a verbosity on (`-vvv`: 3).
     pub verbose: Vec<(u8, String)>,
+    /// What to do with group names that are not valid variable names.
+    pub group_chars: GroupChars,
     vars_cache: vars_dirs::VarsCache,
 }
 
@@ -142,16 +163,18 @@ impl Inventory {
     /// comma-separated host list (`a,b,`). A source that cannot be parsed is skipped with a
     /// warning, as Ansible does; with no usable source only the implicit localhost exists.
     pub fn load(sources: &[PathBuf]) -> Result<Inventory> {
-        Inventory::load_with(sources, &default_plugins())
+        Inventory::load_with(sources, &LoadSettings::default())
     }
 
-    /// [`Inventory::load`] with only the given inventory plugins enabled.
-    pub fn load_with(sources: &[PathBuf], plugins: &[String]) -> Result<Inventory> {
+    /// [`Inventory::load`] with the given plugins and group name rules.
+    pub fn load_with(sources: &[PathBuf], settings: &LoadSettings) -> Result<Inventory> {
         let mut inv = Inventory::empty();
-        inv.plugins = plugins
+        inv.plugins = settings
+            .plugins
             .iter()
             .map(|p| p.trim().trim_start_matches("ansible.builtin.").to_string())
             .collect();
+        inv.group_chars = settings.group_chars;
         sources::load_all(&mut inv, sources)?;
         Ok(inv)
     }
