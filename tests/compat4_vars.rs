@@ -218,3 +218,46 @@ fn invalid_group_names_are_kept_or_replaced_as_transform_invalid_group_chars_say
     let out = run_env(dir.path(), &env, &["-i", "hosts", "site.yml"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("Invalid characters"));
 }
+
+#[test]
+fn a_failure_from_failed_when_is_the_actions_and_says_unknown_error() {
+    let (_d, r) = play(
+        concat!(
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n",
+            "    - ping:\n      failed_when: true\n      ignore_errors: true\n      register: r\n",
+            "    - assert:\n        that:\n          - \"r.msg == 'Task failed: Action failed: Unknown error.'\"\n",
+        ),
+        &[],
+    );
+    r.assert_code(0);
+    r.out_contains("[ERROR]: Task failed: Action failed: Unknown error.");
+    r.assert_recap("localhost", "ok=2 failed=0 ignored=1");
+}
+
+#[test]
+fn clear_host_errors_brings_failed_and_unreachable_hosts_into_the_next_play() {
+    let dir = project(&[
+        (
+            "hosts",
+            "a ansible_connection=local\nb ansible_connection=local\nc ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1\n",
+        ),
+        (
+            "site.yml",
+            concat!(
+                "- hosts: all\n  gather_facts: no\n  tasks:\n",
+                "    - ping:\n      failed_when: inventory_hostname == 'b'\n",
+                "    - meta: clear_host_errors\n",
+                "- hosts: all\n  gather_facts: no\n  tasks:\n",
+                "    - ping:\n      failed_when: inventory_hostname == 'b'\n",
+                "- hosts: all\n  gather_facts: no\n  tasks:\n",
+                "    - copy:\n        content: \"{{ ansible_play_hosts | join(',') }} {{ ansible_play_hosts_all | join(',') }}\"\n        dest: \"{{ playbook_dir }}/seen\"\n",
+            ),
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(4);
+    r.assert_recap("b", "ok=0 failed=2");
+    r.assert_recap("c", "unreachable=2");
+    let seen = std::fs::read_to_string(dir.path().join("seen")).unwrap();
+    assert_eq!(seen, "a a,b,c");
+}

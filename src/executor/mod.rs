@@ -139,12 +139,6 @@ pub fn run_playbooks(
                 }
                 play_hosts(&inv, &pattern, limit.as_deref())?
             };
-            let dead = shared
-                .dead_hosts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let hosts: Vec<String> = hosts.into_iter().filter(|h| !dead.contains(h)).collect();
             let mut run = PlayRun::new(&shared, play, hosts);
             let end = run.run()?;
             if let Some(e) = shared

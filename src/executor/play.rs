@@ -71,6 +71,8 @@ pub struct PlayRun<'a> {
     pub vars_files: super::vars_files::VarsFiles,
     /// All hosts of the play and of the current batch.
     pub play_hosts: Vec<String>,
+    /// The play's hosts including those failed or unreachable in earlier plays.
+    pub play_hosts_all: Vec<String>,
     pub batch: Mutex<Vec<String>>,
     pub flags: Mutex<HashMap<String, HostFlags>>,
     /// Handler index → hosts notified, in notification order.
@@ -275,6 +277,15 @@ impl<'a> PlayRun<'a> {
             }
             _ => {}
         }
+        // Hosts that failed or were unreachable in earlier plays stay out of this one, but
+        // still count in `ansible_play_hosts_all`.
+        let hosts_all = hosts.clone();
+        let dead = shared
+            .dead_hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        hosts.retain(|h| !dead.contains(h));
         let mut handlers = Vec::new();
         flatten_handlers(&play.handlers, &mut handlers);
         let hostvars = MjValue::from_object(HostVars {
@@ -288,6 +299,7 @@ impl<'a> PlayRun<'a> {
             public_roles: super::public_roles::PublicRoleVars::of(play),
             vars_files: Default::default(),
             play_hosts: hosts,
+            play_hosts_all: hosts_all,
             batch: Mutex::new(Vec::new()),
             flags: Mutex::new(HashMap::new()),
             notified: Mutex::new(HashMap::new()),
@@ -354,7 +366,7 @@ impl<'a> PlayRun<'a> {
         m.insert(
             "ansible_play_hosts_all".into(),
             Value::Array(
-                self.play_hosts
+                self.play_hosts_all
                     .iter()
                     .map(|h| Value::from(h.as_str()))
                     .collect(),
@@ -673,6 +685,7 @@ impl<'a> PlayRun<'a> {
             return self.run_items_free(items, hosts, rescuable);
         }
         let mut failed: Vec<String> = Vec::new();
+        let mut cleared_at: HashMap<String, u32> = HashMap::new();
         for item in items {
             // From all the hosts each time: `meta: clear_host_errors` brings unreachable
             // hosts back.
@@ -680,7 +693,9 @@ impl<'a> PlayRun<'a> {
                 .iter()
                 .filter(|h| {
                     let f = self.flags(h);
-                    !f.unreachable && !f.ended && !failed.contains(h)
+                    // A host that failed in this list does not come back to it, even
+                    // when its errors are cleared (its iterator state is complete).
+                    !f.unreachable && !f.ended && !cleared_at.contains_key(*h)
                 })
                 .cloned()
                 .collect();
@@ -699,6 +714,7 @@ impl<'a> PlayRun<'a> {
             let any_failed = !newly.is_empty();
             for h in newly {
                 if !failed.contains(&h) {
+                    cleared_at.insert(h.clone(), self.flags(&h).errors_cleared);
                     failed.push(h);
                 }
             }
@@ -708,10 +724,14 @@ impl<'a> PlayRun<'a> {
             if any_failed && rescuable && self.play.any_errors_fatal {
                 for h in &alive {
                     if !failed.contains(h) {
+                        cleared_at.insert(h.clone(), self.flags(h).errors_cleared);
                         failed.push(h.clone());
                     }
                 }
             }
+            // `meta: clear_host_errors` forgives the hosts that failed before it: they do
+            // not count as failed in this list.
+            failed.retain(|h| cleared_at.get(h) == Some(&self.flags(h).errors_cleared));
             self.check_fail_limits(&failed, rescuable);
         }
         failed
@@ -1425,13 +1445,14 @@ impl<'a> PlayRun<'a> {
                 }
             }
             "clear_host_errors" => {
-                let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                // Every host of the play is forgiven, unreachable ones too (Ansible pops
+                // them all from the TQM's failed and unreachable sets).
                 let mut failed_hosts = self
                     .shared
                     .failed_hosts
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
-                for h in &batch {
+                for h in &self.play_hosts {
                     self.set_flags(h, |f| {
                         f.failed = false;
                         // Ansible forgets unreachable hosts too (`_unreachable_hosts`).

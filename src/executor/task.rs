@@ -162,7 +162,9 @@ fn templated_args(
 fn action_failed_summary(task: &Task, d: &Map<String, Value>) -> String {
     let msg = match d.get("msg") {
         Some(Value::String(s)) if !s.is_empty() => format!("Action failed: {s}"),
-        Some(Value::String(_)) | None => "Action failed.".to_string(),
+        Some(Value::String(_)) => "Action failed.".to_string(),
+        None if flag(d, "failed_when_result") => "Action failed: Unknown error.".to_string(),
+        None => "Action failed.".to_string(),
         Some(other) => format!("Action failed: {other}"),
     };
     format!("Task failed: {msg}\n{}", task.origin.located())
@@ -921,7 +923,8 @@ impl PlayRun<'_> {
         if task.changed_when.is_none() && task.failed_when.is_none() {
             return;
         }
-        if flag(d, "skipped") {
+        // An unreachable host has no result to judge.
+        if flag(d, "skipped") || flag(d, "unreachable") {
             return;
         }
         let mut top = loop_vars.clone();
@@ -960,9 +963,24 @@ impl PlayRun<'_> {
             }
         }
         if let Some(fw) = &task.failed_when {
+            let was_failed = flag(d, "failed");
             if let Some(b) = eval(fw, "failed_when_result", d) {
                 d.insert("failed_when_result".into(), Value::Bool(b));
                 d.insert("failed".into(), Value::Bool(b));
+                if b && !was_failed {
+                    // A failure failed_when makes is the action's (2.19's error
+                    // normalization): `Action failed`, and `msg` says so when there is none.
+                    let summary = action_failed_summary(task, d);
+                    if !d.contains_key("msg") {
+                        let first = summary.lines().next().unwrap_or_default().to_string();
+                        d.insert("msg".into(), Value::String(first));
+                    }
+                    d.insert(
+                        "exception".into(),
+                        Value::String("(traceback unavailable)".into()),
+                    );
+                    d.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
+                }
             }
         }
     }
