@@ -261,3 +261,91 @@ fn clear_host_errors_brings_failed_and_unreachable_hosts_into_the_next_play() {
     let seen = std::fs::read_to_string(dir.path().join("seen")).unwrap();
     assert_eq!(seen, "a a,b,c");
 }
+
+fn inventory_cmd(dir: &std::path::Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["inventory"];
+    all.extend_from_slice(args);
+    let out = run_env(dir, &[], &all);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn generator_inventory_builds_hosts_and_groups_from_layers() {
+    let dir = project(&[
+        (
+            "gen.yml",
+            concat!(
+                "plugin: ansible.builtin.generator\n",
+                "hosts:\n  name: \"{{ op }}_{{ env }}\"\n  parents:\n",
+                "    - name: \"{{ op }}\"\n      parents:\n        - name: ops\n",
+                "    - name: \"{{ env }}\"\n      vars:\n        env_name: \"{{ env }}\"\n        later: {k: \"{{ play_var }}\"}\n",
+                "layers:\n  op: [build, run]\n  env: [dev, prod]\n",
+            ),
+        ),
+        (
+            "site.yml",
+            concat!(
+                "- hosts: dev\n  gather_facts: no\n  connection: local\n  vars:\n    play_var: alive\n  tasks:\n",
+                "    - assert:\n        that:\n          - groups.ops | sort == ['build_dev', 'build_prod', 'run_dev', 'run_prod']\n          - env_name == 'dev'\n          - later.k == 'alive'\n",
+            ),
+        ),
+        (
+            "bad.yml",
+            "plugin: generator\nhosts:\n  name: h\n  parents:\n    - {}\nlayers:\n  x: [1]\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "gen.yml", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("build_dev", "ok=1 failed=0");
+    r.assert_recap("run_dev", "ok=1 failed=0");
+    let (out, err) = inventory_cmd(dir.path(), &["-i", "bad.yml", "--list", "--export"]);
+    assert!(
+        err.contains("Failed to parse inventory with 'auto' plugin: Element h has a parent with no name."),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["_meta"]["hostvars"], serde_json::json!({}));
+}
+
+#[test]
+fn constructed_inventory_keyed_groups_groups_and_compose() {
+    let dir = project(&[
+        (
+            "static.yml",
+            "all:\n  hosts:\n    h0:\n      tags: {name: web, status: ''}\n      roles: [db, '']\n      size: 3\n",
+        ),
+        (
+            "cons.yml",
+            concat!(
+                "plugin: ansible.builtin.constructed\nstrict: true\n",
+                "compose:\n  double: size * 2\n",
+                "groups:\n  big: double > 5\n  small: double < 5\n",
+                "keyed_groups:\n",
+                "  - key: tags\n    prefix: tag\n",
+                "  - key: tags\n    prefix: t2\n    default_value: none\n",
+                "  - key: roles\n    prefix: role\n    default_value: other\n",
+                "  - key: tags.name\n",
+                "  - key: tags.name\n    separator: '-x-'\n",
+            ),
+        ),
+    ]);
+    let (out, err) = inventory_cmd(dir.path(), &["-i", "static.yml", "-i", "cons.yml", "--graph"]);
+    for g in [
+        "@tag_name_web:",
+        "@tag_status_:",
+        "@t2_status_none:",
+        "@role_db:",
+        "@role_other:",
+        "@_web:",
+        "@_x_web:",
+        "@big:",
+    ] {
+        assert!(out.contains(g), "{g} missing in {out}\n{err}");
+    }
+    assert!(!out.contains("@small"), "{out}");
+    let (out, _) = inventory_cmd(dir.path(), &["-i", "static.yml", "-i", "cons.yml", "--host", "h0"]);
+    assert!(out.contains("\"double\": 6"), "{out}");
+}

@@ -6,6 +6,8 @@
 //! implicit `localhost` exists only when a pattern names it.
 
 mod cloud;
+mod constructed;
+mod generator;
 mod graph;
 mod group_names;
 mod host_range;

@@ -229,12 +229,26 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     if ext.is_empty() || YAML_EXTS.contains(&ext.as_str()) {
+        let mut plugin_config = false;
         if let Ok(doc) = crate::yaml::load_str(&text, &display) {
             if cloud::is_cloud(&doc) {
                 return Ok(parse_cloud(inv, &doc, &src, &display));
             }
+            if let Some(name) = doc.get("plugin").and_then(|p| p.as_str()) {
+                plugin_config = true;
+                if inv.plugins.iter().any(|p| p == "auto") {
+                    let mut attempt = inv.clone();
+                    match parse_plugin_config(&mut attempt, name, &doc, &src, &display) {
+                        Ok(()) => {
+                            *inv = attempt;
+                            return Ok(true);
+                        }
+                        Err(e) => failures.push(("auto", e)),
+                    }
+                }
+            }
         }
-        if ext == ".yml" || ext == ".yaml" {
+        if (ext == ".yml" || ext == ".yaml") && !plugin_config {
             failures.push((
                 "auto",
                 Error::parse(
@@ -285,6 +299,26 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
         .push(format!("Unable to parse {display} as an inventory source"));
     inv.failed_sources.push(display);
     Ok(false)
+}
+
+/// A YAML file naming its inventory plugin (`plugin: ansible.builtin.generator`), read by
+/// the `auto` plugin: the builtin plugins that are data, not Python, are ours too.
+fn parse_plugin_config(
+    inv: &mut Inventory,
+    name: &str,
+    doc: &crate::yaml::Node,
+    src: &SourceInfo,
+    display: &str,
+) -> Result<()> {
+    let config = doc.to_json();
+    match name.strip_prefix("ansible.builtin.").unwrap_or(name) {
+        "generator" => super::generator::parse(inv, &config, src),
+        "constructed" => super::constructed::parse(inv, &config),
+        _ => Err(Error::parse(
+            format!("inventory config '{display}' specifies unknown plugin '{name}'"),
+            None,
+        )),
+    }
 }
 
 /// A source file's text; a vaulted one is decrypted (Ansible's loader does it for every
