@@ -349,3 +349,22 @@ fn constructed_inventory_keyed_groups_groups_and_compose() {
     let (out, _) = inventory_cmd(dir.path(), &["-i", "static.yml", "-i", "cons.yml", "--host", "h0"]);
     assert!(out.contains("\"double\": 6"), "{out}");
 }
+
+#[test]
+fn a_role_with_only_vars_makes_them_visible_to_the_play() {
+    let dir = project(&[
+        (
+            "site.yml",
+            concat!(
+                "- hosts: localhost\n  gather_facts: no\n  vars_files: [vf.yml]\n  roles: [onlyvars]\n  tasks:\n",
+                "    - assert:\n        that: findme == 'role_var'\n",
+            ),
+        ),
+        ("hosts", LOCAL_INVENTORY),
+        ("vf.yml", "findme: vars_file\n"),
+        ("roles/onlyvars/vars/main.yml", "findme: role_var\n"),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 failed=0");
+}

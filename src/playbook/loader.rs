@@ -24,6 +24,8 @@ pub struct Loader {
     /// `import_playbook` names are rendered with them, as Ansible does at load time.
     pub load_vars: Map<String, Value>,
     files: Mutex<HashMap<PathBuf, Arc<Node>>>,
+    /// Every role instance expanded while a play loads (its static roles, tasks or not).
+    expanded_roles: Mutex<Vec<Arc<RoleInstance>>>,
 }
 
 /// Where a task list is being loaded from: what imported tasks inherit and where paths resolve.
@@ -160,6 +162,7 @@ impl Loader {
             roles_path,
             load_vars: Map::new(),
             files: Mutex::new(HashMap::new()),
+            expanded_roles: Mutex::new(Vec::new()),
         }
     }
 
@@ -514,6 +517,13 @@ impl Loader {
                 .append(&mut self.load_items(n, &hctx, &mut Vec::new())?);
         }
         play.handlers.append(&mut import_handlers);
+        // `roles:` and `import_role`s, a role without tasks (only vars/) included.
+        play.static_roles = std::mem::take(
+            &mut *self
+                .expanded_roles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         Ok(play)
     }
 
@@ -538,7 +548,21 @@ impl Loader {
         ) {
             seen.remove(&role_key(&path, &spec.params));
         }
-        self.expand_role(spec, ctx, &mut seen, handlers, at)
+        let logged = self.expanded_len();
+        let items = self.expand_role(spec, ctx, &mut seen, handlers, at);
+        // An include_role is dynamic: its roles are not the play's static ones.
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .truncate(logged);
+        items
+    }
+
+    fn expanded_len(&self) -> usize {
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// Expands a role (dependencies first) into blocks, collecting its handlers.
@@ -655,6 +679,10 @@ impl Loader {
             vars,
             params: spec.all_params(),
         });
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(instance.clone());
         let role_ctx = Context {
             keywords: merge_keywords(&ctx.keywords, &spec.keywords),
             role: Some(instance.clone()),
@@ -1043,7 +1071,14 @@ impl Loader {
         }
         let node = self.load_yaml(path)?;
         let mut handlers = Vec::new();
-        self.load_items(&node, ctx, &mut handlers)
+        let logged = self.expanded_len();
+        let items = self.load_items(&node, ctx, &mut handlers);
+        // Roles imported by an included file are not the play's static roles.
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .truncate(logged);
+        items
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Play {
     pub post_tasks: Vec<Item>,
     /// Play handlers followed by the handlers of its roles.
     pub handlers: Vec<Item>,
+    /// The roles the play loads statically (`roles:`, `import_role`), in load order.
+    pub static_roles: Vec<Arc<RoleInstance>>,
 }
 
 impl Play {
