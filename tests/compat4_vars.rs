@@ -368,3 +368,44 @@ fn a_role_with_only_vars_makes_them_visible_to_the_play() {
     r.assert_code(0);
     r.assert_recap("localhost", "ok=1 failed=0");
 }
+
+#[test]
+fn jsonfile_fact_cache_keeps_cacheable_facts_between_runs_until_flushed() {
+    let dir = project(&[
+        ("hosts", LOCAL_INVENTORY),
+        (
+            "one.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - set_fact:\n        ansible_kept: yes_kept\n        cacheable: true\n    - set_fact:\n        not_kept: x\n",
+        ),
+        (
+            "two.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - assert:\n        that:\n          - ansible_kept == 'yes_kept'\n          - not_kept is undefined\n",
+        ),
+        (
+            "three.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - assert:\n        that: ansible_kept is undefined\n",
+        ),
+    ]);
+    let cache = dir.path().join("cache");
+    let cache_s = cache.display().to_string();
+    let env = [
+        ("ANSIBLE_CACHE_PLUGIN", "jsonfile"),
+        ("ANSIBLE_CACHE_PLUGIN_CONNECTION", cache_s.as_str()),
+        ("ANSIBLE_CACHE_PLUGIN_PREFIX", "pre_"),
+    ];
+    let code = |args: &[&str]| run_env(dir.path(), &env, args).status.code();
+    assert_eq!(code(&["-i", "hosts", "one.yml"]), Some(0));
+    assert!(cache.join("pre_localhost").is_file());
+    assert_eq!(code(&["-i", "hosts", "two.yml"]), Some(0));
+    assert_eq!(code(&["-i", "hosts", "--flush-cache", "three.yml"]), Some(0));
+}
+
+#[test]
+fn task_args_may_not_start_with_the_reserved_ansible_prefix() {
+    let (_d, r) = play(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - set_fact:\n        _ansible_foo: bar\n      ignore_errors: yes\n",
+        &[],
+    );
+    r.assert_code(1);
+    r.err_contains("[ERROR]: Invalid parameter specified beginning with keyword '_ansible_' for action 'set_fact': '_ansible_foo'. The prefix '_ansible_' is reserved for internal use only.");
+}

@@ -56,6 +56,8 @@ pub struct Config {
     pub stdout_callback: String,
     /// `bin_ansible_callbacks`: ad-hoc `ansible` uses `stdout_callback` too (else `minimal`).
     pub adhoc_callbacks: bool,
+    /// `fact_caching`, `fact_caching_connection`, `_prefix`, `_timeout`.
+    pub fact_cache: crate::executor::fact_cache::FactCacheSettings,
     /// `[inventory] enable_plugins`, `TRANSFORM_INVALID_GROUP_CHARS`.
     pub inventory_settings: crate::inventory::LoadSettings,
     /// Extra callbacks (`callbacks_enabled`, or its old name `callback_whitelist`).
@@ -135,6 +137,7 @@ impl Config {
             stdout_callback: "default".into(),
             adhoc_callbacks: false,
             inventory_settings: Default::default(),
+            fact_cache: Default::default(),
             callbacks_enabled: Vec::new(),
             nocolor: false,
             force_color: false,
@@ -572,6 +575,38 @@ fn build(
         ["ANSIBLE_INVENTORY_ENABLED"]
     )) {
         c.inventory_settings.plugins = list;
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN",
+        [("defaults", "fact_caching")],
+        ["ANSIBLE_CACHE_PLUGIN"]
+    )) {
+        c.fact_cache.plugin = v;
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN_CONNECTION",
+        [("defaults", "fact_caching_connection")],
+        ["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+    )) {
+        c.fact_cache.connection = Some(PathBuf::from(v));
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN_PREFIX",
+        [("defaults", "fact_caching_prefix")],
+        ["ANSIBLE_CACHE_PLUGIN_PREFIX"]
+    )) {
+        c.fact_cache.prefix = v;
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN_TIMEOUT",
+        [("defaults", "fact_caching_timeout")],
+        ["ANSIBLE_CACHE_PLUGIN_TIMEOUT"]
+    )) {
+        c.fact_cache.timeout = v.trim().parse().map_err(|_| {
+            Error::other(format!(
+                "Invalid type for configuration option setting: CACHE_PLUGIN_TIMEOUT : {v}"
+            ))
+        })?;
     }
     if let Some(v) = l.string(&setting!(
         "TRANSFORM_INVALID_GROUP_CHARS",

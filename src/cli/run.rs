@@ -184,6 +184,10 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         ssh_extra_args: opts.ssh_extra_args.clone(),
         inventory_unparsed: opts.config.inventory_unparsed,
         inventory_settings: opts.config.inventory_settings.clone(),
+        fact_cache: crate::executor::fact_cache::FactCacheSettings {
+            flush: opts.flush_cache,
+            ..opts.config.fact_cache.clone()
+        },
     })
 }
 

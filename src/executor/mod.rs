@@ -4,6 +4,7 @@
 //! blocks, handlers); `task` runs one task on one host; `loops` expands loop items.
 
 pub mod error_chain;
+pub mod fact_cache;
 pub mod fleet;
 pub mod listing;
 pub mod loops;

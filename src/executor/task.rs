@@ -1517,6 +1517,24 @@ impl PlayRun<'_> {
             _ => host.to_string(),
         };
         let action = task.action.as_str();
+        // `cacheable: true` makes set_fact's facts persistent facts as well.
+        let cacheable = action == "set_fact"
+            && data.get("_ansible_facts_cacheable") == Some(&Value::Bool(true));
+        if cacheable {
+            self.shared.state.update_store(&owner, |s| {
+                let persistent = std::sync::Arc::make_mut(&mut s.facts);
+                let bare = std::sync::Arc::make_mut(&mut s.bare_facts);
+                for (k, v) in facts {
+                    match k.strip_prefix("ansible_") {
+                        Some(name) => persistent.insert(name.to_string(), v.clone()),
+                        None => {
+                            bare.insert(k.clone());
+                            persistent.insert(k.clone(), v.clone())
+                        }
+                    };
+                }
+            });
+        }
         self.shared.state.update_store(&owner, |s| {
             let target = std::sync::Arc::make_mut(match action {
                 "set_fact" => &mut s.set_facts,
@@ -1541,6 +1559,9 @@ impl PlayRun<'_> {
                 }
             }
         });
+        if cacheable || !matches!(action, "set_fact" | "include_vars") {
+            self.shared.state.save_facts(&owner);
+        }
     }
 
     /// An `add_host` result: adds the host to the run's inventory and sets `changed` as

@@ -923,6 +923,13 @@ impl Loader {
                 task.args.insert(k, v);
             }
         }
+        if !matches!(short.as_str(), "command" | "shell" | "raw" | "script") {
+            if let Some(k) = task.args.keys().find(|k| k.starts_with("_ansible_")) {
+                return Err(Error::other(format!(
+                    "Invalid parameter specified beginning with keyword '_ansible_' for action '{short}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+                )));
+            }
+        }
         task.action = short.clone();
         task.keywords = merge_keywords(&ctx.keywords, &kw);
         if matches!(short.as_str(), "include_tasks" | "include_role") {
