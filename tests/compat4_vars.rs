@@ -145,7 +145,9 @@ fn run_env(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::p
             cmd.env_remove(k);
         }
     }
-    cmd.env("HOME", dir).env("ANSIBLE_NOCOLOR", "1").current_dir(dir);
+    cmd.env("HOME", dir)
+        .env("ANSIBLE_NOCOLOR", "1")
+        .current_dir(dir);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -161,8 +163,7 @@ fn advanced_host_list_expands_ranges_only_when_enabled() {
             env,
             &["adhoc", "-i", inv, "-m", "ping", "-c", "local", "all"],
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     };
     let enabled = [
         ("ANSIBLE_INVENTORY_ENABLED", "advanced_host_list"),
@@ -172,7 +173,9 @@ fn advanced_host_list_expands_ranges_only_when_enabled() {
     let out = adhoc(&enabled, "h[0:2],");
     for h in ["h0", "h1", "h2"] {
         assert!(
-            out.contains(&format!("{h} | SUCCESS => {{\"changed\": false,\"ping\": \"pong\"}}")),
+            out.contains(&format!(
+                "{h} | SUCCESS => {{\"changed\": false,\"ping\": \"pong\"}}"
+            )),
             "{out}"
         );
     }
@@ -197,7 +200,11 @@ fn invalid_group_names_are_kept_or_replaced_as_transform_invalid_group_chars_say
     ]);
     let groups = || std::fs::read_to_string(dir.path().join("groups")).unwrap();
     let env = [("ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS", "never")];
-    let out = run_env(dir.path(), &env, &["-i", "hosts", "site.yml", "-l", "web-a"]);
+    let out = run_env(
+        dir.path(),
+        &env,
+        &["-i", "hosts", "site.yml", "-l", "web-a"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -206,7 +213,11 @@ fn invalid_group_names_are_kept_or_replaced_as_transform_invalid_group_chars_say
     );
     assert_eq!(groups(), "web-a");
     let env = [("ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS", "always")];
-    let out = run_env(dir.path(), &env, &["-i", "hosts", "site.yml", "-l", "web_a"]);
+    let out = run_env(
+        dir.path(),
+        &env,
+        &["-i", "hosts", "site.yml", "-l", "web_a"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -303,7 +314,9 @@ fn generator_inventory_builds_hosts_and_groups_from_layers() {
     r.assert_recap("run_dev", "ok=1 failed=0");
     let (out, err) = inventory_cmd(dir.path(), &["-i", "bad.yml", "--list", "--export"]);
     assert!(
-        err.contains("Failed to parse inventory with 'auto' plugin: Element h has a parent with no name."),
+        err.contains(
+            "Failed to parse inventory with 'auto' plugin: Element h has a parent with no name."
+        ),
         "{err}"
     );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -332,7 +345,10 @@ fn constructed_inventory_keyed_groups_groups_and_compose() {
             ),
         ),
     ]);
-    let (out, err) = inventory_cmd(dir.path(), &["-i", "static.yml", "-i", "cons.yml", "--graph"]);
+    let (out, err) = inventory_cmd(
+        dir.path(),
+        &["-i", "static.yml", "-i", "cons.yml", "--graph"],
+    );
     for g in [
         "@tag_name_web:",
         "@tag_status_:",
@@ -346,7 +362,10 @@ fn constructed_inventory_keyed_groups_groups_and_compose() {
         assert!(out.contains(g), "{g} missing in {out}\n{err}");
     }
     assert!(!out.contains("@small"), "{out}");
-    let (out, _) = inventory_cmd(dir.path(), &["-i", "static.yml", "-i", "cons.yml", "--host", "h0"]);
+    let (out, _) = inventory_cmd(
+        dir.path(),
+        &["-i", "static.yml", "-i", "cons.yml", "--host", "h0"],
+    );
     assert!(out.contains("\"double\": 6"), "{out}");
 }
 
@@ -397,7 +416,10 @@ fn jsonfile_fact_cache_keeps_cacheable_facts_between_runs_until_flushed() {
     assert_eq!(code(&["-i", "hosts", "one.yml"]), Some(0));
     assert!(cache.join("pre_localhost").is_file());
     assert_eq!(code(&["-i", "hosts", "two.yml"]), Some(0));
-    assert_eq!(code(&["-i", "hosts", "--flush-cache", "three.yml"]), Some(0));
+    assert_eq!(
+        code(&["-i", "hosts", "--flush-cache", "three.yml"]),
+        Some(0)
+    );
 }
 
 #[test]

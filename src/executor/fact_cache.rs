@@ -36,7 +36,9 @@ impl Default for FactCacheSettings {
 impl FactCacheSettings {
     fn dir(&self) -> Option<&PathBuf> {
         let plugin = self.plugin.trim_start_matches("ansible.builtin.");
-        (plugin == "jsonfile").then_some(self.connection.as_ref()).flatten()
+        (plugin == "jsonfile")
+            .then_some(self.connection.as_ref())
+            .flatten()
     }
 
     fn file(&self, host: &str) -> Option<PathBuf> {

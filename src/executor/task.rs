@@ -979,7 +979,10 @@ impl PlayRun<'_> {
                         "exception".into(),
                         Value::String("(traceback unavailable)".into()),
                     );
-                    d.insert(crate::output::ERROR_SUMMARY_KEY.into(), Value::String(summary));
+                    d.insert(
+                        crate::output::ERROR_SUMMARY_KEY.into(),
+                        Value::String(summary),
+                    );
                 }
             }
         }

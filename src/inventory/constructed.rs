@@ -131,7 +131,10 @@ fn keyed_group(
         return Ok(());
     }
     let prefix = entry.get("prefix").map(to_str).unwrap_or_default();
-    let mut sep = entry.get("separator").map(to_str).unwrap_or_else(|| "_".into());
+    let mut sep = entry
+        .get("separator")
+        .map(to_str)
+        .unwrap_or_else(|| "_".into());
     let default_name = default.map(to_str);
     let mut names = Vec::new();
     match (&key, &default_name) {
@@ -179,7 +182,8 @@ fn keyed_group(
         if let Some(p) = &parent {
             let p = sanitize(p);
             inv.ensure_group(&p);
-            inv.add_child(&p, &group).map_err(|e| Error::parse(e, None))?;
+            inv.add_child(&p, &group)
+                .map_err(|e| Error::parse(e, None))?;
         }
     }
     Ok(())

@@ -88,7 +88,8 @@ fn add_parents(
         if child_is_host {
             inv.put_host_in_group(child, &name);
         } else {
-            inv.add_child(&name, child).map_err(|e| Error::parse(e, None))?;
+            inv.add_child(&name, child)
+                .map_err(|e| Error::parse(e, None))?;
         }
         let grand = parent.get("parents").and_then(Value::as_array);
         add_parents(inv, &name, false, grand.map_or(&[][..], Vec::as_slice), ctx)?;

@@ -134,7 +134,8 @@ fn parse_advanced_host_list(inv: &mut Inventory, text: &str) -> bool {
             Err(e) if e.starts_with("invalid literal") || e.starts_with("range()") => {
                 let msg = format!("Invalid data from string, could not parse: {e}");
                 let err = Error::parse(msg, None);
-                let origin = format!("<inventory plugin 'advanced_host_list' with source '{text}'>");
+                let origin =
+                    format!("<inventory plugin 'advanced_host_list' with source '{text}'>");
                 inv.warnings.push(format!(
                     "Failed to parse inventory with 'advanced_host_list' plugin: {m}\n\nFailed to parse inventory with 'advanced_host_list' plugin.\n\n<<< caused by >>>\n\n{m}\nOrigin: {origin}\n",
                     m = err.message
@@ -157,9 +158,10 @@ fn parse_advanced_host_list(inv: &mut Inventory, text: &str) -> bool {
             }
         }
     }
-    attempt
-        .verbose
-        .push((3, format!("Parsed {text} inventory source with advanced_host_list plugin")));
+    attempt.verbose.push((
+        3,
+        format!("Parsed {text} inventory source with advanced_host_list plugin"),
+    ));
     *inv = attempt;
     true
 }

@@ -95,7 +95,11 @@ impl Inventory {
 
     /// A host's own variables, as `--export` lists them.
     fn own_vars(&self, host: &str) -> Map<String, Value> {
-        let mut vars = self.hosts.get(host).map(|h| h.vars.clone()).unwrap_or_default();
+        let mut vars = self
+            .hosts
+            .get(host)
+            .map(|h| h.vars.clone())
+            .unwrap_or_default();
         vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
         vars
     }

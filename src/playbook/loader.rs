@@ -1191,13 +1191,7 @@ fn split_action_string(node: &Node) -> Result<(String, Map<String, Value>)> {
 pub fn takes_free_form(action: &str) -> bool {
     matches!(
         action,
-        "command"
-            | "shell"
-            | "raw"
-            | "script"
-            | "include_tasks"
-            | "import_tasks"
-            | "meta"
+        "command" | "shell" | "raw" | "script" | "include_tasks" | "import_tasks" | "meta"
     )
 }
 

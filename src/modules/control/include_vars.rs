@@ -383,10 +383,7 @@ mod tests {
             opts(&t),
         )
         .unwrap();
-        assert_eq!(
-            r["ansible_facts"],
-            json!({"x": 1, "h": {"j": 2}, "y": 2})
-        );
+        assert_eq!(r["ansible_facts"], json!({"x": 1, "h": {"j": 2}, "y": 2}));
         assert_eq!(r["ansible_included_var_files"].as_array().unwrap().len(), 2);
         let r = run_with(
             &IncludeVars,

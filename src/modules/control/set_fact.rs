@@ -92,7 +92,10 @@ mod tests {
         let m = failed(run(&SetFact, json!({"1a": 2})));
         assert_eq!(m["msg"], json!("Task failed: Invalid variable name '1a'."));
         let m = failed(run(&SetFact, json!({"true": 2})));
-        assert_eq!(m["msg"], json!("Task failed: Invalid variable name 'true'."));
+        assert_eq!(
+            m["msg"],
+            json!("Task failed: Invalid variable name 'true'.")
+        );
         let m = failed(run(&SetFact, json!({"1": 2})));
         assert_eq!(
             m["msg"],
