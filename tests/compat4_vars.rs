@@ -21,7 +21,7 @@ fn include_vars_folded_raw_params_and_hash_merge_with_existing_vars() {
                 "    - assert:\n        that:\n          - \"cfg == {'a': 1, 'b': {'x': 1, 'y': 2, 'z': 9}, 'c': 3}\"\n",
                 // A single file loads whatever its extension.
                 "    - include_vars: file=noext\n",
-                "    - assert:\n        that: plain == 'yes'\n",
+                "    - assert:\n        that:\n          - plain == 'yes'\n          - plain is ansible._protomatter.tagged_with('TrustedAsTemplate')\n",
             ),
         ),
         ("hosts", LOCAL_INVENTORY),

@@ -56,14 +56,6 @@ pub fn register(env: &mut Environment<'static>) {
     add_plugin(env, "all", all);
     add_plugin(env, "nan", is_nan);
     add_plugin(env, "isnan", is_nan);
-    env.add_test("ansible._protomatter.tagged_with", tagged_with);
-}
-
-/// `x is ansible._protomatter.tagged_with("TrustedAsTemplate")`: ansible-core's test of its
-/// data tags. yiqiu-play keeps no tags; every string it holds came from the playbook's own
-/// files or is rendered as one, so strings count as trusted and nothing carries another tag.
-fn tagged_with(v: MjValue, tag: String) -> bool {
-    tag == "TrustedAsTemplate" && v.kind() == ValueKind::String
 }
 
 /// `path is link_exists`: the path itself exists, a dangling link included.
