@@ -1031,6 +1031,7 @@ impl PlayRun<'_> {
             Some(k) => {
                 let mut k = (**k).clone();
                 k.vars = task.keywords.vars.clone();
+                k.include_params = task.keywords.include_params.clone();
                 k
             }
             None => {
