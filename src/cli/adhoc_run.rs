@@ -89,7 +89,9 @@ pub fn run_adhoc(args: &AdhocArgs, opts: &Options, cwd: &Path) -> Result<i32> {
     }
     let loader = Loader::new(run.roles_path.clone());
     let callback = AdhocCallback {
-        one_line: args.one_line,
+        // `oneline` as the stdout callback counts only with bin_ansible_callbacks.
+        one_line: args.one_line
+            || (opts.config.adhoc_callbacks && opts.config.stdout_callback == "oneline"),
         action: Mutex::new(String::new()),
         out: Mutex::new(Box::new(std::io::stdout())),
     };
@@ -146,7 +148,7 @@ fn state_word(r: &TaskResult) -> &'static str {
 }
 
 impl AdhocCallback {
-    fn render(&self, r: &TaskResult) -> String {
+    fn render(&self, r: &TaskResult, verbosity: u8) -> String {
         // As every callback sees it: censored when the result is no_log.
         let view = crate::output::callback_view(&r.data, None);
         let data: Map<String, Value> = view
@@ -208,8 +210,16 @@ impl AdhocCallback {
             word
         };
         if self.one_line {
-            let json = serde_json::to_string(&Value::Object(obj)).unwrap_or_default();
-            format!("{} | {word} => {json}\n", r.host)
+            // `_dump_results(indent=0)` (4 from -vvv on) with the newlines removed.
+            let json = crate::output::pyjson::dumps(
+                &Value::Object(obj),
+                crate::output::pyjson::DumpOptions {
+                    indent: Some(if verbosity > 2 { 4 } else { 0 }),
+                    sort_keys: true,
+                    ensure_ascii: false,
+                },
+            );
+            format!("{} | {word} => {}\n", r.host, json.replace('\n', ""))
         } else {
             let json = crate::output::pyjson::dumps(
                 &Value::Object(obj),
@@ -227,8 +237,8 @@ impl AdhocCallback {
 impl Callback for AdhocCallback {
     fn play_start(&self, _name: &str, _check_mode: bool) {}
     fn task_start(&self, _name: &str, _kind: TaskKind, _check_mode: bool) {}
-    fn host_result(&self, result: &TaskResult, _verbosity: u8) {
-        let text = self.render(result);
+    fn host_result(&self, result: &TaskResult, verbosity: u8) {
+        let text = self.render(result, verbosity);
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();

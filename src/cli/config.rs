@@ -54,6 +54,12 @@ pub struct Config {
     pub gathering: Gathering,
     /// The main output callback (`default`, `minimal`, `oneline`, `json`, ...).
     pub stdout_callback: String,
+    /// `bin_ansible_callbacks`: ad-hoc `ansible` uses `stdout_callback` too (else `minimal`).
+    pub adhoc_callbacks: bool,
+    /// `fact_caching`, `fact_caching_connection`, `_prefix`, `_timeout`.
+    pub fact_cache: crate::executor::fact_cache::FactCacheSettings,
+    /// `[inventory] enable_plugins`, `TRANSFORM_INVALID_GROUP_CHARS`.
+    pub inventory_settings: crate::inventory::LoadSettings,
     /// Extra callbacks (`callbacks_enabled`, or its old name `callback_whitelist`).
     pub callbacks_enabled: Vec<String>,
     pub nocolor: bool,
@@ -134,6 +140,9 @@ impl Config {
             timeout: 10,
             gathering: Gathering::Implicit,
             stdout_callback: "default".into(),
+            adhoc_callbacks: false,
+            inventory_settings: Default::default(),
+            fact_cache: Default::default(),
             callbacks_enabled: Vec::new(),
             nocolor: false,
             force_color: false,
@@ -558,6 +567,60 @@ fn build(
         ["ANSIBLE_STDOUT_CALLBACK"]
     )) {
         c.stdout_callback = v;
+    }
+    c.adhoc_callbacks = l.bool(
+        &setting!(
+            "DEFAULT_LOAD_CALLBACK_PLUGINS",
+            [("defaults", "bin_ansible_callbacks")],
+            ["ANSIBLE_LOAD_CALLBACK_PLUGINS"]
+        ),
+        false,
+    );
+    if let Some(list) = l.list(&setting!(
+        "INVENTORY_ENABLED",
+        [("inventory", "enable_plugins")],
+        ["ANSIBLE_INVENTORY_ENABLED"]
+    )) {
+        c.inventory_settings.plugins = list;
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN",
+        [("defaults", "fact_caching")],
+        ["ANSIBLE_CACHE_PLUGIN"]
+    )) {
+        c.fact_cache.plugin = v;
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN_CONNECTION",
+        [("defaults", "fact_caching_connection")],
+        ["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+    )) {
+        c.fact_cache.connection = Some(PathBuf::from(v));
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN_PREFIX",
+        [("defaults", "fact_caching_prefix")],
+        ["ANSIBLE_CACHE_PLUGIN_PREFIX"]
+    )) {
+        c.fact_cache.prefix = v;
+    }
+    if let Some(v) = l.string(&setting!(
+        "CACHE_PLUGIN_TIMEOUT",
+        [("defaults", "fact_caching_timeout")],
+        ["ANSIBLE_CACHE_PLUGIN_TIMEOUT"]
+    )) {
+        c.fact_cache.timeout = v.trim().parse().map_err(|_| {
+            Error::other(format!(
+                "Invalid type for configuration option setting: CACHE_PLUGIN_TIMEOUT : {v}"
+            ))
+        })?;
+    }
+    if let Some(v) = l.string(&setting!(
+        "TRANSFORM_INVALID_GROUP_CHARS",
+        [("defaults", "force_valid_group_names")],
+        ["ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS"]
+    )) {
+        c.inventory_settings.group_chars = crate::inventory::GroupChars::parse(&v)?;
     }
     // The old name only counts when the new one is not set anywhere.
     let enabled = l

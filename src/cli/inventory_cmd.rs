@@ -39,6 +39,11 @@ pub struct InventoryArgs {
     #[arg(long = "vars")]
     pub show_vars: bool,
 
+    /// When doing --list, represent in a way that is optimized for export, not as an
+    /// accurate representation of how Ansible has processed it
+    #[arg(long = "export")]
+    pub export: bool,
+
     /// When doing --list, send the inventory to a file instead of to the screen
     #[arg(long = "output", value_name = "OUTPUT_FILE")]
     pub output: Option<PathBuf>,
@@ -102,10 +107,16 @@ pub fn run_inventory(args: &InventoryArgs, cfg: &Config, cwd: &Path) -> Result<i
     };
     let opts = super::options::resolve_sources(&common, cfg);
     let sources: Vec<PathBuf> = opts.inventory.iter().map(PathBuf::from).collect();
-    let inv = super::run::load_inventory_with(&sources, cfg.inventory_unparsed)?;
+    let inv = super::run::load_inventory_with(
+        &sources,
+        cfg.inventory_unparsed,
+        &cfg.inventory_settings,
+        cfg.verbosity,
+    )?;
     let extra_vars = load_extra_vars(&args.extra_vars, cwd)?;
     let playbook_dir = args.playbook_dir.as_ref().map(|p| cwd.join(p));
     let vars = ViewVars {
+        export: args.export,
         playbook_dir: playbook_dir.as_deref(),
         extra_vars: &extra_vars,
     };

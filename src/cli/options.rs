@@ -69,9 +69,6 @@ impl Options {
         if !self.module_path.is_empty() {
             out.push("--module-path is ignored: yiqiu-play only runs its built-in modules".into());
         }
-        if self.flush_cache {
-            out.push("--flush-cache has no effect: yiqiu-play keeps no fact cache".into());
-        }
         out
     }
 }
@@ -333,8 +330,9 @@ mod tests {
             Path::new("/w"),
             None,
         );
+        // --flush-cache is supported (the jsonfile fact cache): no warning.
         let w = o.warnings();
-        assert_eq!(w.len(), 3);
+        assert_eq!(w.len(), 2);
         assert!(w[0].contains("--step"));
     }
 

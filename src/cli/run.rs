@@ -189,18 +189,38 @@ pub fn run_options(opts: &Options, cwd: &Path) -> Result<RunOptions> {
         ssh_common_args: opts.ssh_common_args.clone(),
         ssh_extra_args: opts.ssh_extra_args.clone(),
         inventory_unparsed: opts.config.inventory_unparsed,
+        inventory_settings: opts.config.inventory_settings.clone(),
+        fact_cache: crate::executor::fact_cache::FactCacheSettings {
+            flush: opts.flush_cache,
+            ..opts.config.fact_cache.clone()
+        },
     })
 }
 
 /// Loads the inventory sources; warns like Ansible when only the implicit localhost is left.
 pub fn load_inventory(run: &RunOptions) -> Result<Inventory> {
-    load_inventory_with(&run.inventory, run.inventory_unparsed)
+    load_inventory_with(
+        &run.inventory,
+        run.inventory_unparsed,
+        &run.inventory_settings,
+        run.verbosity,
+    )
 }
 
 /// [`load_inventory`] for any command: sources that cannot be parsed are warnings, or the
 /// error `unparsed_is_failed` / `any_unparsed_is_failed` ask for.
-pub fn load_inventory_with(sources: &[PathBuf], policy: UnparsedPolicy) -> Result<Inventory> {
-    let inv = Inventory::load(sources)?;
+pub fn load_inventory_with(
+    sources: &[PathBuf],
+    policy: UnparsedPolicy,
+    settings: &crate::inventory::LoadSettings,
+    verbosity: u8,
+) -> Result<Inventory> {
+    let inv = Inventory::load_with(sources, settings)?;
+    for (level, msg) in &inv.verbose {
+        if verbosity >= *level {
+            println!("{msg}");
+        }
+    }
     for w in inv.load_warnings() {
         // With unparsed_is_failed, Ansible raises instead of this warning.
         if !(policy.all_failed && w == WARN_NO_INVENTORY) {

@@ -4,6 +4,7 @@
 //! blocks, handlers); `task` runs one task on one host; `loops` expands loop items.
 
 pub mod error_chain;
+pub mod fact_cache;
 pub mod fleet;
 pub mod listing;
 pub mod loops;
@@ -13,6 +14,7 @@ pub mod result;
 pub mod state;
 pub mod task;
 pub mod throttle;
+pub mod vars_files;
 
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
@@ -139,12 +141,6 @@ pub fn run_playbooks(
                 }
                 play_hosts(&inv, &pattern, limit.as_deref())?
             };
-            let dead = shared
-                .dead_hosts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let hosts: Vec<String> = hosts.into_iter().filter(|h| !dead.contains(h)).collect();
             let mut run = PlayRun::new(&shared, play, hosts);
             let end = run.run()?;
             if let Some(e) = shared

@@ -70,9 +70,11 @@ pub struct PlayRun<'a> {
     pub play_vars: Arc<Map<String, Value>>,
     /// Defaults and vars of the play's static roles, seen by all its tasks.
     pub public_roles: super::public_roles::PublicRoleVars,
-    pub vars_files: Arc<Map<String, Value>>,
+    pub vars_files: super::vars_files::VarsFiles,
     /// All hosts of the play and of the current batch.
     pub play_hosts: Vec<String>,
+    /// The play's hosts including those failed or unreachable in earlier plays.
+    pub play_hosts_all: Vec<String>,
     pub batch: Mutex<Vec<String>>,
     pub flags: Mutex<HashMap<String, HostFlags>>,
     /// Handler index → hosts notified, in notification order.
@@ -277,6 +279,15 @@ impl<'a> PlayRun<'a> {
             }
             _ => {}
         }
+        // Hosts that failed or were unreachable in earlier plays stay out of this one, but
+        // still count in `ansible_play_hosts_all`.
+        let hosts_all = hosts.clone();
+        let dead = shared
+            .dead_hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        hosts.retain(|h| !dead.contains(h));
         let mut handlers = Vec::new();
         flatten_handlers(&play.handlers, &mut handlers);
         let hostvars = MjValue::from_object(HostVars {
@@ -288,8 +299,9 @@ impl<'a> PlayRun<'a> {
             play,
             play_vars: Arc::new(play.vars.clone()),
             public_roles: super::public_roles::PublicRoleVars::of(play),
-            vars_files: Arc::new(Map::new()),
+            vars_files: Default::default(),
             play_hosts: hosts,
+            play_hosts_all: hosts_all,
             batch: Mutex::new(Vec::new()),
             flags: Mutex::new(HashMap::new()),
             notified: Mutex::new(HashMap::new()),
@@ -356,7 +368,7 @@ impl<'a> PlayRun<'a> {
         m.insert(
             "ansible_play_hosts_all".into(),
             Value::Array(
-                self.play_hosts
+                self.play_hosts_all
                     .iter()
                     .map(|h| Value::from(h.as_str()))
                     .collect(),
@@ -422,7 +434,7 @@ impl<'a> PlayRun<'a> {
         layers.push(state.inventory_vars(host, &self.play.playbook_dir));
         layers.push(state.facts_layer(host));
         layers.push(self.play_vars.clone());
-        layers.push(self.vars_files.clone());
+        layers.push(self.vars_files_of(host));
         layers.push(self.public_roles.vars.clone());
         layers.push(
             role.map(|r| Arc::new(r.vars.clone()))
@@ -436,6 +448,9 @@ impl<'a> PlayRun<'a> {
         layers.push(store.set_facts);
         if let Some(r) = role {
             layers.push(Arc::new(r.params.clone()));
+        }
+        if let Some(t) = task.filter(|t| !t.keywords.include_params.is_empty()) {
+            layers.push(Arc::new(t.keywords.include_params.clone()));
         }
         layers.push(state.extra_vars.clone());
         layers.push(
@@ -506,65 +521,6 @@ impl<'a> PlayRun<'a> {
             }
         }
         Ok(end)
-    }
-
-    fn load_vars_files(&mut self, batch: &[String]) -> Result<()> {
-        if self.play.vars_files.is_empty() {
-            return Ok(());
-        }
-        let Some(first) = batch.first() else {
-            return Ok(());
-        };
-        let scope = self.scope(None, first, Map::new());
-        let ctx = scope.context();
-        let mut merged = Map::new();
-        for entry in &self.play.vars_files {
-            // A list entry means: the first file of it that exists.
-            let candidates: Vec<Value> = match entry {
-                Value::Array(items) => items.clone(),
-                other => vec![other.clone()],
-            };
-            let mut loaded = false;
-            for c in &candidates {
-                let name = templar()
-                    .render_native(c.as_str().unwrap_or_default(), &ctx)
-                    .map_err(|e| {
-                        Error::parse(
-                            format!("vars_files: {}", e.message),
-                            Some(self.play.origin.clone()),
-                        )
-                    })?;
-                let name = name.as_str().unwrap_or_default().to_string();
-                let path = self.play.playbook_dir.join(&name);
-                if path.is_file() {
-                    let node = self.shared.loader.load_yaml(&path)?;
-                    match node.to_json() {
-                        Value::Object(m) => merged.extend(m),
-                        Value::Null => {}
-                        _ => {
-                            return Err(Error::parse(
-                                format!("vars file {name} must contain a dictionary"),
-                                Some(node.origin.clone()),
-                            ))
-                        }
-                    }
-                    loaded = true;
-                    break;
-                }
-            }
-            if !loaded {
-                return Err(Error::parse(
-                    format!(
-                        "vars file {} was not found",
-                        serde_json::to_string(entry).unwrap_or_default()
-                    ),
-                    Some(self.play.origin.clone()),
-                )
-                .with_help("Paths in vars_files are relative to the playbook's directory."));
-            }
-        }
-        self.vars_files = Arc::new(merged);
-        Ok(())
     }
 
     /// The play's batches: `serial`, kept inside failure domains when the play (or `-e`)
@@ -731,6 +687,7 @@ impl<'a> PlayRun<'a> {
             return self.run_items_free(items, hosts, rescuable);
         }
         let mut failed: Vec<String> = Vec::new();
+        let mut cleared_at: HashMap<String, u32> = HashMap::new();
         for item in items {
             // From all the hosts each time: `meta: clear_host_errors` brings unreachable
             // hosts back.
@@ -738,7 +695,9 @@ impl<'a> PlayRun<'a> {
                 .iter()
                 .filter(|h| {
                     let f = self.flags(h);
-                    !f.unreachable && !f.ended && !failed.contains(h)
+                    // A host that failed in this list does not come back to it, even
+                    // when its errors are cleared (its iterator state is complete).
+                    !f.unreachable && !f.ended && !cleared_at.contains_key(*h)
                 })
                 .cloned()
                 .collect();
@@ -757,6 +716,7 @@ impl<'a> PlayRun<'a> {
             let any_failed = !newly.is_empty();
             for h in newly {
                 if !failed.contains(&h) {
+                    cleared_at.insert(h.clone(), self.flags(&h).errors_cleared);
                     failed.push(h);
                 }
             }
@@ -766,10 +726,14 @@ impl<'a> PlayRun<'a> {
             if any_failed && rescuable && self.play.any_errors_fatal {
                 for h in &alive {
                     if !failed.contains(h) {
+                        cleared_at.insert(h.clone(), self.flags(h).errors_cleared);
                         failed.push(h.clone());
                     }
                 }
             }
+            // `meta: clear_host_errors` forgives the hosts that failed before it: they do
+            // not count as failed in this list.
+            failed.retain(|h| cleared_at.get(h) == Some(&self.flags(h).errors_cleared));
             self.check_fail_limits(&failed, rescuable);
         }
         failed
@@ -1487,13 +1451,14 @@ impl<'a> PlayRun<'a> {
                 }
             }
             "clear_host_errors" => {
-                let batch = self.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                // Every host of the play is forgiven, unreachable ones too (Ansible pops
+                // them all from the TQM's failed and unreachable sets).
                 let mut failed_hosts = self
                     .shared
                     .failed_hosts
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
-                for h in &batch {
+                for h in &self.play_hosts {
                     self.set_flags(h, |f| {
                         f.failed = false;
                         // Ansible forgets unreachable hosts too (`_unreachable_hosts`).

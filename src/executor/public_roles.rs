@@ -21,7 +21,7 @@ pub struct PublicRoleVars {
 
 impl PublicRoleVars {
     pub fn of(play: &Play) -> PublicRoleVars {
-        let mut roles: Vec<Arc<RoleInstance>> = Vec::new();
+        let mut roles: Vec<Arc<RoleInstance>> = play.static_roles.clone();
         for items in [&play.roles, &play.pre_tasks, &play.tasks, &play.post_tasks] {
             collect(items, &mut roles);
         }

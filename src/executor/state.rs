@@ -48,6 +48,10 @@ pub struct RunOptions {
     pub ssh_extra_args: Option<String>,
     /// ansible.cfg `[inventory] unparsed_is_failed` / `any_unparsed_is_failed`.
     pub inventory_unparsed: crate::inventory::UnparsedPolicy,
+    /// `[inventory] enable_plugins` and the other settings of inventory parsing.
+    pub inventory_settings: crate::inventory::LoadSettings,
+    /// `fact_caching` and its settings, `--flush-cache`.
+    pub fact_cache: super::fact_cache::FactCacheSettings,
 }
 
 impl Default for RunOptions {
@@ -84,6 +88,8 @@ impl Default for RunOptions {
             ssh_common_args: None,
             ssh_extra_args: None,
             inventory_unparsed: crate::inventory::UnparsedPolicy::default(),
+            inventory_settings: Default::default(),
+            fact_cache: Default::default(),
         }
     }
 }
@@ -116,6 +122,28 @@ pub struct HostStore {
     facts_vars: Option<VarsLayer>,
 }
 
+impl HostStore {
+    /// A store holding facts read from the fact cache (variable names: `ansible_x` is the
+    /// fact `x`, another name a fact under its own name).
+    fn from_cached(vars: Map<String, Value>) -> HostStore {
+        let mut store = HostStore::default();
+        let facts = Arc::make_mut(&mut store.facts);
+        let bare = Arc::make_mut(&mut store.bare_facts);
+        for (k, v) in vars {
+            match k.strip_prefix("ansible_") {
+                Some(name) => {
+                    facts.insert(name.to_string(), v);
+                }
+                None => {
+                    bare.insert(k.clone());
+                    facts.insert(k, v);
+                }
+            }
+        }
+        store
+    }
+}
+
 pub struct RunState {
     pub options: RunOptions,
     pub inventory: RwLock<Inventory>,
@@ -127,13 +155,30 @@ pub struct RunState {
 
 impl RunState {
     pub fn new(options: RunOptions, inventory: Inventory) -> Arc<RunState> {
+        let cache = &options.fact_cache;
+        if cache.flush {
+            cache.flush_hosts(inventory.hosts.keys());
+        }
+        let mut hosts = HashMap::new();
+        for h in inventory.hosts.keys() {
+            if let Some(facts) = cache.load(h) {
+                hosts.insert(h.clone(), HostStore::from_cached(facts));
+            }
+        }
         Arc::new(RunState {
             extra_vars: Arc::new(options.extra_vars.clone()),
             options,
             inventory: RwLock::new(inventory),
-            hosts: RwLock::new(HashMap::new()),
+            hosts: RwLock::new(hosts),
             inventory_vars: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Writes a host's persistent facts to the fact cache (a no-op for `memory`).
+    pub fn save_facts(&self, host: &str) {
+        let mut vars = (*self.facts_layer(host)).clone();
+        vars.remove("ansible_facts");
+        self.options.fact_cache.save(host, &vars);
     }
 
     pub fn inventory(&self) -> std::sync::RwLockReadGuard<'_, Inventory> {

@@ -162,7 +162,9 @@ fn templated_args(
 fn action_failed_summary(task: &Task, d: &Map<String, Value>) -> String {
     let msg = match d.get("msg") {
         Some(Value::String(s)) if !s.is_empty() => format!("Action failed: {s}"),
-        Some(Value::String(_)) | None => "Action failed.".to_string(),
+        Some(Value::String(_)) => "Action failed.".to_string(),
+        None if flag(d, "failed_when_result") => "Action failed: Unknown error.".to_string(),
+        None => "Action failed.".to_string(),
         Some(other) => format!("Action failed: {other}"),
     };
     format!("Task failed: {msg}\n{}", task.origin.located())
@@ -924,7 +926,8 @@ impl PlayRun<'_> {
         if task.changed_when.is_none() && task.failed_when.is_none() {
             return;
         }
-        if flag(d, "skipped") {
+        // An unreachable host has no result to judge.
+        if flag(d, "skipped") || flag(d, "unreachable") {
             return;
         }
         let mut top = loop_vars.clone();
@@ -963,9 +966,27 @@ impl PlayRun<'_> {
             }
         }
         if let Some(fw) = &task.failed_when {
+            let was_failed = flag(d, "failed");
             if let Some(b) = eval(fw, "failed_when_result", d) {
                 d.insert("failed_when_result".into(), Value::Bool(b));
                 d.insert("failed".into(), Value::Bool(b));
+                if b && !was_failed {
+                    // A failure failed_when makes is the action's (2.19's error
+                    // normalization): `Action failed`, and `msg` says so when there is none.
+                    let summary = action_failed_summary(task, d);
+                    if !d.contains_key("msg") {
+                        let first = summary.lines().next().unwrap_or_default().to_string();
+                        d.insert("msg".into(), Value::String(first));
+                    }
+                    d.insert(
+                        "exception".into(),
+                        Value::String("(traceback unavailable)".into()),
+                    );
+                    d.insert(
+                        crate::output::ERROR_SUMMARY_KEY.into(),
+                        Value::String(summary),
+                    );
+                }
             }
         }
     }
@@ -1013,6 +1034,7 @@ impl PlayRun<'_> {
             Some(k) => {
                 let mut k = (**k).clone();
                 k.vars = task.keywords.vars.clone();
+                k.include_params = task.keywords.include_params.clone();
                 k
             }
             None => {
@@ -1345,6 +1367,8 @@ impl PlayRun<'_> {
             become_: settings.become_.clone(),
             env: settings.env.clone(),
             search_paths: self.search_paths(task),
+            role_path: task.role.as_ref().map(|r| r.path.clone()),
+            task_dir: Some(task.file_dir.clone()),
             eval: &evaluator,
             fleet: fleet.as_ref().map(|f| f as &dyn crate::modules::Fleet),
         };
@@ -1507,6 +1531,24 @@ impl PlayRun<'_> {
             _ => host.to_string(),
         };
         let action = task.action.as_str();
+        // `cacheable: true` makes set_fact's facts persistent facts as well.
+        let cacheable = action == "set_fact"
+            && data.get("_ansible_facts_cacheable") == Some(&Value::Bool(true));
+        if cacheable {
+            self.shared.state.update_store(&owner, |s| {
+                let persistent = std::sync::Arc::make_mut(&mut s.facts);
+                let bare = std::sync::Arc::make_mut(&mut s.bare_facts);
+                for (k, v) in facts {
+                    match k.strip_prefix("ansible_") {
+                        Some(name) => persistent.insert(name.to_string(), v.clone()),
+                        None => {
+                            bare.insert(k.clone());
+                            persistent.insert(k.clone(), v.clone())
+                        }
+                    };
+                }
+            });
+        }
         self.shared.state.update_store(&owner, |s| {
             let target = std::sync::Arc::make_mut(match action {
                 "set_fact" => &mut s.set_facts,
@@ -1531,6 +1573,9 @@ impl PlayRun<'_> {
                 }
             }
         });
+        if cacheable || !matches!(action, "set_fact" | "include_vars") {
+            self.shared.state.save_facts(&owner);
+        }
     }
 
     /// A set_stats result (`ansible_stats`): its data set, or with `aggregate` merged into

@@ -8,9 +8,13 @@ use std::collections::{HashMap, HashSet};
 impl Inventory {
     /// Creates the group when missing.
     pub(crate) fn ensure_group(&mut self, name: &str) -> &mut Group {
+        let key = self.group_key(name).into_owned();
+        if !self.groups.contains_key(&key) {
+            self.check_group_name(name);
+        }
         self.groups
-            .entry(name.to_string())
-            .or_insert_with(|| Group::new(name))
+            .entry(key.clone())
+            .or_insert_with(|| Group::new(&key))
     }
 
     /// Creates the host when missing; `port` and `source` apply only to a new host
@@ -40,7 +44,8 @@ impl Inventory {
     pub(crate) fn put_host_in_group(&mut self, host: &str, group: &str) {
         // A set: membership is checked for every host added (a 10,000-host range was
         // quadratic, found by the inventory_ini fuzz target).
-        if let Some(g) = self.groups.get_mut(group) {
+        let group = self.group_key(group).into_owned();
+        if let Some(g) = self.groups.get_mut(&group) {
             if !g.hosts.contains(host) {
                 g.hosts.insert(host.to_string());
             }
@@ -50,6 +55,11 @@ impl Inventory {
     /// Links `child` under `parent`; both must exist. Refuses self-links and loops with
     /// Ansible's message.
     pub(crate) fn add_child(&mut self, parent: &str, child: &str) -> Result<(), String> {
+        let (parent, child) = (
+            self.group_key(parent).into_owned(),
+            self.group_key(child).into_owned(),
+        );
+        let (parent, child) = (parent.as_str(), child.as_str());
         if parent == child {
             return Err(format!("can't add group to itself: {parent}"));
         }

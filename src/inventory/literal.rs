@@ -240,6 +240,13 @@ impl Parser {
                 "True" => Some(Lit::Other(Value::Bool(true))),
                 "False" => Some(Lit::Other(Value::Bool(false))),
                 "None" => Some(Lit::Other(Value::Null)),
+                // literal_eval's one call: the empty set (a list here, as Ansible's sets).
+                "set" => {
+                    if !self.eat('(') {
+                        return None;
+                    }
+                    self.eat(')').then(|| Lit::Other(Value::Array(Vec::new())))
+                }
                 _ => None,
             };
         }
@@ -609,6 +616,9 @@ mod tests {
         assert_eq!(parse_value("1j"), json!("1j"));
         assert_eq!(parse_value("1+2j"), json!("(1+2j)"));
         assert_eq!(parse_value("..."), json!("..."));
+        assert_eq!(parse_value("set()"), json!([]));
+        assert_eq!(parse_value("[set( ), 1]"), json!([[], 1]));
+        assert_eq!(parse_value("set(1)"), json!("set(1)"));
         assert_eq!(parse_value("1 + 2"), json!("1 + 2"));
     }
 }

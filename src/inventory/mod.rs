@@ -6,7 +6,10 @@
 //! implicit `localhost` exists only when a pattern names it.
 
 mod cloud;
+mod constructed;
+mod generator;
 mod graph;
+mod group_names;
 mod host_range;
 mod ini;
 pub(crate) mod literal;
@@ -34,6 +37,32 @@ pub use views::ViewVars;
 pub const LOCALHOST_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
 
 /// Printed when no source could be parsed.
+pub use group_names::GroupChars;
+
+/// How sources are read: the enabled plugins and the group name rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadSettings {
+    pub plugins: Vec<String>,
+    pub group_chars: GroupChars,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        LoadSettings {
+            plugins: default_plugins(),
+            group_chars: GroupChars::default(),
+        }
+    }
+}
+
+/// Ansible's default `[inventory] enable_plugins`.
+pub fn default_plugins() -> Vec<String> {
+    ["host_list", "script", "auto", "yaml", "ini", "toml"]
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
 pub const WARN_NO_INVENTORY: &str = "No inventory was parsed, only implicit localhost is available";
 /// Printed by `ansible-playbook` when the inventory has no host at all.
 pub const WARN_EMPTY_HOSTS: &str = "provided hosts list is empty, only localhost is available. \
@@ -111,6 +140,12 @@ pub struct Inventory {
     pub parsed_any: bool,
     /// The run's `add_host` / `group_by` changes, kept for `meta: refresh_inventory`.
     pub dynamic: Vec<DynamicChange>,
+    /// The enabled inventory plugins (`[inventory] enable_plugins`), short names.
+    pub plugins: Vec<String>,
+    /// Messages shown from a verbosity on (`-vvv`: 3).
+    pub verbose: Vec<(u8, String)>,
+    /// What to do with group names that are not valid variable names.
+    pub group_chars: GroupChars,
     vars_cache: vars_dirs::VarsCache,
 }
 
@@ -130,7 +165,18 @@ impl Inventory {
     /// comma-separated host list (`a,b,`). A source that cannot be parsed is skipped with a
     /// warning, as Ansible does; with no usable source only the implicit localhost exists.
     pub fn load(sources: &[PathBuf]) -> Result<Inventory> {
+        Inventory::load_with(sources, &LoadSettings::default())
+    }
+
+    /// [`Inventory::load`] with the given plugins and group name rules.
+    pub fn load_with(sources: &[PathBuf], settings: &LoadSettings) -> Result<Inventory> {
         let mut inv = Inventory::empty();
+        inv.plugins = settings
+            .plugins
+            .iter()
+            .map(|p| p.trim().trim_start_matches("ansible.builtin.").to_string())
+            .collect();
+        inv.group_chars = settings.group_chars;
         sources::load_all(&mut inv, sources)?;
         Ok(inv)
     }

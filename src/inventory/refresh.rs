@@ -28,7 +28,12 @@ pub enum DynamicChange {
 impl Inventory {
     /// The inventory read again from `sources`, with this one's runtime changes replayed.
     pub fn refreshed(&self, sources: &[PathBuf]) -> Result<Inventory> {
-        let mut fresh = Inventory::load(sources)?;
+        // Read with the same plugins and group name rule as the first time.
+        let settings = super::LoadSettings {
+            plugins: self.plugins.clone(),
+            group_chars: self.group_chars,
+        };
+        let mut fresh = Inventory::load_with(sources, &settings)?;
         for change in &self.dynamic {
             match change.clone() {
                 DynamicChange::AddHost { name, groups, vars } => {

@@ -28,9 +28,30 @@ pub(crate) fn load_all(inv: &mut Inventory, sources: &[PathBuf]) -> Result<()> {
             continue;
         }
         if text.contains(',') && !source.exists() {
-            parse_host_list(inv, &text);
-            parsed = true;
-            continue;
+            // The first enabled of the two host-list plugins takes it.
+            let plugin = inv
+                .plugins
+                .iter()
+                .find(|p| *p == "host_list" || *p == "advanced_host_list")
+                .cloned();
+            match plugin.as_deref() {
+                Some("host_list") => {
+                    parse_host_list(inv, &text);
+                    parsed = true;
+                    continue;
+                }
+                Some(_) => {
+                    if parse_advanced_host_list(inv, &text) {
+                        parsed = true;
+                    } else {
+                        inv.warnings
+                            .push(format!("Unable to parse {text} as an inventory source"));
+                        inv.failed_sources.push(text);
+                    }
+                    continue;
+                }
+                None => {}
+            }
         }
         let path = absolute(source);
         if parse_path(inv, &path)? {
@@ -98,6 +119,53 @@ fn parse_host_list(inv: &mut Inventory, text: &str) {
     }
 }
 
+/// The `advanced_host_list` plugin: a host list whose entries may hold ranges
+/// (`web[1:3],`). An entry whose range Ansible rejects stays one name (said at `-vvv`); one
+/// that makes Python itself fail (`[1:j]`) fails the whole source.
+fn parse_advanced_host_list(inv: &mut Inventory, text: &str) -> bool {
+    let src = SourceInfo {
+        file: Value::String(text.to_string()),
+        dir: Value::Null,
+    };
+    let mut attempt = inv.clone();
+    for h in text.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let (names, port) = match super::host_range::expand_hostpattern(h) {
+            Ok(found) => found,
+            Err(e) if e.starts_with("invalid literal") || e.starts_with("range()") => {
+                let msg = format!("Invalid data from string, could not parse: {e}");
+                let err = Error::parse(msg, None);
+                let origin =
+                    format!("<inventory plugin 'advanced_host_list' with source '{text}'>");
+                inv.warnings.push(format!(
+                    "Failed to parse inventory with 'advanced_host_list' plugin: {m}\n\nFailed to parse inventory with 'advanced_host_list' plugin.\n\n<<< caused by >>>\n\n{m}\nOrigin: {origin}\n",
+                    m = err.message
+                ));
+                inv.parse_errors.push(err);
+                return false;
+            }
+            Err(e) => {
+                attempt.verbose.push((
+                    3,
+                    format!("Unable to parse address from hostname, leaving unchanged: {e}"),
+                ));
+                (vec![h.to_string()], None)
+            }
+        };
+        for name in names {
+            if !attempt.hosts.contains_key(&name) {
+                attempt.ensure_host(&name, port, Some(&src));
+                attempt.put_host_in_group(&name, "ungrouped");
+            }
+        }
+    }
+    attempt.verbose.push((
+        3,
+        format!("Parsed {text} inventory source with advanced_host_list plugin"),
+    ));
+    *inv = attempt;
+    true
+}
+
 /// Parses a file or every entry of a directory; `Ok(false)` when nothing could be parsed.
 fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
     if path.is_dir() {
@@ -163,12 +231,26 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     if ext.is_empty() || YAML_EXTS.contains(&ext.as_str()) {
+        let mut plugin_config = false;
         if let Ok(doc) = crate::yaml::load_str(&text, &display) {
             if cloud::is_cloud(&doc) {
                 return Ok(parse_cloud(inv, &doc, &src, &display));
             }
+            if let Some(name) = doc.get("plugin").and_then(|p| p.as_str()) {
+                plugin_config = true;
+                if inv.plugins.iter().any(|p| p == "auto") {
+                    let mut attempt = inv.clone();
+                    match parse_plugin_config(&mut attempt, name, &doc, &src, &display) {
+                        Ok(()) => {
+                            *inv = attempt;
+                            return Ok(true);
+                        }
+                        Err(e) => failures.push(("auto", e)),
+                    }
+                }
+            }
         }
-        if ext == ".yml" || ext == ".yaml" {
+        if (ext == ".yml" || ext == ".yaml") && !plugin_config {
             failures.push((
                 "auto",
                 Error::parse(
@@ -219,6 +301,26 @@ fn parse_path(inv: &mut Inventory, path: &Path) -> Result<bool> {
         .push(format!("Unable to parse {display} as an inventory source"));
     inv.failed_sources.push(display);
     Ok(false)
+}
+
+/// A YAML file naming its inventory plugin (`plugin: ansible.builtin.generator`), read by
+/// the `auto` plugin: the builtin plugins that are data, not Python, are ours too.
+fn parse_plugin_config(
+    inv: &mut Inventory,
+    name: &str,
+    doc: &crate::yaml::Node,
+    src: &SourceInfo,
+    display: &str,
+) -> Result<()> {
+    let config = doc.to_json();
+    match name.strip_prefix("ansible.builtin.").unwrap_or(name) {
+        "generator" => super::generator::parse(inv, &config, src),
+        "constructed" => super::constructed::parse(inv, &config),
+        _ => Err(Error::parse(
+            format!("inventory config '{display}' specifies unknown plugin '{name}'"),
+            None,
+        )),
+    }
 }
 
 /// A source file's text; a vaulted one is decrypted (Ansible's loader does it for every

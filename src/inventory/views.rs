@@ -48,6 +48,8 @@ const INTERNAL_VARS: [&str; 33] = [
 pub struct ViewVars<'a> {
     pub playbook_dir: Option<&'a Path>,
     pub extra_vars: &'a Map<String, Value>,
+    /// `--export`: each host and group with only its own variables (not merged down).
+    pub export: bool,
 }
 
 impl Inventory {
@@ -69,9 +71,16 @@ impl Inventory {
         let mut out = Map::new();
         let mut seen = HashSet::new();
         self.format_group("all", &avail, &mut seen, &mut out);
+        if v.export {
+            self.add_group_vars(&mut out);
+        }
         let mut hostvars = Map::new();
         for h in available {
-            let vars = self.display_vars(h, v)?;
+            let vars = if v.export {
+                self.own_vars(h)
+            } else {
+                self.display_vars(h, v)?
+            };
             if !vars.is_empty() {
                 hostvars.insert(h.clone(), Value::Object(vars));
             }
@@ -82,6 +91,32 @@ impl Inventory {
         meta.insert("profile".into(), Value::from("inventory_legacy"));
         out.insert("_meta".into(), Value::Object(meta));
         Ok(Value::Object(out))
+    }
+
+    /// A host's own variables, as `--export` lists them.
+    fn own_vars(&self, host: &str) -> Map<String, Value> {
+        let mut vars = self
+            .hosts
+            .get(host)
+            .map(|h| h.vars.clone())
+            .unwrap_or_default();
+        vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
+        vars
+    }
+
+    /// `--export`: each listed group's own variables under `vars`.
+    fn add_group_vars(&self, out: &mut Map<String, Value>) {
+        for (name, group) in &self.groups {
+            if group.vars.is_empty() {
+                continue;
+            }
+            let entry = out
+                .entry(name.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = entry {
+                m.insert("vars".into(), Value::Object(group.vars.clone()));
+            }
+        }
     }
 
     fn format_group(
@@ -229,6 +264,7 @@ mod tests {
         let inv = inv();
         let extra = Map::new();
         let v = ViewVars {
+            export: false,
             playbook_dir: None,
             extra_vars: &extra,
         };

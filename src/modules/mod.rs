@@ -112,6 +112,10 @@ pub struct ModuleContext<'a> {
     /// Where relative `src:` paths are looked up, most specific first (role files/ or
     /// templates/, the role dir, the playbook dir).
     pub search_paths: Vec<PathBuf>,
+    /// The task's role directory, if the task comes from a role.
+    pub role_path: Option<PathBuf>,
+    /// The directory of the file the task was written in.
+    pub task_dir: Option<PathBuf>,
     pub eval: &'a dyn Evaluator,
     /// The other hosts of the run, for modules that act on a whole fleet at once
     /// ([`Module::fleet`]); `None` elsewhere.

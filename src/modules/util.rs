@@ -304,6 +304,8 @@ pub mod test_support {
             become_: Default::default(),
             env: opts.env,
             search_paths: opts.search,
+            role_path: None,
+            task_dir: None,
             eval: &eval,
             fleet: None,
         };

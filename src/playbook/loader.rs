@@ -24,6 +24,8 @@ pub struct Loader {
     /// `import_playbook` names are rendered with them, as Ansible does at load time.
     pub load_vars: Map<String, Value>,
     files: Mutex<HashMap<PathBuf, Arc<Node>>>,
+    /// Every role instance expanded while a play loads (its static roles, tasks or not).
+    expanded_roles: Mutex<Vec<Arc<RoleInstance>>>,
 }
 
 /// Where a task list is being loaded from: what imported tasks inherit and where paths resolve.
@@ -164,6 +166,7 @@ impl Loader {
             roles_path,
             load_vars: Map::new(),
             files: Mutex::new(HashMap::new()),
+            expanded_roles: Mutex::new(Vec::new()),
         }
     }
 
@@ -523,6 +526,13 @@ impl Loader {
                 .append(&mut self.load_items(n, &hctx, &mut Vec::new())?);
         }
         play.handlers.append(&mut import_handlers);
+        // `roles:` and `import_role`s, a role without tasks (only vars/) included.
+        play.static_roles = std::mem::take(
+            &mut *self
+                .expanded_roles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         Ok(play)
     }
 
@@ -538,7 +548,14 @@ impl Loader {
         at: &Node,
     ) -> Result<Vec<Item>> {
         let mut seen = already_run.clone();
-        self.expand_role_itself(spec, ctx, &mut seen, handlers, at)
+        let logged = self.expanded_len();
+        let items = self.expand_role_itself(spec, ctx, &mut seen, handlers, at);
+        // An include_role is dynamic: its roles are not the play's static ones.
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .truncate(logged);
+        items
     }
 
     /// Expands a role that runs even if it ran before (an include or import of it), with
@@ -561,6 +578,13 @@ impl Loader {
             seen.remove(&role_key(&path, &spec.params));
         }
         self.expand_role(spec, ctx, seen, handlers, at)
+    }
+
+    fn expanded_len(&self) -> usize {
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// Expands a role (dependencies first) into blocks, collecting its handlers.
@@ -644,7 +668,8 @@ impl Loader {
         // Dependencies run first, with the using role's keywords applied.
         let mut dep_defaults = Map::new();
         for dep in &meta.dependencies {
-            let dep_spec = RoleSpec::from_node(dep)?;
+            let mut dep_spec = RoleSpec::from_node(dep)?;
+            dep_spec.inherited_params = spec.all_params();
             let mut dep_ctx = ctx.clone();
             dep_ctx.keywords = merge_keywords(&ctx.keywords, &spec.keywords);
             let mut items =
@@ -674,8 +699,12 @@ impl Loader {
             path: path.clone(),
             defaults,
             vars,
-            params: spec.params.clone(),
+            params: spec.all_params(),
         });
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(instance.clone());
         let role_ctx = Context {
             keywords: merge_keywords(&ctx.keywords, &spec.keywords),
             role: Some(instance.clone()),
@@ -917,8 +946,18 @@ impl Loader {
                 task.args.insert(k, v);
             }
         }
+        if !matches!(short.as_str(), "command" | "shell" | "raw" | "script") {
+            if let Some(k) = task.args.keys().find(|k| k.starts_with("_ansible_")) {
+                return Err(Error::other(format!(
+                    "Invalid parameter specified beginning with keyword '_ansible_' for action '{short}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+                )));
+            }
+        }
         task.action = short.clone();
         task.keywords = merge_keywords(&ctx.keywords, &kw);
+        if matches!(short.as_str(), "include_tasks" | "include_role") {
+            task.keywords.include_params.extend(kw.vars.clone());
+        }
         for n in task.keywords.notify.iter().rev() {
             if !task.notify.contains(n) {
                 task.notify.insert(0, n.clone());
@@ -1074,7 +1113,14 @@ impl Loader {
         }
         let node = self.load_yaml(path)?;
         let mut handlers = Vec::new();
-        self.load_items(&node, ctx, &mut handlers)
+        let logged = self.expanded_len();
+        let items = self.load_items(&node, ctx, &mut handlers);
+        // Roles imported by an included file are not the play's static roles.
+        self.expanded_roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .truncate(logged);
+        items
     }
 }
 
@@ -1113,6 +1159,9 @@ pub fn merge_keywords(outer: &Keywords, inner: &Keywords) -> Keywords {
     }
     for (k, v) in &inner.vars {
         out.vars.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &inner.include_params {
+        out.include_params.insert(k.clone(), v.clone());
     }
     out.environment.extend(inner.environment.iter().cloned());
     for n in &inner.notify {
@@ -1178,14 +1227,7 @@ fn split_action_string(node: &Node) -> Result<(String, Map<String, Value>)> {
 pub fn takes_free_form(action: &str) -> bool {
     matches!(
         action,
-        "command"
-            | "shell"
-            | "raw"
-            | "script"
-            | "include_tasks"
-            | "import_tasks"
-            | "include_vars"
-            | "meta"
+        "command" | "shell" | "raw" | "script" | "include_tasks" | "import_tasks" | "meta"
     )
 }
 

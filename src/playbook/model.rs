@@ -39,6 +39,8 @@ pub struct Play {
     pub post_tasks: Vec<Item>,
     /// Play handlers followed by the handlers of its roles.
     pub handlers: Vec<Item>,
+    /// The roles the play loads statically (`roles:`, `import_role`), in load order.
+    pub static_roles: Vec<Arc<RoleInstance>>,
 }
 
 impl Play {
@@ -76,6 +78,9 @@ pub struct Keywords {
     pub tags: Vec<String>,
     /// Block and task vars (precedence levels 16-17), outermost first.
     pub vars: Map<String, Value>,
+    /// The `vars:` of the dynamic includes (`include_tasks`, `include_role`) a task came
+    /// through: Ansible's include params, above set_fact and role params.
+    pub include_params: Map<String, Value>,
     pub become_: Option<Value>,
     pub become_user: Option<Value>,
     pub become_method: Option<Value>,

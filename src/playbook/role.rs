@@ -17,11 +17,22 @@ pub struct RoleSpec {
     pub handlers_from: Option<String>,
     /// Role parameters (precedence 20): keys that are not keywords.
     pub params: Map<String, Value>,
+    /// The parameters of the roles that depend on this one (a dependency sees them, under
+    /// its own); not part of the role's identity.
+    pub inherited_params: Map<String, Value>,
     /// Keywords on the role entry (tags, when, become, ...), applied to its tasks.
     pub keywords: Keywords,
 }
 
 impl RoleSpec {
+    /// The parameters the role's tasks see: those of the roles depending on it, then its own
+    /// (Ansible's `get_role_params(dep_chain)`).
+    pub fn all_params(&self) -> Map<String, Value> {
+        let mut all = self.inherited_params.clone();
+        all.extend(self.params.clone());
+        all
+    }
+
     pub fn display_name(&self, path: &Path) -> String {
         // A role found in a collection by its short name shows as `ns.col.role`.
         if fqcn(&self.name).is_none() && !self.name.contains('/') {
@@ -111,6 +122,7 @@ impl RoleSpec {
             defaults_from: s("defaults_from"),
             handlers_from: s("handlers_from"),
             params: Map::new(),
+            inherited_params: Map::new(),
             keywords: Keywords::default(),
         })
     }

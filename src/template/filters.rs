@@ -417,7 +417,11 @@ fn to_nice_json(value: &MjValue, kwargs: Kwargs) -> Result<String, Error> {
     Ok(pyfmt::json_dumps(&data(value)?, opts))
 }
 
-fn from_json(value: &MjValue) -> Result<MjValue, Error> {
+/// `from_json(profile=...)`: 2.19's serialization profiles only change how tagged values
+/// decode; there are no tags here, so any profile reads plain JSON.
+fn from_json(value: &MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
+    let _profile: Option<String> = kwargs.get("profile")?;
+    kwargs.assert_all_used()?;
     let s = text(value)?;
     let v: Value = serde_json::from_str(&s).map_err(|e| fail(format!("from_json: {e}")))?;
     Ok(mj(v))

@@ -66,9 +66,14 @@ impl Object for Tagged {
     }
 }
 
+/// `x is ansible._protomatter.tagged_with(tag)`: the tag of a value made tagged here; any
+/// other string counts as `TrustedAsTemplate` (everything yiqiu-play holds came from the
+/// playbook's own files or is rendered as such; no other tags are kept).
 fn tagged_with(v: MjValue, tag: String) -> bool {
-    v.downcast_object_ref::<Tagged>()
-        .is_some_and(|t| t.tag == tag)
+    match v.downcast_object_ref::<Tagged>() {
+        Some(t) => t.tag == tag,
+        None => tag == "TrustedAsTemplate" && v.kind() == minijinja::value::ValueKind::String,
+    }
 }
 
 fn string_arg(v: &MjValue, what: &str, which: &str) -> Result<String, Error> {

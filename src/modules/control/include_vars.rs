@@ -3,7 +3,7 @@
 //! Relative paths are looked up in `ctx.search_paths`, each both in its `vars/` subdirectory
 //! and itself, as Ansible's `_find_needle('vars', ...)` does.
 
-use crate::modules::util::map;
+use crate::modules::util::{is_identifier, map};
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -67,19 +67,33 @@ impl Loader {
                 )))
             }
         };
-        for (k, v) in data {
-            match (self.merge, self.facts.get_mut(&k), v) {
-                (true, Some(Value::Object(old)), Value::Object(new)) => {
-                    crate::vars::combine::merge_into(old, new)
-                }
-                (_, _, v) => {
-                    self.facts.insert(k, v);
-                }
-            }
-        }
+        // Files of one include replace each other's keys; `hash_behaviour` applies only
+        // against the variables defined before (Ansible's `results.update`).
+        self.facts.extend(data);
         self.files.push(Value::String(path.display().to_string()));
         Ok(())
     }
+}
+
+/// Each loaded dict merged over the value the variable already has.
+fn merge_with_existing(facts: Map<String, Value>, ctx: &ModuleContext) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in facts {
+        let existing = if is_identifier(&k) {
+            ctx.eval.eval_expr(&k).ok()
+        } else {
+            None
+        };
+        let merged = match (existing, v) {
+            (Some(Value::Object(mut old)), Value::Object(new)) => {
+                crate::vars::combine::merge_into(&mut old, new);
+                Value::Object(old)
+            }
+            (_, v) => v,
+        };
+        out.insert(k, merged);
+    }
+    out
 }
 
 /// Where a relative `file`/`dir` is looked for, in order.
@@ -99,10 +113,10 @@ fn candidates(rel: &str, search: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn find(rel: &str, search: &[PathBuf], want_dir: bool) -> Result<PathBuf, Failure> {
+fn find(rel: &str, search: &[PathBuf]) -> Result<PathBuf, Failure> {
     let cands = candidates(rel, search);
     for c in &cands {
-        if (want_dir && c.is_dir()) || (!want_dir && c.is_file()) {
+        if c.is_file() {
             return Ok(std::path::absolute(c).unwrap_or_else(|_| c.clone()));
         }
     }
@@ -111,6 +125,25 @@ fn find(rel: &str, search: &[PathBuf], want_dir: bool) -> Result<PathBuf, Failur
         "Could not find or access '{rel}'\nSearched in:\n\t{} on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
         searched.join("\n\t")
     )))
+}
+
+/// Where `dir:` is read, as Ansible's `_set_root_dir`: in a role, under the role's `vars/`
+/// (a path that starts with `vars/` is the role's own if it exists); elsewhere relative to
+/// the task's file. Not searched further.
+fn dir_root(dir: &str, ctx: &ModuleContext) -> PathBuf {
+    match (&ctx.role_path, &ctx.task_dir) {
+        (Some(role), _) if dir.split('/').next() == Some("vars") => {
+            let p = role.join(dir);
+            if p.exists() {
+                p
+            } else {
+                PathBuf::from(dir)
+            }
+        }
+        (Some(role), _) => role.join("vars").join(dir),
+        (None, Some(task_dir)) => task_dir.join(dir),
+        (None, None) => PathBuf::from(dir),
+    }
 }
 
 /// Files of a directory tree in Ansible's order: each directory's files sorted, directories
@@ -140,7 +173,12 @@ fn walk(root: &Path, depth: i64) -> Result<Vec<PathBuf>, Failure> {
 
 impl IncludeVars {
     fn load_all(args: &Args, ctx: &ModuleContext, loader: &mut Loader) -> Result<(), Failure> {
-        let file = args.string("file").or_else(|| args.string("_raw_params"));
+        // A folded `include_vars: >` raw string ends in a newline Ansible drops.
+        let file = args
+            .string("file")
+            .or_else(|| args.string("_raw_params"))
+            .map(|f| f.trim_end_matches('\n').to_string())
+            .filter(|f| !f.is_empty());
         if let Some(dir) = args.string("dir") {
             if file.is_some() {
                 return Err(fail(
@@ -148,7 +186,13 @@ impl IncludeVars {
                         .into(),
                 ));
             }
-            let root = find(&dir, &ctx.search_paths, true)?;
+            let root = dir_root(&dir, ctx);
+            if !root.exists() {
+                return Err(fail(format!("{} directory does not exist", root.display())));
+            }
+            if !root.is_dir() {
+                return Err(fail(format!("{} is not a directory", root.display())));
+            }
             let matching = match args.str("files_matching") {
                 Some(re) => Some(
                     regex::Regex::new(re)
@@ -194,16 +238,11 @@ impl IncludeVars {
             return Ok(());
         }
         let Some(file) = file else {
-            return Err(fail("No file or dir was given".into()));
+            // `file: null` (e.g. a first_found lookup that ignored its error).
+            return Err(fail("Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option".into()));
         };
-        let path = find(&file, &ctx.search_paths, false)?;
-        if !loader.valid_ext(&path) {
-            return Err(fail(format!(
-                "{} does not have a valid extension: {}",
-                path.display(),
-                loader.extensions.join(", ")
-            )));
-        }
+        // A single file is loaded whatever its extension.
+        let path = find(&file, &ctx.search_paths)?;
         loader.load(&path)
     }
 }
@@ -245,6 +284,10 @@ impl Module for IncludeVars {
             show_content: true,
         };
         let outcome = Self::load_all(args, ctx, &mut loader);
+        if outcome.is_ok() && loader.merge {
+            // `hash_behaviour: merge` also merges into the variables already defined.
+            loader.facts = merge_with_existing(loader.facts, ctx);
+        }
         let facts = match args.str("name") {
             Some(name) if outcome.is_ok() => map([(name, Value::Object(loader.facts))]),
             _ if outcome.is_err() => Map::new(),
@@ -324,25 +367,23 @@ mod tests {
     #[test]
     fn dir_walk_order_extensions_and_merge() {
         let t = setup();
+        let d = t.path().join("d").display().to_string();
         let r = run_with(
             &IncludeVars,
-            json!({"dir": "d", "ignore_unknown_extensions": true, "hash_behaviour": "merge"}),
+            json!({"dir": d, "ignore_unknown_extensions": true, "hash_behaviour": "merge"}),
             opts(&t),
         )
         .unwrap();
-        assert_eq!(
-            r["ansible_facts"],
-            json!({"x": 1, "h": {"k": 1, "j": 2}, "y": 2})
-        );
+        assert_eq!(r["ansible_facts"], json!({"x": 1, "h": {"j": 2}, "y": 2}));
         assert_eq!(r["ansible_included_var_files"].as_array().unwrap().len(), 2);
         let r = run_with(
             &IncludeVars,
-            json!({"dir": "d", "depth": 1, "files_matching": "^a"}),
+            json!({"dir": d, "depth": 1, "files_matching": "^a"}),
             opts(&t),
         )
         .unwrap();
         assert_eq!(r["ansible_facts"], json!({"x": 1, "h": {"k": 1}}));
-        let m = failed(run_with(&IncludeVars, json!({"dir": "d"}), opts(&t)));
+        let m = failed(run_with(&IncludeVars, json!({"dir": d}), opts(&t)));
         assert!(m["message"]
             .as_str()
             .unwrap()

@@ -11,6 +11,21 @@ pub struct SetFact;
 
 const SPEC: &[ArgSpec] = &[ArgSpec::new("cacheable", ArgKind::Bool), ArgSpec::any()];
 
+/// Names Jinja gives a meaning of their own (ansible-core's `JINJA_KEYWORDS`).
+const JINJA_KEYWORDS: &[&str] = &["true", "false", "none", "True", "False", "None", "not"];
+
+/// ` of type 'int'` for a key that a template or YAML made a number (keys reach the module
+/// as text, so a numeric text is taken for the number it was).
+fn key_type(k: &str) -> &'static str {
+    if k.parse::<i64>().is_ok() {
+        " of type 'int'"
+    } else if k.parse::<f64>().is_ok_and(f64::is_finite) {
+        " of type 'float'"
+    } else {
+        ""
+    }
+}
+
 impl Module for SetFact {
     fn name(&self) -> &'static str {
         "set_fact"
@@ -27,10 +42,11 @@ impl Module for SetFact {
             if k == "cacheable" {
                 continue;
             }
-            if !is_identifier(k) {
+            if !is_identifier(k) || JINJA_KEYWORDS.contains(&k.as_str()) {
                 // ansible-core 2.19 raises here; its registered msg carries the prefix.
                 return Err(ModuleError::msg(format!(
-                    "Task failed: Invalid variable name '{k}'."
+                    "Task failed: Invalid variable name '{k}'{}.",
+                    key_type(k)
                 )));
             }
             facts.insert(k.clone(), v.clone());
@@ -75,6 +91,16 @@ mod tests {
     fn invalid_name_and_empty() {
         let m = failed(run(&SetFact, json!({"1a": 2})));
         assert_eq!(m["msg"], json!("Task failed: Invalid variable name '1a'."));
+        let m = failed(run(&SetFact, json!({"true": 2})));
+        assert_eq!(
+            m["msg"],
+            json!("Task failed: Invalid variable name 'true'.")
+        );
+        let m = failed(run(&SetFact, json!({"1": 2})));
+        assert_eq!(
+            m["msg"],
+            json!("Task failed: Invalid variable name '1' of type 'int'.")
+        );
         let m = failed(run(&SetFact, json!({"cacheable": true})));
         assert!(m["msg"]
             .as_str()

@@ -1299,6 +1299,8 @@ mod tests {
             },
             env: vec![],
             search_paths: vec![],
+            role_path: None,
+            task_dir: None,
             eval: &eval,
             fleet: None,
         };
@@ -1334,6 +1336,8 @@ mod tests {
             become_: Default::default(),
             env: vec![],
             search_paths: vec![],
+            role_path: None,
+            task_dir: None,
             eval: &eval,
             fleet: None,
         };

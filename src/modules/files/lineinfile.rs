@@ -632,6 +632,8 @@ pub mod tests {
             become_: Default::default(),
             env: vec![],
             search_paths: vec![],
+            role_path: None,
+            task_dir: None,
             eval: &eval,
             fleet: None,
         };
@@ -684,6 +686,8 @@ pub mod tests {
             become_: Default::default(),
             env: vec![],
             search_paths: vec![],
+            role_path: None,
+            task_dir: None,
             eval: &eval,
             fleet: None,
         };

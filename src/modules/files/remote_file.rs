@@ -750,6 +750,8 @@ pub mod counting {
                 become_: Default::default(),
                 env: vec![],
                 search_paths: vec![],
+                role_path: None,
+                task_dir: None,
                 eval: &eval,
                 fleet: None,
             };
