@@ -4,7 +4,7 @@
 //! line then runs in the host's shell, through `executable` when given.
 
 use super::command::py_shlex_split;
-use crate::connection::{quote, Command};
+use crate::connection::Command;
 use crate::modules::util::{conn_err, find_local_file, map, put_output, remote_exists, text};
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleError, ModuleResult};
 use serde_json::Value;
@@ -99,13 +99,13 @@ impl Module for Script {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_else(|| "script".into());
         let dir = super::remote_tmp::stage(ctx, &name, data)?;
-        // The user's line is shell text, as in Ansible: only its first word is replaced.
-        let rest = line.find(&first).map_or("", |at| &line[at + first.len()..]);
-        let mut run = quote(&format!("{dir}/{name}"));
+        // The user's line is shell text, as in Ansible's script action: the script's word
+        // (unquoted, as shlex read it) is replaced by the staged path wherever it appears,
+        // so `'space path/t.sh' -a` keeps its quotes around the new path.
+        let mut run = line.replace(&first, &format!("{dir}/{name}"));
         if let Some(exe) = args.str("executable") {
-            run = format!("{} {run}", quote(exe));
+            run = format!("{exe} {run}");
         }
-        run.push_str(rest);
         let out = ctx
             .conn
             .exec(&Command {
@@ -158,5 +158,27 @@ mod tests {
             opts(),
         ));
         assert_eq!(m["msg"], json!("non-zero return code"));
+    }
+
+    #[test]
+    fn a_quoted_script_path_with_a_space_keeps_its_quotes_around_the_staged_path() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("files/space path")).unwrap();
+        std::fs::write(
+            d.path().join("files/space path/t.sh"),
+            "#!/bin/sh\necho \"ran $1\"\n",
+        )
+        .unwrap();
+        let opts = Opts {
+            search: vec![d.path().join("files")],
+            ..Opts::default()
+        };
+        let r = run_with(
+            &Script,
+            json!({"_raw_params": "'space path/t.sh' 'x y'"}),
+            opts,
+        )
+        .unwrap();
+        assert_eq!(r["stdout"], json!("ran x y\n"));
     }
 }
