@@ -85,3 +85,33 @@ fn adhoc_include_role_runs_the_roles_tasks_and_handlers() {
     assert!(dir.path().join("task.txt").exists());
     assert!(dir.path().join("handler.txt").exists());
 }
+
+/// Checked with ansible-playbook 2.19: a role included from an included role sees the
+/// including role's defaults and vars, in its tasks and its handlers (the dep chain).
+#[test]
+fn a_role_included_by_an_included_role_sees_the_parents_defaults_and_vars() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - include_role:\n        name: r1\n",
+        ),
+        ("hosts", "localhost ansible_connection=local\n"),
+        ("roles/r1/defaults/main.yml", "v: from-defaults\n"),
+        ("roles/r1/vars/main.yml", "w: from-vars\n"),
+        ("roles/r1/tasks/main.yml", "- include_role:\n    name: r2\n"),
+        (
+            "roles/r2/tasks/main.yml",
+            "- shell: echo task {{ v }} {{ w }} >> {{ playbook_dir }}/seen.txt\n  notify: h\n",
+        ),
+        (
+            "roles/r2/handlers/main.yml",
+            "- name: h\n  shell: echo handler {{ v }} {{ w }} >> {{ playbook_dir }}/seen.txt\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert_eq!(
+        lines(&dir.path().join("seen.txt")),
+        ["task from-defaults from-vars", "handler from-defaults from-vars"]
+    );
+}

@@ -690,6 +690,15 @@ impl Loader {
         }
         vars.extend(own_vars);
         let mut defaults = dep_defaults;
+        // Ansible's `get_default_vars(dep_chain)` / `get_inherited_vars`: a role included or
+        // imported from another role sees the defaults and vars of the roles above it, under
+        // its own.
+        if let Some(parent) = &ctx.role {
+            defaults.extend(parent.defaults.clone());
+            let mut chained = parent.vars.clone();
+            chained.extend(std::mem::take(&mut vars));
+            vars = chained;
+        }
         for (k, v) in role::load_vars_file(self, &path, "defaults", spec.defaults_from.as_deref())?
         {
             defaults.insert(k, v);
