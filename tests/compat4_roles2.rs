@@ -112,6 +112,46 @@ fn a_role_included_by_an_included_role_sees_the_parents_defaults_and_vars() {
     r.assert_code(0);
     assert_eq!(
         lines(&dir.path().join("seen.txt")),
-        ["task from-defaults from-vars", "handler from-defaults from-vars"]
+        [
+            "task from-defaults from-vars",
+            "handler from-defaults from-vars"
+        ]
     );
+}
+
+/// Checked with ansible-playbook 2.19 (`handlers` target, tagged_play.yml): with
+/// ANSIBLE_DEBUG the implicit flushes log whether they trigger; the implicit flush is tagged
+/// `always` under the play's tags, so skipping the play's tag logs nothing.
+#[test]
+fn ansible_debug_logs_the_implicit_handler_flushes() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: localhost\n  gather_facts: no\n  tags: whole\n  tasks:\n    - debug:\n      changed_when: true\n      notify: h1\n      tags: t\n  handlers:\n    - name: h1\n      shell: echo ran >> {{ playbook_dir }}/h1.txt\n",
+        ),
+        ("hosts", "localhost ansible_connection=local\n"),
+    ]);
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yiqiu-play"))
+            .env("HOME", dir.path())
+            .env("ANSIBLE_DEBUG", "1")
+            .current_dir(dir.path())
+            .args(["-i", "hosts", "site.yml"])
+            .args(extra)
+            .output()
+            .expect("run yiqiu-play");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let count = |out: &str, needle: &str| out.lines().filter(|l| l.contains(needle)).count();
+    let skipped = run(&["--skip-tags", "whole"]);
+    assert_eq!(count(&skipped, "META: triggered running handlers"), 0);
+    assert_eq!(count(&skipped, "No handler notifications for"), 0);
+    assert!(!dir.path().join("h1.txt").exists());
+    let tagged = run(&["--tags", "t"]);
+    assert_eq!(
+        count(&tagged, "META: triggered running handlers for localhost"),
+        1,
+        "{tagged}"
+    );
+    assert_eq!(lines(&dir.path().join("h1.txt")), ["ran"]);
 }

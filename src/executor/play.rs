@@ -634,13 +634,13 @@ impl<'a> PlayRun<'a> {
             self.mark_failed(&failed);
             // Handlers flush after pre_tasks and after roles+tasks.
             if i != 1 {
-                self.flush_handlers(batch, false);
+                self.implicit_flush(batch);
             }
         }
         if !self.abort.load(Ordering::SeqCst) && !self.alive(batch).is_empty() {
             let failed = self.run_items(&self.play.post_tasks, &self.alive(batch), false);
             self.mark_failed(&failed);
-            self.flush_handlers(batch, false);
+            self.implicit_flush(batch);
         }
         // Forced handlers still run when every host failed before a flush point (nothing
         // left notified makes this a no-op).
@@ -1307,6 +1307,32 @@ impl<'a> PlayRun<'a> {
                 None
             }
         }
+    }
+
+    /// The implicit `meta: flush_handlers` after a section. Ansible tags it `always` under
+    /// the play's tags, and its `ANSIBLE_DEBUG` log says per host whether it triggers.
+    fn implicit_flush(&self, batch: &[String]) {
+        let mut tags = self.play.keywords.tags.clone();
+        tags.push("always".into());
+        if crate::output::debug_log::enabled() && self.shared.tags.should_run(&tags) {
+            let notified = self
+                .notified
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            for h in self.alive(batch) {
+                if notified.values().any(|hosts| hosts.contains(&h)) {
+                    crate::output::debug_log::line(&format!(
+                        "META: triggered running handlers for {h}"
+                    ));
+                } else {
+                    crate::output::debug_log::line(&format!(
+                        "No handler notifications for {h}, skipping."
+                    ));
+                }
+            }
+        }
+        self.flush_handlers(batch, false);
     }
 
     /// Runs notified handlers in the order they are defined, each once. Returns the hosts

@@ -6,6 +6,7 @@
 
 pub mod banner;
 pub mod color;
+pub mod debug_log;
 pub mod default;
 pub mod diff;
 pub mod json;
