@@ -155,3 +155,25 @@ fn ansible_debug_logs_the_implicit_handler_flushes() {
     );
     assert_eq!(lines(&dir.path().join("h1.txt")), ["ran"]);
 }
+
+/// Checked with ansible-playbook 2.19 (`handlers` target, test_run_once.yml): a `run_once`
+/// handler runs for the first notified host in the play's order, whichever host's
+/// notification arrived first.
+#[test]
+fn a_run_once_handler_runs_for_the_first_host_in_play_order() {
+    let dir = project(&[
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  tasks:\n    - shell: sleep {{ delay }}\n      notify: h\n  handlers:\n    - name: h\n      run_once: true\n      shell: echo {{ inventory_hostname }} >> {{ playbook_dir }}/h.txt\n",
+        ),
+        (
+            "hosts",
+            "A ansible_connection=local delay=1\nB ansible_connection=local delay=0\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["-i", "hosts", "site.yml"]);
+    r.assert_code(0);
+    assert_eq!(lines(&dir.path().join("h.txt")), ["A"]);
+    r.assert_recap("A", "ok=2");
+    r.assert_recap("B", "ok=1");
+}

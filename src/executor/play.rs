@@ -1357,9 +1357,12 @@ impl<'a> PlayRun<'a> {
                 let mut n = self.notified.lock().unwrap_or_else(|p| p.into_inner());
                 n.remove(&i).unwrap_or_default()
             };
-            let hosts: Vec<String> = hosts
-                .into_iter()
-                .filter(|h| batch.contains(h))
+            // In the play's host order, not the order notifications arrived (Ansible runs a
+            // handler on the play's hosts that were notified: `run_once` picks the first).
+            let hosts: Vec<String> = batch
+                .iter()
+                .filter(|h| hosts.contains(h))
+                .cloned()
                 .filter(|h| {
                     let f = self.flags(h);
                     !f.unreachable && !f.ended && (force || !f.failed || InAlways::covers(h))
