@@ -32,7 +32,6 @@ const BUILTIN: &[&str] = &[
     "get_url",
     "getent",
     "git",
-    "group",
     "group_by",
     "hostname",
     "include_vars",

@@ -29,6 +29,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::pause::Pause,
         &super::getent::Getent,
         &super::system::user::User,
+        &super::system::group::Group,
         &super::ping::Ping,
         &super::raw::Raw,
         &super::set_fact::SetFact,

@@ -77,7 +77,7 @@ fn fail(msg: impl Into<String>) -> ModuleError {
 }
 
 /// Runs one command line (words quoted here); `(rc, stdout, stderr)`.
-fn run_words(
+pub(super) fn run_words(
     ctx: &mut ModuleContext,
     words: &[String],
 ) -> Result<(i32, String, String), ModuleError> {
@@ -398,7 +398,7 @@ impl Module for User {
     }
 }
 
-fn failed_run(name: &str, err: String, rc: i32) -> ModuleError {
+pub(super) fn failed_run(name: &str, err: String, rc: i32) -> ModuleError {
     ModuleError::Failed(map([
         ("name", name.into()),
         ("msg", err.into()),
@@ -516,7 +516,7 @@ fn run_user(want: &Want, ctx: &mut ModuleContext) -> ModuleResult {
 }
 
 /// `changed` from whether a command ran, with its non-empty stdout/stderr.
-fn finish(
+pub(super) fn finish(
     mut res: Map<String, Value>,
     outcome: Option<(i32, String, String)>,
 ) -> Map<String, Value> {

@@ -47,6 +47,14 @@ pub fn query_script(name: &str) -> String {
     )
 }
 
+/// Shell text printing one group (`getent group NAME`) the way [`parse`] reads it.
+pub fn group_query_script(name: &str) -> String {
+    format!(
+        "getent group {} | sed 's/^/{MARK}group /'\n",
+        quote(name)
+    )
+}
+
 fn int(s: Option<&str>) -> Option<i64> {
     s.and_then(|v| v.trim().parse().ok())
 }
