@@ -365,6 +365,12 @@ impl Templar {
         }
         if let Some(expr) = single_expression(s) {
             let v = self.eval(expr, ctx)?;
+            // 2.19 finalizes containers too: an undefined inside a literal list/dict fails.
+            if !v.is_undefined() && holds_undefined(&v, 0) {
+                return Err(TemplateError {
+                    message: self.nested_undefined_message(expr, ctx),
+                });
+            }
             if v.is_undefined() {
                 return Err(TemplateError {
                     message: errors::undefined_message(expr, ctx),
@@ -376,10 +382,37 @@ impl Templar {
         let source = escape::percent_format(s, false);
         let (out, nodes) =
             self.render_named_nodes(&escape::raw_string_literals(&source, false), ctx)?;
+        if nodes.iter().any(|n| holds_undefined(n, 0)) {
+            return Err(TemplateError {
+                message: self.nested_undefined_message(s, ctx),
+            });
+        }
         match nodes.as_slice() {
             [] if out.is_empty() => Ok(Value::Null),
             [one] if self.printed(one)? == out => to_json(one),
             _ => Ok(Value::String(out)),
+        }
+    }
+
+    /// The message for an undefined inside a container: the first undefined variable named.
+    fn nested_undefined_message(&self, expr: &str, ctx: &MjValue) -> String {
+        let names = match self.env.compile_expression(expr) {
+            Ok(e) => e.undeclared_variables(false),
+            // Not one expression: a whole template.
+            Err(_) => match self.env.template_from_str(expr) {
+                Ok(t) => t.undeclared_variables(false),
+                Err(_) => Default::default(),
+            },
+        };
+        let globals: Vec<&str> = self.env.globals().map(|(g, _)| g).collect();
+        let first = names
+            .iter()
+            .filter(|n| !globals.contains(&n.as_str()))
+            .filter(|n| ctx.get_attr(n).map_or(true, |v| v.is_undefined()))
+            .min_by_key(|n| expr.find(n.as_str()).unwrap_or(usize::MAX));
+        match first {
+            Some(n) => format!("'{n}' is undefined"),
+            None => errors::undefined_message(expr, ctx),
         }
     }
 
@@ -474,6 +507,24 @@ fn format_value(
 /// `Value::from(Serde(v))`; `Value::from_serialize` no longer exists).
 pub fn mj_value<T: serde::Serialize>(v: T) -> MjValue {
     MjValue::from(minijinja::value::Serde(v))
+}
+
+/// Whether a list or map holds an undefined value at any depth (bounded against cycles).
+fn holds_undefined(v: &MjValue, depth: usize) -> bool {
+    use minijinja::value::ValueKind;
+    if depth > 64 || !matches!(v.kind(), ValueKind::Seq | ValueKind::Map) {
+        return false;
+    }
+    let Ok(items) = v.try_iter() else {
+        return false;
+    };
+    items.into_iter().any(|k| {
+        let item = match v.kind() {
+            ValueKind::Map => v.get_item(&k).unwrap_or_default(),
+            _ => k,
+        };
+        item.is_undefined() || holds_undefined(&item, depth + 1)
+    })
 }
 
 /// Converts a minijinja value to plain data.

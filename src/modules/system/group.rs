@@ -116,7 +116,10 @@ impl Module for Group {
             }
         };
         let changed = outcome.is_some();
-        let mut res = finish(map([("name", name.clone().into()), ("state", state.into())]), outcome);
+        let mut res = finish(
+            map([("name", name.clone().into()), ("state", state.into())]),
+            outcome,
+        );
         let now = if changed && !ctx.check_mode {
             query(ctx, &name)?
         } else {
