@@ -49,10 +49,7 @@ pub fn query_script(name: &str) -> String {
 
 /// Shell text printing one group (`getent group NAME`) the way [`parse`] reads it.
 pub fn group_query_script(name: &str) -> String {
-    format!(
-        "getent group {} | sed 's/^/{MARK}group /'\n",
-        quote(name)
-    )
+    format!("getent group {} | sed 's/^/{MARK}group /'\n", quote(name))
 }
 
 fn int(s: Option<&str>) -> Option<i64> {
