@@ -1362,11 +1362,11 @@ impl<'a> PlayRun<'a> {
             let hosts: Vec<String> = batch
                 .iter()
                 .filter(|h| hosts.contains(h))
-                .cloned()
                 .filter(|h| {
                     let f = self.flags(h);
                     !f.unreachable && !f.ended && (force || !f.failed || InAlways::covers(h))
                 })
+                .cloned()
                 .collect();
             if hosts.is_empty() {
                 continue;
