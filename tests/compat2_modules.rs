@@ -33,7 +33,6 @@ fn template_module_exposes_template_vars() {
 }
 
 #[test]
-#[ignore = "compat: find read_whole_file: `$` does not match before the file's final newline"]
 fn find_read_whole_file_dollar_matches_before_final_newline() {
     // Python's re.search: `$` matches at the end and just before a trailing newline.
     let (_d, r) = play(

@@ -63,7 +63,6 @@ fn handler_included_tasks_use_handler_banner() {
 }
 
 #[test]
-#[ignore = "compat: `action: module: '{{ var }}'` is resolved at parse time, not per host"]
 fn templated_action_module_per_host() {
     let (_d, r) = run_two_hosts(
         r#"
@@ -86,7 +85,6 @@ fn templated_action_module_per_host() {
 }
 
 #[test]
-#[ignore = "compat: INI inventory `set()` / `{1, 2}` values are not turned into lists"]
 fn ini_inventory_python_set_literals() {
     let dir = project(&[
         (

@@ -4,7 +4,6 @@ mod common;
 use common::*;
 
 #[test]
-#[ignore = "compat: set_fact with a templated free-form `\"{{ item }}=v\"` is rejected"]
 fn set_fact_free_form_templated_kv() {
     let (_d, r) = play(
         r#"

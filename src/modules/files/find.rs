@@ -497,7 +497,9 @@ impl Module for Find {
                 if e.is_reg() {
                     let text = body.unwrap_or_default();
                     let found = if read_whole {
+                        // Python's `$` also matches just before a final newline.
                         re.is_match(&text)
+                            || text.strip_suffix('\n').is_some_and(|t| re.is_match(t))
                     } else {
                         text.lines().any(|l| re.is_match(l))
                     };
