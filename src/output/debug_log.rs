@@ -8,12 +8,7 @@ use std::sync::OnceLock;
 pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| {
-        std::env::var("ANSIBLE_DEBUG").is_ok_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "1" | "yes" | "y" | "on" | "true" | "t"
-            )
-        })
+        std::env::var("ANSIBLE_DEBUG").is_ok_and(|v| crate::cli::config::parse_bool(&v))
     })
 }
 
