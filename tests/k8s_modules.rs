@@ -625,3 +625,52 @@ fn check_mode_reports_objects_in_a_namespace_the_run_would_create() {
     let gone = cluster().kubectl_raw(&["get", "namespace", &ns]);
     assert!(!gone.status.success(), "check mode created the namespace");
 }
+
+/// A task of several workloads sends every request first, then waits for all of them at once
+/// (as `kubectl apply -f` then `kubectl wait` does), where kubernetes.core waits for each in
+/// turn. Proven from the API's own timestamps: the second Job exists before the first one
+/// (whose stand-in pod runs 3 s) completes.
+#[test]
+fn waits_of_several_objects_run_together_after_every_request() {
+    let ns = cluster().namespace("yq-overlap");
+    let job = |name: &str, seconds: u32| {
+        format!(
+            r#"          - apiVersion: batch/v1
+            kind: Job
+            metadata: {{name: {name}, namespace: {ns}}}
+            spec:
+              backoffLimit: 0
+              template:
+                metadata: {{annotations: {{yiqiu.test/run-seconds: "{seconds}"}}}}
+                spec:
+                  restartPolicy: Never
+                  containers: [{{name: main, image: busybox, command: ["true"]}}]
+"#
+        )
+    };
+    let tasks = format!(
+        r#"    - name: two jobs
+      k8s:
+        wait: yes
+        wait_timeout: 60
+        wait_condition: {{type: Complete, status: "True"}}
+        definition:
+{}{}      register: jobs
+    - debug:
+        msg: "{{{{ jobs.result.results | map(attribute='result.status.succeeded') | list }}}}"
+"#,
+        job("slow", 3),
+        job("quick", 0)
+    );
+    let r = run(&[("site.yml", &play(&tasks))], &[]);
+    r.assert_code(0);
+    r.out_contains("\"msg\": [\n        1,\n        1\n    ]");
+    let slow_done = jsonpath("job", "slow", &ns, "{.status.completionTime}");
+    let quick_created = jsonpath("job", "quick", &ns, "{.metadata.creationTimestamp}");
+    assert!(!slow_done.is_empty() && !quick_created.is_empty());
+    // RFC 3339 UTC timestamps of one format compare as strings.
+    assert!(
+        quick_created < slow_done,
+        "quick created {quick_created}, slow completed {slow_done}: the waits ran in turn"
+    );
+}

@@ -48,6 +48,44 @@ pub struct Outcome {
     pub diff: Option<Value>,
 }
 
+/// The outcome of the request, and what is left to wait for (with `wait`, not in check mode).
+pub type Sent = (Outcome, Option<Awaiting>);
+
+/// A wait still to run for an object whose request was sent.
+pub struct Awaiting {
+    api: Api<DynamicObject>,
+    kind: String,
+    what: String,
+    name: String,
+    /// Until the object is gone (`state: absent`) rather than ready.
+    gone: bool,
+}
+
+impl Awaiting {
+    /// Whether this wait may run alongside the waits of the task's other objects, after all
+    /// their requests were sent (as `kubectl apply -f` then `kubectl rollout status`, or
+    /// `kubectl delete -f`, do). Deletions and workloads may: no later object of a manifest
+    /// needs them to be ready first. Anything else (a CRD, a namespace, a custom resource
+    /// with a `wait_condition`) is waited for in order, before the next object's request.
+    pub fn may_overlap(&self) -> bool {
+        self.gone
+            || matches!(
+                self.kind.as_str(),
+                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "Pod"
+            )
+    }
+
+    /// Runs the wait into `out`: a ready object becomes its result.
+    pub async fn finish(self, mut out: Outcome, spec: &WaitSpec) -> Result<Outcome, K8sError> {
+        if self.gone {
+            wait::until_gone(&self.api, &self.what, &self.name, spec).await?;
+        } else {
+            out.result = wait::until_ready(&self.api, &self.kind, &self.name, spec).await?;
+        }
+        Ok(out)
+    }
+}
+
 struct Target {
     api: Api<DynamicObject>,
     name: Option<String>,
@@ -110,8 +148,9 @@ fn outcome(method: &'static str, before: Option<&Value>, after: Value, opts: &Op
     }
 }
 
-/// Creates the object, or brings the existing one to the definition.
-pub async fn present(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Outcome, K8sError> {
+/// Creates the object, or brings the existing one to the definition; with `wait`, what is
+/// left to wait for.
+pub async fn present(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Sent, K8sError> {
     let t = target(cluster, obj).await?;
     let what = label(obj);
     let fail = |verb: &str, e: kube::Error| {
@@ -135,7 +174,7 @@ pub async fn present(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<O
     }
     if opts.check_mode && existing.is_none() {
         if let Some(pending) = in_pending_namespace(cluster, &desired, &what, opts) {
-            return Ok(pending);
+            return Ok((pending, None));
         }
     }
     let (method, after) = if let Some((manager, force)) = &opts.server_side_apply {
@@ -191,12 +230,15 @@ pub async fn present(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<O
     if opts.check_mode && existing.is_none() && is_namespace(obj) {
         cluster.namespace_pending(after.metadata.name.as_deref().unwrap_or_default());
     }
-    let mut out = outcome(method, before.as_ref(), to_json(&after), opts);
-    if let (Some(spec), false) = (&opts.wait, opts.check_mode) {
-        let name = after.metadata.name.clone().unwrap_or_default();
-        out.result = wait::until_ready(&t.api, &t.kind, &name, spec).await?;
-    }
-    Ok(out)
+    let out = outcome(method, before.as_ref(), to_json(&after), opts);
+    let awaiting = (opts.wait.is_some() && !opts.check_mode).then(|| Awaiting {
+        name: after.metadata.name.clone().unwrap_or_default(),
+        what,
+        api: t.api,
+        kind: t.kind,
+        gone: false,
+    });
+    Ok((out, awaiting))
 }
 
 fn is_namespace(obj: &Value) -> bool {
@@ -283,7 +325,7 @@ async fn patch(
 }
 
 /// `state: patched`: only an existing object is patched; a missing one is left alone.
-pub async fn patched(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Outcome, K8sError> {
+pub async fn patched(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Sent, K8sError> {
     let t = target(cluster, obj).await?;
     let exists = match &t.name {
         Some(n) => t
@@ -301,18 +343,19 @@ pub async fn patched(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<O
         None => false,
     };
     if !exists {
-        return Ok(Outcome {
+        let untouched = Outcome {
             changed: false,
             method: "patch",
             result: json!({}),
             diff: None,
-        });
+        };
+        return Ok((untouched, None));
     }
     present(cluster, obj, opts).await
 }
 
-/// Deletes the object if it exists; with `wait`, until it is gone.
-pub async fn absent(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Outcome, K8sError> {
+/// Deletes the object if it exists; with `wait`, what is left to wait for (until it is gone).
+pub async fn absent(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Sent, K8sError> {
     let t = target(cluster, obj).await?;
     let what = label(obj);
     let Some(name) = t.name.clone() else {
@@ -327,12 +370,13 @@ pub async fn absent(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Ou
         ))
     })?;
     let Some(existing) = existing else {
-        return Ok(Outcome {
+        let nothing = Outcome {
             changed: false,
             method: "delete",
             result: json!({}),
             diff: None,
-        });
+        };
+        return Ok((nothing, None));
     };
     let before = to_json(&existing);
     let dp = delete_params(&opts.delete, opts.check_mode);
@@ -342,17 +386,22 @@ pub async fn absent(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Ou
             super::describe(&e)
         ))
     })?;
-    if let (Some(spec), false) = (&opts.wait, opts.check_mode) {
-        wait::until_gone(&t.api, &what, &name, spec).await?;
-    }
-    Ok(Outcome {
+    let deleted = Outcome {
         changed: true,
         method: "delete",
         result: json!({}),
         diff: opts
             .diff
             .then(|| json!({"before": shown(&before), "after": {}})),
-    })
+    };
+    let awaiting = (opts.wait.is_some() && !opts.check_mode).then(|| Awaiting {
+        api: t.api,
+        kind: t.kind,
+        what,
+        name,
+        gone: true,
+    });
+    Ok((deleted, awaiting))
 }
 
 fn delete_params(d: &DeleteOptions, dry_run: bool) -> DeleteParams {

@@ -1,7 +1,7 @@
 //! `k8s` (kubernetes.core.k8s): create, update, apply, patch and delete objects.
 
 use super::{failed, wait_spec};
-use crate::k8s::object::{self, DeleteOptions, Options, Outcome};
+use crate::k8s::object::{self, Awaiting, DeleteOptions, Options, Outcome, Sent};
 use crate::k8s::{cluster, manifest, K8sError};
 use crate::modules::util::map;
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
@@ -144,12 +144,53 @@ async fn one(
     state: &str,
     obj: &Value,
     opts: &Options,
-) -> Result<Outcome, K8sError> {
+) -> Result<Sent, K8sError> {
     match state {
         "absent" => object::absent(cluster, obj, opts).await,
         "patched" => object::patched(cluster, obj, opts).await,
         _ => object::present(cluster, obj, opts).await,
     }
+}
+
+/// One object of the task: finished, or sent with its wait still to run.
+enum Slot {
+    Done(Result<Outcome, K8sError>),
+    Waiting(Outcome, Box<Awaiting>),
+}
+
+/// Sends the objects' requests in order (stopping at the first failure unless
+/// `continue_on_error`), then runs the waits that may overlap all at once, so a manifest of
+/// several Deployments takes as long as its slowest rollout, not the sum (kubernetes.core
+/// waits for each in turn). A wait that may not overlap runs before the next request.
+async fn apply_all(
+    cluster: &cluster::Cluster,
+    state: &str,
+    objs: &[Value],
+    opts: &Options,
+    continue_on_error: bool,
+) -> Vec<Result<Outcome, K8sError>> {
+    let mut slots = Vec::new();
+    for obj in objs {
+        let slot = match (one(cluster, state, obj, opts).await, &opts.wait) {
+            (Ok((o, Some(a))), Some(_)) if a.may_overlap() => Slot::Waiting(o, Box::new(a)),
+            (Ok((o, Some(a))), Some(spec)) => Slot::Done(a.finish(o, spec).await),
+            (Ok((o, _)), _) => Slot::Done(Ok(o)),
+            (Err(e), _) => Slot::Done(Err(e)),
+        };
+        let stop = matches!(slot, Slot::Done(Err(_))) && !continue_on_error;
+        slots.push(slot);
+        if stop {
+            break;
+        }
+    }
+    let finished = slots.into_iter().map(|slot| async move {
+        match (slot, &opts.wait) {
+            (Slot::Waiting(o, a), Some(spec)) => a.finish(o, spec).await,
+            (Slot::Waiting(o, _), None) => Ok(o),
+            (Slot::Done(r), _) => r,
+        }
+    });
+    futures_util::future::join_all(finished).await
 }
 
 impl Module for K8s {
@@ -181,16 +222,7 @@ impl Module for K8s {
                 *objs_ref = matching(&cluster, args).await?;
             }
             let objs = &*objs_ref;
-            let mut out = Vec::new();
-            for obj in objs {
-                let r = one(&cluster, &state, obj, &opts).await;
-                let stop = r.is_err() && !continue_on_error;
-                out.push(r);
-                if stop {
-                    break;
-                }
-            }
-            Ok::<_, K8sError>(out)
+            Ok::<_, K8sError>(apply_all(&cluster, &state, objs, &opts, continue_on_error).await)
         })?;
         if objs.len() == 1 && !by_selector {
             return match results.into_iter().next() {
