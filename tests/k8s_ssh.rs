@@ -237,3 +237,43 @@ fn api_server_reached_only_through_the_ssh_host() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// `src` over SSH is read on the host, relative to the login's home, as kubernetes.core's
+/// module reads it where it runs; a file of the same name beside the playbook is not used.
+#[test]
+fn src_is_read_on_the_ssh_host() {
+    let ns = cluster().namespace("yq-ssh-src");
+    let lab = Lab::new(1);
+    let remote = lab.user_dir("remote-kube-src");
+    let kc = remote.join("config");
+    std::fs::copy(cluster().kubeconfig(), &kc).unwrap();
+    let home = String::from_utf8(sh(&format!("getent passwd {} | cut -d: -f6", sshd::USER)).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let file = format!("yq-src-{}.yml", std::process::id());
+    let manifest = |via: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: from-src, namespace: {ns}}}\ndata: {{via: {via}}}\n")
+    };
+    std::fs::write(format!("{home}/{file}"), manifest("host")).unwrap();
+    lab.write(&file, &manifest("controller"));
+    sh(&format!(
+        "chown -R {u}: '{}' '{home}/{file}'",
+        remote.display(),
+        u = sshd::USER
+    ));
+    let play = |src: &str| {
+        format!(
+            "- hosts: targets\n  gather_facts: no\n  tasks:\n    - kubernetes.core.k8s:\n        kubeconfig: {}\n        src: {src}\n",
+            kc.display()
+        )
+    };
+    let r = lab_run::run(&lab, &lab.inventory(sshd::USER), &play(&file), &[]);
+    let _ = std::fs::remove_file(format!("{home}/{file}"));
+    r.assert_code(0);
+    r.assert_recap("host0", "ok=1 changed=1");
+    assert_eq!(data_via(&ns, "from-src"), "host");
+    let r = lab_run::run(&lab, &lab.inventory(sshd::USER), &play("missing.yml"), &[]);
+    r.assert_code(2);
+    r.out_contains("Failed to load resource definition: No such file or directory: 'missing.yml'");
+}

@@ -38,6 +38,12 @@ pub fn objects(args: &Args, ctx: &mut ModuleContext) -> Result<Vec<Value>, K8sEr
                 "definition must be a mapping, a list or YAML text, got {other}"
             )))
         }
+        // kubernetes.core reads `src` where the module runs: on the controller for a local
+        // connection, else on the host (relative to the login's home).
+        (None, Some(src), _) if ctx.conn.transport() != "local" => {
+            let text = super::remote::file(&mut *ctx.conn, ctx.host, src)?;
+            parse_documents(&text, src)?
+        }
         (None, Some(src), _) => {
             let path = crate::modules::copy::find_local(ctx, src)
                 .ok_or_else(|| K8sError(format!("Error accessing {src}. Does the file exist?")))?;

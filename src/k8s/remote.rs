@@ -49,6 +49,26 @@ fn run(
     Ok(out.stdout)
 }
 
+/// A manifest file (`src`) on the host, as kubernetes.core's module reads it there: a relative
+/// path from the login's home. A missing file fails with the module's words.
+pub fn file(conn: &mut dyn Connection, host: &str, path: &str) -> Result<String, K8sError> {
+    let out = conn
+        .exec(&Command {
+            script: format!("cat -- {}", shell_path(path)),
+            ..Command::default()
+        })
+        .map_err(|e| K8sError(format!("{host}: could not read {path}: {e}")))?;
+    if out.rc != 0 {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.trim();
+        let why = why.rsplit(": ").next().unwrap_or(why);
+        return Err(K8sError(format!(
+            "Failed to load resource definition: {why}: '{path}' (on {host})"
+        )));
+    }
+    String::from_utf8(out.stdout).map_err(|_| K8sError(format!("{host}: {path} is not UTF-8 text")))
+}
+
 /// The host's kubeconfig as JSON text, self-contained. `path`: the task's `kubeconfig`
 /// argument (a path on the host), else `$KUBECONFIG` (its first entry), else
 /// `~/.kube/config`.
