@@ -5,7 +5,8 @@
 //!
 //! Each forwarded connection has its own SSH session and thread (libssh2 sessions are not
 //! shared between threads here), so a kept-alive API connection never waits on a task's
-//! commands. The forward lives for the whole run and is made once per (host, remote).
+//! commands; one logged-in session is kept ready for the next connection. The forward
+//! lives for the whole run and is made once per (host, remote).
 
 use super::ssh::{open_session, Target};
 use super::ConnError;
@@ -64,6 +65,16 @@ struct Open {
 
 fn open_channel(t: &Target, host: &str, port: u16) -> Result<Open, ConnError> {
     let (session, socket) = open_session(t)?;
+    channel_on(session, socket, t, host, port)
+}
+
+fn channel_on(
+    session: Session,
+    socket: TcpStream,
+    t: &Target,
+    host: &str,
+    port: u16,
+) -> Result<Open, ConnError> {
     let channel = session.channel_direct_tcpip(host, port, None).map_err(|e| {
         ConnError::Failed(format!(
             "{}: could not open a tunnel from {} to {host}:{port}: {e} (is the address reachable from that host, and is AllowTcpForwarding on in its sshd?)",
@@ -77,19 +88,53 @@ fn open_channel(t: &Target, host: &str, port: u16) -> Result<Open, ConnError> {
     })
 }
 
+type Spare = Result<(Session, TcpStream), ConnError>;
+
+/// Keeps one logged-in SSH session ready for the next forwarded connection, so a new API
+/// connection (a watch, a second request in flight) waits for a channel, not for a whole SSH
+/// handshake. The rendezvous channel holds the producer until the spare is taken.
+fn spares(t: Target) -> std::sync::mpsc::Receiver<Spare> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Spare>(0);
+    let _ = std::thread::Builder::new()
+        .name(format!("tunnel-spare-{}", t.name))
+        .spawn(move || loop {
+            let spare = open_session(&t);
+            let failed = spare.is_err();
+            if tx.send(spare).is_err() {
+                return;
+            }
+            if failed {
+                // The host is down or refuses us: do not spin on it.
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+    rx
+}
+
 fn accept_loop(listener: TcpListener, t: Target, host: String, port: u16, first: Open) {
     let mut first = Some(first);
+    let spare = spares(t.clone());
     for conn in listener.incoming() {
         let Ok(local) = conn else { continue };
         let _ = local.set_nodelay(true);
         let ready = first.take();
+        // A spare if one is ready; otherwise this connection logs in on its own thread, so
+        // a burst of connections does not queue behind one handshake.
+        let spare_now = if ready.is_none() {
+            spare.try_recv().ok()
+        } else {
+            None
+        };
         let (t, host) = (t.clone(), host.clone());
         let _ = std::thread::Builder::new()
             .name("tunnel-conn".into())
             .spawn(move || {
-                let open = match ready {
-                    Some(o) => Ok(o),
-                    None => open_channel(&t, &host, port),
+                let open = match (ready, spare_now) {
+                    (Some(o), _) => Ok(o),
+                    (None, Some(Ok((session, socket)))) => {
+                        channel_on(session, socket, &t, &host, port)
+                    }
+                    (None, _) => open_channel(&t, &host, port),
                 };
                 match open {
                     Ok(o) => pump(local, o),

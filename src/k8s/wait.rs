@@ -225,6 +225,7 @@ pub async fn until_ready(
 ) -> Result<Value, K8sError> {
     let deadline = Instant::now() + spec.timeout;
     let mut obj = get(api, kind, name).await?;
+    let mut changes = Changes::new(api, name, deadline);
     loop {
         let why = match state(kind, &obj, spec.condition.as_ref()) {
             State::Ready => return Ok(obj),
@@ -239,7 +240,7 @@ pub async fn until_ready(
         }
         tracing::debug!(target: "yiqiu::k8s", "{why}");
         crate::output::live_detail::set(&why);
-        match next_change(api, name, &obj, deadline).await {
+        match changes.next(&obj).await {
             Change::Object(o) => obj = o,
             Change::Deleted => {
                 return Err(K8sError(format!(
@@ -261,6 +262,7 @@ pub async fn until_gone(
 ) -> Result<(), K8sError> {
     let deadline = Instant::now() + spec.timeout;
     let mut found = get_opt(api, what, name).await?;
+    let mut changes = Changes::new(api, name, deadline);
     while let Some(obj) = found {
         crate::output::live_detail::set(&format!("{what} deleting"));
         if Instant::now() >= deadline {
@@ -269,7 +271,7 @@ pub async fn until_gone(
                 spec.timeout.as_secs()
             )));
         }
-        found = match next_change(api, name, &obj, deadline).await {
+        found = match changes.next(&obj).await {
             Change::Object(o) => Some(o),
             Change::Deleted => None,
             Change::Resync | Change::Deadline => get_opt(api, what, name).await?,
@@ -311,36 +313,58 @@ enum Change {
     Deadline,
 }
 
-/// The object's next change after `seen` (by its resourceVersion), at most until `deadline`.
-async fn next_change(
-    api: &Api<DynamicObject>,
-    name: &str,
-    seen: &Value,
+type EventStream = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = kube::Result<WatchEvent<DynamicObject>>> + Send>,
+>;
+
+/// One object's changes, from a single watch kept open across events: a wait costs one
+/// request however many updates the object goes through (over an SSH tunnel each new
+/// connection costs a handshake). The watch is opened again only when the server ends it.
+struct Changes<'a> {
+    api: &'a Api<DynamicObject>,
+    name: &'a str,
     deadline: Instant,
-) -> Change {
-    let rv = seen["metadata"]["resourceVersion"].as_str().unwrap_or("0");
-    let left = deadline.saturating_duration_since(Instant::now());
-    // The server ends a watch after `timeout` (at most 290 s in kube-rs); we re-read then.
-    let wp = WatchParams::default()
-        .fields(&format!("metadata.name={name}"))
-        .timeout((left.as_secs() as u32 + 1).min(290));
-    let event = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), async {
-        let stream = match api.watch(&wp, rv).await {
-            Ok(s) => s,
-            Err(e) => {
-                // Not every server lets us watch; fall back to polling.
-                tracing::debug!(target: "yiqiu::k8s", "watch {name}: {e}; polling");
-                tokio::time::sleep(POLL_FALLBACK).await;
-                return Change::Resync;
-            }
-        };
-        let mut stream = std::pin::pin!(stream);
-        loop {
-            match stream.next().await {
-                Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
-                    return Change::Object(serde_json::to_value(&o).unwrap_or(Value::Null))
+    stream: Option<EventStream>,
+}
+
+impl<'a> Changes<'a> {
+    fn new(api: &'a Api<DynamicObject>, name: &'a str, deadline: Instant) -> Self {
+        Changes {
+            api,
+            name,
+            deadline,
+            stream: None,
+        }
+    }
+
+    /// The object's next change after `seen`, at most until the deadline.
+    async fn next(&mut self, seen: &Value) -> Change {
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        tokio::time::timeout_at(deadline, self.next_event(seen))
+            .await
+            .unwrap_or(Change::Deadline)
+    }
+
+    async fn next_event(&mut self, seen: &Value) -> Change {
+        let name = self.name;
+        let mut stream = match self.stream.take() {
+            Some(s) => s,
+            None => match self.open(seen).await {
+                Ok(s) => s,
+                Err(e) => {
+                    // Not every server lets us watch; fall back to polling.
+                    tracing::debug!(target: "yiqiu::k8s", "watch {name}: {e}; polling");
+                    tokio::time::sleep(POLL_FALLBACK).await;
+                    return Change::Resync;
                 }
-                Some(Ok(WatchEvent::Deleted(_))) => return Change::Deleted,
+            },
+        };
+        loop {
+            let change = match stream.next().await {
+                Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                    Change::Object(serde_json::to_value(&o).unwrap_or(Value::Null))
+                }
+                Some(Ok(WatchEvent::Deleted(_))) => Change::Deleted,
                 Some(Ok(WatchEvent::Bookmark(_))) => continue,
                 Some(Ok(WatchEvent::Error(e))) => {
                     tracing::debug!(target: "yiqiu::k8s", "watch {name}: {e}");
@@ -352,11 +376,22 @@ async fn next_change(
                     return Change::Resync;
                 }
                 None => return Change::Resync,
-            }
+            };
+            self.stream = Some(stream);
+            return change;
         }
-    })
-    .await;
-    event.unwrap_or(Change::Deadline)
+    }
+
+    /// A watch on the object from `seen`'s resourceVersion.
+    async fn open(&self, seen: &Value) -> kube::Result<EventStream> {
+        let rv = seen["metadata"]["resourceVersion"].as_str().unwrap_or("0");
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        // The server ends a watch after `timeout` (at most 290 s in kube-rs); we re-read then.
+        let wp = WatchParams::default()
+            .fields(&format!("metadata.name={}", self.name))
+            .timeout((left.as_secs() as u32 + 1).min(290));
+        Ok(Box::pin(self.api.watch(&wp, rv).await?))
+    }
 }
 
 /// How long to wait before reading again when a watch cannot be opened.
