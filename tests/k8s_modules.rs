@@ -674,3 +674,62 @@ fn waits_of_several_objects_run_together_after_every_request() {
         "quick created {quick_created}, slow completed {slow_done}: the waits ran in turn"
     );
 }
+
+/// A task's `kubeconfig` path is found where kubernetes.core's action plugin looks (the
+/// playbook's `files/`) and opened when vault-encrypted; the environment names no cluster.
+#[test]
+fn kubeconfig_in_files_and_vault_encrypted() {
+    let ns = cluster().namespace("yq-kcvault");
+    let admin = std::fs::read(cluster().kubeconfig()).unwrap();
+    let secret = yiqiu_play::vault::Secret::new("default", b"pw".to_vec(), "test");
+    let vaulted = yiqiu_play::vault::encrypt(&admin, &secret, None).unwrap();
+    let play = play(&format!(
+        r#"    - k8s:
+        kubeconfig: admin.vault
+        definition:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: from-vault, namespace: {ns}}}
+          data: {{level: vaulted}}
+"#
+    ));
+    let d = project(&[
+        ("site.yml", &play),
+        ("files/admin.vault", &vaulted),
+        ("pw.txt", "pw\n"),
+    ]);
+    let run = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(extra)
+            .arg("site.yml")
+            .current_dir(d.path())
+            .env("HOME", d.path())
+            .env("KUBECONFIG", d.path().join("no-such-kubeconfig"))
+            .env("ANSIBLE_NOCOLOR", "1")
+            .output()
+            .expect("run yiqiu-play");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: d.path().to_path_buf(),
+        }
+    };
+    // Without the vault password the file cannot be opened.
+    let r = run(&[]);
+    r.assert_code(2);
+    let r = run(&["--vault-password-file", "pw.txt"]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=1 changed=1");
+    let level = cluster().kubectl(&[
+        "get",
+        "configmap",
+        "from-vault",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.data.level}",
+    ]);
+    assert_eq!(level, "vaulted");
+    assert!(!r.stdout.contains("token"), "no credential in the output");
+}

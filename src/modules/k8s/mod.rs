@@ -52,12 +52,54 @@ where
             auth.kubeconfig_inline = Some(text);
         }
     }
+    if tunnel.is_none() {
+        if let Some(serde_json::Value::String(path)) = args.get("kubeconfig") {
+            controller_kubeconfig(&mut auth, ctx, path)?;
+        }
+    }
     runtime::block_on(async {
         let c = cluster::get(&auth, tunnel.as_ref()).await?;
         f(c).await
     })
     .and_then(|r| r)
     .map_err(|e| failed(e.0))
+}
+
+/// A task's `kubeconfig` path on the controller, found as kubernetes.core's action plugin
+/// finds it (the role's and the playbook's `files/`, then as given) and opened when it is
+/// vault-encrypted. Several paths joined by `:` are read as given.
+fn controller_kubeconfig(
+    auth: &mut Auth,
+    ctx: &ModuleContext,
+    path: &str,
+) -> Result<(), ModuleError> {
+    if path.contains(':') {
+        return Ok(());
+    }
+    let Some(found) = crate::modules::copy::find_local(ctx, path) else {
+        return Ok(());
+    };
+    let data = std::fs::read(&found).map_err(|e| {
+        failed(format!(
+            "Could not read the kubeconfig {}: {e}",
+            found.display()
+        ))
+    })?;
+    if !crate::vault::is_encrypted(&data) {
+        auth.kubeconfig = Some(found.display().to_string());
+        return Ok(());
+    }
+    let plain = crate::vault::open(&data)
+        .map_err(|e| failed(format!("{e} for the kubeconfig {}", found.display())))?;
+    let config: serde_json::Value = serde_yaml_ng::from_slice(&plain).map_err(|e| {
+        failed(format!(
+            "Invalid kubeconfig {} (vault-encrypted): {e}",
+            found.display()
+        ))
+    })?;
+    auth.kubeconfig = None;
+    auth.kubeconfig_inline = Some(config.to_string());
+    Ok(())
 }
 
 /// The connection arguments every k8s module takes.
