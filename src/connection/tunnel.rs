@@ -75,6 +75,7 @@ fn channel_on(
     host: &str,
     port: u16,
 ) -> Result<Open, ConnError> {
+    quick_ack(&socket);
     let channel = session.channel_direct_tcpip(host, port, None).map_err(|e| {
         ConnError::Failed(format!(
             "{}: could not open a tunnel from {} to {host}:{port}: {e} (is the address reachable from that host, and is AllowTcpForwarding on in its sshd?)",
@@ -129,6 +130,8 @@ fn accept_loop(listener: TcpListener, t: Target, host: String, port: u16, first:
         let _ = std::thread::Builder::new()
             .name("tunnel-conn".into())
             .spawn(move || {
+                let started = Instant::now();
+                let spared = spare_now.is_some();
                 let open = match (ready, spare_now) {
                     (Some(o), _) => Ok(o),
                     (None, Some(Ok((session, socket)))) => {
@@ -136,6 +139,7 @@ fn accept_loop(listener: TcpListener, t: Target, host: String, port: u16, first:
                     }
                     (None, _) => open_channel(&t, &host, port),
                 };
+                tracing::debug!(target: "yiqiu::tunnel", "{}: channel to {host}:{port} in {:?} (spare session: {spared})", t.name, started.elapsed());
                 match open {
                     Ok(o) => pump(local, o),
                     Err(e) => tracing::warn!(target: "yiqiu::tunnel", "{e}"),
@@ -214,6 +218,7 @@ fn pump(mut local: TcpStream, o: Open) {
             last_keepalive = Instant::now();
         }
         if !progress {
+            quick_ack(&socket);
             wait(
                 &local,
                 &socket,
@@ -227,6 +232,24 @@ fn pump(mut local: TcpStream, o: Open) {
     session.set_blocking(true);
     session.set_timeout(1000);
     let _ = channel.close();
+}
+
+/// ACKs the SSH host's packets at once instead of up to 40 ms later. sshd leaves Nagle on for
+/// a forwarded channel, so a reply in two segments waits for our ACK of the first: with
+/// delayed ACKs, every TLS handshake and channel open through the tunnel paid ~40 ms. Linux
+/// clears the flag again after a while, so it is set before each wait.
+fn quick_ack(socket: &TcpStream) {
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket and a c_int option value of the right size.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
 }
 
 /// Sleeps until either socket is ready (at most 200 ms).
