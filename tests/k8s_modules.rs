@@ -733,3 +733,89 @@ fn kubeconfig_in_files_and_vault_encrypted() {
     assert_eq!(level, "vaulted");
     assert!(!r.stdout.contains("token"), "no credential in the output");
 }
+
+/// `state: absent` with each propagation policy, checked on what the controllers left:
+/// Orphan keeps the ReplicaSet (without its owner), Background removes the Deployment at once
+/// (the garbage collector takes the rest), Foreground ends the wait only when the pods are gone.
+#[test]
+fn absent_with_each_propagation_policy() {
+    let ns = cluster().namespace("yq-propagation");
+    let mut files = Vec::new();
+    let mut tasks = String::new();
+    for name in ["orph", "bg", "fg"] {
+        files.push((
+            format!("files/{name}.yml"),
+            deployment(&ns, name, "nginx:1.25", 2),
+        ));
+        tasks.push_str(&format!(
+            "    - k8s: {{src: {name}.yml, wait: yes, wait_timeout: 60}}\n"
+        ));
+    }
+    for (name, policy) in [
+        ("orph", "Orphan"),
+        ("bg", "Background"),
+        ("fg", "Foreground"),
+    ] {
+        tasks.push_str(&format!(
+            "    - k8s:\n        state: absent\n        src: {name}.yml\n        wait: yes\n        wait_timeout: 60\n        delete_options: {{propagationPolicy: {policy}}}\n"
+        ));
+    }
+    let p = play(&tasks);
+    let mut all: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    all.push(("site.yml", &p));
+    let r = run(&all, &[]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=6 changed=6 failed=0");
+    for name in ["orph", "bg", "fg"] {
+        let left = cluster().kubectl_raw(&["get", "deployment", name, "-n", &ns]);
+        assert!(!left.status.success(), "deployment {name} still exists");
+    }
+    let kept = cluster().kubectl(&[
+        "get",
+        "replicasets",
+        "-n",
+        &ns,
+        "-l",
+        "app=orph",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name}:{.metadata.ownerReferences}{\"\\n\"}{end}",
+    ]);
+    let kept: Vec<&str> = kept.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(kept.len(), 1, "Orphan keeps the ReplicaSet: {kept:?}");
+    assert!(
+        kept[0].ends_with(':'),
+        "orphaned without an owner: {kept:?}"
+    );
+    let fg_pods = cluster().kubectl(&["get", "pods", "-n", &ns, "-l", "app=fg", "-o", "name"]);
+    assert_eq!(fg_pods, "", "Foreground: no pod is left when the wait ends");
+}
+
+/// A manifest the API server refuses and credentials it refuses: the task fails with the
+/// server's own words and the object's name, exit code 2 as Ansible's.
+#[test]
+fn invalid_manifest_and_wrong_credentials_fail_with_the_servers_message() {
+    let ns = cluster().namespace("yq-refused");
+    let invalid = play(&format!(
+        "    - k8s:\n        definition:\n          apiVersion: apps/v1\n          kind: Deployment\n          metadata: {{name: bad, namespace: {ns}}}\n          spec:\n            template:\n              metadata: {{labels: {{app: bad}}}}\n              spec: {{containers: [{{name: main, image: busybox}}]}}\n"
+    ));
+    let r = run(&[("site.yml", &invalid)], &[]);
+    r.assert_code(2);
+    r.out_contains("Failed to create object deployment/bad");
+    r.out_contains("spec.selector: Required value");
+    let missing = cluster().kubectl_raw(&["get", "deployment", "bad", "-n", &ns]);
+    assert!(!missing.status.success(), "nothing was created");
+    let server = cluster().env["YIQIU_K8S_SERVER"].clone();
+    let wrong = play(&format!(
+        "    - k8s_info:\n        kind: ConfigMap\n        namespace: {ns}\n        host: {server}\n        api_key: not-a-valid-token\n        validate_certs: no\n"
+    ));
+    let r = run(&[("site.yml", &wrong)], &[]);
+    r.assert_code(2);
+    r.out_contains("Unauthorized");
+    assert!(
+        !r.stdout.contains("not-a-valid-token"),
+        "the token is not shown"
+    );
+}
