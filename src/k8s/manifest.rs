@@ -99,11 +99,30 @@ fn from_names(args: &Args) -> Result<Value, K8sError> {
 }
 
 /// Gives the object the task's `namespace` (when it has none) and checks the basics.
+/// kubernetes.core's `merge_params`: the task's `kind`, `api_version`, `namespace`, `name` and
+/// `generate_name` fill what the definition leaves out (the definition's own fields win).
 fn fill(o: &mut Value, args: &Args) -> Result<(), K8sError> {
-    if !o.is_object() {
+    let Some(obj) = o.as_object_mut() else {
         return Err(K8sError(format!(
             "a resource definition must be a mapping, got {o}"
         )));
+    };
+    for (key, arg) in [("kind", "kind"), ("apiVersion", "api_version")] {
+        if let (None, Some(v)) = (obj.get(key), args.str(arg)) {
+            obj.insert(key.into(), json!(v));
+        }
+    }
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj.insert("metadata".into(), json!({}));
+    }
+    for (key, arg) in [
+        ("namespace", "namespace"),
+        ("name", "name"),
+        ("generateName", "generate_name"),
+    ] {
+        if let (None, Some(v)) = (o["metadata"].get(key), args.str(arg)) {
+            o["metadata"][key] = json!(v);
+        }
     }
     for key in ["apiVersion", "kind"] {
         if o.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
@@ -111,14 +130,6 @@ fn fill(o: &mut Value, args: &Args) -> Result<(), K8sError> {
                 "Error: the resource definition has no {key} (object: {})",
                 label(o)
             )));
-        }
-    }
-    if o.get("metadata").is_none_or(|m| !m.is_object()) {
-        o["metadata"] = json!({});
-    }
-    if let Some(ns) = args.str("namespace") {
-        if o["metadata"].get("namespace").is_none() {
-            o["metadata"]["namespace"] = json!(ns);
         }
     }
     Ok(())
