@@ -389,10 +389,18 @@ do_start() {
     BIN="$(bin_dir)"
     exec 8>"$d/.cluster.lock"
     flock -w 300 8 || die "another cluster.sh holds $d/.cluster.lock"
+    # A cluster started by other versions of these scripts (say, an older node stand-in) is
+    # started again rather than reused.
+    local fingerprint
+    fingerprint="$(cat "$SELF_DIR/cluster.sh" "$SELF_DIR/node_standin.py" | sha256sum | cut -c1-16)"
     if cluster_up "$d"; then
-        log "already running in $d: reusing it"
-        echo "KUBECONFIG=$d/admin.kubeconfig"
-        return 0
+        if [ "$(cat "$d/.fingerprint" 2>/dev/null)" = "$fingerprint" ]; then
+            log "already running in $d: reusing it"
+            echo "KUBECONFIG=$d/admin.kubeconfig"
+            return 0
+        fi
+        log "running in $d from other versions of cluster.sh / node_standin.py: restarting it"
+        stop_procs "$d"
     fi
     local c
     for c in "${COMPONENTS[@]}"; do
@@ -492,6 +500,7 @@ EOF
     for c in "${COMPONENTS[@]}"; do
         pid_alive_ours "$d" "$c" || { stop_procs "$d"; die "$c is not running (see $d/$c.log)"; }
     done
+    echo "$fingerprint" >"$d/.fingerprint"
     local ms=$((($(date +%s%N) - t0) / 1000000))
     log "cluster ready in $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s; kubeconfig: $d/admin.kubeconfig"
     echo "KUBECONFIG=$d/admin.kubeconfig"

@@ -12,6 +12,8 @@ REAL kube-apiserver / controller-manager / scheduler:
     the spec reported running and ready;
   - pods owned by a Job -> Succeeded about 1 s after they are seen (exit code 0);
   - label or annotation `yiqiu.test/fail: "true"` -> Failed (exit code 1) after ~1 s;
+  - label or annotation `yiqiu.test/unready: "true"` -> Running but never Ready (a
+    readiness probe that never passes);
   - label or annotation `yiqiu.test/succeed: "true"` -> Succeeded even when not a
     Job pod; `yiqiu.test/stay-running: "true"` keeps a Job pod Running;
   - annotation `yiqiu.test/run-seconds: "N"` changes the ~1 s delay;
@@ -274,13 +276,15 @@ class StandIn:
         start = self.started.setdefault(uid, ts)
         running = phase == "Running"
         ok = phase != "Failed"
+        # A readiness probe that never passes: running, not ready, no restarts.
+        probe_ok = not truthy(marker(pod, "unready"))
 
         def cstatus(c, init=False):
             image = c.get("image", "")
             st = {"name": c["name"], "image": image, "imageID": "standin://" + image,
                   "containerID": "standin://%s/%s" % (uid, c["name"]), "restartCount": 0}
             if running and not init:
-                st.update(ready=True, started=True, state={"running": {"startedAt": start}})
+                st.update(ready=probe_ok, started=True, state={"running": {"startedAt": start}})
             else:
                 code = 0 if (ok or init) else 1
                 st.update(ready=False, started=False, state={"terminated": {
@@ -289,8 +293,8 @@ class StandIn:
                     "containerID": "standin://%s/%s" % (uid, c["name"])}})
             return st
 
-        ready = "True" if running else "False"
-        reason = None if running else "PodCompleted"
+        ready = "True" if running and probe_ok else "False"
+        reason = None if running and probe_ok else ("ContainersNotReady" if running else "PodCompleted")
         ip = pod_ip(uid)
         status = {
             "phase": phase,
