@@ -8,6 +8,7 @@ mod k8s_cluster;
 
 use common::{project, Run};
 use k8s_cluster::cluster;
+use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_yiqiu-play");
@@ -15,12 +16,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_yiqiu-play");
 /// Runs `site.yml` (with `files`) against localhost with the cluster's kubeconfig.
 fn run(files: &[(&str, &str)], args: &[&str]) -> Run {
     let d = project(files);
+    run_in(d.path(), args, Path::new(cluster().kubeconfig()))
+}
+
+/// Runs `site.yml` in `dir` with `args`, `KUBECONFIG` set to `kubeconfig`.
+fn run_in(dir: &Path, args: &[&str], kubeconfig: &Path) -> Run {
     let out = Command::new(BIN)
         .args(["site.yml"])
         .args(args)
-        .current_dir(d.path())
-        .env("HOME", d.path())
-        .env("KUBECONFIG", cluster().kubeconfig())
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("KUBECONFIG", kubeconfig)
         .env("ANSIBLE_NOCOLOR", "1")
         .output()
         .expect("run yiqiu-play");
@@ -28,7 +34,7 @@ fn run(files: &[(&str, &str)], args: &[&str]) -> Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        dir: d.path().to_path_buf(),
+        dir: dir.to_path_buf(),
     }
 }
 
@@ -698,23 +704,8 @@ fn kubeconfig_in_files_and_vault_encrypted() {
         ("files/admin.vault", &vaulted),
         ("pw.txt", "pw\n"),
     ]);
-    let run = |extra: &[&str]| {
-        let out = Command::new(BIN)
-            .args(extra)
-            .arg("site.yml")
-            .current_dir(d.path())
-            .env("HOME", d.path())
-            .env("KUBECONFIG", d.path().join("no-such-kubeconfig"))
-            .env("ANSIBLE_NOCOLOR", "1")
-            .output()
-            .expect("run yiqiu-play");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            dir: d.path().to_path_buf(),
-        }
-    };
+    let no_kubeconfig = d.path().join("no-such-kubeconfig");
+    let run = |extra: &[&str]| run_in(d.path(), extra, &no_kubeconfig);
     // Without the vault password the file cannot be opened.
     let r = run(&[]);
     r.assert_code(2);
@@ -818,4 +809,128 @@ fn invalid_manifest_and_wrong_credentials_fail_with_the_servers_message() {
         !r.stdout.contains("not-a-valid-token"),
         "the token is not shown"
     );
+}
+
+fn data_of(ns: &str, name: &str) -> String {
+    jsonpath("configmap", name, ns, "{.data}")
+}
+
+/// `apply` (kubectl's client-side apply: a field dropped from the definition is removed),
+/// `force` (replace: what the definition lacks is gone), `merge_type: merge`, and
+/// `generate_name` (a new object each time), each read back from the server.
+#[test]
+fn apply_force_merge_type_and_generate_name() {
+    let ns = cluster().namespace("yq-apply");
+    let cm = |extra: &str, data: &str| {
+        play(&format!(
+            "    - k8s:\n{extra}        definition:\n          apiVersion: v1\n          kind: ConfigMap\n          metadata: {{name: app, namespace: {ns}}}\n          data: {data}\n"
+        ))
+    };
+    let apply = "        apply: yes\n";
+    let r = run(&[("site.yml", &cm(apply, "{a: '1', b: '2'}"))], &[]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "changed=1");
+    let last = jsonpath(
+        "configmap",
+        "app",
+        &ns,
+        "{.metadata.annotations.kubectl\\.kubernetes\\.io/last-applied-configuration}",
+    );
+    assert!(last.contains("\"b\":\"2\""), "last-applied: {last}");
+    let r = run(&[("site.yml", &cm(apply, "{a: '1', b: '2'}"))], &[]);
+    r.assert_recap("localhost", "changed=0");
+    let r = run(&[("site.yml", &cm(apply, "{a: '1'}"))], &[]);
+    r.assert_recap("localhost", "changed=1");
+    assert_eq!(data_of(&ns, "app"), r#"{"a":"1"}"#, "b dropped by apply");
+    // A label set behind our back; force replaces the object with the definition.
+    cluster().kubectl(&["label", "configmap", "app", "-n", &ns, "extra=yes"]);
+    let r = run(
+        &[("site.yml", &cm("        force: yes\n", "{a: '3'}"))],
+        &[],
+    );
+    r.assert_code(0);
+    r.assert_recap("localhost", "changed=1");
+    assert_eq!(jsonpath("configmap", "app", &ns, "{.metadata.labels}"), "");
+    assert_eq!(data_of(&ns, "app"), r#"{"a":"3"}"#);
+    // A JSON merge patch keeps what it does not name.
+    let r = run(
+        &[("site.yml", &cm("        merge_type: merge\n", "{c: '4'}"))],
+        &[],
+    );
+    r.assert_code(0);
+    assert_eq!(data_of(&ns, "app"), r#"{"a":"3","c":"4"}"#);
+    let generated = play(&format!(
+        "    - k8s:\n        generate_name: gen-\n        definition:\n          apiVersion: v1\n          kind: ConfigMap\n          metadata: {{namespace: {ns}}}\n          data: {{x: '1'}}\n"
+    ));
+    for _ in 0..2 {
+        let r = run(&[("site.yml", &generated)], &[]);
+        r.assert_code(0);
+        r.assert_recap("localhost", "changed=1");
+    }
+    let names = cluster().kubectl(&["get", "configmaps", "-n", &ns, "-o", "name"]);
+    let gen: Vec<&str> = names
+        .lines()
+        .filter(|l| l.starts_with("configmap/gen-"))
+        .collect();
+    assert_eq!(gen.len(), 2, "{names}");
+}
+
+/// `continue_on_error`: a refused object in the middle does not stop the others, and its
+/// error is in `result.results`; `k8s_info` with `field_selectors`.
+#[test]
+fn continue_on_error_and_field_selectors() {
+    let ns = cluster().namespace("yq-continue");
+    let item = |name: &str, namespace: &str| {
+        format!(
+            "          - {{apiVersion: v1, kind: ConfigMap, metadata: {{name: {name}, namespace: {namespace}}}}}\n"
+        )
+    };
+    let p = play(&format!(
+        "    - k8s:\n        continue_on_error: yes\n        definition:\n{}{}{}      register: out\n    - k8s_info:\n        kind: ConfigMap\n        namespace: {ns}\n        field_selectors: [metadata.name=second]\n      register: found\n    - assert:\n        that:\n          - out.result.results | length == 3\n          - \"'not found' in out.result.results[1].error.msg\"\n          - found.resources | map(attribute='metadata.name') | list == ['second']\n",
+        item("first", &ns),
+        item("lost", "no-such-namespace"),
+        item("second", &ns)
+    ));
+    let r = run(&[("site.yml", &p)], &[]);
+    r.assert_code(0);
+    r.assert_recap("localhost", "ok=3 changed=1 failed=0");
+    assert!(!jsonpath("configmap", "first", &ns, "{.metadata.uid}").is_empty());
+    assert!(!jsonpath("configmap", "second", &ns, "{.metadata.uid}").is_empty());
+}
+
+/// A rollout that cannot progress (its pod never gets Ready on the node stand-in) ends the wait as soon
+/// as the Deployment controller sets ProgressDeadlineExceeded, with the condition's message.
+#[test]
+fn progress_deadline_exceeded_fails_the_wait() {
+    let ns = cluster().namespace("yq-deadline");
+    let p = play(&format!(
+        r#"    - k8s:
+        namespace: {ns}
+        wait: yes
+        wait_timeout: 120
+        definition:
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: {{name: stuck}}
+          spec:
+            replicas: 1
+            progressDeadlineSeconds: 3
+            selector: {{matchLabels: {{app: stuck}}}}
+            template:
+              metadata: {{labels: {{app: stuck, yiqiu.test/unready: "true"}}}}
+              spec:
+                containers: [{{name: main, image: busybox}}]
+"#
+    ));
+    let r = run(&[("site.yml", &p)], &[]);
+    r.assert_code(2);
+    r.out_contains("deployment/stuck exceeded its progress deadline");
+    r.out_contains("has timed out progressing");
+    let reason = jsonpath(
+        "deployment",
+        "stuck",
+        &ns,
+        "{.status.conditions[?(@.type=='Progressing')].reason}",
+    );
+    assert_eq!(reason, "ProgressDeadlineExceeded");
 }
