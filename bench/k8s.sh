@@ -221,6 +221,31 @@ run() {
     return 0
 }
 
+# site_runs NAME INVENTORY YQ_TIMES ANS_TIMES [ARGS...]: RUNS runs of site.yml with each tool,
+# each in a namespace of its own; wall times appended to the arrays named YQ_TIMES/ANS_TIMES.
+site_runs() {
+    local name=$1 inv=$2 i tool ns ms ok extra
+    local -n yq_times=$3 ans_times=$4
+    shift 4
+    for i in $(seq 1 "$RUNS"); do
+        ok=0
+        for tool in yq ans; do
+            ns=bench-k8s-$name-$tool-$$-$i
+            NAMESPACES+=("$ns"); PVS+=("$ns-pv")
+            extra=(-e "ns=$ns" "$@")
+            [[ $tool == yq ]] && extra+=(-e yiqiu_native_rollout=true)
+            INV=$inv run "$tool" "$name-$tool-$i" "$HERE/k8s/site.yml" "${extra[@]}" || continue
+            ok=$((ok + 1))
+            ms=$(cat "$T/$name-$tool-$i.ms")
+            if [[ $tool == yq ]]; then yq_times+=("$ms"); else ans_times+=("$ms"); fi
+            say "  run $i $( [[ $tool == yq ]] && echo "yiqiu-play      " || echo "ansible-playbook" ): ${ms} ms  ($(recap "$T/$name-$tool-$i.out" | cut -d' ' -f3-))"
+        done
+        if (( ok == 2 )); then
+            same_recap "$name-yq-$i" "$name-ans-$i" && say "  run $i PLAY RECAP: identical"
+        fi
+    done
+}
+
 # same_recap NAME_A NAME_B: both outputs end with the same PLAY RECAP.
 same_recap() {
     if diff <(recap "$T/$1.out") <(recap "$T/$2.out") >"$T/$1-$2.diff"; then
@@ -241,24 +266,7 @@ declare -A cm
 if part a; then
     say ""
     say "== (a) bench/k8s/site.yml, whole playbook with waits"
-    for i in $(seq 1 "$RUNS"); do
-        ok=0
-        for tool in yq ans; do
-            ns=bench-k8s-$tool-$$-$i
-            NAMESPACES+=("$ns"); PVS+=("$ns-pv")
-            extra=(-e "ns=$ns")
-            [[ $tool == yq ]] && extra+=(-e yiqiu_native_rollout=true)
-            if run "$tool" "site-$tool-$i" "$HERE/k8s/site.yml" "${extra[@]}"; then
-                ok=$((ok + 1))
-                ms=$(cat "$T/site-$tool-$i.ms")
-                if [[ $tool == yq ]]; then whole_yq+=("$ms"); else whole_ans+=("$ms"); fi
-                say "  run $i $( [[ $tool == yq ]] && echo "yiqiu-play      " || echo "ansible-playbook" ): ${ms} ms  ($(recap "$T/site-$tool-$i.out" | cut -d' ' -f3-))"
-            fi
-        done
-        if (( ok == 2 )); then
-            same_recap "site-yq-$i" "site-ans-$i" && say "  run $i PLAY RECAP: identical"
-        fi
-    done
+    site_runs site "$INV" whole_yq whole_ans
 fi
 
 # --- (b) per k8s task, no waits --------------------------------------------------------------
@@ -313,24 +321,7 @@ if (( SSH_SHAPE )); then
     say ""
     say "== (c) bench/k8s/site.yml on the k8s master over SSH (the kubeconfig only on that host)"
     ssh_up || die "could not start the SSH host"
-    for i in $(seq 1 "$RUNS"); do
-        ok=0
-        for tool in yq ans; do
-            ns=bench-k8s-ssh-$tool-$$-$i
-            NAMESPACES+=("$ns"); PVS+=("$ns-pv")
-            extra=(-e "ns=$ns" -e k8s_host=master)
-            [[ $tool == yq ]] && extra+=(-e yiqiu_native_rollout=true)
-            if INV=$SSH_INV run "$tool" "ssh-$tool-$i" "$HERE/k8s/site.yml" "${extra[@]}"; then
-                ok=$((ok + 1))
-                ms=$(cat "$T/ssh-$tool-$i.ms")
-                if [[ $tool == yq ]]; then ssh_yq+=("$ms"); else ssh_ans+=("$ms"); fi
-                say "  run $i $( [[ $tool == yq ]] && echo "yiqiu-play      " || echo "ansible-playbook" ): ${ms} ms  ($(recap "$T/ssh-$tool-$i.out" | cut -d' ' -f3-))"
-            fi
-        done
-        if (( ok == 2 )); then
-            same_recap "ssh-yq-$i" "ssh-ans-$i" && say "  run $i PLAY RECAP: identical"
-        fi
-    done
+    site_runs ssh "$SSH_INV" ssh_yq ssh_ans -e k8s_host=master
 fi
 
 # --- summary ---------------------------------------------------------------------------------
