@@ -934,3 +934,55 @@ fn progress_deadline_exceeded_fails_the_wait() {
     );
     assert_eq!(reason, "ProgressDeadlineExceeded");
 }
+
+/// StatefulSet waits on a real controller: with a RollingUpdate partition the wait ends when
+/// the pods at or above the partition run the new template (the others keep the old one);
+/// with OnDelete it ends at once, nothing replaced (kubectl's rules).
+#[test]
+fn statefulset_partition_and_on_delete_waits() {
+    let ns = cluster().namespace("yq-sts");
+    let sts = |name: &str, image: &str, strategy: &str| {
+        play(&format!(
+            r#"    - k8s:
+        namespace: {ns}
+        wait: yes
+        wait_timeout: 120
+        definition:
+          apiVersion: apps/v1
+          kind: StatefulSet
+          metadata: {{name: {name}}}
+          spec:
+            serviceName: {name}
+            replicas: 3
+            updateStrategy: {strategy}
+            selector: {{matchLabels: {{app: {name}}}}}
+            template:
+              metadata: {{labels: {{app: {name}}}}}
+              spec:
+                containers: [{{name: main, image: "{image}"}}]
+"#
+        ))
+    };
+    let image_of = |pod: &str| jsonpath("pod", pod, &ns, "{.spec.containers[0].image}");
+    let partitioned = "{type: RollingUpdate, rollingUpdate: {partition: 2}}";
+    for image in ["busybox:1.35", "busybox:1.36"] {
+        let r = run(&[("site.yml", &sts("part", image, partitioned))], &[]);
+        r.assert_code(0);
+        r.assert_recap("localhost", "changed=1");
+    }
+    assert_eq!(
+        image_of("part-2"),
+        "busybox:1.36",
+        "above the partition: updated"
+    );
+    assert_eq!(image_of("part-0"), "busybox:1.35");
+    assert_eq!(image_of("part-1"), "busybox:1.35");
+    let on_delete = "{type: OnDelete}";
+    for image in ["busybox:1.35", "busybox:1.36"] {
+        let r = run(&[("site.yml", &sts("od", image, on_delete))], &[]);
+        r.assert_code(0);
+    }
+    for pod in ["od-0", "od-1", "od-2"] {
+        assert_eq!(image_of(pod), "busybox:1.35", "OnDelete replaces nothing");
+    }
+}
