@@ -986,3 +986,45 @@ fn statefulset_partition_and_on_delete_waits() {
         assert_eq!(image_of(pod), "busybox:1.35", "OnDelete replaces nothing");
     }
 }
+
+/// Result keys as kubernetes.core returns them (checked side by side with ansible-playbook +
+/// kubernetes.core 6.2.0): `duration` only after a wait, `method: apply` for apply even when it
+/// creates, `state: patched` of a missing object only warns, `k8s_info` of an unknown kind
+/// says so in `msg`.
+#[test]
+fn result_keys_as_kubernetes_core_returns_them() {
+    let ns = cluster().namespace("yq-keys");
+    let keys = "| dict2items | map(attribute='key') | sort | join(',')";
+    let p = play(&format!(
+        r#"    - k8s:
+        definition: {{apiVersion: v1, kind: ConfigMap, metadata: {{name: plain, namespace: {ns}}}}}
+      register: plain
+    - k8s:
+        wait: yes
+        definition: {{apiVersion: v1, kind: ConfigMap, metadata: {{name: waited, namespace: {ns}}}}}
+      register: waited
+    - k8s:
+        apply: yes
+        definition: {{apiVersion: v1, kind: ConfigMap, metadata: {{name: applied, namespace: {ns}}}}}
+      register: applied
+    - k8s:
+        state: patched
+        definition: {{apiVersion: v1, kind: ConfigMap, metadata: {{name: missing, namespace: {ns}}}, data: {{a: "1"}}}}
+      register: patched
+    - k8s_info: {{kind: Gizmo, api_version: v1}}
+      register: gizmo
+    - debug:
+        msg: "plain={{{{ plain {keys} }}}} waited={{{{ waited {keys} }}}} method={{{{ applied.method }}}} patched={{{{ patched {keys} }}}} gizmo={{{{ gizmo.msg }}}}"
+"#
+    ));
+    let r = run(&[("site.yml", &p)], &[]);
+    r.assert_code(0);
+    r.out_contains("plain=changed,failed,method,result waited=changed,duration,failed,method,result method=apply patched=changed,failed,result,warnings gizmo=Failed to find API for resource with apiVersion \\\"v1\\\" and kind \\\"Gizmo\\\"");
+    assert!(
+        r.stderr.contains("[WARNING]: resource 'kind=ConfigMap,name=missing' was not found but will not be created as 'state' parameter has been set to 'patched'"),
+        "{}",
+        r.stderr
+    );
+    let missing = cluster().kubectl_raw(&["get", "configmap", "missing", "-n", &ns]);
+    assert!(!missing.status.success(), "patched created nothing");
+}

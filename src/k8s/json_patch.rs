@@ -55,5 +55,6 @@ pub async fn apply(cluster: &Cluster, r: &Request<'_>) -> Result<Outcome, K8sErr
         result,
         diff: (r.diff && changed)
             .then(|| json!({"before": shown(&before), "after": shown(&after)})),
+        ..Outcome::default()
     })
 }

@@ -40,12 +40,16 @@ pub struct DeleteOptions {
 }
 
 /// What happened to one object.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Outcome {
     pub changed: bool,
+    /// The request sent (`create`, `update`, `apply`, ...); empty when none was.
     pub method: &'static str,
     pub result: Value,
     pub diff: Option<Value>,
+    /// Seconds the wait took (kubernetes.core returns `duration` only after a wait).
+    pub duration: Option<u64>,
+    pub warnings: Vec<String>,
 }
 
 /// The outcome of the request, and what is left to wait for (with `wait`, not in check mode).
@@ -77,11 +81,13 @@ impl Awaiting {
 
     /// Runs the wait into `out`: a ready object becomes its result.
     pub async fn finish(self, mut out: Outcome, spec: &WaitSpec) -> Result<Outcome, K8sError> {
+        let started = std::time::Instant::now();
         if self.gone {
             wait::until_gone(&self.api, &self.what, &self.name, spec).await?;
         } else {
             out.result = wait::until_ready(&self.api, &self.kind, &self.name, spec).await?;
         }
+        out.duration = Some(started.elapsed().as_secs());
         Ok(out)
     }
 }
@@ -145,6 +151,7 @@ fn outcome(method: &'static str, before: Option<&Value>, after: Value, opts: &Op
         method,
         result: after,
         diff,
+        ..Outcome::default()
     }
 }
 
@@ -201,7 +208,7 @@ pub async fn present(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<S
             .create(&pp, &to_dynamic(&desired, &what)?)
             .await
             .map_err(|e| fail("create", e))?;
-        ("create", after)
+        (if opts.apply { "apply" } else { "create" }, after)
     } else {
         let name = t.name.clone().unwrap_or_default();
         let current = existing.as_ref().map(to_json).unwrap_or_default();
@@ -265,6 +272,7 @@ fn in_pending_namespace(
         diff: opts
             .diff
             .then(|| json!({"before": {}, "after": shown(desired)})),
+        ..Outcome::default()
     })
 }
 
@@ -344,10 +352,13 @@ pub async fn patched(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<S
     };
     if !exists {
         let untouched = Outcome {
-            changed: false,
-            method: "patch",
             result: json!({}),
-            diff: None,
+            warnings: vec![format!(
+                "resource 'kind={},name={}' was not found but will not be created as 'state' parameter has been set to 'patched'",
+                t.kind,
+                t.name.as_deref().unwrap_or_default()
+            )],
+            ..Outcome::default()
         };
         return Ok((untouched, None));
     }
@@ -371,10 +382,9 @@ pub async fn absent(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Se
     })?;
     let Some(existing) = existing else {
         let nothing = Outcome {
-            changed: false,
             method: "delete",
             result: json!({}),
-            diff: None,
+            ..Outcome::default()
         };
         return Ok((nothing, None));
     };
@@ -393,6 +403,7 @@ pub async fn absent(cluster: &Cluster, obj: &Value, opts: &Options) -> Result<Se
         diff: opts
             .diff
             .then(|| json!({"before": shown(&before), "after": {}})),
+        ..Outcome::default()
     };
     let awaiting = (opts.wait.is_some() && !opts.check_mode).then(|| Awaiting {
         api: t.api,

@@ -62,7 +62,7 @@ pub async fn scale(
                 changed: false,
                 method: "scale",
                 result,
-                diff: None,
+                ..Outcome::default()
             },
             warning,
         ))
@@ -139,6 +139,7 @@ pub async fn scale(
             method: "scale",
             result,
             diff,
+            ..Outcome::default()
         },
         None,
     ))

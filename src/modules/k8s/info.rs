@@ -91,10 +91,21 @@ impl Module for K8sInfo {
             };
             Ok::<_, K8sError>(Some(objs))
         })?;
-        Ok(map([
+        let mut out = map([
             ("changed", Value::Bool(false)),
             ("api_found", Value::Bool(found.is_some())),
-            ("resources", Value::Array(found.unwrap_or_default())),
-        ]))
+        ]);
+        if found.is_none() {
+            out.insert(
+                "msg".into(),
+                Value::String(format!(
+                    "Failed to find API for resource with apiVersion \"{}\" and kind \"{}\"",
+                    args.str("api_version").unwrap_or("v1"),
+                    args.str("kind").unwrap_or_default()
+                )),
+            );
+        }
+        out.insert("resources".into(), Value::Array(found.unwrap_or_default()));
+        Ok(out)
     }
 }

@@ -7,7 +7,6 @@ use crate::modules::util::map;
 use crate::modules::{ArgKind, ArgSpec, Args, Module, ModuleContext, ModuleResult};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
-use std::time::Instant;
 
 pub struct K8s;
 
@@ -98,15 +97,24 @@ fn options(args: &Args, ctx: &ModuleContext) -> Result<Options, crate::modules::
     })
 }
 
-fn outcome_map(o: &Outcome, started: Instant) -> serde_json::Map<String, Value> {
+/// One object's result as kubernetes.core returns it: `method` when a request was sent,
+/// `duration` after a wait, `warnings` when there are any.
+fn outcome_map(o: &Outcome) -> serde_json::Map<String, Value> {
     let mut m = map([
         ("changed", Value::Bool(o.changed)),
-        ("method", Value::String(o.method.into())),
         ("result", o.result.clone()),
-        ("duration", json!(started.elapsed().as_secs())),
     ]);
+    if !o.method.is_empty() {
+        m.insert("method".into(), Value::String(o.method.into()));
+    }
+    if let Some(d) = o.duration {
+        m.insert("duration".into(), json!(d));
+    }
     if let Some(d) = &o.diff {
         m.insert("diff".into(), d.clone());
+    }
+    if !o.warnings.is_empty() {
+        m.insert("warnings".into(), json!(o.warnings));
     }
     m
 }
@@ -201,7 +209,6 @@ impl Module for K8s {
         spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
-        let started = Instant::now();
         let state = args.str("state").unwrap_or("present").to_string();
         let opts = options(args, ctx)?;
         let by_selector = state == "absent"
@@ -226,7 +233,7 @@ impl Module for K8s {
         })?;
         if objs.len() == 1 && !by_selector {
             return match results.into_iter().next() {
-                Some(Ok(o)) => Ok(outcome_map(&o, started)),
+                Some(Ok(o)) => Ok(outcome_map(&o)),
                 Some(Err(e)) => Err(failed(e.0)),
                 None => Err(failed("no object")),
             };
@@ -238,7 +245,7 @@ impl Module for K8s {
             match r {
                 Ok(o) => {
                     changed |= o.changed;
-                    items.push(Value::Object(outcome_map(&o, started)));
+                    items.push(Value::Object(outcome_map(&o)));
                 }
                 Err(e) => {
                     first_error.get_or_insert(e.0.clone());
@@ -252,7 +259,6 @@ impl Module for K8s {
         Ok(map([
             ("changed", Value::Bool(changed)),
             ("result", json!({"results": items})),
-            ("duration", json!(started.elapsed().as_secs())),
         ]))
     }
 }
