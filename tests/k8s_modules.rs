@@ -1028,3 +1028,52 @@ fn result_keys_as_kubernetes_core_returns_them() {
     let missing = cluster().kubectl_raw(&["get", "configmap", "missing", "-n", &ns]);
     assert!(!missing.status.success(), "patched created nothing");
 }
+
+/// `impersonate_user` / `impersonate_groups` (the API server judges the impersonated user),
+/// `append_hash` (the object on the server carries kubernetes.core's content hash) and
+/// `hidden_fields` (gone from the returned object only).
+#[test]
+fn impersonation_append_hash_and_hidden_fields() {
+    let ns = cluster().namespace("yq-imp");
+    let p = play(&format!(
+        r#"    - k8s_info: {{kind: ConfigMap, namespace: {ns}, impersonate_user: nobody}}
+      register: denied
+      ignore_errors: true
+    - k8s_info:
+        kind: ConfigMap
+        namespace: {ns}
+        impersonate_user: nobody
+        impersonate_groups: [system:masters]
+      register: allowed
+    - k8s:
+        append_hash: yes
+        hidden_fields: [metadata.managedFields, data]
+        definition:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: app, namespace: {ns}}}
+          data: {{b: "2", a: "1"}}
+      register: hashed
+    - debug:
+        msg: "denied={{{{ denied.failed }}}} allowed={{{{ allowed.api_found }}}} name={{{{ hashed.result.metadata.name }}}} hidden={{{{ 'data' in hashed.result or 'managedFields' in hashed.result.metadata }}}}"
+"#
+    ));
+    let r = run(&[("site.yml", &p)], &[]);
+    r.assert_code(0);
+    r.out_contains("User \\\"nobody\\\" cannot list resource \\\"configmaps\\\"");
+    r.out_contains("denied=True allowed=True name=app-");
+    r.out_contains("hidden=False");
+    let names = cluster().kubectl(&["get", "configmaps", "-n", &ns, "-o", "name"]);
+    let hashed: Vec<&str> = names
+        .lines()
+        .filter(|l| l.starts_with("configmap/app-"))
+        .collect();
+    assert_eq!(hashed.len(), 1, "{names}");
+    let name = hashed[0].trim_start_matches("configmap/");
+    assert_eq!(name.len(), "app-".len() + 10, "{name}");
+    assert_eq!(
+        jsonpath("configmap", name, &ns, "{.data.a}"),
+        "1",
+        "data is on the server"
+    );
+}

@@ -23,6 +23,8 @@ pub const ARG_NAMES: &[&str] = &[
     "ca_cert",
     "validate_certs",
     "proxy",
+    "impersonate_user",
+    "impersonate_groups",
 ];
 
 /// The resolved settings; also the cache key of the client (`cluster.rs`).
@@ -41,6 +43,9 @@ pub struct Auth {
     pub ca_cert: Option<String>,
     pub validate_certs: Option<bool>,
     pub proxy: Option<String>,
+    /// Act as this user and these groups (the API server's `Impersonate-*` headers).
+    pub impersonate_user: Option<String>,
+    pub impersonate_groups: Vec<String>,
     /// The SSH host the API server is reached through (`user@address:port`), if any.
     pub via: Option<String>,
 }
@@ -87,6 +92,20 @@ impl Auth {
                         .and_then(|v| crate::modules::args::to_bool(&Value::String(v)))
                 }),
             proxy: s("proxy", "K8S_AUTH_PROXY"),
+            impersonate_user: s("impersonate_user", "K8S_AUTH_IMPERSONATE_USER"),
+            impersonate_groups: match args.get("impersonate_groups") {
+                Some(Value::Array(g)) => g
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect(),
+                _ => env("K8S_AUTH_IMPERSONATE_GROUPS")
+                    .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())
+                    .unwrap_or_default(),
+            },
             via: None,
         }
     }
@@ -106,7 +125,23 @@ impl Auth {
         if let Some(false) = self.validate_certs {
             config.accept_invalid_certs = true;
         }
+        self.impersonate(&mut config)?;
         Ok(config)
+    }
+
+    fn impersonate(&self, config: &mut kube::Config) -> Result<(), K8sError> {
+        let header = |name: &'static str, v: &str| {
+            http::HeaderValue::from_str(v)
+                .map(|v| (http::HeaderName::from_static(name), v))
+                .map_err(|_| K8sError(format!("impersonation: {v:?} is not a valid header value")))
+        };
+        if let Some(u) = &self.impersonate_user {
+            config.headers.push(header("impersonate-user", u)?);
+        }
+        for g in &self.impersonate_groups {
+            config.headers.push(header("impersonate-group", g)?);
+        }
+        Ok(())
     }
 
     fn kubeconfig(&self) -> Result<kube::config::Kubeconfig, K8sError> {

@@ -75,6 +75,9 @@ pub fn objects(args: &Args, ctx: &mut ModuleContext) -> Result<Vec<Value>, K8sEr
     };
     for o in &mut objs {
         fill(o, args)?;
+        if args.bool_or("append_hash", false) {
+            append_hash(o);
+        }
     }
     Ok(objs)
 }
@@ -135,6 +138,93 @@ fn fill(o: &mut Value, args: &Args) -> Result<(), K8sError> {
     Ok(())
 }
 
+/// `append_hash`: a ConfigMap's or Secret's name (or generateName) gets `-<hash of its
+/// content>`, so a changed content is a new object (kubectl's and kubernetes.core's hash:
+/// sha256 of `{"data","kind","name"}` (+ `"type"` for a Secret) as compact JSON with sorted
+/// keys and ASCII escapes, its first 10 hex digits with `0 1 3 a e` read as `g h k m t`).
+fn append_hash(o: &mut Value) {
+    let kind = o["kind"].as_str().unwrap_or_default().to_string();
+    if kind != "ConfigMap" && kind != "Secret" {
+        return;
+    }
+    let (key, field) = match o["metadata"]["name"].as_str() {
+        Some(n) if !n.is_empty() => ("name", n.to_string()),
+        _ => match o["metadata"]["generateName"].as_str() {
+            Some(g) if !g.is_empty() => ("generateName", g.to_string()),
+            _ => ("name", String::new()),
+        },
+    };
+    let mut keys = vec!["data", "kind", key];
+    if kind == "Secret" {
+        keys.push("type");
+    }
+    let mut text = String::from("{");
+    for (i, k) in keys.iter().enumerate() {
+        let value = match *k {
+            "name" | "generateName" => json!(field),
+            other => o.get(other).cloned().unwrap_or(json!("")),
+        };
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&python_json(&json!(k)));
+        text.push(':');
+        text.push_str(&python_json(&value));
+    }
+    text.push('}');
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix: String = hex[..10]
+        .chars()
+        .map(|c| match c {
+            '0' => 'g',
+            '1' => 'h',
+            '3' => 'k',
+            'a' => 'm',
+            'e' => 't',
+            other => other,
+        })
+        .collect();
+    o["metadata"][key] = json!(format!("{field}-{suffix}"));
+}
+
+/// Python's `json.dumps(v, separators=(",", ":"))` of sorted mappings: keys in code point
+/// order, non-ASCII as `\uXXXX` escapes (UTF-16, as Python writes them).
+fn python_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", python_json(&json!(k)), python_json(&m[k.as_str()])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(python_json).collect();
+            format!("[{}]", parts.join(","))
+        }
+        Value::String(s) => {
+            let compact = serde_json::to_string(s).unwrap_or_default();
+            let mut out = String::new();
+            for c in compact.chars() {
+                if c.is_ascii() {
+                    out.push(c);
+                } else {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{u:04x}"));
+                    }
+                }
+            }
+            out
+        }
+        other => other.to_string(),
+    }
+}
+
 /// `kind/name` (or `kind/generateName*`) for messages.
 pub fn label(o: &Value) -> String {
     let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
@@ -169,5 +259,37 @@ mod tests {
             .unwrap_err()
             .0
             .contains("document 1"));
+    }
+}
+
+#[cfg(test)]
+mod append_hash_tests {
+    use super::append_hash;
+    use serde_json::json;
+
+    /// Known answers from kubernetes.core 6.2.0's `generate_hash` (module_utils/hashes.py).
+    #[test]
+    fn hashes_match_kubernetes_core() {
+        let cases = [
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "app"}, "data": {"b": "2", "a": "1 é"}}),
+                "name",
+                "app-m64fbbd6b4",
+            ),
+            (
+                json!({"kind": "Secret", "metadata": {"generateName": "tok"}, "type": "Opaque", "data": {"k": "dg=="}}),
+                "generateName",
+                "tok-9dgb4btd4c",
+            ),
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "empty"}}),
+                "name",
+                "empty-4gt7kfhk64",
+            ),
+        ];
+        for (mut obj, key, want) in cases {
+            append_hash(&mut obj);
+            assert_eq!(obj["metadata"][key], want);
+        }
     }
 }

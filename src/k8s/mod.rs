@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod cluster;
 pub mod drain;
+pub mod hidden;
 pub mod json_patch;
 pub mod manifest;
 pub mod object;

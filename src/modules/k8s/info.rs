@@ -16,6 +16,7 @@ const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("name", ArgKind::Str),
     ArgSpec::new("namespace", ArgKind::Str),
     ArgSpec::new("label_selectors", ArgKind::List),
+    ArgSpec::new("hidden_fields", ArgKind::List),
     ArgSpec::new("field_selectors", ArgKind::List),
     ArgSpec::new("wait", ArgKind::Bool),
     ArgSpec::new("wait_condition", ArgKind::Dict),
@@ -105,7 +106,27 @@ impl Module for K8sInfo {
                 )),
             );
         }
-        out.insert("resources".into(), Value::Array(found.unwrap_or_default()));
+        let hidden = hidden_fields(args);
+        let mut resources = found.unwrap_or_default();
+        for r in &mut resources {
+            crate::k8s::hidden::hide(r, &hidden);
+        }
+        out.insert("resources".into(), Value::Array(resources));
         Ok(out)
+    }
+}
+
+/// The task's `hidden_fields` paths.
+pub fn hidden_fields(args: &Args) -> Vec<String> {
+    match args.get("hidden_fields") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }

@@ -103,7 +103,7 @@ fn controller_kubeconfig(
 }
 
 /// The connection arguments every k8s module takes.
-pub const AUTH_SPEC: [ArgSpec; 11] = [
+pub const AUTH_SPEC: [ArgSpec; 13] = [
     ArgSpec::new("kubeconfig", ArgKind::Raw),
     ArgSpec::new("context", ArgKind::Str),
     ArgSpec::new("host", ArgKind::Str),
@@ -115,6 +115,8 @@ pub const AUTH_SPEC: [ArgSpec; 11] = [
     ArgSpec::new("ca_cert", ArgKind::Path).aliases(&["ssl_ca_cert"]),
     ArgSpec::new("validate_certs", ArgKind::Bool).aliases(&["verify_ssl"]),
     ArgSpec::new("proxy", ArgKind::Str),
+    ArgSpec::new("impersonate_user", ArgKind::Str),
+    ArgSpec::new("impersonate_groups", ArgKind::List),
 ];
 
 const _: () = assert!(AUTH_SPEC.len() == ARG_NAMES.len());

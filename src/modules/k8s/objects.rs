@@ -26,6 +26,8 @@ const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("server_side_apply", ArgKind::Dict),
     ArgSpec::new("force", ArgKind::Bool),
     ArgSpec::new("merge_type", ArgKind::Raw),
+    ArgSpec::new("append_hash", ArgKind::Bool),
+    ArgSpec::new("hidden_fields", ArgKind::List),
     ArgSpec::new("wait", ArgKind::Bool),
     ArgSpec::new("wait_condition", ArgKind::Dict),
     ArgSpec::new("wait_sleep", ArgKind::Int),
@@ -99,11 +101,10 @@ fn options(args: &Args, ctx: &ModuleContext) -> Result<Options, crate::modules::
 
 /// One object's result as kubernetes.core returns it: `method` when a request was sent,
 /// `duration` after a wait, `warnings` when there are any.
-fn outcome_map(o: &Outcome) -> serde_json::Map<String, Value> {
-    let mut m = map([
-        ("changed", Value::Bool(o.changed)),
-        ("result", o.result.clone()),
-    ]);
+fn outcome_map(o: &Outcome, hidden: &[String]) -> serde_json::Map<String, Value> {
+    let mut result = o.result.clone();
+    crate::k8s::hidden::hide(&mut result, hidden);
+    let mut m = map([("changed", Value::Bool(o.changed)), ("result", result)]);
     if !o.method.is_empty() {
         m.insert("method".into(), Value::String(o.method.into()));
     }
@@ -111,7 +112,11 @@ fn outcome_map(o: &Outcome) -> serde_json::Map<String, Value> {
         m.insert("duration".into(), json!(d));
     }
     if let Some(d) = &o.diff {
-        m.insert("diff".into(), d.clone());
+        let mut d = d.clone();
+        for side in ["before", "after"] {
+            crate::k8s::hidden::hide(&mut d[side], hidden);
+        }
+        m.insert("diff".into(), d);
     }
     if !o.warnings.is_empty() {
         m.insert("warnings".into(), json!(o.warnings));
@@ -223,6 +228,7 @@ impl Module for K8s {
             manifest::objects(args, ctx).map_err(|e| failed(e.0))?
         };
         let continue_on_error = args.bool_or("continue_on_error", false);
+        let hidden = super::info::hidden_fields(args);
         let objs_ref = &mut objs;
         let results = super::with_cluster(args, ctx, |cluster| async move {
             if by_selector {
@@ -233,7 +239,7 @@ impl Module for K8s {
         })?;
         if objs.len() == 1 && !by_selector {
             return match results.into_iter().next() {
-                Some(Ok(o)) => Ok(outcome_map(&o)),
+                Some(Ok(o)) => Ok(outcome_map(&o, &hidden)),
                 Some(Err(e)) => Err(failed(e.0)),
                 None => Err(failed("no object")),
             };
@@ -245,7 +251,7 @@ impl Module for K8s {
             match r {
                 Ok(o) => {
                     changed |= o.changed;
-                    items.push(Value::Object(outcome_map(&o)));
+                    items.push(Value::Object(outcome_map(&o, &hidden)));
                 }
                 Err(e) => {
                     first_error.get_or_insert(e.0.clone());
