@@ -65,6 +65,16 @@ impl ArgSpec {
 }
 
 /// Validated arguments, keyed by canonical names.
+/// A module's own arguments followed by a group that several modules share (the file
+/// attributes, the cluster connection), joined once per module.
+pub fn joined(
+    own: &'static [ArgSpec],
+    shared: &'static [ArgSpec],
+    cell: &'static std::sync::OnceLock<Vec<ArgSpec>>,
+) -> &'static [ArgSpec] {
+    cell.get_or_init(|| own.iter().chain(shared.iter()).copied().collect())
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Args(pub Map<String, Value>);
 

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 pub struct Assemble;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("src", ArgKind::Path).required(),
     ArgSpec::new("delimiter", ArgKind::Str),
     ArgSpec::new("dest", ArgKind::Path).required(),
@@ -29,16 +29,13 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("validate", ArgKind::Str),
     ArgSpec::new("decrypt", ArgKind::Bool),
     ArgSpec::new("follow", ArgKind::Bool),
-    ArgSpec::new("mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 /// The action plugin's own options, dropped before copy/file run.
 const ASSEMBLE_ONLY: [&str; 5] = [
@@ -154,7 +151,7 @@ impl Module for Assemble {
         "assemble"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn supports_async(&self) -> bool {
         false

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 pub struct BlockInFile;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("path", ArgKind::Path)
         .required()
         .aliases(&["dest", "destfile", "name"]),
@@ -26,16 +26,13 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("marker_end", ArgKind::Str),
     ArgSpec::new("append_newline", ArgKind::Bool),
     ArgSpec::new("prepend_newline", ArgKind::Bool),
-    ArgSpec::new("mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 /// Python's `bytes.splitlines(True)`: splits after `\n`, `\r\n` and `\r`.
 pub fn splitlines_keep(data: &[u8]) -> Vec<Vec<u8>> {
@@ -184,7 +181,7 @@ impl Module for BlockInFile {
         "blockinfile"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let path = args.str("path").unwrap_or_default().to_string();

@@ -12,29 +12,26 @@ use std::path::{Path, PathBuf};
 
 pub struct Copy;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("src", ArgKind::Path),
     ArgSpec::new("content", ArgKind::Raw),
     ArgSpec::new("dest", ArgKind::Path).required(),
     ArgSpec::new("backup", ArgKind::Bool),
     ArgSpec::new("force", ArgKind::Bool).aliases(&["thirsty"]),
-    ArgSpec::new("mode", ArgKind::Raw),
     ArgSpec::new("directory_mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
     ArgSpec::new("remote_src", ArgKind::Bool),
     ArgSpec::new("validate", ArgKind::Str),
     ArgSpec::new("follow", ArgKind::Bool),
     ArgSpec::new("local_follow", ArgKind::Bool),
     ArgSpec::new("checksum", ArgKind::Str),
     ArgSpec::new("decrypt", ArgKind::Bool),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 /// Finds a controller file: absolute paths as is, relative ones in the search paths.
 pub fn find_local(ctx: &ModuleContext, src: &str) -> Option<PathBuf> {
@@ -724,7 +721,7 @@ impl Module for Copy {
         "copy"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let dest = args.str("dest").unwrap_or_default().to_string();
@@ -1306,7 +1303,7 @@ mod tests {
         };
         let args = crate::modules::validate(
             "copy",
-            SPEC,
+            spec(),
             json!({"content": "x", "dest": dest.to_str().unwrap()})
                 .as_object()
                 .cloned()
@@ -1343,7 +1340,7 @@ mod tests {
         };
         let args = crate::modules::validate(
             "copy",
-            SPEC,
+            spec(),
             json!({"content": "b\n", "dest": dest.to_str().unwrap()})
                 .as_object()
                 .cloned()

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 pub struct File;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("path", ArgKind::Path)
         .required()
         .aliases(&["dest", "name"]),
@@ -28,22 +28,19 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("recurse", ArgKind::Bool),
     ArgSpec::new("force", ArgKind::Bool),
     ArgSpec::new("follow", ArgKind::Bool),
-    ArgSpec::new("mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
     ArgSpec::new("modification_time", ArgKind::Str),
     ArgSpec::new("modification_time_format", ArgKind::Str),
     ArgSpec::new("access_time", ArgKind::Str),
     ArgSpec::new("access_time_format", ArgKind::Str),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
     ArgSpec::new("_original_basename", ArgKind::Str),
     ArgSpec::new("_diff_peek", ArgKind::Str),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 fn fail_with(msg: String, extra: Map<String, Value>) -> ModuleError {
     let mut m = extra;
@@ -235,7 +232,7 @@ impl Module for File {
         "file"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let path = args.str("path").unwrap_or_default().to_string();

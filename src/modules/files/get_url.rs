@@ -13,7 +13,7 @@ use std::time::Instant;
 
 pub struct GetUrl;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("url", ArgKind::Str).required(),
     ArgSpec::new("dest", ArgKind::Path).required(),
     ArgSpec::new("checksum", ArgKind::Str),
@@ -26,9 +26,6 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("validate_certs", ArgKind::Bool),
     ArgSpec::new("use_proxy", ArgKind::Bool),
     ArgSpec::new("http_agent", ArgKind::Str),
-    ArgSpec::new("mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
     ArgSpec::new("backup", ArgKind::Bool),
     ArgSpec::new("tmp_dest", ArgKind::Path),
     ArgSpec::new("decompress", ArgKind::Bool),
@@ -38,13 +35,13 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("use_gssapi", ArgKind::Bool),
     ArgSpec::new("client_cert", ArgKind::Path),
     ArgSpec::new("client_key", ArgKind::Path),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 const MARK: &str = "@@yiqiu:";
 
@@ -90,7 +87,7 @@ impl Module for GetUrl {
         "get_url"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let url = args.str("url").unwrap_or_default().to_string();

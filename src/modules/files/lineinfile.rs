@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 pub struct LineInFile;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("path", ArgKind::Path)
         .required()
         .aliases(&["dest", "destfile", "name"]),
@@ -30,16 +30,13 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("backup", ArgKind::Bool),
     ArgSpec::new("firstmatch", ArgKind::Bool),
     ArgSpec::new("validate", ArgKind::Str),
-    ArgSpec::new("mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 /// A file read for editing: its stat (followed) and its bytes (None when absent).
 pub struct Loaded {
@@ -461,7 +458,7 @@ impl Module for LineInFile {
         "lineinfile"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let path = args.str("path").unwrap_or_default().to_string();

@@ -9,14 +9,11 @@ use std::path::{Path, PathBuf};
 
 pub struct Template;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("src", ArgKind::Path).required(),
     ArgSpec::new("dest", ArgKind::Path).required(),
     ArgSpec::new("backup", ArgKind::Bool),
     ArgSpec::new("force", ArgKind::Bool),
-    ArgSpec::new("mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
     ArgSpec::new("validate", ArgKind::Str),
     ArgSpec::new("follow", ArgKind::Bool),
     ArgSpec::new("newline_sequence", ArgKind::Str).choices(&["\n", "\r", "\r\n"]),
@@ -29,13 +26,13 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("comment_start_string", ArgKind::Str),
     ArgSpec::new("comment_end_string", ArgKind::Str),
     ArgSpec::new("output_encoding", ArgKind::Str),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 /// Jinja `set` statements for Ansible's template variables, put before the template text
 /// on the same line so line numbers in errors stay right.
@@ -114,7 +111,7 @@ impl Module for Template {
         "template"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let src = args.str("src").unwrap_or_default().to_string();

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 pub struct Unarchive;
 
-const SPEC: &[ArgSpec] = &[
+const OWN_SPEC: &[ArgSpec] = &[
     ArgSpec::new("src", ArgKind::Path).required(),
     ArgSpec::new("dest", ArgKind::Path).required(),
     ArgSpec::new("remote_src", ArgKind::Bool),
@@ -30,16 +30,13 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("io_buffer_size", ArgKind::Int),
     ArgSpec::new("validate_certs", ArgKind::Bool),
     ArgSpec::new("decrypt", ArgKind::Bool),
-    ArgSpec::new("mode", ArgKind::Raw),
-    ArgSpec::new("owner", ArgKind::Str),
-    ArgSpec::new("group", ArgKind::Str),
-    ArgSpec::new("setype", ArgKind::Str),
-    ArgSpec::new("seuser", ArgKind::Str),
-    ArgSpec::new("serole", ArgKind::Str),
-    ArgSpec::new("selevel", ArgKind::Str),
-    ArgSpec::new("unsafe_writes", ArgKind::Bool),
-    ArgSpec::new("attributes", ArgKind::Str).aliases(&["attr"]),
 ];
+
+/// Its own arguments and the file attributes.
+fn spec() -> &'static [ArgSpec] {
+    static CELL: std::sync::OnceLock<Vec<ArgSpec>> = std::sync::OnceLock::new();
+    crate::modules::args::joined(OWN_SPEC, &super::FILE_ATTRIBUTES, &CELL)
+}
 
 const MARK: &str = "@@yiqiu:";
 const SEC: &str = "@@yiqiu:sec ";
@@ -144,7 +141,7 @@ impl Module for Unarchive {
         "unarchive"
     }
     fn spec(&self) -> &'static [ArgSpec] {
-        SPEC
+        spec()
     }
     fn run(&self, args: &Args, ctx: &mut ModuleContext) -> ModuleResult {
         let src = args.str("src").unwrap_or_default().to_string();

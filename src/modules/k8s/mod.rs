@@ -26,7 +26,7 @@ pub fn with_auth(
     own: &'static [ArgSpec],
     cell: &'static OnceLock<Vec<ArgSpec>>,
 ) -> &'static [ArgSpec] {
-    cell.get_or_init(|| own.iter().chain(AUTH_SPEC.iter()).copied().collect())
+    crate::modules::args::joined(own, &AUTH_SPEC, cell)
 }
 
 /// Runs `f` with the task's cluster client (shared for the run) on the Kubernetes runtime.
