@@ -93,19 +93,13 @@ impl Auth {
                 }),
             proxy: s("proxy", "K8S_AUTH_PROXY"),
             impersonate_user: s("impersonate_user", "K8S_AUTH_IMPERSONATE_USER"),
-            impersonate_groups: match args.get("impersonate_groups") {
-                Some(Value::Array(g)) => g
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string())
-                    })
-                    .collect(),
-                _ => env("K8S_AUTH_IMPERSONATE_GROUPS")
-                    .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())
-                    .unwrap_or_default(),
-            },
+            impersonate_groups: args
+                .strings("impersonate_groups")
+                .or_else(|| {
+                    env("K8S_AUTH_IMPERSONATE_GROUPS")
+                        .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())
+                })
+                .unwrap_or_default(),
             via: None,
         }
     }

@@ -106,6 +106,21 @@ impl Args {
     pub fn list(&self, key: &str) -> Option<&Vec<Value>> {
         self.get(key).and_then(Value::as_array)
     }
+    /// A list argument's items as text (a non-string item as its JSON); `None` when the
+    /// argument is not a list.
+    pub fn strings(&self, key: &str) -> Option<Vec<String>> {
+        let items = self.list(key)?;
+        Some(
+            items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect(),
+        )
+    }
     pub fn dict(&self, key: &str) -> Option<&Map<String, Value>> {
         self.get(key).and_then(Value::as_object)
     }

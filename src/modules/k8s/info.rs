@@ -30,15 +30,7 @@ fn spec() -> &'static [ArgSpec] {
 }
 
 pub fn selectors(args: &Args, key: &str) -> Option<String> {
-    let list = args.list(key)?;
-    let parts: Vec<String> = list
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string())
-        })
-        .collect();
+    let parts = args.strings(key)?;
     (!parts.is_empty()).then(|| parts.join(","))
 }
 
@@ -118,15 +110,5 @@ impl Module for K8sInfo {
 
 /// The task's `hidden_fields` paths.
 pub fn hidden_fields(args: &Args) -> Vec<String> {
-    match args.get("hidden_fields") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    args.strings("hidden_fields").unwrap_or_default()
 }
